@@ -1,0 +1,58 @@
+"""The duty line's telephony layer: SIP and RTP over pyVoIP 1.6.8, behind our own interface.
+
+Only `sip/` imports pyVoIP; `console/` sees the types re-exported here.
+"""
+
+from sip.api import (
+    Call,
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    CallState,
+    CallStateError,
+    Codec,
+    DtmfReceived,
+    EndReason,
+    EventSink,
+    Line,
+    LineConfig,
+    LineConfigError,
+    LineEvent,
+    LineStatus,
+    LineStatusChanged,
+    MediaError,
+    PlaybackFinished,
+    Prompt,
+    RegistrationError,
+    RequestRefused,
+    SipError,
+    TransferFinished,
+    TransferOutcome,
+)
+
+__all__ = [
+    "Call",
+    "CallAnswered",
+    "CallEnded",
+    "CallRinging",
+    "CallState",
+    "CallStateError",
+    "Codec",
+    "DtmfReceived",
+    "EndReason",
+    "EventSink",
+    "Line",
+    "LineConfig",
+    "LineConfigError",
+    "LineEvent",
+    "LineStatus",
+    "LineStatusChanged",
+    "MediaError",
+    "PlaybackFinished",
+    "Prompt",
+    "RegistrationError",
+    "RequestRefused",
+    "SipError",
+    "TransferFinished",
+    "TransferOutcome",
+]

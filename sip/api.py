@@ -1,0 +1,317 @@
+"""The duty line's own telephony interface: what `console/` may know about SIP.
+
+Everything here is plain Python (no pyVoIP types), so the call flow and the UI can be
+written and tested against a fake line. The implementation over pyVoIP lives in
+`sip.line` (signalling) and `sip.media` (RTP); nothing outside `sip/` imports pyVoIP.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class SipError(Exception):
+    """Base of every telephony failure; `title` is what a screen or a log headline shows."""
+
+    title = "Telephony error"
+
+    def __init__(self, message: str, title: str | None = None) -> None:
+        super().__init__(message)
+        if title is not None:
+            self.title = title
+
+
+class LineConfigError(SipError):
+    """The line's settings are unusable (bad address, empty port range, ...)."""
+
+    title = "Line settings"
+
+
+class RegistrationError(SipError):
+    """The registrar refused us (bad credentials) or cannot be reached."""
+
+    title = "Registration failed"
+
+
+class CallStateError(SipError):
+    """An action that the call's current state does not allow (e.g. answer after CANCEL)."""
+
+    title = "Call state"
+
+
+class MediaError(SipError):
+    """RTP could not be set up (port range exhausted, socket error)."""
+
+    title = "Media"
+
+
+class LineStatus(enum.Enum):
+    """Registration state of the line, as shown on the seat screen."""
+
+    STOPPED = "stopped"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"
+    """Registration failed; the line keeps retrying by itself (see `LineConfig.retry_seconds`)."""
+
+
+class CallState(enum.Enum):
+    """Lifecycle of one incoming call."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class EndReason(enum.Enum):
+    """Why a call ended; the duty record keeps it."""
+
+    REMOTE_BYE = "remote_bye"
+    """The caller hung up after the call was answered."""
+    CANCELLED = "cancelled"
+    """The caller gave up while it was ringing (CANCEL, answered with 487)."""
+    LOCAL_HANGUP = "local_hangup"
+    REDIRECTED = "redirected"
+    """Forwarded before answering with a 3xx."""
+    TRANSFERRED = "transferred"
+    """Blind-transferred after answering (REFER) and the target took it."""
+    REFUSED = "refused"
+    """Refused by us (486/488/500/503) before answering."""
+    NO_ACK = "no_ack"
+    """Our 200 OK was never acknowledged."""
+    ERROR = "error"
+    SHUTDOWN = "shutdown"
+    """The line was stopped while the call was up."""
+
+
+class TransferOutcome(enum.Enum):
+    """What the transfer target did with a REFERred call (from the NOTIFY sipfrag)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    """REFER refused, or a final non-2xx sipfrag (busy, declined, not found...)."""
+    TIMEOUT = "timeout"
+
+
+class Codec(enum.Enum):
+    """Audio codecs the line speaks (RTP static payload types, RFC 3551)."""
+
+    PCMU = 0
+    PCMA = 8
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    """Everything the line needs to register and take calls; validated by `validate()`."""
+
+    registrar_host: str
+    """Registrar/proxy address (an IP literal: the lab and the product never resolve names here)."""
+    registrar_port: int
+    extension: str
+    secret: str = ""
+    local_host: str = "127.0.0.1"
+    """Address written into Via, Contact and SDP `c=`; the SIP socket binds here."""
+    sip_port: int = 0
+    """Local SIP UDP port; 0 picks a free one."""
+    rtp_port_low: int = 20000
+    rtp_port_high: int = 20999
+    trusted_sources: tuple[str, ...] = ()
+    """Hosts or networks allowed to send us requests, besides the registrar itself."""
+    media_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    """Networks RTP may be sent to; an SDP pointing elsewhere gets 488."""
+    max_calls: int = 8
+    """Calls up at once (ringing or answered); beyond it an INVITE gets 486 (or 503)."""
+    register_expires: int = 120
+    retry_seconds: float = 10.0
+    """Pause between registration attempts after a failure (never gives up)."""
+    user_agent: str = "duty-console"
+
+    def validate(self) -> None:
+        """Raise `LineConfigError` naming the field that is wrong."""
+        for name in ("registrar_host", "local_host"):
+            value = getattr(self, name)
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise LineConfigError(f"{name}: {value!r} is not an IP address") from None
+        for name in ("registrar_port", "rtp_port_low", "rtp_port_high"):
+            value = getattr(self, name)
+            if not 1 <= value <= 65535:
+                raise LineConfigError(f"{name}: {value!r} is not a port (1-65535)")
+        if not 0 <= self.sip_port <= 65535:
+            raise LineConfigError(f"sip_port: {self.sip_port!r} is not a port (0-65535)")
+        if self.rtp_port_high - self.rtp_port_low < 1:
+            raise LineConfigError("rtp_port_low/rtp_port_high: the RTP range holds no port pair")
+        if not self.extension:
+            raise LineConfigError("extension: empty")
+        if self.max_calls < 1:
+            raise LineConfigError(f"max_calls: {self.max_calls!r} must be at least 1")
+        for net in (*self.trusted_sources, *self.media_networks):
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise LineConfigError(f"network {net!r} is not an address or CIDR") from None
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Audio prepared once for playing: 8 kHz mono signed 16-bit little-endian PCM."""
+
+    name: str
+    pcm16: bytes = field(repr=False)
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm16) / 16000
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class LineEvent:
+    """Base of everything the line reports; delivered on a line thread (handlers must be quick)."""
+
+
+@dataclass(frozen=True)
+class LineStatusChanged(LineEvent):
+    status: LineStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CallRinging(LineEvent):
+    """A new INVITE was accepted and 180 sent; `call.ring_elapsed()` starts now."""
+
+    call: Call
+
+
+@dataclass(frozen=True)
+class CallAnswered(LineEvent):
+    call: Call
+
+
+@dataclass(frozen=True)
+class CallEnded(LineEvent):
+    call: Call
+    reason: EndReason
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DtmfReceived(LineEvent):
+    call: Call
+    digit: str
+    """One of 0-9 * # A-D."""
+    source: str = "rfc4733"
+    """"rfc4733" or "info"."""
+
+
+@dataclass(frozen=True)
+class PlaybackFinished(LineEvent):
+    call: Call
+    prompt: str
+    completed: bool
+    """False when stopped early (barge-in, hang-up)."""
+
+
+@dataclass(frozen=True)
+class TransferFinished(LineEvent):
+    call: Call
+    target: str
+    outcome: TransferOutcome
+    detail: str = ""
+    """The sipfrag status line or refusal reason."""
+
+
+@dataclass(frozen=True)
+class RequestRefused(LineEvent):
+    """A request we refused without a call (scanner, unknown dialog, over capacity, bad SDP)."""
+
+    source: str
+    method: str
+    code: int
+    reason: str
+    call_id: str = ""
+    caller_number: str = ""
+
+
+EventSink = Callable[[LineEvent], None]
+
+
+# ---------------------------------------------------------------- the call and the line
+
+
+@runtime_checkable
+class Call(Protocol):
+    """One incoming call as the console sees it."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def caller_number(self) -> str: ...
+    @property
+    def caller_name(self) -> str: ...
+    @property
+    def state(self) -> CallState: ...
+    @property
+    def ring_started(self) -> float:
+        """Monotonic time the 180 was sent."""
+        ...
+
+    def ring_elapsed(self) -> float: ...
+
+    def answer(self, at: float | None = None) -> None:
+        """Send 200 OK now, or at monotonic time `at` (±20 ms); raises CallStateError if not ringing."""
+        ...
+
+    def refuse(self, code: int = 486, reason: str = "Busy Here") -> None: ...
+
+    def redirect(self, target_uri: str) -> None:
+        """302 with Contact = target (and Diversion) while ringing."""
+        ...
+
+    def transfer(self, target_uri: str, timeout: float = 15.0) -> TransferOutcome:
+        """Blind transfer with REFER after answering; blocks until NOTIFY says or `timeout`."""
+        ...
+
+    def hangup(self) -> None: ...
+
+    def play(self, prompt: Prompt) -> None:
+        """Queue a prompt; `PlaybackFinished` follows when it has been sent (or stopped)."""
+        ...
+
+    def stop_playback(self) -> None:
+        """Barge-in: drop what is queued; the stream goes on with silence."""
+        ...
+
+    def wait_playback(self, timeout: float | None = None) -> bool:
+        """Block until the queued prompts are sent; False on timeout or end of call."""
+        ...
+
+    def wait_ended(self, timeout: float | None = None) -> bool: ...
+
+
+class Line(Protocol):
+    """The duty line: one registered extension taking incoming calls."""
+
+    @property
+    def status(self) -> LineStatus: ...
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Bind and register; raises RegistrationError on bad credentials, keeps retrying otherwise."""
+        ...
+
+    def stop(self) -> None:
+        """Hang up or refuse every call, unregister, close sockets, stop threads."""
+        ...
+
+    def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
+        """SIP OPTIONS to `target_uri` through the proxy; True if any final response arrives."""
+        ...
+
+    def calls(self) -> list[Call]: ...
