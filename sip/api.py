@@ -266,7 +266,10 @@ class Call(Protocol):
     def ring_elapsed(self) -> float: ...
 
     def answer(self, at: float | None = None) -> None:
-        """Send 200 OK now, or at monotonic time `at` (±20 ms); raises CallStateError if not ringing."""
+        """Send 200 OK now, or at monotonic time `at` (±20 ms).
+
+        Raises CallStateError if the call is no longer ringing.
+        """
         ...
 
     def refuse(self, code: int = 486, reason: str = "Busy Here") -> None: ...
@@ -303,7 +306,10 @@ class Line(Protocol):
     def status(self) -> LineStatus: ...
 
     def start(self, timeout: float = 10.0) -> None:
-        """Bind and register; raises RegistrationError on bad credentials, keeps retrying otherwise."""
+        """Bind and register.
+
+        Raises RegistrationError on bad credentials; an unreachable registrar is retried.
+        """
         ...
 
     def stop(self) -> None:

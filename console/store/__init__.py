@@ -1,0 +1,1 @@
+"""The duty record: calls, amendments, agents, handovers; append-only and tamper-evident."""
