@@ -1,0 +1,288 @@
+"""Spoken prompts: text rendered once by espeak-ng, cached, ready for the line.
+
+A call must never wait for speech synthesis, so every prompt is rendered at start-up and
+kept in memory as a `sip.api.Prompt` (8 kHz mono s16le, what the line plays). Renders are
+also cached on disk by sha256(text, voice, rate, engine) so a restart costs nothing. A
+missing engine or voice is a start-up error (`TtsError`), never a silent call.
+
+Why `espeak-ng -w` and not pyttsx3: pyttsx3 2.99's espeak driver was tried first and
+cannot render reliably here (espeak-ng 1.51, Debian 12; measured while writing this):
+- `runAndWait()` returns as soon as synthesis has *started*; espeak renders on its own
+  thread and the driver writes the WAV later (reading it at once gives nothing);
+- its queued `endLoop` calls the driver's `stop()`, whose `Cancel()` kills the *next*
+  utterance when espeak still counts as playing: 4-8 of 16 back-to-back renders failed
+  ("finished-utterance" with completed=False, or "Error saving WAV file");
+- rate changes race with synthesis: the same text came out at 8.05 s or 9.97 s (the
+  previous render's rate), once 19.1 s (doubled audio), plus "espeak: No envelope";
+- setting an unknown voice is queued and its error swallowed.
+Waiting for "finished-utterance" and for espeak to go idle fixed the first two partly, not
+the third. One `espeak-ng` process per prompt is deterministic (same bytes every time),
+isolated (a wedged render is killed by a timeout) and costs ~20 ms per prompt.
+"""
+
+from __future__ import annotations
+
+import audioop
+import hashlib
+import io
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sip.api import Prompt, SipError
+
+log = logging.getLogger("sip.tts")
+
+SAMPLE_RATE = 8000
+"""What the line plays: 8 kHz mono signed 16-bit little-endian (`sip.api.Prompt`)."""
+
+CACHE_FORMAT = "s16le-8k-v1"
+"""Part of every cache key: bump it when the conversion changes so old files are not reused."""
+
+LANGUAGE_VOICES: Mapping[str, str] = {"zh": "cmn", "en": "en"}
+"""Default espeak-ng voice per prompt language (Mandarin `cmn`, English `en`)."""
+
+MIN_RATE, MAX_RATE = 80, 450
+"""Speaking rate bounds (words per minute) that espeak-ng renders intelligibly."""
+
+
+class TtsError(SipError):
+    """Speech synthesis is unavailable or failed (engine, voice, text or cache)."""
+
+    title = "Text-to-speech"
+
+
+class SpeechEngine(Protocol):
+    """Something that renders text to a WAV file; espeak-ng in the product, fakes in tests."""
+
+    name: str
+
+    def resolve_voice(self, voice: str) -> str:
+        """Return the engine's own id for `voice` (id, short name or language); raise TtsError."""
+        ...
+
+    def render_wav(self, text: str, voice_id: str, rate: int, path: Path) -> None:
+        """Write `text` spoken by `voice_id` at `rate` words/minute to the WAV file `path`."""
+        ...
+
+
+class EspeakNgEngine:
+    """The `espeak-ng` program, one process per render (see the module docstring for why)."""
+
+    def __init__(self, program: str = "espeak-ng", render_timeout: float = 30.0) -> None:
+        self.render_timeout = render_timeout
+        found = shutil.which(program)
+        if found is None:
+            raise TtsError(
+                f"the speech engine {program!r} is not installed; "
+                "install the espeak-ng package (scripts/setup does)"
+            )
+        self.program = found
+        out = self._run(["--version"], timeout=10.0)
+        # "eSpeak NG text-to-speech: 1.51  Data at: ..."
+        banner = out.stdout.decode("utf-8", "replace")
+        self.version = banner.split("text-to-speech:", 1)[-1].split()[0] if banner else "?"
+        self.name = f"espeak-ng {self.version}"
+        """Part of the cache key: a new espeak-ng renders the prompts again."""
+        self._voices: dict[str, str] = {}
+        self._voice_lock = threading.Lock()
+
+    def _run(
+        self, args: list[str], stdin: bytes | None = None, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run(
+                [self.program, *args],
+                input=stdin,
+                capture_output=True,
+                timeout=timeout or self.render_timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:  # run() kills the child on timeout
+            raise TtsError(f"espeak-ng did not finish within {exc.timeout:.0f} s") from exc
+        except OSError as exc:
+            raise TtsError(f"espeak-ng cannot run: {exc}") from exc
+
+    def _installed(self) -> dict[str, str]:
+        """Every accepted name (language code, voice file, its last part) -> voice file."""
+        listing = self._run(["--voices"], timeout=10.0)
+        names: dict[str, str] = {}
+        for line in listing.stdout.decode("utf-8", "replace").splitlines()[1:]:
+            cols = line.split()
+            if len(cols) < 5:
+                continue
+            language, file_id = cols[1].lower(), cols[4].lower()
+            for name in (file_id, language, file_id.rsplit("/", 1)[-1]):
+                names.setdefault(name, file_id)
+        return names
+
+    def resolve_voice(self, voice: str) -> str:
+        wanted = voice.strip().lower()
+        if not wanted:
+            raise TtsError("voice: empty; expected an espeak-ng voice such as 'cmn' or 'en'")
+        with self._voice_lock:
+            if not self._voices:
+                self._voices = self._installed()
+            found = self._voices.get(wanted)
+        if found is None:
+            stem = wanted.split("-")[0][:3]
+            near = sorted({n for n in self._voices if stem and n.startswith(stem)})[:8]
+            hint = f" (similar: {', '.join(near)})" if near else ""
+            raise TtsError(
+                f"voice {voice!r} is not installed in espeak-ng{hint}; see `espeak-ng --voices`"
+            )
+        return found
+
+    def render_wav(self, text: str, voice_id: str, rate: int, path: Path) -> None:
+        if not text.strip():
+            raise TtsError("cannot render an empty prompt text")
+        # Text goes on stdin (UTF-8, -b 1): a prompt starting with "-" is never an option.
+        done = self._run(
+            ["-v", voice_id, "-s", str(rate), "-b", "1", "-w", str(path), "--stdin"],
+            stdin=text.encode("utf-8"),
+        )
+        if done.returncode != 0:
+            raise TtsError(
+                f"espeak-ng failed ({done.returncode}): "
+                f"{done.stderr.decode('utf-8', 'replace').strip()[:200]}"
+            )
+        if not path.exists() or path.stat().st_size <= 44:
+            raise TtsError(f"espeak-ng wrote no audio for {text[:40]!r}")
+
+
+def wav_to_pcm8k(data: bytes) -> bytes:
+    """Convert a PCM WAV file's bytes (any rate, width, channels) to 8 kHz mono s16le."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise TtsError(f"the rendered file is not a PCM WAV: {exc}") from exc
+    if width not in (1, 2, 3, 4):
+        raise TtsError(f"unsupported WAV sample width {width}")
+    if width == 1:  # WAV 8-bit is unsigned
+        frames = audioop.bias(frames, 1, -128)
+    if width != 2:
+        frames = audioop.lin2lin(frames, width, 2)
+    if channels == 2:
+        frames = audioop.tomono(frames, 2, 0.5, 0.5)
+    elif channels != 1:
+        raise TtsError(f"unsupported WAV channel count {channels}")
+    if rate != SAMPLE_RATE:
+        frames, _ = audioop.ratecv(frames, 2, 1, rate, SAMPLE_RATE, None)
+    return frames
+
+
+def cache_key(text: str, voice_id: str, rate: int, engine: str = "") -> str:
+    """sha256 of everything that changes the audio: text, voice, rate, engine, format."""
+    blob = "\x1f".join((CACHE_FORMAT, engine, voice_id, str(rate), text)).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass(frozen=True)
+class PromptText:
+    """One prompt to render: its name (for logs and events), the words, voice and rate."""
+
+    name: str
+    text: str
+    voice: str
+    rate: int = 160
+
+
+class PromptCache:
+    """Rendered prompts in memory and on disk, keyed by sha256(text, voice, rate).
+
+    Thread-safe; `renders` counts real syntheses (a cache hit leaves it unchanged).
+    """
+
+    def __init__(self, engine: SpeechEngine, cache_dir: Path | str) -> None:
+        self.engine = engine
+        self.cache_dir = Path(cache_dir)
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TtsError(f"prompt cache directory {self.cache_dir}: {exc}") from exc
+        self._memory: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self.renders = 0
+        self.disk_hits = 0
+        self.memory_hits = 0
+
+    def get(self, spec: PromptText) -> Prompt:
+        """The prompt for `spec`, rendered now only if neither memory nor disk has it."""
+        if not MIN_RATE <= spec.rate <= MAX_RATE:
+            raise TtsError(
+                f"prompt {spec.name!r}: rate {spec.rate} outside {MIN_RATE}-{MAX_RATE} words/min"
+            )
+        if not spec.text.strip():
+            raise TtsError(f"prompt {spec.name!r}: empty text")
+        voice_id = self.engine.resolve_voice(spec.voice)
+        key = cache_key(spec.text, voice_id, spec.rate, self.engine.name)
+        with self._lock:
+            pcm = self._memory.get(key)
+            if pcm is not None:
+                self.memory_hits += 1
+                return Prompt(spec.name, pcm)
+            pcm = self._load(key)
+            if pcm is not None:
+                self.disk_hits += 1
+            else:
+                pcm = self._render(spec, voice_id, key)
+            self._memory[key] = pcm
+            return Prompt(spec.name, pcm)
+
+    def render_all(self, specs: list[PromptText]) -> dict[str, Prompt]:
+        """Render (or load) every prompt up front; the first failure stops start-up."""
+        out: dict[str, Prompt] = {}
+        for spec in specs:
+            out[spec.name] = self.get(spec)
+        log.info(
+            "prompts ready: %d (rendered %d, from disk %d)",
+            len(out), self.renders, self.disk_hits,
+        )
+        return out
+
+    def _path(self, key: str) -> Path:
+        return self.cache_dir / f"{key}.s16le"
+
+    def _load(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            pcm = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("prompt cache %s unreadable (%s); rendering again", path, exc)
+            return None
+        if not pcm or len(pcm) % 2:
+            log.warning("prompt cache %s is damaged (%d bytes); rendering again", path, len(pcm))
+            return None
+        return pcm
+
+    def _render(self, spec: PromptText, voice_id: str, key: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="tts-") as tmp:
+            wav = Path(tmp) / "prompt.wav"
+            self.engine.render_wav(spec.text, voice_id, spec.rate, wav)
+            pcm = wav_to_pcm8k(wav.read_bytes())
+        if not pcm:
+            raise TtsError(f"prompt {spec.name!r}: the engine produced no samples")
+        self.renders += 1
+        path = self._path(key)
+        tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            tmp_path.write_bytes(pcm)
+            os.replace(tmp_path, path)
+        except OSError as exc:  # a read-only cache costs a render per start, nothing more
+            log.warning("prompt cache %s not written (%s)", path, exc)
+        log.info(
+            "rendered prompt %s (%s, %.2f s audio)", spec.name, voice_id, len(pcm) / 16000
+        )
+        return pcm
