@@ -1,0 +1,223 @@
+"""Registration of the duty line with its registrar (RFC 3261 §10, digest per RFC 2617).
+
+Fixes stock pyVoIP: it reads the socket itself while registering (an OPTIONS arriving then is
+lost), sends bursts of REGISTERs on a wrong password without saying so, answers only 401, and
+gives up for good after three failures.  Here REGISTER is an ordinary client transaction: the
+line's single receive thread hands us the responses, retransmissions follow timer E (§17.1.2.2),
+401 and 407 are answered once per nonce (qop=auth when offered), and after any failure the
+next attempt comes `retry_seconds` later, forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sip.api import LineStatus
+from sip.message import SipMessage
+from sip.pyvoip_client import ALLOW, DutySipClient, parse_challenge
+from sip.timers import T1, T2, Scheduler, TimerHandle
+
+log = logging.getLogger("sip.register")
+
+ATTEMPT_TIMEOUT = 8.0
+"""Seconds without any response before an attempt counts as failed (registrar unreachable)."""
+
+
+class RegistrationOutcome:
+    """How the first attempt ended, for `start()`."""
+
+    OK = "ok"
+    BAD_CREDENTIALS = "bad-credentials"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+
+
+class Registration:
+    """Keeps the line registered: attempt, authenticate, refresh, retry, unregister."""
+
+    def __init__(self, client: DutySipClient, send: Callable[[str], None], scheduler: Scheduler,
+                 expires: int, retry_seconds: float,
+                 on_status: Callable[[LineStatus, str], None]) -> None:
+        self._client = client
+        self._send = send
+        self._scheduler = scheduler
+        self._expires = expires
+        self._retry = retry_seconds
+        self._on_status = on_status
+        self._lock = threading.RLock()
+        self.call_id = client.gen_call_id()
+        self._from_tag = client.new_tag()
+        self._cseq = 0
+        self._pending_cseq: int | None = None
+        self._pending_text = ""
+        self._pending_expires = expires
+        self._auth_nonces: set[str] = set()
+        self._retx: TimerHandle | None = None
+        self._deadline: TimerHandle | None = None
+        self._next: TimerHandle | None = None
+        self._stopped = False
+        self.status = LineStatus.STOPPED
+        self.first_outcome: str | None = None
+        self.first_done = threading.Event()
+        self.unregistered = threading.Event()
+        self.granted = 0
+
+    # ------------------------------------------------------------ driving
+
+    def start(self) -> None:
+        self._attempt()
+
+    def stop(self) -> None:
+        """Cancel timers and send REGISTER with Expires 0 (RFC 3261 §10.2.2)."""
+        with self._lock:
+            self._stopped = True
+            self._cancel_timers()
+            was = self.status
+        if was == LineStatus.REGISTERED:
+            self.unregistered.clear()
+            self._send_register(expires=0)
+
+    def _attempt(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._auth_nonces.clear()
+            self._set_status(LineStatus.REGISTERING, "")
+            self._send_register(self._expires)
+
+    def _send_register(
+        self, expires: int, challenge: tuple[str, dict[str, str]] | None = None
+    ) -> None:
+        with self._lock:
+            self._cseq += 1
+            self._pending_cseq = self._cseq
+            self._pending_expires = expires
+            extra = [f"Expires: {expires}", f"Allow: {ALLOW}"]
+            if challenge is not None:
+                header, params = challenge
+                uri = f"sip:{self._client.server}"
+                extra.append(f"{header}: {self._client.digest_header(params, 'REGISTER', uri)}")
+            aor = f"<{self._client.aor}>"
+            self._pending_text = self._client.gen_request(
+                "REGISTER", f"sip:{self._client.server}", from_=f"{aor};tag={self._from_tag}",
+                to=aor, call_id=self.call_id, cseq=self._cseq, extra=tuple(extra))
+            self._cancel_timers()
+            self._send(self._pending_text)
+            self._retx = self._scheduler.call_later(T1, lambda: self._retransmit(T1), "register-E")
+            self._deadline = self._scheduler.call_later(ATTEMPT_TIMEOUT, self._timed_out,
+                                                        "register-timeout")
+
+    def _retransmit(self, interval: float) -> None:
+        with self._lock:
+            if self._pending_cseq is None:
+                return
+            self._send(self._pending_text)
+            nxt = min(interval * 2, T2)
+            self._retx = self._scheduler.call_later(nxt, lambda: self._retransmit(nxt),
+                                                    "register-E")
+
+    def _timed_out(self) -> None:
+        with self._lock:
+            if self._pending_cseq is None:
+                return
+            self._pending_cseq = None
+            if self._pending_expires == 0:
+                self.unregistered.set()
+                return
+            self._fail(RegistrationOutcome.UNREACHABLE,
+                       f"registrar {self._client.server}:{self._client.port} does not answer")
+
+    # ------------------------------------------------------------ responses
+
+    def on_response(self, msg: SipMessage) -> None:
+        """A response whose Call-ID is ours (the line routes it here)."""
+        with self._lock:
+            if msg.cseq != self._pending_cseq or msg.status_code < 200:
+                return
+            self._pending_cseq = None
+            self._cancel_timers()
+            code = msg.status_code
+            if self._pending_expires == 0:
+                self.unregistered.set()
+                if code in (401, 407):
+                    self._answer_challenge(msg, 0)
+                return
+            if 200 <= code < 300:
+                self.granted = self._granted(msg)
+                self._set_status(LineStatus.REGISTERED, "")
+                self._set_first(RegistrationOutcome.OK)
+                refresh = max(1.0, self.granted * 0.8)
+                self._next = self._scheduler.call_later(refresh, self._attempt, "register-refresh")
+            elif code in (401, 407):
+                if not self._answer_challenge(msg, self._expires):
+                    self._fail(RegistrationOutcome.BAD_CREDENTIALS,
+                               f"registrar refused extension {self._client.username}: "
+                               "wrong password or unknown extension")
+            elif code == 403:
+                self._fail(RegistrationOutcome.BAD_CREDENTIALS,
+                           f"registrar forbids extension {self._client.username} (403)")
+            elif code == 423:
+                minimum = msg.header("Min-Expires") or ""
+                if minimum.isdigit():
+                    self._expires = int(minimum)
+                    self._send_register(self._expires)
+                else:
+                    self._fail(RegistrationOutcome.REFUSED, "423 without Min-Expires")
+            else:
+                self._fail(RegistrationOutcome.REFUSED,
+                           f"registrar answered {code} {msg.reason}".strip())
+
+    def _answer_challenge(self, msg: SipMessage, expires: int) -> bool:
+        """Resend with credentials, once per nonce (a repeated nonce = wrong password)."""
+        header = "WWW-Authenticate" if msg.status_code == 401 else "Proxy-Authenticate"
+        value = msg.header(header)
+        if not value:
+            return False
+        params = parse_challenge(value)
+        nonce = params.get("nonce", "")
+        stale = params.get("stale", "").lower() == "true"
+        if nonce in self._auth_nonces and not stale:
+            return False
+        if len(self._auth_nonces) >= 3:
+            return False
+        self._auth_nonces.add(nonce)
+        answer = "Authorization" if msg.status_code == 401 else "Proxy-Authorization"
+        self._send_register(expires, (answer, params))
+        return True
+
+    def _granted(self, msg: SipMessage) -> int:
+        for contact in msg.header_values("Contact"):
+            if f"{self._client.myPort}" in contact and "expires=" in contact.lower():
+                value = contact.lower().split("expires=", 1)[1].split(";")[0].split(",")[0]
+                if value.strip().isdigit():
+                    return int(value)
+        value = msg.header("Expires") or ""
+        return int(value) if value.strip().isdigit() else self._expires
+
+    # ------------------------------------------------------------ state
+
+    def _fail(self, outcome: str, reason: str) -> None:
+        log.warning("registration failed: %s; retrying in %.0f s", reason, self._retry)
+        self._set_status(LineStatus.FAILED, reason)
+        self._set_first(outcome, reason)
+        if not self._stopped:
+            self._next = self._scheduler.call_later(self._retry, self._attempt, "register-retry")
+
+    def _set_first(self, outcome: str, reason: str = "") -> None:
+        if self.first_outcome is None:
+            self.first_outcome = outcome
+            self.first_reason = reason
+            self.first_done.set()
+
+    def _set_status(self, status: LineStatus, reason: str) -> None:
+        if status != self.status:
+            self.status = status
+            self._on_status(status, reason)
+
+    def _cancel_timers(self) -> None:
+        for handle in (self._retx, self._deadline, self._next):
+            if handle is not None:
+                handle.cancel()
+        self._retx = self._deadline = self._next = None
