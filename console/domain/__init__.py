@@ -1,1 +1,87 @@
-"""The duty rules as plain Python (stdlib only): schedule, ring limit, survey, agent states."""
+"""The duty rules as plain Python (stdlib only): schedule, ring limit, survey, agent states.
+
+Nothing here touches SIP, the UI or the database (import-linter enforces it), and nothing
+reads the clock: every decision takes the time as an argument, so it is tested by tables.
+"""
+
+from __future__ import annotations
+
+from console.domain.agent import (
+    AGENT_TABLE,
+    Agent,
+    AgentChange,
+    AgentEvent,
+    AgentState,
+    AttendancePolicy,
+)
+from console.domain.errors import (
+    DomainError,
+    OverrideError,
+    ScheduleError,
+    TemplateError,
+    TransitionError,
+)
+from console.domain.labels import Category, Language, Outcome, Satisfaction
+from console.domain.machine import Step, TransitionTable
+from console.domain.night import DecisionSource, NightDecision, NightMode, Override, OverrideKind
+from console.domain.ring import RingLimit
+from console.domain.schedule import (
+    DEFAULT_ROSTERS,
+    DayKind,
+    HolidayCalendar,
+    HolidayPolicy,
+    Roster,
+    Schedule,
+    ShiftState,
+    parse_days,
+)
+from console.domain.script import SCRIPT_TABLE, CallScript, ScriptEvent, ScriptStep
+from console.domain.survey import SURVEY_TABLE, Survey, SurveyAction, SurveyEvent, SurveyState
+from console.domain.text import PLACEHOLDERS, PhraseHit, PromptText, find_forbidden_phrases
+
+__all__ = [
+    "AGENT_TABLE",
+    "DEFAULT_ROSTERS",
+    "PLACEHOLDERS",
+    "SCRIPT_TABLE",
+    "SURVEY_TABLE",
+    "Agent",
+    "AgentChange",
+    "AgentEvent",
+    "AgentState",
+    "AttendancePolicy",
+    "CallScript",
+    "Category",
+    "DayKind",
+    "DecisionSource",
+    "DomainError",
+    "HolidayCalendar",
+    "HolidayPolicy",
+    "Language",
+    "NightDecision",
+    "NightMode",
+    "Outcome",
+    "Override",
+    "OverrideError",
+    "OverrideKind",
+    "PhraseHit",
+    "PromptText",
+    "RingLimit",
+    "Roster",
+    "Satisfaction",
+    "Schedule",
+    "ScheduleError",
+    "ScriptEvent",
+    "ScriptStep",
+    "ShiftState",
+    "Step",
+    "Survey",
+    "SurveyAction",
+    "SurveyEvent",
+    "SurveyState",
+    "TemplateError",
+    "TransitionError",
+    "TransitionTable",
+    "find_forbidden_phrases",
+    "parse_days",
+]

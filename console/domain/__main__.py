@@ -1,0 +1,19 @@
+"""`python -m console.domain`: print the state machines' transition tables."""
+
+from __future__ import annotations
+
+import sys
+
+from console.domain.agent import AGENT_TABLE
+from console.domain.script import SCRIPT_TABLE
+from console.domain.survey import SURVEY_TABLE
+
+
+def main() -> int:
+    sys.stdout.write("\n\n".join(t.describe() for t in (SURVEY_TABLE, SCRIPT_TABLE, AGENT_TABLE)))
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

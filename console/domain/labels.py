@@ -1,0 +1,80 @@
+"""Call categories and outcomes with the words the users already know (Chinese and English).
+
+The duty rules (§3) classify every call into six categories; screens, prompts and exports
+show `zh` or `en` labels, the record stores the enum value.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Language(enum.Enum):
+    """Language of prompts and labels."""
+
+    ZH = "zh"
+    EN = "en"
+
+
+class _Labelled(enum.Enum):
+    """An enum whose members carry a Chinese and an English label."""
+
+    zh: str
+    """Label shown on Chinese screens and exports."""
+    en: str
+    """Label shown on English screens and exports."""
+
+    def __new__(cls, value: str, zh: str, en: str) -> _Labelled:
+        member = object.__new__(cls)
+        member._value_ = value
+        member.zh = zh
+        member.en = en
+        return member
+
+    def label(self, language: Language = Language.ZH) -> str:
+        return self.zh if language is Language.ZH else self.en
+
+    @classmethod
+    def parse(cls, text: str) -> _Labelled:
+        """Member by value, Chinese or English label (any case); ValueError if none."""
+        wanted = text.strip().casefold()
+        for member in cls:
+            if wanted in (member.value.casefold(), member.zh, member.en.casefold()):
+                return member
+        raise ValueError(
+            f"{text!r} is not a {cls.__name__}; expected one of "
+            + ", ".join(f"{m.value} ({m.zh}/{m.en})" for m in cls)
+        )
+
+
+class Category(_Labelled):
+    """What the call is about (duty rules §3 step 4)."""
+
+    CONSULTATION = ("consultation", "咨询", "Consultation")
+    COMPLAINT = ("complaint", "投诉", "Complaint")
+    REPAIR = ("repair", "报修", "Repair / fault")
+    HELP = ("help", "求助", "Request for help")
+    SUGGESTION = ("suggestion", "建议", "Suggestion")
+    OTHER = ("other", "其他", "Other")
+
+
+class Outcome(_Labelled):
+    """How the call ended for the caller (the record's `result`)."""
+
+    RESOLVED = ("resolved", "已解决", "Resolved on the spot")
+    FOLLOW_UP = ("follow_up", "待回复", "Follow-up promised")
+    TRANSFERRED = ("transferred", "已转部门", "Transferred to a department")
+    ESCALATED = ("escalated", "已上报", "Escalated to the supervisor")
+    MESSAGE = ("message", "已留言", "Message taken")
+    FORWARDED = ("forwarded", "已转门岗", "Forwarded to the gate post")
+    ABANDONED = ("abandoned", "来电放弃", "Caller hung up while ringing")
+    MISSED = ("missed", "未接", "Missed")
+    REFUSED = ("refused", "已拒接", "Refused (over capacity)")
+
+
+class Satisfaction(_Labelled):
+    """The caller's survey answer (duty rules §3 step 8): the digit is the value."""
+
+    SATISFIED = ("1", "满意", "Satisfied")
+    AVERAGE = ("2", "一般", "Average")
+    DISSATISFIED = ("3", "不满意", "Dissatisfied")

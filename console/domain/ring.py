@@ -1,0 +1,59 @@
+"""The ring limit (duty rules §2): answer within N rings, or the console answers by itself.
+
+Rings are counted from the seconds the call has rung (the line reports elapsed time),
+so the policy is a pure function of time and is tested without a phone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from console.domain.errors import DomainError
+
+
+@dataclass(frozen=True)
+class RingLimit:
+    """`rings` rings of `cadence` seconds each; default 3 × 5 s = 15 s (接听时限15秒)."""
+
+    rings: int = 3
+    """How many rings an agent has before the console answers by itself."""
+    cadence: float = 5.0
+    """Seconds per ring (one ring-back cycle)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rings, bool) or not isinstance(self.rings, int) or self.rings < 1:
+            raise DomainError(f"rings: {self.rings!r} must be a whole number ≥ 1", "Ring limit")
+        if (
+            isinstance(self.cadence, bool)
+            or not isinstance(self.cadence, int | float)
+            or not math.isfinite(self.cadence)
+            or self.cadence <= 0
+        ):
+            raise DomainError(f"cadence: {self.cadence!r} must be seconds > 0", "Ring limit")
+
+    @property
+    def seconds(self) -> float:
+        """Time from the first ring to the automatic answer."""
+        return self.rings * self.cadence
+
+    def ring_count(self, elapsed: float) -> int:
+        """Rings heard after `elapsed` seconds: ring k covers ((k-1)·cadence, k·cadence].
+
+        0 s → 1 (the first ring starts at once); exactly at the limit → `rings`.
+        """
+        if elapsed < 0 or not math.isfinite(elapsed):
+            raise DomainError(f"elapsed: {elapsed!r} must be finite seconds ≥ 0", "Ring limit")
+        return max(1, math.ceil(elapsed / self.cadence))
+
+    def reached(self, elapsed: float) -> bool:
+        """True once the console must answer by itself."""
+        return elapsed >= self.seconds
+
+    def remaining(self, elapsed: float) -> float:
+        """Seconds left before the automatic answer (0 when reached)."""
+        return max(0.0, self.seconds - elapsed)
+
+    def deadline(self, ring_started: float) -> float:
+        """The (monotonic) time at which the console answers, given when ringing started."""
+        return ring_started + self.seconds
