@@ -291,8 +291,7 @@ class DutyCall:
 
     def _final(self, code: int, reason: str | None = None, extra: tuple[str, ...] = ()) -> None:
         text = self._line.client.gen_response(self.invite, code, to_tag=self.dialog.local_tag,
-                                              reason=reason, extra=extra,
-                                              contact=300 <= code < 400)
+                                              reason=reason, extra=extra)
         self._line.send_text(text, self.source)
         self._line.reliable_final(self.txn, text)
 
