@@ -1,0 +1,530 @@
+"""The headless brain: line events in, duty-rule decisions, record writes, UI events out.
+
+One `CallSession` thread per call walks the script (ring → answer → greeting → hold or
+conversation → survey → wait for the caller to hang up), or, after hours, announces and
+forwards to the gate post through the configured fallback chain. Everything a caller sends
+only ever selects a survey score: forward targets come from `FlowSettings` alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from console.callflow.events import (
+    CallAnswered,
+    CallArrived,
+    CallFinished,
+    CallRefused,
+    CallStep,
+    EventBus,
+    FlowEvent,
+    FollowUpOpened,
+    ForwardAttempted,
+    GatePostAlarm,
+    GatePostChecked,
+    HandedOver,
+    MessageTaken,
+    Mode,
+    PromptPlayed,
+    SeatRinging,
+    StepChanged,
+    SupervisorAlert,
+    SurveyScored,
+)
+from console.callflow.ports import CallRecords, Clock, FlowSettings, Staffing, SystemClock
+from sip.api import (
+    Call,
+    CallEnded,
+    CallRinging,
+    CallStateError,
+    DtmfReceived,
+    EndReason,
+    Line,
+    LineEvent,
+    Prompt,
+    RequestRefused,
+    SipError,
+    TransferOutcome,
+)
+
+log = logging.getLogger("console.callflow")
+
+SURVEY_DIGITS = {"1": 1, "2": 2, "3": 3}
+
+
+class Prompts(Protocol):
+    """What the flow plays (`console.prompts.PromptBook` in the product)."""
+
+    def get(self, name: str) -> Prompt: ...
+    def greeting_for(self, agent_id: str) -> Prompt: ...
+
+
+class CallGone(Exception):
+    """The caller hung up (or the line stopped): unwind to the record-keeping."""
+
+
+class CallSession:
+    """One call's walk through the script, on its own thread."""
+
+    def __init__(self, flow: CallFlow, call: Call, mode: Mode) -> None:
+        self.flow = flow
+        self.call = call
+        self.mode = mode
+        self.step = CallStep.RINGING
+        self.answered_by: str | None = None
+        self.end_reason: str = ""
+        self._cv = threading.Condition()
+        self._ended = False
+        self._digits: deque[str] = deque()
+        self._taken_by: str | None = None
+        self._agent_done = False
+        self.thread = threading.Thread(
+            target=self._run, name=f"call-{call.call_id[:12]}", daemon=True
+        )
+
+    # ------------------------------------------------------------ signals (any thread)
+
+    def ended(self, reason: str) -> None:
+        with self._cv:
+            if not self._ended:
+                self._ended = True
+                self.end_reason = self.end_reason or reason
+            self._cv.notify_all()
+
+    def digit(self, digit: str) -> None:
+        with self._cv:
+            self._digits.append(digit)
+            self._cv.notify_all()
+
+    def take(self, agent_id: str) -> bool:
+        with self._cv:
+            if self._ended or self._taken_by is not None:
+                return False
+            if self.step not in (CallStep.RINGING, CallStep.HOLD, CallStep.WAITING,
+                                 CallStep.GREETING):
+                return False
+            self._taken_by = agent_id
+            self._cv.notify_all()
+            return True
+
+    def agent_done(self) -> None:
+        with self._cv:
+            self._agent_done = True
+            self._cv.notify_all()
+
+    @property
+    def holds_seat(self) -> bool:
+        """True while this call occupies the (single) seat."""
+        return self.mode is Mode.STAFFED and self.step not in (CallStep.DONE,)
+
+    # ------------------------------------------------------------ helpers
+
+    @property
+    def cid(self) -> str:
+        return self.call.call_id
+
+    def _emit(self, event: FlowEvent) -> None:
+        self.flow.bus.publish(event)
+
+    def _to(self, step: CallStep) -> None:
+        with self._cv:
+            self.step = step
+        self.flow._record("call_step", self.cid, step, self.flow.clock.now())
+        self._emit(StepChanged(self.flow.clock.now(), self.cid, step))
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        """Wait until `predicate` or the timeout (None: no limit); CallGone if the call ended."""
+        with self._cv:
+            self._cv.wait_for(
+                lambda: self._ended or predicate(),
+                timeout=None if timeout is None else max(0.0, timeout),
+            )
+            if self._ended and not predicate():
+                raise CallGone
+            return predicate()
+
+    def _gone_check(self) -> None:
+        with self._cv:
+            if self._ended:
+                raise CallGone
+
+    def _play(self, name: str, prompt: Prompt) -> None:
+        self._gone_check()
+        self.call.play(prompt)
+        done = self.call.wait_playback(timeout=prompt.seconds + 5.0)
+        self._emit(PromptPlayed(self.flow.clock.now(), self.cid, name, done))
+        self._gone_check()
+
+    def _answer(self, by: str) -> None:
+        try:
+            self.call.answer()
+        except CallStateError as exc:  # CANCEL crossed our answer
+            self.ended(EndReason.CANCELLED.value)
+            raise CallGone from exc
+        elapsed = self.call.ring_elapsed()
+        rings = max(1, math.ceil(elapsed / self.flow.settings.ring_cadence))
+        self.answered_by = by
+        now = self.flow.clock.now()
+        self.flow._record("call_answered", self.cid, now, by, rings, elapsed)
+        self._emit(CallAnswered(now, self.cid, by, rings, elapsed))
+
+    def _follow_up(self, reason: str) -> None:
+        now = self.flow.clock.now()
+        self.flow._record("follow_up", self.cid, reason, now)
+        self._emit(FollowUpOpened(now, self.cid, reason))
+
+    # ------------------------------------------------------------ the script
+
+    def _run(self) -> None:
+        try:
+            if self.mode is Mode.NIGHT:
+                self._night()
+            elif self.mode is Mode.WAITING:
+                self._waiting()
+            else:
+                self._staffed()
+        except CallGone:
+            pass
+        except SipError as exc:
+            log.warning("call %s: %s: %s", self.cid, exc.title, exc)
+            self.end_reason = self.end_reason or f"error: {exc}"
+        except Exception:
+            log.exception("call %s: the flow failed at %s", self.cid, self.step.value)
+            self.end_reason = self.end_reason or "error"
+        finally:
+            self._finish()
+
+    def _staffed(self) -> None:
+        settings = self.flow.settings
+        remaining = max(0.0, settings.ring_limit_seconds - self.call.ring_elapsed())
+        self._emit(SeatRinging(self.flow.clock.now(), self.cid, remaining))
+        taken = self._wait(lambda: self._taken_by is not None, remaining)
+        if taken:
+            agent = self._taken_by or ""
+            self._answer(agent)
+            self._to(CallStep.GREETING)
+            self._play("greeting", self.flow.prompts.greeting_for(agent))
+            self._conversation()
+            return
+        self._answer("auto")
+        self._to(CallStep.GREETING)
+        self._play("greeting", self.flow.prompts.greeting_for(settings.agent_id_when_auto))
+        self._to(CallStep.HOLD)
+        self._play("hold", self.flow.prompts.get("hold"))
+        if self._wait(lambda: self._taken_by is not None, settings.handover_timeout):
+            self._handover()
+            self._conversation()
+        else:
+            self._message()
+
+    def _handover(self) -> None:
+        agent = self._taken_by or ""
+        now = self.flow.clock.now()
+        self.flow._record("handed_over", self.cid, agent, now)
+        self._emit(HandedOver(now, self.cid, agent))
+
+    def _conversation(self) -> None:
+        self._to(CallStep.CONVERSATION)
+        self._wait(lambda: self._agent_done, None)
+        self._survey()
+
+    def _waiting(self) -> None:
+        settings = self.flow.settings
+        if settings.busy_policy == "forward" and settings.gate_chain:
+            self._forward_chain()
+            return
+        self._answer("auto")
+        self._to(CallStep.WAITING)
+        self._play("busy", self.flow.prompts.get("busy"))
+        if self._wait(lambda: self._taken_by is not None, settings.busy_wait):
+            self._handover()
+            self._conversation()
+        else:
+            self._message()
+
+    def _night(self) -> None:
+        self._to(CallStep.AFTER_HOURS)
+        self._forward_chain()
+
+    def _forward_chain(self) -> None:
+        """Try each configured gate-post target in order, each attempt recorded; no loop."""
+        settings = self.flow.settings
+        attempt = 0
+        if self.flow.gate_reachable is False:
+            self._attempt(settings.gate_chain[0].uri if settings.gate_chain else "-",
+                          "none", "skipped: gate post failed its last OPTIONS probe", 0)
+        else:
+            for target in settings.gate_chain:
+                for _ in range(target.attempts):
+                    attempt += 1
+                    if target.method == "redirect":
+                        if self.answered_by is not None:
+                            self._attempt(target.uri, "redirect",
+                                          "skipped: already answered", attempt)
+                            break
+                        self._to(CallStep.FORWARDING)
+                        self.call.redirect(target.uri)
+                        self._attempt(target.uri, "redirect", "redirected", attempt)
+                        self.end_reason = EndReason.REDIRECTED.value
+                        raise CallGone
+                    if self.answered_by is None:
+                        self._answer("auto")
+                        self._play("after_hours", self.flow.prompts.get("after_hours"))
+                    self._to(CallStep.FORWARDING)
+                    outcome = self.call.transfer(target.uri, timeout=settings.transfer_timeout)
+                    self._attempt(target.uri, "refer", outcome.value, attempt)
+                    if outcome is TransferOutcome.SUCCESS:
+                        self.end_reason = EndReason.TRANSFERRED.value
+                        raise CallGone
+                    self._gone_check()
+        self._to(CallStep.FALLBACK)
+        if self.answered_by is None:
+            self._answer("auto")
+        self._message()
+
+    def _attempt(self, target: str, method: str, outcome: str, attempt: int) -> None:
+        now = self.flow.clock.now()
+        self.flow._record("forward_attempt", self.cid, target, method, outcome, now)
+        self._emit(ForwardAttempted(now, self.cid, target, method, outcome, attempt))
+
+    def _message(self) -> None:
+        settings = self.flow.settings
+        self._to(CallStep.MESSAGE)
+        self._play("fallback", self.flow.prompts.get("fallback"))
+        start = self.flow.clock.monotonic()
+        try:
+            self._wait(lambda: False, settings.message_seconds)
+        except CallGone:
+            pass
+        seconds = self.flow.clock.monotonic() - start
+        self.flow._record("message_taken", self.cid, seconds, None)
+        self._emit(MessageTaken(self.flow.clock.now(), self.cid, seconds))
+        self._follow_up(f"call back {self.call.caller_number or 'unknown caller'} (message)")
+        self._gone_check()
+        self._to(CallStep.THANKS)
+        self._play("thanks", self.flow.prompts.get("thanks"))
+        self._wait_hangup()
+
+    def _survey(self) -> None:
+        settings = self.flow.settings
+        if settings.survey:
+            self._to(CallStep.SURVEY)
+            with self._cv:
+                self._digits.clear()
+            score = None
+            for prompt in ("survey", "survey_retry"):
+                self._play(prompt, self.flow.prompts.get(prompt))
+                score = self._read_score(settings.digit_timeout)
+                if score is not None:
+                    break
+            self.flow._record("satisfaction", self.cid, score)
+            self._emit(SurveyScored(self.flow.clock.now(), self.cid, score))
+            if score == 3:
+                now = self.flow.clock.now()
+                self._emit(SupervisorAlert(now, self.cid, "caller dissatisfied (pressed 3)"))
+                self.flow._record("alarm", "dissatisfied", f"call {self.cid}", now)
+                self._follow_up("caller dissatisfied: supervisor to call back")
+        self._to(CallStep.THANKS)
+        self._play("thanks", self.flow.prompts.get("thanks"))
+        self._wait_hangup()
+
+    def _read_score(self, timeout: float) -> int | None:
+        """First digit within `timeout`; anything but 1/2/3 counts as no answer."""
+        if not self._wait(lambda: bool(self._digits), timeout):
+            return None
+        with self._cv:
+            digit = self._digits.popleft()
+            self._digits.clear()
+        return SURVEY_DIGITS.get(digit)
+
+    def _wait_hangup(self) -> None:
+        """The caller hangs up first (duty rules §3.8); we end it only after a timeout."""
+        self._to(CallStep.WAIT_HANGUP)
+        self._wait(lambda: False, self.flow.settings.hangup_timeout)  # raises when they hang up
+        self.end_reason = EndReason.LOCAL_HANGUP.value
+        self.call.hangup()
+
+    def _finish(self) -> None:
+        with self._cv:
+            ended = self._ended
+        reason = self.end_reason or ("caller_hangup" if ended else "unknown")
+        if reason == EndReason.CANCELLED.value and self.answered_by is None:
+            reason = "abandoned"
+        step = self.step
+        now = self.flow.clock.now()
+        self.flow._record("call_ended", self.cid, now, step, reason)
+        self._emit(CallFinished(now, self.cid, step, reason, self.answered_by))
+        with self._cv:
+            self.step = CallStep.DONE
+        self.flow._forget(self)
+
+
+class CallFlow:
+    """Routes line events to call sessions; the UI calls `take_call` and `finish_call`."""
+
+    def __init__(
+        self,
+        records: CallRecords,
+        staffing: Staffing,
+        prompts: Prompts,
+        settings: FlowSettings,
+        clock: Clock | None = None,
+        line: Line | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        settings.validate()
+        self.records = records
+        self.staffing = staffing
+        self.prompts = prompts
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.line = line
+        self.bus = bus or EventBus()
+        self.gate_reachable: bool | None = None
+        """Result of the last OPTIONS probe of the first gate-post target (None: not yet)."""
+        self._lock = threading.Lock()
+        self._sessions: dict[str, CallSession] = {}
+        self._stop = threading.Event()
+        self._watch: threading.Thread | None = None
+        self._was_staffed: bool | None = None
+
+    # ------------------------------------------------------------ line side
+
+    def on_line_event(self, event: LineEvent) -> None:
+        """The `EventSink` given to the line; runs on a line thread, returns quickly."""
+        if isinstance(event, CallRinging):
+            self._ringing(event.call)
+        elif isinstance(event, DtmfReceived):
+            session = self._session(event.call.call_id)
+            if session is not None:
+                session.digit(event.digit)
+        elif isinstance(event, CallEnded):
+            session = self._session(event.call.call_id)
+            if session is not None:
+                session.ended(event.reason.value)
+        elif isinstance(event, RequestRefused) and event.method == "INVITE":
+            now = self.clock.now()
+            reason = f"{event.code} {event.reason}"
+            self._record("call_refused", event.call_id, event.caller_number, now, reason)
+            self.bus.publish(CallRefused(now, event.call_id, event.caller_number, reason))
+
+    def _ringing(self, call: Call) -> None:
+        now = self.clock.now()
+        with self._lock:
+            if call.call_id in self._sessions:
+                return  # a duplicate event: the call is already handled
+            if not self._staffed(now):
+                mode = Mode.NIGHT
+            elif any(s.holds_seat for s in self._sessions.values()):
+                mode = Mode.WAITING
+            else:
+                mode = Mode.STAFFED
+            session = CallSession(self, call, mode)
+            self._sessions[call.call_id] = session
+        self._record("call_rang", call.call_id, call.caller_number, now, mode)
+        self.bus.publish(CallArrived(now, call.call_id, call.caller_number, mode))
+        session.thread.start()
+
+    def _staffed(self, now: object) -> bool:
+        try:
+            return bool(self.staffing.is_staffed(now))  # type: ignore[arg-type]
+        except Exception:
+            log.exception("the schedule failed; treating the line as staffed (agents ring)")
+            return True
+
+    def _session(self, call_id: str) -> CallSession | None:
+        with self._lock:
+            return self._sessions.get(call_id)
+
+    def _forget(self, session: CallSession) -> None:
+        with self._lock:
+            if self._sessions.get(session.cid) is session:
+                del self._sessions[session.cid]
+
+    def _record(self, method: str, *args: object) -> None:
+        """Write to the duty record; a store failure is logged loudly and never drops a call."""
+        try:
+            getattr(self.records, method)(*args)
+        except Exception:
+            log.exception("duty record: %s for %s failed", method, args[0] if args else "")
+
+    # ------------------------------------------------------------ UI side
+
+    def take_call(self, call_id: str, agent_id: str) -> bool:
+        """An agent answers a ringing call or takes one on hold; False if too late."""
+        if not agent_id:
+            raise ValueError("agent_id: empty")
+        session = self._session(call_id)
+        return session.take(agent_id) if session is not None else False
+
+    def finish_call(self, call_id: str) -> bool:
+        """The agent is done talking: the console plays the survey and waits for hang-up."""
+        session = self._session(call_id)
+        if session is None:
+            return False
+        session.agent_done()
+        return True
+
+    def active(self) -> dict[str, CallStep]:
+        with self._lock:
+            return {cid: s.step for cid, s in self._sessions.items()}
+
+    # ------------------------------------------------------------ gate post
+
+    def probe_gate(self) -> bool | None:
+        """OPTIONS to the first gate-post target; a failure is an alarm (duty rules §1)."""
+        if self.line is None or not self.settings.gate_chain:
+            return None
+        target = self.settings.gate_chain[0].uri
+        try:
+            ok = self.line.probe(target)
+        except SipError as exc:
+            log.warning("gate post probe failed: %s", exc)
+            ok = False
+        self.gate_reachable = ok
+        now = self.clock.now()
+        self.bus.publish(GatePostChecked(now, target, ok))
+        if not ok:
+            detail = "no answer to SIP OPTIONS: night forwarding would fail"
+            self._record("alarm", "gate_post_unreachable", f"{target}: {detail}", now)
+            self.bus.publish(GatePostAlarm(now, target, detail))
+        return ok
+
+    def start(self, tick: float = 5.0) -> None:
+        """Probe the gate post now, at each staffed → night boundary, and periodically."""
+        if self._watch is not None:
+            return
+        self._watch = threading.Thread(
+            target=self._watch_loop, args=(tick,), name="gate-watch", daemon=True
+        )
+        self._watch.start()
+
+    def _watch_loop(self, tick: float) -> None:
+        last = -math.inf
+        while not self._stop.is_set():
+            staffed = self._staffed(self.clock.now())
+            boundary = self._was_staffed is True and not staffed
+            due = self.clock.monotonic() - last >= self.settings.probe_interval
+            self._was_staffed = staffed
+            if boundary or due:
+                self.probe_gate()
+                last = self.clock.monotonic()
+            self._stop.wait(tick)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop probing; end every session (its record is written with the step)."""
+        self._stop.set()
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            session.end_reason = session.end_reason or EndReason.SHUTDOWN.value
+            session.ended(EndReason.SHUTDOWN.value)
+        for session in sessions:
+            session.thread.join(timeout)
+        if self._watch is not None:
+            self._watch.join(timeout)

@@ -1,0 +1,149 @@
+"""What the call flow needs from the rest of the console, as small protocols.
+
+The flow is written against these so it runs (and is tested) with fakes, and so the
+duty record (`console.store`) and the schedule (`console.domain`) plug in through thin
+adapters without the flow knowing their internals.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from console.callflow.events import CallStep, Mode
+
+
+class FlowError(Exception):
+    """Base of call-flow failures; `title` is the headline a screen or log shows."""
+
+    title = "Call flow"
+
+    def __init__(self, message: str, title: str | None = None) -> None:
+        super().__init__(message)
+        if title is not None:
+            self.title = title
+
+
+class Clock(Protocol):
+    """Injected time: wall time for schedules and records, monotonic time for waits."""
+
+    def now(self) -> datetime: ...
+    def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    """The real clock (local time zone)."""
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class ShiftedClock:
+    """Wall time that starts at `start` and runs at real speed (end-to-end tests, demos)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            start = start.astimezone()
+        self._start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class Staffing(Protocol):
+    """Is the line staffed at `at` (schedule, holidays, 调休, manual override)?"""
+
+    def is_staffed(self, at: datetime) -> bool: ...
+
+
+class CallRecords(Protocol):
+    """The duty record as the flow writes it; every method returns quickly."""
+
+    def call_rang(self, call_id: str, caller: str, at: datetime, mode: Mode) -> None: ...
+    def call_answered(
+        self, call_id: str, at: datetime, answered_by: str, rings: int, seconds: float
+    ) -> None: ...
+    def call_step(self, call_id: str, step: CallStep, at: datetime) -> None: ...
+    def forward_attempt(
+        self, call_id: str, target: str, method: str, outcome: str, at: datetime
+    ) -> None: ...
+    def handed_over(self, call_id: str, agent_id: str, at: datetime) -> None: ...
+    def message_taken(self, call_id: str, seconds: float, recording: str | None) -> None: ...
+    def satisfaction(self, call_id: str, score: int | None) -> None: ...
+    def follow_up(self, call_id: str, reason: str, at: datetime) -> None: ...
+    def call_ended(
+        self, call_id: str, at: datetime, step: CallStep, reason: str
+    ) -> None: ...
+    def call_refused(self, call_id: str, caller: str, at: datetime, reason: str) -> None: ...
+    def alarm(self, kind: str, detail: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class ForwardTarget:
+    """One gate-post destination in the fallback chain (fixed by config, never by a caller)."""
+
+    uri: str
+    method: str = "refer"
+    """"refer" (answer, announce, REFER) or "redirect" (302 before answering)."""
+    attempts: int = 1
+    """How often to try this target before the next one (a retry is attempts=2)."""
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """Timings and policies of the flow; all come from `console.toml`."""
+
+    ring_limit_seconds: float = 15.0
+    ring_cadence: float = 5.0
+    agent_id_when_auto: str = ""
+    """The seat's agent ID spoken in an auto-answered greeting (empty: none spoken)."""
+    handover_timeout: float = 60.0
+    """Seconds on hold after an auto-answer before the console takes a message."""
+    message_seconds: float = 60.0
+    digit_timeout: float = 8.0
+    """Seconds to wait for a survey digit (once more after the retry prompt)."""
+    hangup_timeout: float = 10.0
+    """Seconds to let the caller hang up first before the console ends the call."""
+    transfer_timeout: float = 15.0
+    busy_policy: str = "hold"
+    """Second call while the seat is busy: "hold" (prompt, wait for the seat) or "forward"."""
+    busy_wait: float = 120.0
+    """Longest hold for a waiting call before it gets the message path."""
+    gate_chain: tuple[ForwardTarget, ...] = field(default_factory=tuple)
+    probe_interval: float = 300.0
+    survey: bool = True
+
+    def validate(self) -> None:
+        """Raise FlowError naming the setting that is unusable."""
+        for name in (
+            "ring_limit_seconds", "ring_cadence", "handover_timeout", "message_seconds",
+            "digit_timeout", "hangup_timeout", "transfer_timeout", "busy_wait",
+            "probe_interval",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or value <= 0:
+                raise FlowError(f"{name}: {value!r} must be seconds > 0", "Call flow settings")
+        if self.busy_policy not in ("hold", "forward"):
+            raise FlowError(
+                f"busy_policy: {self.busy_policy!r}; expected 'hold' or 'forward'",
+                "Call flow settings",
+            )
+        for target in self.gate_chain:
+            if not target.uri.startswith("sip:"):
+                raise FlowError(f"gate post {target.uri!r} is not a sip: URI", "Gate post")
+            if target.method not in ("refer", "redirect"):
+                raise FlowError(
+                    f"gate post method {target.method!r}; expected 'refer' or 'redirect'",
+                    "Gate post",
+                )
+            if target.attempts < 1:
+                raise FlowError(f"gate post attempts {target.attempts!r} < 1", "Gate post")

@@ -1,0 +1,279 @@
+"""Fakes for the call flow: a line and calls that record what was done, a record, prompts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from console.callflow.events import CallStep, FlowEvent, Mode
+from sip.api import (
+    CallEnded,
+    CallRinging,
+    CallState,
+    CallStateError,
+    DtmfReceived,
+    EndReason,
+    EventSink,
+    Prompt,
+    TransferOutcome,
+)
+
+
+class FakeCall:
+    """A call driven by the test as the caller; records every action of the console."""
+
+    def __init__(self, sink: EventSink, call_id: str, caller: str = "13800000000") -> None:
+        self.sink = sink
+        self._id = call_id
+        self._caller = caller
+        self._state = CallState.RINGING
+        self._started = time.monotonic()
+        self._ended = threading.Event()
+        self.actions: list[str] = []
+        self.played: list[str] = []
+        self.transfer_outcomes: list[TransferOutcome] = []
+        self.lock = threading.Lock()
+
+    @property
+    def call_id(self) -> str:
+        return self._id
+
+    @property
+    def caller_number(self) -> str:
+        return self._caller
+
+    @property
+    def caller_name(self) -> str:
+        return ""
+
+    @property
+    def state(self) -> CallState:
+        return self._state
+
+    @property
+    def ring_started(self) -> float:
+        return self._started
+
+    def ring_elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def _end(self, reason: EndReason) -> None:
+        with self.lock:
+            if self._state is CallState.ENDED:
+                return
+            self._state = CallState.ENDED
+        self._ended.set()
+        self.sink(CallEnded(self, reason))
+
+    # console side
+    def answer(self, at: float | None = None) -> None:
+        with self.lock:
+            if self._state is not CallState.RINGING:
+                raise CallStateError(f"answer in {self._state.value}")
+            self._state = CallState.ANSWERED
+        self.actions.append("answer")
+
+    def refuse(self, code: int = 486, reason: str = "Busy Here") -> None:
+        self.actions.append(f"refuse {code}")
+        self._end(EndReason.REFUSED)
+
+    def redirect(self, target_uri: str) -> None:
+        self.actions.append(f"redirect {target_uri}")
+        self._end(EndReason.REDIRECTED)
+
+    def transfer(self, target_uri: str, timeout: float = 15.0) -> TransferOutcome:
+        outcome = self.transfer_outcomes.pop(0) if self.transfer_outcomes else (
+            TransferOutcome.SUCCESS
+        )
+        self.actions.append(f"transfer {target_uri} {outcome.value}")
+        if outcome is TransferOutcome.SUCCESS:
+            self._end(EndReason.TRANSFERRED)
+        return outcome
+
+    def hangup(self) -> None:
+        self.actions.append("hangup")
+        self._end(EndReason.LOCAL_HANGUP)
+
+    def play(self, prompt: Prompt) -> None:
+        if self._state is not CallState.ANSWERED:
+            raise CallStateError(f"play in {self._state.value}")
+        self.played.append(prompt.name)
+
+    def stop_playback(self) -> None:
+        self.actions.append("stop_playback")
+
+    def wait_playback(self, timeout: float | None = None) -> bool:
+        return self._state is CallState.ANSWERED
+
+    def wait_ended(self, timeout: float | None = None) -> bool:
+        return self._ended.wait(timeout)
+
+    # caller side
+    def press(self, digit: str) -> None:
+        self.sink(DtmfReceived(self, digit))
+
+    def caller_hangs_up(self) -> None:
+        if self._state is CallState.RINGING:
+            self._end(EndReason.CANCELLED)
+        else:
+            self._end(EndReason.REMOTE_BYE)
+
+
+class FakeLine:
+    """Places fake calls into the flow and answers OPTIONS probes as told."""
+
+    def __init__(self, sink: EventSink | None = None) -> None:
+        self.sink: EventSink = sink or (lambda event: None)
+        self.gate_up = True
+        self.probes: list[str] = []
+        self._n = 0
+
+    def ring(self, caller: str = "13800000000") -> FakeCall:
+        self._n += 1
+        call = FakeCall(self.sink, f"call-{self._n}", caller)
+        self.sink(CallRinging(call))
+        return call
+
+    # the parts of sip.api.Line the flow uses
+    def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
+        self.probes.append(target_uri)
+        return self.gate_up
+
+
+@dataclass
+class RecordRow:
+    """What the memory record keeps about one call."""
+
+    call_id: str
+    caller: str
+    rang_at: datetime
+    mode: Mode
+    answered_by: str | None = None
+    rings: int | None = None
+    steps: list[CallStep] = field(default_factory=list)
+    forwards: list[tuple[str, str, str]] = field(default_factory=list)
+    handed_to: str | None = None
+    message_seconds: float | None = None
+    satisfaction: int | str | None = "unset"
+    follow_ups: list[str] = field(default_factory=list)
+    ended_step: CallStep | None = None
+    end_reason: str | None = None
+
+
+class MemoryRecords:
+    """The duty record as the flow sees it (`console.callflow.ports.CallRecords`)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, RecordRow] = {}
+        self.refused: list[tuple[str, str]] = []
+        self.alarms: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.closed = threading.Condition(self.lock)
+
+    def call_rang(self, call_id: str, caller: str, at: datetime, mode: Mode) -> None:
+        with self.lock:
+            self.rows[call_id] = RecordRow(call_id, caller, at, mode)
+
+    def call_answered(
+        self, call_id: str, at: datetime, answered_by: str, rings: int, seconds: float
+    ) -> None:
+        with self.lock:
+            self.rows[call_id].answered_by = answered_by
+            self.rows[call_id].rings = rings
+
+    def call_step(self, call_id: str, step: CallStep, at: datetime) -> None:
+        with self.lock:
+            self.rows[call_id].steps.append(step)
+
+    def forward_attempt(
+        self, call_id: str, target: str, method: str, outcome: str, at: datetime
+    ) -> None:
+        with self.lock:
+            self.rows[call_id].forwards.append((target, method, outcome))
+
+    def handed_over(self, call_id: str, agent_id: str, at: datetime) -> None:
+        with self.lock:
+            self.rows[call_id].handed_to = agent_id
+
+    def message_taken(self, call_id: str, seconds: float, recording: str | None) -> None:
+        with self.lock:
+            self.rows[call_id].message_seconds = seconds
+
+    def satisfaction(self, call_id: str, score: int | None) -> None:
+        with self.lock:
+            self.rows[call_id].satisfaction = score
+
+    def follow_up(self, call_id: str, reason: str, at: datetime) -> None:
+        with self.lock:
+            self.rows[call_id].follow_ups.append(reason)
+
+    def call_ended(self, call_id: str, at: datetime, step: CallStep, reason: str) -> None:
+        with self.closed:
+            self.rows[call_id].ended_step = step
+            self.rows[call_id].end_reason = reason
+            self.closed.notify_all()
+
+    def call_refused(self, call_id: str, caller: str, at: datetime, reason: str) -> None:
+        with self.lock:
+            self.refused.append((caller, reason))
+
+    def alarm(self, kind: str, detail: str, at: datetime) -> None:
+        with self.lock:
+            self.alarms.append((kind, detail))
+
+    def wait_closed(self, call_id: str, timeout: float = 5.0) -> RecordRow:
+        with self.closed:
+            ok = self.closed.wait_for(
+                lambda: call_id in self.rows and self.rows[call_id].end_reason is not None,
+                timeout,
+            )
+            assert ok, f"call {call_id} was never closed in the record"
+            return self.rows[call_id]
+
+
+class FixedStaffing:
+    """Staffed or not, as the test says (the real schedule is tested in the domain)."""
+
+    def __init__(self, staffed: bool = True) -> None:
+        self.staffed = staffed
+
+    def is_staffed(self, at: datetime) -> bool:
+        return self.staffed
+
+
+class TinyPrompts:
+    """Prompts of 20 ms silence, named so tests can see what was played."""
+
+    def get(self, name: str) -> Prompt:
+        return Prompt(name, b"\x00\x00" * 160)
+
+    def greeting_for(self, agent_id: str) -> Prompt:
+        return Prompt(f"greeting:{agent_id}" if agent_id else "greeting_auto", b"\x00" * 320)
+
+
+class EventLog:
+    """Collects published flow events (a UI stand-in)."""
+
+    def __init__(self) -> None:
+        self.events: list[FlowEvent] = []
+        self.cv = threading.Condition()
+
+    def __call__(self, event: FlowEvent) -> None:
+        with self.cv:
+            self.events.append(event)
+            self.cv.notify_all()
+
+    def wait_for(self, kind: type, timeout: float = 5.0, **match: object) -> FlowEvent:
+        def find() -> FlowEvent | None:
+            for e in self.events:
+                if isinstance(e, kind) and all(getattr(e, k) == v for k, v in match.items()):
+                    return e
+            return None
+
+        with self.cv:
+            self.cv.wait_for(lambda: find() is not None, timeout)
+            found = find()
+        assert found is not None, f"no {kind.__name__} {match} in {self.events}"
+        return found
