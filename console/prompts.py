@@ -77,13 +77,13 @@ class PromptSettings:
 
 def _fill(name: str, template: str, centre: str, agent_id: str) -> str:
     allowed = {"centre", "agent_id"}
-    for _, field_name, _, _ in string.Formatter().parse(template):
-        if field_name is not None and field_name not in allowed:
-            raise PromptError(
-                f"prompts.texts.{name}: unknown placeholder {{{field_name}}}; "
-                "expected {centre} or {agent_id}"
-            )
     try:
+        for _, field_name, _, _ in string.Formatter().parse(template):
+            if field_name is not None and field_name not in allowed:
+                raise PromptError(
+                    f"prompts.texts.{name}: unknown placeholder {{{field_name}}}; "
+                    "expected {centre} or {agent_id}"
+                )
         return template.format(centre=centre, agent_id=agent_id)
     except (ValueError, IndexError) as exc:
         raise PromptError(f"prompts.texts.{name}: {exc} in {template!r}") from exc
