@@ -1,0 +1,64 @@
+"""Tamper evidence: canonical content, the hash chain per line, anchors with an optional HMAC.
+
+Each chained record's hash is SHA-256 over the previous record's hash and the record's
+canonical content (every column but the surrogate `id` and the hash itself), so changing a
+byte, deleting, reordering or inserting a row breaks a link. A chain cannot see a cut-off
+tail or a wholesale rewrite; anchors (chain heads kept outside the database, optionally
+MAC'd with a supervisor's key) can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import inspect
+
+CANONICAL_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def canonical_value(value: Any) -> Any:
+    """A value as it enters the hash: UTC text for times, fixed precision for floats."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime(CANONICAL_TIME)
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def canonical_columns(model: type[Any]) -> tuple[str, ...]:
+    """Columns of a chained table that the hash covers, sorted."""
+    names = [c.key for c in inspect(model).column_attrs]
+    return tuple(sorted(n for n in names if n not in ("id", "row_hash")))
+
+
+def canonical_bytes(table: str, content: dict[str, Any]) -> bytes:
+    """Deterministic JSON of one record (table name included so rows can't swap tables)."""
+    body = {k: canonical_value(v) for k, v in content.items()}
+    body["~table"] = table
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def link_hash(prev_hash: str, table: str, content: dict[str, Any]) -> str:
+    """The hash of a record given its predecessor's hash."""
+    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest.update(b"\n")
+    digest.update(canonical_bytes(table, content))
+    return digest.hexdigest()
+
+
+def row_content(row: Any) -> dict[str, Any]:
+    """The canonical content of an ORM row of a chained table."""
+    return {name: getattr(row, name) for name in canonical_columns(type(row))}
+
+
+def anchor_mac(key: bytes, chain: str, seq: int, row_hash: str) -> str:
+    """HMAC-SHA256 of an anchor, so a rewrite with recomputed hashes can't fake anchors."""
+    return hmac.new(key, f"{chain}:{seq}:{row_hash}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,211 @@
+"""Opening the database: URL checks, SQLite durability settings, schema checks, clear errors.
+
+SQLite runs in WAL mode with `synchronous=FULL` and a busy timeout; write transactions
+start with `BEGIN IMMEDIATE` so two writers never deadlock upgrading their locks.
+PostgreSQL is reached through psycopg 3. Every driver failure that a user can cause (bad
+URL, damaged or foreign file, read-only file, server down) becomes a `StoreError` that
+says what is wrong and what to run.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from console.store.errors import (
+    BadDatabaseUrl,
+    CorruptDatabase,
+    DatabaseUnavailable,
+    ForeignDatabase,
+    ReadOnlyDatabase,
+    SchemaError,
+    SealedRecordError,
+    StoreError,
+)
+
+log = logging.getLogger("console.store.engine")
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 5000
+
+
+def parse_url(url: str) -> URL:
+    """Parse a database URL, accepting a bare file path as SQLite."""
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BadDatabaseUrl(f"cannot read database URL {url!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise BadDatabaseUrl(
+            f"database URL {url!r} names {backend!r}; use sqlite:///path/to/duty.db "
+            "or postgresql+psycopg://user@host/dbname"
+        )
+    if backend == "postgresql" and parsed.get_driver_name() in ("psycopg2", "default"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise BadDatabaseUrl(f"database URL {url!r} has no file; the duty record must persist")
+    return parsed
+
+
+def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+    """An engine for the duty record with the durability settings applied on every connection."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if not parsed.query.get("uri") and not database.startswith("file:"):
+            parent = Path(database).expanduser().parent
+            if not parent.is_dir():
+                raise BadDatabaseUrl(f"directory {parent} for the duty record does not exist")
+        try:
+            engine = create_engine(
+                parsed,
+                connect_args={"timeout": busy_timeout_ms / 1000, "isolation_level": None},
+                **kwargs,
+            )
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise BadDatabaseUrl(f"cannot use database URL {url!r}: {exc}") from exc
+        _sqlite_events(engine, busy_timeout_ms)
+        return engine
+    try:
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs
+        )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise BadDatabaseUrl(f"cannot use database URL {url!r}: {exc}") from exc
+
+
+def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:  # read-only file: reading still works
+            log.warning("cannot switch to WAL: %s", exc)
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def classify(exc: BaseException, url: str) -> StoreError:
+    """Turn a driver failure into the `StoreError` a user can act on."""
+    if isinstance(exc, StoreError):
+        return exc
+    orig = getattr(exc, "orig", exc)
+    message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    where = _safe_url(url)
+    lowered = message.lower()
+    if "duty record:" in lowered:  # raised by our own triggers
+        return SealedRecordError(message)
+    if "database or disk is full" in lowered or "no space" in lowered:
+        return DatabaseUnavailable(f"{where}: disk full ({message})")
+    if "not a database" in lowered or "malformed" in lowered or "file is encrypted" in lowered:
+        return CorruptDatabase(
+            f"{where} is not a SQLite database or is damaged ({message}); restore it from the "
+            "last archive or point --db at the right file"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return ReadOnlyDatabase(
+            f"{where} cannot be written ({message}); check the file's and directory's "
+            "permissions and the disk"
+        )
+    if "unable to open database" in lowered:
+        return ReadOnlyDatabase(f"{where} cannot be opened for writing ({message})")
+    if "locked" in lowered or "busy" in lowered:
+        return DatabaseUnavailable(f"{where} is locked by another writer ({message})")
+    if "does not exist" in lowered and "database" in lowered:
+        return BadDatabaseUrl(f"{where}: {message}; create the database first")
+    if "password authentication" in lowered or ("role" in lowered and "does not exist" in lowered):
+        return BadDatabaseUrl(f"{where}: {message}")
+    if isinstance(exc, DBAPIError | SQLAlchemyError | OSError):
+        return DatabaseUnavailable(f"{where} cannot be reached ({message})")
+    return StoreError(f"{where}: {message}")
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return parse_url(url).render_as_string(hide_password=True)
+    except StoreError:
+        return url
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic configuration kept inside the package, so it works when installed."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(engine: Engine) -> str:
+    """Bring the schema to the newest revision; returns it."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
+    return head_revision()
+
+
+def check_schema(engine: Engine, url: str, create: bool) -> None:
+    """Refuse a schema this program does not know; create a fresh one if asked and empty."""
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = head_revision()
+    if current == head:
+        return
+    where = _safe_url(url)
+    if current is None:
+        if tables:
+            raise ForeignDatabase(
+                f"{where} holds tables {sorted(tables)[:5]} but no duty record; "
+                "point --db at the duty record or at a new file"
+            )
+        if create:
+            upgrade(engine)
+            log.info("created duty record schema %s in %s", head, where)
+            return
+        raise SchemaError(f"{where} is empty; run `duty-console db upgrade --db {where}`")
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current in known:
+        raise SchemaError(
+            f"{where} has schema {current}, this console needs {head}; "
+            f"run `duty-console db upgrade --db {where}` (back up the file first)"
+        )
+    raise SchemaError(
+        f"{where} has schema {current}, which this console does not know (newer program?); "
+        "use the console version that wrote it"
+    )
+
+
+def probe_writable(engine: Engine) -> None:
+    """Fail early on a read-only SQLite file instead of at the first ring."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+        conn.execute(text("SELECT 1"))
+        conn.rollback()

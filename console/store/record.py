@@ -1,0 +1,1378 @@
+"""`DutyRecord`: the one object the call flow and the screens use to keep the duty record.
+
+Every method opens its own short session (session per call, so per thread), and returns
+frozen values from `console.store.records`. Call-path writes (open, update, seal, agent
+state, event report) go to the outage journal when the database is unreachable and are
+replayed in order when it returns; everything else raises `DatabaseUnavailable`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+import logging
+import os
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Engine,
+    Select,
+    String,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from console.store.chain import anchor_mac, canonical_columns, link_hash, row_content
+from console.store.engine import check_schema, classify, make_engine, probe_writable
+from console.store.errors import (
+    AgentLocked,
+    AuthError,
+    DatabaseUnavailable,
+    InvalidFact,
+    SealedRecordError,
+    StoreError,
+    UnknownRecord,
+)
+from console.store.journal import Journal
+from console.store.models import (
+    ADMIN_CHAIN,
+    AGENTS_CHAIN,
+    CHAINED,
+    AgentRow,
+    AgentStateRow,
+    AmendmentRow,
+    AnchorRow,
+    AuditRow,
+    CallRow,
+    ChainHeadRow,
+    CheckpointRow,
+    EventReportRow,
+    FollowUpRow,
+    HandoverRow,
+    SignatureRow,
+)
+from console.store.records import (
+    AMENDABLE,
+    CALL_FACTS,
+    CATEGORIES,
+    GENESIS,
+    Agent,
+    AgentRole,
+    AgentState,
+    AgentStateChange,
+    Amendment,
+    Anchor,
+    AuditEntry,
+    CallFilter,
+    CallOutcome,
+    CallRecord,
+    EventReport,
+    FollowUp,
+    FollowUpStatus,
+    Handover,
+    Kpis,
+    VerifyReport,
+)
+
+log = logging.getLogger("console.store")
+
+_DATETIME_FACTS = frozenset({"answered_at", "ended_at", "forwarded_at"})
+_INT_FACTS = frozenset({"rings", "satisfaction"})
+_SCRYPT = (2**14, 8, 1)
+_Q = TypeVar("_Q", bound="Select[Any] | Select[Any, Any]")  # any select over calls
+
+
+@dataclass(frozen=True)
+class StoreAlarm:
+    """Raised to `on_alarm` when the database goes away or comes back."""
+
+    kind: str
+    """`db_down` or `db_back`."""
+    message: str
+    pending: int
+    """Entries waiting in the journal."""
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _column_length(name: str) -> int | None:
+    column = CallRow.__table__.c[name]
+    return column.type.length if isinstance(column.type, String) else None
+
+
+def coerce_fact(name: str, value: Any) -> Any:
+    """Check one call fact and bring it to its stored type; `InvalidFact` says what is wrong."""
+    if name not in CALL_FACTS and name != "outcome":
+        raise InvalidFact(f"{name!r} is not a call fact; known facts: {', '.join(CALL_FACTS)}")
+    if value is None:
+        return None
+    if name in _DATETIME_FACTS:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise InvalidFact(f"{name}: {value!r} is not an ISO date and time") from exc
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise InvalidFact(f"{name}: needs an aware datetime, got {value!r}")
+        return value
+    if name in _INT_FACTS:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise InvalidFact(f"{name}: needs a whole number, got {value!r}")
+        try:
+            number = int(value)
+        except ValueError as exc:
+            raise InvalidFact(f"{name}: needs a whole number, got {value!r}") from exc
+        if name == "satisfaction" and number not in (1, 2, 3):
+            raise InvalidFact(f"satisfaction must be 1, 2 or 3 (or none), got {value!r}")
+        if name == "rings" and not 0 <= number <= 1000:
+            raise InvalidFact(f"rings must be between 0 and 1000, got {value!r}")
+        return number
+    if name == "outcome":
+        try:
+            return CallOutcome(value.value if isinstance(value, CallOutcome) else value).value
+        except ValueError as exc:
+            raise InvalidFact(
+                f"outcome {value!r} unknown; one of {[o.value for o in CallOutcome]}"
+            ) from exc
+    if not isinstance(value, str):
+        raise InvalidFact(f"{name}: needs text, got {type(value).__name__}")
+    if name == "category":
+        for stored, label in CATEGORIES.items():
+            if value in (stored, label):
+                return stored
+        raise InvalidFact(
+            f"category {value!r} unknown; one of "
+            + ", ".join(f"{k} ({v})" for k, v in CATEGORIES.items())
+        )
+    if "\x00" in value:
+        raise InvalidFact(f"{name}: text contains a NUL character")
+    length = _column_length(name)
+    if length is not None and len(value) > length:
+        raise InvalidFact(f"{name}: {len(value)} characters, at most {length} fit")
+    return value
+
+
+def _fact_text(name: str, value: Any) -> str | None:
+    """A fact as amendment text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value)
+
+
+def hash_secret(secret: str) -> str:
+    """`scrypt$n$r$p$salt$hash` for an agent secret."""
+    n, r, p = _SCRYPT
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024)
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        got = hashlib.scrypt(
+            secret.encode(),
+            salt=bytes.fromhex(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 * 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+class DutyRecord:
+    """The duty record: calls from the first ring to the seal, amendments, agents, shifts.
+
+    `url` is a SQLAlchemy URL or a plain file path (SQLite). `tz` is the duty line's local
+    time zone (calls per hour, day boundaries). `on_alarm` hears of outages.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        tz: tzinfo | None = None,
+        journal_path: Path | str | None = None,
+        on_alarm: Callable[[StoreAlarm], None] | None = None,
+        hmac_key: bytes | None = None,
+        create: bool = True,
+        busy_timeout_ms: int = 5000,
+        clock: Callable[[], datetime] | None = None,
+        ring_limit_seconds: float = 15.0,
+        lockout_failures: int = 5,
+        lockout_minutes: float = 15.0,
+        engine: Engine | None = None,
+    ) -> None:
+        self.url = url
+        self.tz: tzinfo = tz or datetime.now().astimezone().tzinfo or UTC
+        self.hmac_key = hmac_key
+        self.ring_limit_seconds = ring_limit_seconds
+        self.lockout_failures = lockout_failures
+        self.lockout = timedelta(minutes=lockout_minutes)
+        self._now = clock or (lambda: datetime.now(UTC))
+        self._on_alarm = on_alarm
+        self._write_lock = threading.RLock()
+        self._down = False
+        try:
+            self.engine = engine or make_engine(url, busy_timeout_ms=busy_timeout_ms)
+            check_schema(self.engine, url, create)
+            probe_writable(self.engine)
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            raise classify(exc, url) from exc
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        write_engine = (
+            self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            if self.engine.dialect.name == "sqlite"
+            else self.engine
+        )
+        self._writer = sessionmaker(write_engine, expire_on_commit=False)
+        self.journal = Journal(Path(journal_path) if journal_path else self._default_journal())
+        if self.journal.pending():
+            try:
+                self.replay_journal()
+            except DatabaseUnavailable as exc:
+                log.warning("journal not replayed yet: %s", exc)
+
+    # ---------------------------------------------------------------- plumbing
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> DutyRecord:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _default_journal(self) -> Path:
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            db = self.engine.url.database
+            if not db.startswith("file:"):
+                return Path(db + ".journal.jsonl")
+        state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+        digest = hashlib.sha256(
+            self.engine.url.render_as_string(hide_password=True).encode()
+        ).hexdigest()[:12]
+        return state / "duty-console" / f"journal-{digest}.jsonl"
+
+    def _session(self, write: bool) -> Session:
+        return (self._writer if write else self._read)()
+
+    def _run(self, fn: Callable[[Session], Any], write: bool = True, retries: int = 3) -> Any:
+        """Run `fn` in one transaction; driver failures become `StoreError`s."""
+        for attempt in range(retries):
+            try:
+                with self._session(write) as session, session.begin():
+                    return fn(session)
+            except StoreError:
+                raise
+            except IntegrityError as exc:
+                # Two seats creating the same chain head at once: the loser retries.
+                text_ = str(exc.orig).lower()
+                racing = "chain_seq" in text_ or "chain_heads" in text_ or ".seq" in text_
+                if attempt + 1 < retries and racing:
+                    continue
+                raise classify(exc, self.url) from exc
+            except (SQLAlchemyError, OSError) as exc:
+                raise classify(exc, self.url) from exc
+        raise AssertionError("unreachable")
+
+    def _submit(self, op: str, args: dict[str, Any]) -> bool:
+        """Apply a call-path write now, or journal it; True if it reached the database."""
+        with self._write_lock:
+            if self.journal.pending():
+                try:
+                    self.replay_journal()
+                except DatabaseUnavailable:
+                    self.journal.append(op, args)
+                    return False
+            try:
+                self._run(lambda s: _APPLY[op](self, s, args))
+                return True
+            except DatabaseUnavailable as exc:
+                self.journal.append(op, args)
+                self._alarm("db_down", str(exc))
+                return False
+
+    def _alarm(self, kind: str, message: str) -> None:
+        down = kind == "db_down"
+        if down == self._down:
+            return
+        self._down = down
+        alarm = StoreAlarm(kind, message, self.journal.pending())
+        (log.error if down else log.warning)("%s: %s (%d pending)", kind, message, alarm.pending)
+        if self._on_alarm is not None:
+            try:
+                self._on_alarm(alarm)
+            except Exception:
+                log.exception("alarm callback failed")
+
+    def replay_journal(self) -> int:
+        """Write every journaled entry in order, exactly once; returns how many were applied."""
+        with self._write_lock:
+            entries = self.journal.entries()
+            if not entries:
+                return 0
+
+            def apply_all(session: Session) -> int:
+                for entry in entries:
+                    _APPLY[entry.op](self, session, entry.args)
+                return len(entries)
+
+            count: int = self._run(apply_all)
+            self.journal.clear()
+            log.warning("replayed %d journaled writes", count)
+            self._alarm("db_back", f"{count} journaled writes replayed")
+            return count
+
+    @property
+    def database_down(self) -> bool:
+        """True while writes go to the journal."""
+        return self._down
+
+    # ---------------------------------------------------------------- chains
+
+    def _head(self, session: Session, chain: str) -> ChainHeadRow:
+        ins = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            ins(ChainHeadRow).values(chain=chain, seq=0, row_hash=GENESIS).on_conflict_do_nothing()
+        )
+        head = session.get(ChainHeadRow, chain, with_for_update=True, populate_existing=True)
+        assert head is not None
+        return head
+
+    def _link(self, session: Session, chain: str, row: Any) -> None:
+        head = self._head(session, chain)
+        row.chain = chain
+        row.seq = head.seq + 1
+        row.prev_hash = head.row_hash
+        row.row_hash = link_hash(row.prev_hash, type(row).__tablename__, row_content(row))
+        head.seq = row.seq
+        head.row_hash = row.row_hash
+
+    # ---------------------------------------------------------------- calls
+
+    def open_call(
+        self,
+        line: str,
+        ring_at: datetime | None = None,
+        *,
+        caller_number: str | None = None,
+        caller_display: str | None = None,
+        sip_call_id: str | None = None,
+    ) -> str:
+        """Create the call's row at the first ring; returns its key (also while journaling)."""
+        if not line or not isinstance(line, str) or line.startswith("~") or ":" in line:
+            raise InvalidFact(f"line {line!r}: needs a name without ':' that doesn't start with ~")
+        ring_at = ring_at or self._now()
+        if ring_at.tzinfo is None:
+            raise InvalidFact(f"ring_at {ring_at!r} has no time zone")
+        facts = {
+            "caller_number": coerce_fact("caller_number", caller_number),
+            "caller_display": coerce_fact("caller_display", caller_display),
+            "sip_call_id": coerce_fact("sip_call_id", sip_call_id),
+        }
+        key = _key()
+        self._submit("open", {"key": key, "line": line, "ring_at": _iso(ring_at), "facts": facts})
+        return key
+
+    def update_open_call(self, key: str, **facts: Any) -> None:
+        """Record facts known while the call is open (answered_at, answered_by, step, ...)."""
+        clean = {name: coerce_fact(name, value) for name, value in facts.items()}
+        if "outcome" in clean:
+            raise InvalidFact("the outcome is given when the call is sealed (seal_call)")
+        self._check_open(key)
+        self._submit("update", {"key": key, "facts": _facts_json(clean)})
+
+    def seal_call(self, key: str, outcome: CallOutcome | str, **facts: Any) -> None:
+        """Seal the call with its outcome and last facts; from now on it is unalterable."""
+        clean = {name: coerce_fact(name, value) for name, value in facts.items()}
+        clean["outcome"] = coerce_fact("outcome", outcome)
+        self._check_open(key)
+        self._submit(
+            "seal", {"key": key, "facts": _facts_json(clean), "sealed_at": _iso(self._now())}
+        )
+
+    def _check_open(self, key: str) -> None:
+        """Refuse writes to sealed or unknown calls early (skipped while the DB is down)."""
+        if self._down or self.journal.pending():
+            return
+        try:
+            sealed = self._run(
+                lambda s: s.execute(
+                    select(CallRow.sealed_at).where(CallRow.key == key)
+                ).one_or_none(),
+                write=False,
+            )
+        except DatabaseUnavailable:
+            return
+        if sealed is None:
+            raise UnknownRecord(f"no call with key {key!r}")
+        if sealed[0] is not None:
+            raise SealedRecordError(
+                f"call {key} was sealed at {sealed[0]:%Y-%m-%d %H:%M:%S}; "
+                "corrections are amendments (amend)"
+            )
+
+    def seal_interrupted_on_start(self, lines: Iterable[str] | None = None) -> list[str]:
+        """Seal calls left open by a crash as *interrupted*; returns their keys.
+
+        Pass this seat's lines when several seats share the database, so calls that other
+        seats are handling now are left alone.
+        """
+        if self.journal.pending():
+            self.replay_journal()
+        wanted = list(lines) if lines is not None else None
+
+        def seal_all(session: Session) -> list[str]:
+            query = select(CallRow).where(CallRow.sealed_at.is_(None)).order_by(CallRow.id)
+            if wanted is not None:
+                query = query.where(CallRow.line.in_(wanted))
+            keys = []
+            for row in session.scalars(query):
+                self._seal_row(session, row, {"outcome": CallOutcome.INTERRUPTED.value})
+                keys.append(row.key)
+            return keys
+
+        keys: list[str] = self._run(seal_all)
+        if keys:
+            log.warning("sealed %d calls left open by a crash as interrupted", len(keys))
+        return keys
+
+    def _seal_row(
+        self, session: Session, row: CallRow, facts: dict[str, Any], at: datetime | None = None
+    ) -> None:
+        # One UPDATE for the whole seal: an autoflush in between would hit the trigger.
+        with session.no_autoflush:
+            for name, value in facts.items():
+                setattr(row, name, value)
+            row.sealed_at = at or self._now()
+            if row.answered_at is not None:
+                row.seconds_to_answer = round((row.answered_at - row.ring_at).total_seconds(), 3)
+                if row.ended_at is not None:
+                    row.handling_seconds = round(
+                        (row.ended_at - row.answered_at).total_seconds(), 3
+                    )
+            self._link(session, row.line, row)
+
+    def get_call(self, key: str, amended: bool = True) -> CallRecord:
+        """One call; with `amended`, the latest amendment of each field applied."""
+
+        def load(session: Session) -> CallRecord:
+            row = session.scalar(select(CallRow).where(CallRow.key == key))
+            if row is None:
+                raise UnknownRecord(f"no call with key {key!r}")
+            record = _call_record(row)
+            if amended:
+                record = _apply_amendments(record, _amendments_of(session, [key]).get(key, []))
+            return record
+
+        result: CallRecord = self._run(load, write=False)
+        return result
+
+    def amend(self, call_key: str, field: str, new_value: Any, who: str, why: str) -> Amendment:
+        """Correct one field of a sealed call by a new, chained amendment row."""
+        if field not in AMENDABLE:
+            raise InvalidFact(f"{field!r} cannot be amended; amendable: {', '.join(AMENDABLE)}")
+        if not who or not who.strip():
+            raise InvalidFact("an amendment needs who makes it")
+        if not why or not why.strip():
+            raise InvalidFact("an amendment needs a reason (why)")
+        value = coerce_fact(field, new_value)
+        text = _fact_text(field, value)
+
+        def add(session: Session) -> Amendment:
+            row = session.scalar(select(CallRow).where(CallRow.key == call_key))
+            if row is None:
+                raise UnknownRecord(f"no call with key {call_key!r}")
+            if row.sealed_at is None:
+                raise InvalidFact(f"call {call_key} is still open; update it instead of amending")
+            current = _apply_amendments(
+                _call_record(row), _amendments_of(session, [call_key]).get(call_key, [])
+            )
+            old = _fact_text(field, getattr(current, field))
+            if field == "outcome" and current.outcome is not None:
+                old = current.outcome.value
+            amendment = AmendmentRow(
+                key=_key(),
+                call_key=call_key,
+                field=field,
+                old_value=old,
+                new_value=text,
+                who=who.strip(),
+                why=why.strip(),
+                at=self._now(),
+            )
+            self._link(session, row.line, amendment)
+            session.add(amendment)
+            return _amendment(amendment)
+
+        result: Amendment = self._run(add)
+        return result
+
+    def amendments(self, call_key: str) -> list[Amendment]:
+        result: list[Amendment] = self._run(
+            lambda s: _amendments_of(s, [call_key]).get(call_key, []), write=False
+        )
+        return result
+
+    # ---------------------------------------------------------------- review
+
+    def calls(self, flt: CallFilter | None = None, amended: bool = True) -> list[CallRecord]:
+        """Sealed and open calls matching the filter, oldest ring first."""
+        query = self._filtered(select(CallRow), flt or CallFilter()).order_by(
+            CallRow.ring_at, CallRow.id
+        )
+        if flt is not None and flt.limit is not None:
+            query = query.limit(flt.limit)
+
+        def load(session: Session) -> list[CallRecord]:
+            records = [_call_record(row) for row in session.scalars(query)]
+            if amended and records:
+                found = _amendments_of(session, [r.key for r in records])
+                records = [_apply_amendments(r, found.get(r.key, [])) for r in records]
+            return records
+
+        result: list[CallRecord] = self._run(load, write=False)
+        return result
+
+    def _filtered(self, query: _Q, flt: CallFilter) -> _Q:
+        conds = []
+        if flt.since is not None:
+            conds.append(CallRow.ring_at >= flt.since)
+        if flt.until is not None:
+            conds.append(CallRow.ring_at < flt.until)
+        if flt.line is not None:
+            conds.append(CallRow.line == flt.line)
+        if flt.agent is not None:
+            conds.append(CallRow.answered_by == flt.agent)
+        if flt.category is not None:
+            conds.append(CallRow.category == coerce_fact("category", flt.category))
+        if flt.outcome is not None:
+            conds.append(CallRow.outcome == coerce_fact("outcome", flt.outcome))
+        if flt.satisfaction is not None:
+            conds.append(CallRow.satisfaction == coerce_fact("satisfaction", flt.satisfaction))
+        if flt.forwarded is not None:
+            conds.append(
+                CallRow.forwarded_to.is_not(None)
+                if flt.forwarded
+                else CallRow.forwarded_to.is_(None)
+            )
+        if flt.hours is not None:
+            start, end = flt.hours
+            if not (0 <= start <= 23 and 0 <= end <= 24):
+                raise InvalidFact(f"hours {flt.hours!r}: need (from, to) within 0..24")
+            if start <= end:
+                conds.append(and_(CallRow.ring_hour >= start, CallRow.ring_hour < end))
+            else:
+                conds.append(or_(CallRow.ring_hour >= start, CallRow.ring_hour < end))
+        return query.where(*conds) if conds else query  # type: ignore[return-value]
+
+    def day_bounds(self, day: Any) -> tuple[datetime, datetime]:
+        """[start, end) of a local calendar day, as aware datetimes."""
+        start = datetime(day.year, day.month, day.day, tzinfo=self.tz)
+        return start, datetime.combine(start.date() + timedelta(days=1), start.timetz())
+
+    def gate_post_calls(self, since: datetime, until: datetime) -> list[CallRecord]:
+        """The night's forwarded and gate-post calls, for the morning review."""
+        query = (
+            select(CallRow)
+            .where(CallRow.ring_at >= since, CallRow.ring_at < until)
+            .where(
+                or_(
+                    CallRow.forwarded_to.is_not(None),
+                    CallRow.outcome == CallOutcome.FORWARDED.value,
+                    CallRow.answered_by == "gate_post",
+                )
+            )
+            .order_by(CallRow.ring_at, CallRow.id)
+        )
+
+        def load(session: Session) -> list[CallRecord]:
+            records = [_call_record(row) for row in session.scalars(query)]
+            found = _amendments_of(session, [r.key for r in records]) if records else {}
+            return [_apply_amendments(r, found.get(r.key, [])) for r in records]
+
+        result: list[CallRecord] = self._run(load, write=False)
+        return result
+
+    def kpis(
+        self,
+        since: datetime,
+        until: datetime,
+        ring_limit_seconds: float | None = None,
+        flt: CallFilter | None = None,
+    ) -> Kpis:
+        """Figures for sealed calls that rang in [since, until) (values as sealed)."""
+        if since.tzinfo is None or until.tzinfo is None:
+            raise InvalidFact("kpis: since and until need time zones")
+        if until < since:
+            raise InvalidFact(f"kpis: until {until} is before since {since}")
+        limit = self.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
+        base = replace(flt or CallFilter(), since=since, until=until, limit=None)
+        answered = CallRow.answered_at.is_not(None)
+
+        def count_if(cond: Any) -> Any:
+            return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+        totals_q = self._filtered(
+            select(
+                func.count(),
+                count_if(answered),
+                count_if(and_(answered, CallRow.seconds_to_answer <= limit)),
+                count_if(CallRow.outcome == CallOutcome.MISSED.value),
+                count_if(CallRow.outcome == CallOutcome.ABANDONED.value),
+                count_if(CallRow.outcome == CallOutcome.FORWARDED.value),
+                count_if(CallRow.outcome == CallOutcome.INTERRUPTED.value),
+                func.avg(CallRow.seconds_to_answer),
+                func.avg(CallRow.handling_seconds),
+            ),
+            base,
+        ).where(CallRow.sealed_at.is_not(None))
+        sat_q = self._filtered(
+            select(CallRow.satisfaction, func.count()).group_by(CallRow.satisfaction), base
+        ).where(CallRow.sealed_at.is_not(None), answered)
+        hour_q = self._filtered(
+            select(CallRow.ring_hour, func.count()).group_by(CallRow.ring_hour), base
+        ).where(CallRow.sealed_at.is_not(None))
+        now = min(self._now(), until)
+        open_q = select(
+            count_if(FollowUpRow.status == FollowUpStatus.OPEN.value),
+            count_if(
+                and_(FollowUpRow.status == FollowUpStatus.OPEN.value, FollowUpRow.due_at < now)
+            ),
+        ).where(FollowUpRow.created_at < until)
+
+        def load(session: Session) -> Kpis:
+            t = session.execute(totals_q).one()
+            sat = {row[0]: int(row[1]) for row in session.execute(sat_q)}
+            hours = {int(row[0]): int(row[1]) for row in session.execute(hour_q)}
+            fu = session.execute(open_q).one()
+            return Kpis(
+                since=since,
+                until=until,
+                total=int(t[0]),
+                answered=int(t[1]),
+                answered_within_limit=int(t[2]),
+                missed=int(t[3]),
+                abandoned=int(t[4]),
+                forwarded=int(t[5]),
+                interrupted=int(t[6]),
+                avg_seconds_to_answer=None if t[7] is None else round(float(t[7]), 3),
+                avg_handling_seconds=None if t[8] is None else round(float(t[8]), 3),
+                satisfaction=sat,
+                open_follow_ups=int(fu[0]),
+                overdue_follow_ups=int(fu[1]),
+                calls_per_hour=dict(sorted(hours.items())),
+            )
+
+        result: Kpis = self._run(load, write=False)
+        return result
+
+    # ---------------------------------------------------------------- agents
+
+    def create_agent(self, agent_id: str, name: str, role: AgentRole, secret: str) -> Agent:
+        """Add an agent ID with its secret (stored as a salted scrypt hash)."""
+        if not agent_id or not agent_id.strip() or len(agent_id) > 64 or ":" in agent_id:
+            raise InvalidFact(f"agent ID {agent_id!r}: 1–64 characters, no ':'")
+        if agent_id in ("auto", "gate_post"):
+            raise InvalidFact(f"agent ID {agent_id!r} is reserved")
+        if len(secret) < 4:
+            raise InvalidFact("an agent secret needs at least 4 characters")
+        if not name.strip():
+            raise InvalidFact("an agent needs a name")
+        stored = hash_secret(secret)
+
+        def add(session: Session) -> Agent:
+            if session.get(AgentRow, agent_id) is not None:
+                raise InvalidFact(f"agent ID {agent_id} exists already (no shared IDs)")
+            row = AgentRow(
+                agent_id=agent_id,
+                name=name.strip(),
+                role=AgentRole(role).value,
+                secret_hash=stored,
+                active=True,
+                failures=0,
+                created_at=self._now(),
+            )
+            session.add(row)
+            return _agent(row)
+
+        result: Agent = self._run(add)
+        return result
+
+    def verify_secret(self, agent_id: str, secret: str) -> Agent:
+        """Check a login; counts failures and locks the ID after `lockout_failures`."""
+        now = self._now()
+
+        def check(session: Session) -> Agent | StoreError:
+            row = session.get(AgentRow, agent_id, with_for_update=True)
+            if row is None or not row.active:
+                return AuthError("unknown agent ID or wrong secret")
+            if row.locked_until is not None and row.locked_until > now:
+                return AgentLocked(
+                    f"agent {agent_id} is locked until {row.locked_until.astimezone(self.tz):%H:%M}"
+                    " after repeated failures; a supervisor can unlock it"
+                )
+            if check_secret(secret, row.secret_hash):
+                row.failures = 0
+                row.locked_until = None
+                return _agent(row)
+            row.failures += 1
+            if row.failures >= self.lockout_failures:
+                row.locked_until = now + self.lockout
+                row.failures = 0
+                log.warning("agent %s locked after repeated failures", agent_id)
+                return AgentLocked(f"agent {agent_id} locked for {self.lockout} after failures")
+            return AuthError("unknown agent ID or wrong secret")
+
+        outcome = self._run(check)
+        if isinstance(outcome, StoreError):
+            raise outcome
+        assert isinstance(outcome, Agent)
+        return outcome
+
+    def unlock_agent(self, agent_id: str, supervisor: str) -> None:
+        def unlock(session: Session) -> None:
+            row = session.get(AgentRow, agent_id)
+            if row is None:
+                raise UnknownRecord(f"no agent {agent_id!r}")
+            row.locked_until = None
+            row.failures = 0
+            self._audit(session, "unlock", supervisor, f"agent {agent_id}")
+
+        self._run(unlock)
+
+    def agents(self) -> list[Agent]:
+        result: list[Agent] = self._run(
+            lambda s: [_agent(r) for r in s.scalars(select(AgentRow).order_by(AgentRow.agent_id))],
+            write=False,
+        )
+        return result
+
+    def set_agent_state(
+        self,
+        agent_id: str,
+        state: AgentState,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Log an agent state change (journaled while the database is down)."""
+        state = AgentState(state)
+        if state is AgentState.AWAY and not (reason and reason.strip()):
+            raise InvalidFact("away (示忙) needs a reason")
+        self._submit(
+            "agent_state",
+            {
+                "key": _key(),
+                "agent_id": agent_id,
+                "state": state.value,
+                "reason": reason,
+                "at": _iso(at or self._now()),
+            },
+        )
+
+    def agent_states(
+        self, agent_id: str | None = None, since: datetime | None = None
+    ) -> list[AgentStateChange]:
+        query = select(AgentStateRow).order_by(AgentStateRow.seq)
+        if agent_id is not None:
+            query = query.where(AgentStateRow.agent_id == agent_id)
+        if since is not None:
+            query = query.where(AgentStateRow.at >= since)
+        result: list[AgentStateChange] = self._run(
+            lambda s: [
+                AgentStateChange(r.agent_id, AgentState(r.state), r.at, r.reason)
+                for r in s.scalars(query)
+            ],
+            write=False,
+        )
+        return result
+
+    # ---------------------------------------------------------------- shifts
+
+    def write_handover(self, outgoing: str, notes: str, open_items: str) -> Handover:
+        """The outgoing agent's handover, stamped with every chain head (also anchored)."""
+        if not notes.strip() and not open_items.strip():
+            raise InvalidFact("a handover needs notes or open items")
+
+        def add(session: Session) -> Handover:
+            self._require_agent(session, outgoing)
+            anchors = self._anchor(session, "handover")
+            row = HandoverRow(
+                key=_key(),
+                outgoing=outgoing,
+                notes=notes,
+                open_items=open_items,
+                chain_heads="\n".join(a.text() for a in anchors),
+                written_at=self._now(),
+            )
+            self._link(session, ADMIN_CHAIN, row)
+            session.add(row)
+            return self._handover(session, row)
+
+        result: Handover = self._run(add)
+        return result
+
+    def accept_handover(self, key: str, incoming: str) -> Handover:
+        return self._sign(key, incoming, "accept")
+
+    def sign_handover(self, key: str, supervisor: str) -> Handover:
+        """The supervisor's daily sign-off (also records anchors of every chain)."""
+        return self._sign(key, supervisor, "sign")
+
+    def _sign(self, key: str, agent_id: str, kind: str) -> Handover:
+        def add(session: Session) -> Handover:
+            agent = self._require_agent(session, agent_id)
+            row = session.scalar(select(HandoverRow).where(HandoverRow.key == key))
+            if row is None:
+                raise UnknownRecord(f"no handover {key!r}")
+            done = {s.kind for s in _signatures(session, key)}
+            if kind in done:
+                raise InvalidFact(f"handover {key} is already {kind}ed")
+            if kind == "accept" and agent_id == row.outgoing:
+                raise InvalidFact("the incoming agent accepts the handover, not the outgoing one")
+            if kind == "sign":
+                if agent.role != AgentRole.SUPERVISOR.value:
+                    raise InvalidFact(f"{agent_id} is not a supervisor; only they sign off")
+                self._anchor(session, "sign-off")
+            sig = SignatureRow(
+                key=_key(), handover_key=key, kind=kind, agent_id=agent_id, at=self._now()
+            )
+            self._link(session, ADMIN_CHAIN, sig)
+            session.add(sig)
+            session.flush()
+            return self._handover(session, row)
+
+        result: Handover = self._run(add)
+        return result
+
+    def handovers(self, since: datetime | None = None) -> list[Handover]:
+        query = select(HandoverRow).order_by(HandoverRow.seq)
+        if since is not None:
+            query = query.where(HandoverRow.written_at >= since)
+        result: list[Handover] = self._run(
+            lambda s: [self._handover(s, r) for r in s.scalars(query)], write=False
+        )
+        return result
+
+    def _handover(self, session: Session, row: HandoverRow) -> Handover:
+        sigs = {s.kind: s for s in _signatures(session, row.key)}
+        accept, sign = sigs.get("accept"), sigs.get("sign")
+        return Handover(
+            key=row.key,
+            outgoing=row.outgoing,
+            written_at=row.written_at,
+            notes=row.notes,
+            open_items=row.open_items,
+            chain_heads=row.chain_heads,
+            accepted_by=accept.agent_id if accept else None,
+            accepted_at=accept.at if accept else None,
+            signed_by=sign.agent_id if sign else None,
+            signed_at=sign.at if sign else None,
+        )
+
+    def _require_agent(self, session: Session, agent_id: str) -> AgentRow:
+        row = session.get(AgentRow, agent_id)
+        if row is None:
+            raise UnknownRecord(f"no agent {agent_id!r}")
+        return row
+
+    def add_follow_up(
+        self, owner: str, description: str, due_at: datetime, call_key: str | None = None
+    ) -> FollowUp:
+        """A follow-up owned by the first agent (首问负责) until closed; carried across shifts."""
+        if due_at.tzinfo is None:
+            raise InvalidFact("due_at needs a time zone")
+        if not description.strip():
+            raise InvalidFact("a follow-up needs a description")
+
+        def add(session: Session) -> FollowUp:
+            self._require_agent(session, owner)
+            row = FollowUpRow(
+                key=_key(),
+                call_key=call_key,
+                owner=owner,
+                description=description,
+                due_at=due_at,
+                status=FollowUpStatus.OPEN.value,
+                created_at=self._now(),
+            )
+            session.add(row)
+            return _follow_up(row)
+
+        result: FollowUp = self._run(add)
+        return result
+
+    def close_follow_up(
+        self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
+    ) -> FollowUp:
+        if status is FollowUpStatus.OPEN:
+            raise InvalidFact("closing needs status done or cancelled")
+
+        def close(session: Session) -> FollowUp:
+            row = session.scalar(select(FollowUpRow).where(FollowUpRow.key == key))
+            if row is None:
+                raise UnknownRecord(f"no follow-up {key!r}")
+            if row.status != FollowUpStatus.OPEN.value:
+                raise InvalidFact(f"follow-up {key} is already {row.status}")
+            row.status = status.value
+            row.closed_at = self._now()
+            row.closing_note = note
+            self._audit(session, "follow_up", who, f"{key} {status.value}: {note}")
+            return _follow_up(row)
+
+        result: FollowUp = self._run(close)
+        return result
+
+    def follow_ups(
+        self, owner: str | None = None, status: FollowUpStatus | None = FollowUpStatus.OPEN
+    ) -> list[FollowUp]:
+        query = select(FollowUpRow).order_by(FollowUpRow.due_at)
+        if owner is not None:
+            query = query.where(FollowUpRow.owner == owner)
+        if status is not None:
+            query = query.where(FollowUpRow.status == status.value)
+        result: list[FollowUp] = self._run(
+            lambda s: [_follow_up(r) for r in s.scalars(query)], write=False
+        )
+        return result
+
+    def report_event(self, reporter: str, summary: str, call_key: str | None = None) -> str:
+        """An emergency report (journaled while the database is down); returns its key."""
+        if not summary.strip():
+            raise InvalidFact("an event report needs a summary")
+        key = _key()
+        self._submit(
+            "event",
+            {
+                "key": key,
+                "reporter": reporter,
+                "summary": summary,
+                "call_key": call_key,
+                "at": _iso(self._now()),
+            },
+        )
+        return key
+
+    def event_reports(self) -> list[EventReport]:
+        result: list[EventReport] = self._run(
+            lambda s: [
+                EventReport(r.key, r.call_key, r.reporter, r.summary, r.at)
+                for r in s.scalars(select(EventReportRow).order_by(EventReportRow.seq))
+            ],
+            write=False,
+        )
+        return result
+
+    def audit(self, action: str, who: str, detail: str) -> None:
+        """Log an export, verification, override or purge in the chained audit log."""
+        self._run(lambda s: self._audit(s, action, who, detail))
+
+    def _audit(self, session: Session, action: str, who: str, detail: str) -> None:
+        row = AuditRow(key=_key(), action=action, who=who, detail=detail, at=self._now())
+        self._link(session, ADMIN_CHAIN, row)
+        session.add(row)
+
+    def audit_log(self) -> list[AuditEntry]:
+        result: list[AuditEntry] = self._run(
+            lambda s: [
+                AuditEntry(r.at, r.action, r.who, r.detail)
+                for r in s.scalars(select(AuditRow).order_by(AuditRow.seq))
+            ],
+            write=False,
+        )
+        return result
+
+    # ---------------------------------------------------------------- integrity
+
+    def chain_heads(self) -> list[Anchor]:
+        """The head of every chain, as anchors to print (MAC'd if the store has a key)."""
+        result: list[Anchor] = self._run(
+            lambda s: [
+                self._make_anchor(h.chain, h.seq, h.row_hash)
+                for h in s.scalars(select(ChainHeadRow).order_by(ChainHeadRow.chain))
+            ],
+            write=False,
+        )
+        return result
+
+    def record_anchors(self, purpose: str) -> list[Anchor]:
+        """Store the current chain heads as anchors (handover, sign-off, export)."""
+        result: list[Anchor] = self._run(lambda s: self._anchor(s, purpose))
+        return result
+
+    def _make_anchor(self, chain: str, seq: int, row_hash: str) -> Anchor:
+        mac = anchor_mac(self.hmac_key, chain, seq, row_hash) if self.hmac_key else None
+        return Anchor(chain, seq, row_hash, mac)
+
+    def _anchor(self, session: Session, purpose: str) -> list[Anchor]:
+        anchors = []
+        for head in session.scalars(select(ChainHeadRow).order_by(ChainHeadRow.chain)):
+            anchor = self._make_anchor(head.chain, head.seq, head.row_hash)
+            session.add(
+                AnchorRow(
+                    chain=anchor.chain,
+                    seq=anchor.seq,
+                    row_hash=anchor.row_hash,
+                    mac=anchor.mac,
+                    purpose=purpose,
+                    at=self._now(),
+                )
+            )
+            anchors.append(anchor)
+        return anchors
+
+    def verify(self, anchors: Iterable[Anchor] = (), batch: int = 5000) -> VerifyReport:
+        """Walk every chain; name the first record whose content, link or anchor fails."""
+        external = list(anchors)
+        with self._session(write=False) as session:
+            try:
+                return _verify(self, session, external, batch)
+            except SQLAlchemyError as exc:
+                raise classify(exc, self.url) from exc
+
+
+# -------------------------------------------------------------------- journal operations
+
+
+def _facts_json(facts: dict[str, Any]) -> dict[str, Any]:
+    return {k: _iso(v) if isinstance(v, datetime) else v for k, v in facts.items()}
+
+
+def _facts_from_json(facts: dict[str, Any]) -> dict[str, Any]:
+    return {k: _from_iso(v) if k in _DATETIME_FACTS else v for k, v in facts.items()}
+
+
+def _apply_open(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    if session.scalar(select(CallRow.id).where(CallRow.key == args["key"])) is not None:
+        return  # replayed twice
+    ring_at = _from_iso(args["ring_at"])
+    assert ring_at is not None
+    session.add(
+        CallRow(
+            key=args["key"],
+            line=args["line"],
+            ring_at=ring_at,
+            ring_hour=ring_at.astimezone(store.tz).hour,
+            **args["facts"],
+        )
+    )
+
+
+def _apply_update(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    row = session.scalar(select(CallRow).where(CallRow.key == args["key"]))
+    if row is None:
+        raise UnknownRecord(f"no call with key {args['key']!r}")
+    if row.sealed_at is not None:
+        return  # replayed after its seal: already applied
+    for name, value in _facts_from_json(args["facts"]).items():
+        setattr(row, name, value)
+
+
+def _apply_seal(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    row = session.scalar(select(CallRow).where(CallRow.key == args["key"]))
+    if row is None:
+        raise UnknownRecord(f"no call with key {args['key']!r}")
+    if row.sealed_at is not None:
+        return
+    store._seal_row(session, row, _facts_from_json(args["facts"]), _from_iso(args["sealed_at"]))
+
+
+def _apply_agent_state(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    if session.scalar(select(AgentStateRow.id).where(AgentStateRow.key == args["key"])):
+        return
+    if session.get(AgentRow, args["agent_id"]) is None:
+        raise UnknownRecord(f"no agent {args['agent_id']!r}")
+    row = AgentStateRow(
+        key=args["key"],
+        agent_id=args["agent_id"],
+        state=args["state"],
+        reason=args["reason"],
+        at=_from_iso(args["at"]),
+    )
+    store._link(session, AGENTS_CHAIN, row)
+    session.add(row)
+
+
+def _apply_event(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    if session.scalar(select(EventReportRow.id).where(EventReportRow.key == args["key"])):
+        return
+    row = EventReportRow(
+        key=args["key"],
+        call_key=args["call_key"],
+        reporter=args["reporter"],
+        summary=args["summary"],
+        at=_from_iso(args["at"]),
+    )
+    store._link(session, ADMIN_CHAIN, row)
+    session.add(row)
+
+
+_APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
+    "open": _apply_open,
+    "update": _apply_update,
+    "seal": _apply_seal,
+    "agent_state": _apply_agent_state,
+    "event": _apply_event,
+}
+
+
+# -------------------------------------------------------------------- row → value
+
+
+def _call_record(row: CallRow) -> CallRecord:
+    return CallRecord(
+        key=row.key,
+        line=row.line,
+        ring_at=row.ring_at,
+        sip_call_id=row.sip_call_id,
+        caller_number=row.caller_number,
+        caller_display=row.caller_display,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        rings=row.rings,
+        seconds_to_answer=row.seconds_to_answer,
+        handling_seconds=row.handling_seconds,
+        answered_by=row.answered_by,
+        outcome=CallOutcome(row.outcome) if row.outcome else None,
+        category=row.category,
+        caller_name=row.caller_name,
+        contact=row.contact,
+        address=row.address,
+        content=row.content,
+        action=row.action,
+        result=row.result,
+        satisfaction=row.satisfaction,
+        forwarded_to=row.forwarded_to,
+        forward_method=row.forward_method,
+        forward_result=row.forward_result,
+        forwarded_at=row.forwarded_at,
+        follow_up=row.follow_up,
+        recording=row.recording,
+        notes=row.notes,
+        step=row.step,
+        end_reason=row.end_reason,
+        sealed_at=row.sealed_at,
+        seq=row.seq,
+        row_hash=row.row_hash,
+    )
+
+
+def _amendment(row: AmendmentRow) -> Amendment:
+    return Amendment(
+        row.key, row.call_key, row.field, row.old_value, row.new_value, row.who, row.why, row.at
+    )
+
+
+def _amendments_of(session: Session, keys: list[str]) -> dict[str, list[Amendment]]:
+    found: dict[str, list[Amendment]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        query = select(AmendmentRow).where(AmendmentRow.call_key.in_(chunk))
+        for row in session.scalars(query.order_by(AmendmentRow.seq)):
+            found.setdefault(row.call_key, []).append(_amendment(row))
+    return found
+
+
+def _apply_amendments(record: CallRecord, amendments: list[Amendment]) -> CallRecord:
+    if not amendments:
+        return record
+    changes: dict[str, Any] = {}
+    for a in amendments:
+        value: Any = coerce_fact(a.field, a.new_value) if a.new_value is not None else None
+        if a.field == "outcome" and value is not None:
+            value = CallOutcome(value)
+        changes[a.field] = value
+    if "answered_at" in changes:
+        answered = changes["answered_at"]
+        changes["seconds_to_answer"] = (
+            None if answered is None else round((answered - record.ring_at).total_seconds(), 3)
+        )
+    return replace(record, **changes, amended_fields=tuple(sorted(changes)))
+
+
+def _agent(row: AgentRow) -> Agent:
+    return Agent(row.agent_id, row.name, AgentRole(row.role), row.active, row.locked_until)
+
+
+def _follow_up(row: FollowUpRow) -> FollowUp:
+    return FollowUp(
+        key=row.key,
+        call_key=row.call_key,
+        owner=row.owner,
+        description=row.description,
+        due_at=row.due_at,
+        status=FollowUpStatus(row.status),
+        created_at=row.created_at,
+        closed_at=row.closed_at,
+        closing_note=row.closing_note,
+    )
+
+
+def _signatures(session: Session, handover_key: str) -> list[SignatureRow]:
+    return list(
+        session.scalars(
+            select(SignatureRow)
+            .where(SignatureRow.handover_key == handover_key)
+            .order_by(SignatureRow.seq)
+        )
+    )
+
+
+# -------------------------------------------------------------------- verify
+
+
+def _chain_rows(
+    session: Session, chain: str, batch: int
+) -> Iterator[tuple[int, str, dict[str, Any], str | None, str | None]]:
+    """(seq, table, content, row_hash, key) of every link of one chain, in seq order."""
+
+    def one(model: Any) -> Iterator[tuple[int, str, dict[str, Any], str | None, str | None]]:
+        names = canonical_columns(model)
+        table = model.__table__
+        cols = [table.c[n] for n in names] + [table.c.row_hash]
+        query = (
+            select(*cols)
+            .where(table.c.chain == chain, table.c.seq.is_not(None))
+            .order_by(table.c.seq)
+            .execution_options(yield_per=batch)
+        )
+        for row in session.execute(query):
+            content = dict(zip(names, row[:-1], strict=True))
+            yield content["seq"], table.name, content, row[-1], content.get("key")
+
+    yield from heapq.merge(*(one(m) for m in CHAINED), key=lambda item: item[0])
+
+
+def _verify(
+    store: DutyRecord, session: Session, external: list[Anchor], batch: int
+) -> VerifyReport:
+    chains: set[str] = set(session.scalars(select(ChainHeadRow.chain)))
+    for model in CHAINED:
+        chains.update(c for c in session.scalars(select(model.chain).distinct()) if c is not None)
+    # A chained row without chain columns (other than a call not yet sealed) is a forgery.
+    for model in CHAINED:
+        cond = model.seq.is_(None)
+        if model is CallRow:
+            cond = and_(cond, CallRow.sealed_at.is_not(None))
+        stray = session.scalar(select(model.key).where(cond).limit(1))
+        if stray is not None:
+            return VerifyReport(
+                0, {}, f"{model.__tablename__} key={stray}: record outside any chain (forged?)"
+            )
+    stored = [Anchor(a.chain, a.seq, a.row_hash, a.mac) for a in session.scalars(select(AnchorRow))]
+    if store.hmac_key is not None:
+        for a in stored:
+            if a.mac is None or not hmac.compare_digest(
+                a.mac, anchor_mac(store.hmac_key, a.chain, a.seq, a.row_hash)
+            ):
+                return VerifyReport(0, {}, f"anchor {a.text()} has no valid HMAC (forged?)")
+    for a in external:
+        if a.mac is not None and store.hmac_key is not None:
+            if not hmac.compare_digest(
+                a.mac, anchor_mac(store.hmac_key, a.chain, a.seq, a.row_hash)
+            ):
+                return VerifyReport(0, {}, f"given anchor {a.text()} has a wrong HMAC")
+        chains.add(a.chain)
+    want: dict[str, dict[int, list[Anchor]]] = {}
+    for a in (*stored, *external):
+        want.setdefault(a.chain, {}).setdefault(a.seq, []).append(a)
+    checked = 0
+    per_chain: dict[str, int] = {}
+    for chain in sorted(chains):
+        checkpoint = session.scalars(
+            select(CheckpointRow)
+            .where(CheckpointRow.chain == chain)
+            .order_by(CheckpointRow.upto_seq.desc())
+        ).first()
+        expected_seq = checkpoint.upto_seq + 1 if checkpoint else 1
+        prev = checkpoint.upto_hash if checkpoint else GENESIS
+        anchors = want.get(chain, {})
+        for seq in anchors:
+            if checkpoint and seq == checkpoint.upto_seq:
+                bad = [a for a in anchors[seq] if a.row_hash != checkpoint.upto_hash]
+                if bad:
+                    return VerifyReport(
+                        checked,
+                        per_chain,
+                        f"chain {chain}: checkpoint differs from anchor {bad[0].text()}",
+                    )
+        count = 0
+        for seq, table, content, row_hash, key in _chain_rows(session, chain, batch):
+            where = f"{table} key={key} seq={seq} (chain {chain})"
+            if seq != expected_seq:
+                what = "missing" if seq > expected_seq else "duplicate or reordered"
+                return VerifyReport(
+                    checked,
+                    per_chain,
+                    f"{where}: expected seq {expected_seq} — record(s) {what}",
+                )
+            if content["prev_hash"] != prev:
+                return VerifyReport(
+                    checked, per_chain, f"{where}: link to the previous record is broken"
+                )
+            computed = link_hash(prev, table, content)
+            if computed != row_hash:
+                return VerifyReport(
+                    checked, per_chain, f"{where}: content does not match its hash (changed)"
+                )
+            for a in anchors.get(seq, ()):
+                if a.row_hash != computed:
+                    return VerifyReport(
+                        checked, per_chain, f"{where}: differs from anchor {a.text()}"
+                    )
+            prev = computed
+            expected_seq += 1
+            count += 1
+            checked += 1
+        per_chain[chain] = count
+        last = expected_seq - 1
+        beyond = [s for s in anchors if s > last]
+        if beyond:
+            return VerifyReport(
+                checked,
+                per_chain,
+                f"chain {chain} ends at seq {last} but anchor {anchors[max(beyond)][0].text()} "
+                "was recorded: records cut off at the end",
+            )
+        head = session.get(ChainHeadRow, chain)
+        if head is not None and (head.seq != last or head.row_hash != prev):
+            return VerifyReport(
+                checked,
+                per_chain,
+                f"chain {chain}: head says seq {head.seq} but the records end at seq {last}",
+            )
+    return VerifyReport(checked, per_chain, None)
