@@ -22,8 +22,16 @@ SH = ZoneInfo("Asia/Shanghai")
 
 @pytest.mark.parametrize(
     ("elapsed", "rings", "reached"),
-    [(0.0, 1, False), (0.1, 1, False), (5.0, 1, False), (5.001, 2, False), (10.0, 2, False),
-     (14.999, 3, False), (15.0, 3, True), (15.001, 4, True)],
+    [
+        (0.0, 1, False),
+        (0.1, 1, False),
+        (5.0, 1, False),
+        (5.001, 2, False),
+        (10.0, 2, False),
+        (14.999, 3, False),
+        (15.0, 3, True),
+        (15.001, 4, True),
+    ],
 )
 def test_ring_count(elapsed: float, rings: int, reached: bool) -> None:
     limit = RingLimit(3, 5.0)
@@ -39,8 +47,8 @@ def test_ring_limit_deadline_and_remaining() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rings", "cadence"), [(0, 5.0), (-1, 5.0), (2.5, 5.0), (True, 5.0), (3, 0), (3, -1.0),
-                           (3, float("nan")), (3, "5")],
+    ("rings", "cadence"),
+    [(0, 5.0), (-1, 5.0), (2.5, 5.0), (True, 5.0), (3, 0), (3, -1.0), (3, float("nan")), (3, "5")],
 )
 def test_ring_limit_refuses(rings: object, cadence: object) -> None:
     with pytest.raises(DomainError):

@@ -77,8 +77,9 @@ def test_invalid_then_valid(bad: str) -> None:
 
 
 def test_two_invalid_digits_no_rating() -> None:
-    s, actions = run([("start", None), ("done", None), ("digit", "7"), ("done", None),
-                      ("digit", "#")])
+    s, actions = run(
+        [("start", None), ("done", None), ("digit", "7"), ("done", None), ("digit", "#")]
+    )
     assert s.state is SurveyState.NO_RATING and s.score is None
     assert actions[-2:] == [A.RECORD_SCORE, A.PLAY_THANKS]
 
@@ -95,14 +96,25 @@ def test_timeout_retry_then_digit() -> None:
 
 
 def test_timeout_twice_no_rating() -> None:
-    s, actions = run([("start", None), ("done", None), ("at", 8.0), ("tick", None),
-                      ("at", 10.0), ("done", None), ("at", 18.0), ("tick", None)])
+    s, actions = run(
+        [
+            ("start", None),
+            ("done", None),
+            ("at", 8.0),
+            ("tick", None),
+            ("at", 10.0),
+            ("done", None),
+            ("at", 18.0),
+            ("tick", None),
+        ]
+    )
     assert s.state is SurveyState.NO_RATING and s.score is None
-    assert actions == [A.PLAY_PROMPT, A.STOP_PLAYBACK, A.PLAY_PROMPT,
-                       A.RECORD_SCORE, A.PLAY_THANKS]
+    assert actions == [A.PLAY_PROMPT, A.STOP_PLAYBACK, A.PLAY_PROMPT, A.RECORD_SCORE, A.PLAY_THANKS]
     assert [st.target for st in s.history] == [
-        SurveyState.WAITING, SurveyState.RETRY_PROMPTING,
-        SurveyState.RETRY_WAITING, SurveyState.NO_RATING,
+        SurveyState.WAITING,
+        SurveyState.RETRY_PROMPTING,
+        SurveyState.RETRY_WAITING,
+        SurveyState.NO_RATING,
     ]
 
 
@@ -161,8 +173,12 @@ def test_bad_timeout_refused(bad: object) -> None:
 def test_table_is_complete_for_hang_up_and_prints() -> None:
     live = [s for s in SurveyState if s not in SURVEY_TABLE.terminal]
     for state in live:
-        assert SURVEY_TABLE.next(state, next(e for e in SURVEY_TABLE.events_from(state)
-                                             if e.name == "HANG_UP")) is SurveyState.HUNG_UP
+        assert (
+            SURVEY_TABLE.next(
+                state, next(e for e in SURVEY_TABLE.events_from(state) if e.name == "HANG_UP")
+            )
+            is SurveyState.HUNG_UP
+        )
     text = SURVEY_TABLE.describe()
     assert text.count("-->") == len(SURVEY_TABLE.rows)
     assert "RETRY_WAITING" in text and "terminal:" in text
