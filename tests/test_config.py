@@ -1,0 +1,378 @@
+"""console.toml: the example loads; every wrong value names file, key, value and expectation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from console.config import (
+    PROMPT_NAMES,
+    ConfigError,
+    ForwardMethod,
+    WaitingPolicy,
+    load,
+    load_calendar,
+    loads,
+)
+from console.domain import HolidayPolicy, Language
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "console.toml.example"
+
+MINIMAL = """\
+centre = "XX客服中心"
+
+[line]
+registrar = "127.0.0.1"
+extension = "1000"
+
+[gate_post]
+uri = "sip:8001@127.0.0.1"
+"""
+
+
+def test_example_loads_with_rule_defaults() -> None:
+    cfg = load(EXAMPLE, environ={})
+    assert cfg.centre == "XX客服中心" and cfg.timezone == "Asia/Shanghai"
+    assert cfg.ring_limit.rings == 3 and cfg.ring_limit.seconds == 15.0
+    assert [r.name for r in cfg.rosters] == ["day", "noon", "evening", "weekend"]
+    assert cfg.gate_post.method is ForwardMethod.REFER
+    assert cfg.prompts.language is Language.ZH
+    assert cfg.agents.late_after == dt.time(8, 30)
+    assert cfg.line_config().extension == "1000"
+    cfg.line_config().validate()
+    # the packaged calendar: 2025-10-11 is a 调休 Saturday, a working day
+    sat = dt.datetime(2025, 10, 11, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert cfg.schedule().at(sat).roster_names == ("day",)
+
+
+def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
+    cfg = loads(MINIMAL, "m.toml", tmp_path, environ={})
+    assert cfg.line.registrar_port == 5060 and cfg.line.rtp_port_low == 20000
+    assert cfg.timers.survey_digit_timeout_seconds == 8.0
+    assert cfg.capacity.waiting is WaitingPolicy.HOLD
+    assert cfg.holidays.on_holiday is HolidayPolicy.NIGHT
+    assert cfg.database_url.startswith("sqlite:///")
+    assert cfg.recording.enabled is False
+    assert cfg.recording.directory == tmp_path / "var/recordings"
+    assert cfg.calendar.holidays  # packaged calendar by default
+
+
+def test_adapters_for_flow_and_prompts() -> None:
+    pytest.importorskip("console.callflow.ports", reason="call flow not in this tree")
+    pytest.importorskip("console.prompts", reason="prompt book not in this tree")
+    cfg = loads(
+        MINIMAL.replace(
+            'uri = "sip:8001@127.0.0.1"',
+            'uri = "sip:8001@127.0.0.1"\nsecond_target = "sip:8002@127.0.0.1"\nretries = 2',
+        ),
+        environ={},
+    )
+    flow = cfg.flow_settings()
+    flow.validate()
+    assert [(t.uri, t.attempts) for t in flow.gate_chain] == [
+        ("sip:8001@127.0.0.1", 3),
+        ("sip:8002@127.0.0.1", 1),
+    ]
+    assert flow.ring_limit_seconds == 15.0
+    assert cfg.prompt_settings().centre == "XX客服中心"
+
+
+def test_prompt_names_match_the_prompt_book() -> None:
+    prompts = pytest.importorskip("console.prompts", reason="prompt book not in this tree")
+    assert tuple(PROMPT_NAMES) == tuple(prompts.PROMPT_NAMES)
+
+
+def with_line(text: str, section: str, line: str) -> str:
+    """Add `line` under [section] (creating it at the end if absent), replacing the key."""
+    key = line.split(" =")[0]
+    if section in ("line", "gate_post") and re.search(rf"^{key} = ", text, re.M):
+        return re.sub(rf"^{key} = .*$", line, text, count=1, flags=re.M)
+    if section == "":
+        return line + "\n" + text
+    header = f"[{section}]\n"
+    if header in text:
+        return text.replace(header, header + line + "\n", 1)
+    return text + f"\n{header}{line}\n"
+
+
+# (section, line to add, dotted key in the error, words expected in the message)
+BAD = [
+    ("", 'timezone = "Mars/Olympus"', "timezone", "IANA"),
+    ("", "timezone = 8", "timezone", "IANA"),
+    ("", "centr = 'x'", "centr", "did you mean 'centre'"),
+    ("line", 'registrar = "pbx.example.com"', "line.registrar", "IP address"),
+    ("line", "registrar_port = 70000", "line.registrar_port", "1-65535"),
+    ("line", 'registrar_port = "5060"', "line.registrar_port", "1-65535"),
+    ("line", "registrar_port = true", "line.registrar_port", "1-65535"),
+    ("line", "sip_port = -1", "line.sip_port", "0-65535"),
+    ("line", 'extension = "10 00"', "line.extension", "extension"),
+    ("line", 'local_address = "localhost"', "line.local_address", "IP"),
+    ("line", "rtp_port_low = 30000", "line.rtp_port_high", "above line.rtp_port_low"),
+    ("line", 'trusted_sources = "10.0.0.0/8"', "line.trusted_sources", "list"),
+    ("line", 'trusted_sources = ["10.0.0.300"]', "line.trusted_sources", "CIDR"),
+    ("line", "max_calls = 0", "line.max_calls", "1-1000"),
+    ("line", "secrets = 'x'", "line.secrets", "did you mean 'secret'"),
+    ("ring_limit", "rings = 0", "ring_limit.rings", "1-20"),
+    ("ring_limit", "rings = 2.5", "ring_limit.rings", "whole number"),
+    ("ring_limit", 'rings = "3"', "ring_limit.rings", "whole number"),
+    ("ring_limit", "cadence_seconds = 0", "ring_limit.cadence_seconds", "0 < s"),
+    ("ring_limit", "cadence_seconds = nan", "ring_limit.cadence_seconds", "seconds"),
+    ("ring_limit", "cadance_seconds = 5", "ring_limit.cadance_seconds", "did you mean"),
+    ("rosters.day", 'start = "25:00"', "rosters.day.start", "HH:MM"),
+    ("rosters.day", 'start = "8:0x"', "rosters.day.start", "HH:MM"),
+    ("rosters.day", 'end = "07:00"', "rosters.day.end", "must be after rosters.day.start"),
+    ("rosters.day", 'days = "fri-mon"', "rosters.day.days", "backwards"),
+    ("rosters.day", 'days = "weekdays"', "rosters.day.days", "mon-fri"),
+    ("rosters.day", "days = 5", "rosters.day.days", "mon-fri"),
+    ("rosters.day", "strat = '08:00'", "rosters.day.strat", "did you mean 'start'"),
+    ("rosters.night", 'start = "21:00"', "rosters.night.days", "required"),
+    ("holidays", 'on_holiday = "party"', "holidays.on_holiday", '"night"'),
+    ("holidays", 'calendar = "nope.toml"', "holidays.calendar", "no such file"),
+    ("holidays", 'makeup_works_as = "monday"', "holidays.makeup_works_as", "mon, tue"),
+    ("gate_post", 'method = "transfer"', "gate_post.method", '"refer"'),
+    ("gate_post", "retries = 9", "gate_post.retries", "0-5"),
+    ("gate_post", 'second_target = "tel:+861234"', "gate_post.second_target", "SIP URI"),
+    ("gate_post", 'second_target = "sip:8001@127.0.0.1"', "gate_post.second_target", "same"),
+    ("gate_post", 'second_target = "sip:1000@127.0.0.1"', "gate_post.second_target", "loop"),
+    ("gate_post", "transfer_timeout_seconds = -3", "gate_post.transfer_timeout_seconds", "0 < s"),
+    ("prompts", 'language = "fr"', "prompts.language", '"zh" or "en"'),
+    ("prompts", "rate = 5", "prompts.rate", "80-400"),
+    ("prompts", 'voice = "cmn; rm -rf"', "prompts.voice", "espeak-ng"),
+    ("prompts.texts", 'greeting = "工号 {agent}"', "prompts.texts.greeting", "{agent}"),
+    ("prompts.texts", 'greeting = "{0}"', "prompts.texts.greeting", "positional"),
+    ("prompts.texts", 'greeting = ""', "prompts.texts.greeting", "empty"),
+    ("prompts.texts", 'goodbye = "再见"', "prompts.texts.goodbye", "unknown key"),
+    ("timers", "hold_max_seconds = 0", "timers.hold_max_seconds", "0 < s"),
+    ("timers", "survey_digit_timeout_seconds = 61", "timers.survey_digit_timeout_seconds", "≤ 60"),
+    (
+        "timers",
+        'caller_hangup_timeout_seconds = "10"',
+        "timers.caller_hangup_timeout_seconds",
+        "seconds",
+    ),
+    ("capacity", 'waiting = "drop"', "capacity.waiting", '"hold" or "forward"'),
+    ("capacity", "max_waiting = -1", "capacity.max_waiting", "0-100"),
+    ("database", 'url = "mysql://x"', "database.url", "postgresql"),
+    ("database", 'url = "sqlite:relative.db"', "database.url", "sqlite:///"),
+    ("database", 'uri = "sqlite:///x"', "database.uri", "did you mean 'url'"),
+    ("recording", 'enabled = "yes"', "recording.enabled", "true or false"),
+    ("agents", 'late_after = "24:00"', "agents.late_after", "HH:MM"),
+    ("agents", "away_limit_minutes = 0", "agents.away_limit_minutes", "0 < m"),
+]
+
+
+@pytest.mark.parametrize(("section", "line", "key", "words"), BAD, ids=[b[1] for b in BAD])
+def test_bad_value(tmp_path: Path, section: str, line: str, key: str, words: str) -> None:
+    text = with_line(MINIMAL, section, line)
+    file = tmp_path / "console.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(file, environ={})
+    err = info.value
+    assert err.key == key
+    message = str(err)
+    assert str(file) in message and key in message and words in message
+    # the line number points at the offending line when the key is written in the file
+    if err.line is not None:
+        assert (
+            key.rpartition(".")[2] in text.splitlines()[err.line - 1]
+            or "[" in (text.splitlines()[err.line - 1])
+        )
+    if re.match(r"^\w+ = ", line) and key.endswith(line.split(" =")[0]):
+        assert err.line is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            "[line]\nregistrar='127.0.0.1'\nextension='1'\n[gate_post]\nuri='sip:1@127.0.0.1'\n",
+            "centre",
+        ),
+        ('centre="x"\n[gate_post]\nuri="sip:1@127.0.0.1"\n', "line.registrar"),
+        ('centre="x"\n[line]\nregistrar="127.0.0.1"\nextension="1"\n', "gate_post.uri"),
+        ('centre="  "\n' + MINIMAL.split("\n", 1)[1], "centre"),
+        (
+            'line = "x"\n'
+            + MINIMAL.replace('centre = "XX客服中心"\n', 'centre = "x"\n').replace(
+                "[line]\n", "[li]\n"
+            ),
+            "li",
+        ),
+    ],
+)
+def test_missing_or_misplaced(text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(text, "c.toml", environ={})
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sip:8001@127.0.0.1",
+        "sip:gate@pbx.example.com:5070",
+        "sips:8001@[::1]:5061",
+        "sip:8001@127.0.0.1;transport=udp",
+        "sip:127.0.0.1",
+    ],
+)
+def test_good_uris(uri: str) -> None:
+    cfg = loads(MINIMAL.replace("sip:8001@127.0.0.1", uri), environ={})
+    assert cfg.gate_post.uri == uri
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "8001@127.0.0.1",
+        "http://127.0.0.1",
+        "sip:",
+        "sip:8001@",
+        "sip:8001@999.1.1.1",
+        "sip:8001@127.0.0.1:0",
+        "sip:8001@127.0.0.1:99999",
+        "sip:80 01@127.0.0.1",
+        "sip:8001@[::g]",
+        "sip:8001@127.0.0.1\r\nVia: x",
+        "",
+    ],
+)
+def test_bad_uris(uri: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(MINIMAL.replace("sip:8001@127.0.0.1", uri.replace("\r\n", "\\r\\n")), environ={})
+    assert info.value.key == "gate_post.uri" and "SIP URI" in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        load(tmp_path)
+
+
+def test_invalid_toml_has_line_number(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(MINIMAL + "\n[timers\nhold_max_seconds = 5\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(file, environ={})
+    assert info.value.line == MINIMAL.count("\n") + 2
+    assert f"{file}:{info.value.line}" in str(info.value) and "invalid TOML" in str(info.value)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_bytes(MINIMAL.encode("gbk"))
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load(file, environ={})
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    env = {
+        "DUTY_LINE__SECRET": "s3cret",
+        "DUTY_RING_LIMIT__RINGS": "2",
+        "DUTY_DATABASE__URL": "postgresql+psycopg://duty@127.0.0.1/duty",
+        "DUTY_CENTRE": "南门客服中心",
+        "DUTY_ROSTERS__EVENING__END": "22:00",
+        "DUTY_SOMETHING_ELSE": "left alone",
+        "PATH": "/usr/bin",
+    }
+    cfg = loads(MINIMAL, "m.toml", tmp_path, environ=env)
+    assert cfg.line.secret == "s3cret" and cfg.ring_limit.rings == 2
+    assert cfg.database_url.startswith("postgresql") and cfg.centre == "南门客服中心"
+    assert next(r for r in cfg.rosters if r.name == "evening").end == dt.time(22, 0)
+    assert "line.secret" in cfg.overridden
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "key"),
+    [
+        ("DUTY_RING_LIMIT__RINGS", "zero", "ring_limit.rings"),
+        ("DUTY_LINE__SECRETT", "x", "line.secrett"),
+        ("DUTY_GATE_POST__URI", "tel:1", "gate_post.uri"),
+    ],
+)
+def test_bad_environment_value_names_the_variable(name: str, value: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(MINIMAL, environ={name: value})
+    assert info.value.key == key and info.value.source == f"environment {name}"
+    assert name in str(info.value)
+
+
+def test_roster_can_be_dropped_and_added(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "\n[rosters.noon]\nenabled = false\n"
+        '\n[rosters.late]\nlabel = "夜班"\ndays = "mon-fri"\nstart = "21:00"\nend = "23:00"\n'
+    )
+    cfg = loads(text, environ={})
+    assert [r.name for r in cfg.rosters] == ["day", "evening", "weekend", "late"]
+
+
+# ---------------------------------------------------------------- holiday calendar file
+
+
+def test_packaged_calendar_makeup_days_are_weekends() -> None:
+    cal = load_calendar(Path(__file__).resolve().parents[1] / "console/data/holidays-cn.toml")
+    assert cal.makeup_days and all(d.weekday() >= 5 for d in cal.makeup_days)
+    assert cal.holidays[dt.date(2025, 10, 1)].startswith("国庆")
+    assert dt.date(2025, 10, 11) in cal.makeup_days
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "words"),
+    [
+        ('[[holiday]]\nname = "x"\ndate = "2025-10-01"\n', "holiday[0].date", "TOML date"),
+        ("[[holiday]]\ndate = 2025-10-01\n", "holiday[0].name", "name"),
+        (
+            '[[holiday]]\nname = "x"\nfrom = 2025-10-08\nto = 2025-10-01\n',
+            "holiday[0].to",
+            "before",
+        ),
+        ('[[holiday]]\nname = "x"\n', "holiday[0]", "missing date"),
+        (
+            '[[holiday]]\nname = "x"\ndate = 2025-10-01\nfrom = 2025-10-01\n',
+            "holiday[0]",
+            "not both",
+        ),
+        ('[[holiday]]\nname = "x"\ndate = 2025-10-01\nday = 1\n', "holiday[0].day", "unknown"),
+        (
+            '[[holiday]]\nname = "x"\ndate = 2025-10-01\n[[makeup]]\nname = "y"\n'
+            "date = 2025-10-01\n",
+            "makeup",
+            "both",
+        ),
+        ('[[holidays]]\nname = "x"\n', "holidays", "did you mean 'holiday'"),
+        (
+            '[[holiday]]\nname = "x"\ndate = 2025-10-01\n[[holiday]]\nname = "x"\n'
+            "date = 2025-10-01\n",
+            "holiday[1]",
+            "twice",
+        ),
+        ("[[holiday]\n", "", "invalid TOML"),
+    ],
+)
+def test_bad_calendar(tmp_path: Path, body: str, key: str, words: str) -> None:
+    cal = tmp_path / "cal.toml"
+    cal.write_text(body, encoding="utf-8")
+    conf = tmp_path / "console.toml"
+    conf.write_text(MINIMAL + '\n[holidays]\ncalendar = "cal.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(conf, environ={})
+    assert info.value.key == key and words in str(info.value)
+    assert str(cal) in str(info.value)
+
+
+def test_calendar_relative_to_config_and_none(tmp_path: Path) -> None:
+    (tmp_path / "cal.toml").write_text(
+        '[[holiday]]\nname = "厂庆"\ndate = 2025-09-22\n', encoding="utf-8"
+    )
+    conf = tmp_path / "console.toml"
+    conf.write_text(MINIMAL + '\n[holidays]\ncalendar = "cal.toml"\n', encoding="utf-8")
+    cfg = load(conf, environ={})
+    assert cfg.calendar.holidays == {dt.date(2025, 9, 22): "厂庆"}
+    none = loads(MINIMAL + '\n[holidays]\ncalendar = ""\n', environ={})
+    assert not none.calendar.holidays and none.holidays.calendar_file is None
