@@ -1,0 +1,24 @@
+"""Small helpers shared by the store tests: raw SQL as an attacker would run it."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from console.store import DutyRecord
+
+
+def raw(store: DutyRecord, *statements: str, bypass_triggers: bool = False) -> None:
+    """Run SQL straight against the database, optionally with the guard triggers off."""
+    with store.engine.connect() as conn:
+        if bypass_triggers:
+            if store.engine.dialect.name == "sqlite":
+                names = conn.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                ).scalars()
+                for name in list(names):
+                    conn.execute(text(f'DROP TRIGGER "{name}"'))
+            else:
+                conn.execute(text("SET session_replication_role = replica"))
+        for statement in statements:
+            conn.execute(text(statement))
+        conn.commit()

@@ -1,0 +1,215 @@
+"""A real, throw-away PostgreSQL server on loopback for the store's tests and benchmark.
+
+`initdb` into a temp dir, `pg_ctl start` on a free 127.0.0.1 port with its unix socket in
+the same dir, stopped by the postmaster's pid. PostgreSQL refuses to run as root, so when
+we are root the server runs as the `postgres` OS user (created with `useradd` if absent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_USER = "postgres"
+
+
+def pg_bindir() -> Path | None:
+    """The newest installed /usr/lib/postgresql/<version>/bin, or None."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
+    )
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _os_user() -> str | None:
+    """The OS user to run the server as, or None to run as ourselves (not root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(PG_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+        )
+    return PG_USER
+
+
+@dataclass
+class PgServer:
+    """A running server: connect as the `postgres` superuser over TCP on loopback."""
+
+    port: int
+    datadir: Path
+    pid: int
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = "duty_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGINT)  # fast shutdown
+        for _ in range(200):
+            if not _alive(self.pid):
+                break
+            time.sleep(0.05)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """Take the server away abruptly (outage tests)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        for _ in range(200):
+            if not _alive(self.pid):
+                return
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _as(user: str | None, argv: list[str]) -> list[str]:
+    return ["runuser", "-u", user, "--", *argv] if user else argv
+
+
+@contextlib.contextmanager
+def pg_server() -> Iterator[PgServer]:
+    """Start a server for the duration of the `with` block."""
+    bindir = pg_bindir()
+    if bindir is None:
+        raise FileNotFoundError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+    user = _os_user()
+    base = Path(tempfile.mkdtemp(prefix="duty-pg-"))
+    server: PgServer | None = None
+    try:
+        datadir = base / "data"
+        if user:
+            shutil.chown(base, user)
+        subprocess.run(
+            _as(
+                user,
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(datadir),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                ],
+            ),
+            check=True,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+        )
+        server = start(bindir, datadir, user)
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def start(bindir: Path, datadir: Path, user: str | None, port: int | None = None) -> PgServer:
+    """Start (or restart) the server in `datadir`; returns it with the postmaster's pid."""
+    last = ""
+    for _ in range(5):
+        chosen = port or _free_port()
+        opts = (
+            f"-p {chosen} -k {datadir.parent} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        proc = subprocess.run(
+            _as(
+                user,
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(datadir),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(datadir.parent / "server.log"),
+                    "start",
+                ],
+            ),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        if proc.returncode == 0:
+            pid = int((datadir / "postmaster.pid").read_text().splitlines()[0])
+            return PgServer(chosen, datadir, pid)
+        last = proc.stderr + proc.stdout
+        if port is not None:
+            break
+    log = datadir.parent / "server.log"
+    raise RuntimeError(
+        f"PostgreSQL did not start: {last}\n{log.read_text()[-2000:] if log.exists() else ''}"
+    )
+
+
+def restart(server: PgServer) -> PgServer:
+    """Start the server again on the same port after `kill`."""
+    bindir = pg_bindir()
+    assert bindir is not None
+    pidfile = server.datadir / "postmaster.pid"
+    pidfile.unlink(missing_ok=True)
+    return start(bindir, server.datadir, _os_user(), port=server.port)
