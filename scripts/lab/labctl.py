@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -248,6 +249,8 @@ class ManagedProcess:
     log_path: Path
     cwd: Path
     popen: subprocess.Popen[bytes] | None = None
+    second_term: float | None = None
+    """Seconds after which `stop` repeats SIGTERM (None: once only)."""
 
     @property
     def pid(self) -> int | None:
@@ -293,21 +296,31 @@ class ManagedProcess:
         """SIGTERM the process group, SIGKILL it after ``grace`` seconds, reap the leader."""
         if self.popen is None:
             return
-        stop_group(self.popen.pid, grace)
+        stop_group(self.popen.pid, grace, self.second_term)
         try:
             self.popen.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             log.warning("%s pid %s did not exit after SIGKILL", self.name, self.popen.pid)
 
 
-def stop_group(pgid: int, grace: float = STOP_GRACE_S) -> None:
-    """SIGTERM every process of group ``pgid``; SIGKILL what is left after ``grace`` s."""
+def stop_group(pgid: int, grace: float = STOP_GRACE_S, second_term: float | None = None) -> None:
+    """SIGTERM every process of group ``pgid``; SIGKILL what is left after ``grace`` s.
+
+    ``second_term``: send SIGTERM again after that many seconds (baresip ends its calls
+    politely on the first one and exits at once on the second).
+    """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
+    start = time.monotonic()
+    deadline = start + grace
+    resent = second_term is None
     while time.monotonic() < deadline:
         if not _process_group_members(pgid):
             return
+        if not resent and time.monotonic() - start >= (second_term or 0.0):
+            resent = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGTERM)
         time.sleep(0.05)
     log.warning("process group %s ignored SIGTERM for %.1f s: SIGKILL", pgid, grace)
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -548,6 +561,7 @@ class BaresipUA:
             ["baresip", "-f", str(self.dir), "-n", LOOPBACK],
             self.dir / "baresip.log",
             self.dir,
+            second_term=0.5,
         )
         self.events: list[dict[str, Any]] = []
         """Every ctrl_tcp event received, in order (dicts as baresip sent them)."""
@@ -709,6 +723,20 @@ class BaresipUA:
     def hangup(self) -> dict[str, Any]:
         """Hang up (or reject, if still ringing) the current call."""
         return self.command("hangup")
+
+    def calls(self) -> int:
+        """How many calls baresip has right now (``listcalls``)."""
+        data = str(self.command("listcalls").get("data", ""))
+        found = re.search(r"Active calls \((\d+)\)", data)
+        return int(found.group(1)) if found else 0
+
+    def hangup_all(self, limit: int = 32) -> None:
+        """End every call (e.g. dialogs left behind by a killed SIPp), at most ``limit``."""
+        for _ in range(limit):
+            if self.calls() == 0:
+                return
+            self.hangup()
+            time.sleep(0.05)
 
     def recordings(self) -> list[Path]:
         """The WAV files sndfile wrote so far (both directions of every call)."""
