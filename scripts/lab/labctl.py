@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -98,6 +99,7 @@ SCENARIOS = {
     "uac_bye_unknown": "BYE for a dialog that does not exist; expects 481",
     "uac_answer_wait": "INVITE, waits -d ms for the answer (ring-limit checks), ACK, BYE",
     "uac_register": "REGISTER with digest (-au/-ap); expects 200 (fails on a wrong password)",
+    "uas_redirect": "callee: INVITE -> 180, 302 to [redirect_to] (-key), expects ACK",
 }
 """Every scenario in ``scripts/lab/sipp/`` and what it does."""
 
@@ -369,6 +371,54 @@ def sip_options_ping(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> s
         except OSError:
             return None
         return data.split(b"\r\n", 1)[0].decode(errors="replace")
+
+
+def register_contact(
+    proxy_port: int,
+    user: str,
+    contact_port: int,
+    password: str | None = None,
+    expires: int = 60,
+    timeout: float = 2.0,
+) -> int:
+    """REGISTER ``sip:user@127.0.0.1:contact_port`` for ``user`` (RFC 3261 §10) with MD5
+    digest (RFC 2617, no qop) if challenged; returns the final status code."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        sock.settimeout(timeout)
+        lport = sock.getsockname()[1]
+        call_id, tag = f"{uuid.uuid4().hex}@lab", uuid.uuid4().hex[:8]
+        auth = ""
+        for cseq in (1, 2):
+            branch = "z9hG4bK" + uuid.uuid4().hex[:16]
+            msg = (
+                f"REGISTER sip:{LOOPBACK}:{proxy_port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {LOOPBACK}:{lport};branch={branch};rport\r\n"
+                f"From: <sip:{user}@{LOOPBACK}>;tag={tag}\r\nTo: <sip:{user}@{LOOPBACK}>\r\n"
+                f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
+                f"Contact: <sip:{user}@{LOOPBACK}:{contact_port}>\r\nExpires: {expires}\r\n"
+                f"{auth}Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            )
+            sock.sendto(msg.encode(), (LOOPBACK, proxy_port))
+            try:
+                reply = sock.recv(65535).decode(errors="replace")
+            except OSError as exc:
+                raise LabTimeout(f"no answer to REGISTER from 127.0.0.1:{proxy_port}") from exc
+            code = int(reply.split(" ", 2)[1])
+            challenge = re.search(r"WWW-Authenticate: Digest (.*)", reply)
+            if code != 401 or challenge is None or password is None or cseq == 2:
+                return code
+            params = dict(re.findall(r'(\w+)="([^"]*)"', challenge.group(1)))
+            realm, nonce = params.get("realm", LOOPBACK), params.get("nonce", "")
+            uri = f"sip:{LOOPBACK}:{proxy_port}"
+            ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode()).hexdigest()
+            ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
+            response = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+            auth = (
+                f'Authorization: Digest username="{user}", realm="{realm}", nonce="{nonce}", '
+                f'uri="{uri}", response="{response}", algorithm=MD5\r\n'
+            )
+    raise LabError("unreachable")  # pragma: no cover
 
 
 def _render(template: str, values: dict[str, Any]) -> str:
@@ -1198,6 +1248,16 @@ class Lab:
     def sipp(self, scenario: str | Path, service: str = "100", **kwargs: Any) -> SippResult:
         """Run SIPp to completion (bounded by ``timeout``) and return its `SippResult`."""
         return self.sipp_start(scenario, service, **kwargs).wait()
+
+    def register_contact(
+        self, user: str, contact_port: int, password: str | None = None, expires: int = 60
+    ) -> int:
+        """Bind ``user`` to a loopback port (e.g. a SIPp UAS); returns the status code.
+
+        The password defaults to the lab's for ``user``; ``expires=0`` removes the binding.
+        """
+        secret = password if password is not None else self.users.get(user)
+        return register_contact(self.proxy_port, user, contact_port, secret, expires)
 
     # -- capture
     def capture(self, ports: Iterable[int] | None = None, bpf: str | None = None) -> Capture:

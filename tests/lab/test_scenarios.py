@@ -6,7 +6,7 @@ the console's own behaviour (488 for no SDP, REFER, 302) is tested by the sip/ t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import labctl
 import labpcap
@@ -115,3 +115,38 @@ def test_async_run_and_hangup_all(lab: labctl.Lab) -> None:
     result = run.wait(timeout=10)
     assert result.ok, result.describe()  # the caller got the gate's BYE and answered it
     assert lab.gate.calls() == 0
+
+
+def _redirecting_callee(variant: labctl.Lab, user: str = "100") -> labctl.SippRun:
+    keys = ["-key", "redirect_to", "200", "-key", "proxy_port", str(variant.proxy_port)]
+    run = variant.sipp_start("uas_redirect", service=user, extra=keys)
+    assert variant.register_contact(user, run.sip_port) == 200
+    return run
+
+
+def test_caller_follows_302_itself(lab_factory: Callable[..., labctl.Lab]) -> None:
+    variant = lab_factory(auth=True, follow_3xx=False)
+    callee = _redirecting_callee(variant)
+    try:
+        result = variant.sipp("uac_follow_302", service="100", timeout=15)
+        assert result.ok, result.describe()
+        assert "302 received: Contact=sip:200@127.0.0.1" in result.logs
+        assert callee.wait(timeout=5).ok
+    finally:
+        variant.register_contact("100", callee.sip_port, expires=0)
+
+
+def test_proxy_follows_302_in_follow_3xx_lab(lab_factory: Callable[..., labctl.Lab]) -> None:
+    variant = lab_factory(auth=False, follow_3xx=True)
+    callee = _redirecting_callee(variant)
+    since = len(variant.gate.events)
+    result = variant.sipp("uac_pcmu_dtmf", service="100", duration_ms=0, timeout=15)
+    assert result.ok, result.describe()  # plain caller, connected to the gate by the proxy
+    assert "302" not in _statuses(result)
+    variant.gate.wait_event("CALL_ESTABLISHED", timeout=5, since=since)
+    assert callee.wait(timeout=5).ok
+    assert "following redirect to sip:200@127.0.0.1" in variant.proxy.process.log_text()
+
+
+def test_register_contact_bad_password(lab: labctl.Lab, free_udp_port: Callable[[], int]) -> None:
+    assert lab.register_contact("201", free_udp_port(), password="wrong") == 401
