@@ -23,11 +23,11 @@ def postgres() -> Iterator[PgServer]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database of each kind."""
+    """A fresh, empty database of each kind (a new schema on the shared PostgreSQL server)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'duty.db'}"
     server: PgServer = request.getfixturevalue("postgres")
-    return server.create_database()
+    return server.create_schema()
 
 
 class Clock:
