@@ -18,6 +18,8 @@ Usage (Python; ``tests/conftest.py`` puts ``scripts/lab`` on ``sys.path``)::
         assert res.ok, res.describe()
         cap.packets                      # [labpcap.RtpPacket(time, src, dst, ssrc, seq, ...)]
         lab.restart_proxy()              # registrar outage: stop_proxy() / start_proxy()
+        lab.register_contact("100", port)  # bind an extension to any loopback port (digest done)
+        lab.gate.hangup_all()            # end dialogs a killed SIPp left on the gate
     # leaving the block calls lab.stop(): SIGTERM, then SIGKILL after a bound, per process group
 
     run = lab.sipp_start("uac_wait_bye", service="100"); ...; res = run.wait(timeout=20)

@@ -165,6 +165,18 @@ class RtpPacket:
         """Alias of ``payload_type``."""
         return self.payload_type
 
+    @property
+    def digit(self) -> str | None:
+        """The DTMF digit of a telephone-event packet, or None."""
+        event = self.event()
+        return event[0] if event else None
+
+    @property
+    def event_end(self) -> bool:
+        """True for an RFC 4733 end-of-event packet."""
+        event = self.event()
+        return bool(event and event[1])
+
     def event(self) -> tuple[str, bool, int] | None:
         """RFC 4733 §2.3 telephone-event: (digit, end bit, duration) or None if not an event."""
         if len(self.payload) < 4:

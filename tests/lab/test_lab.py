@@ -41,7 +41,7 @@ def test_sipp_call_to_gate_has_rtp_both_ways(lab: labctl.Lab) -> None:
     assert {p.dst[1] for p in from_gate} == {result.media_port}
     assert abs(_freq(from_gate) - 440) < 15  # the gate's tone
     assert abs(_freq(to_gate) - 600) < 15  # SIPp's caller pcap
-    digits = {p.event()[0] for p in to_gate if p.payload_type == labpcap.PT_EVENT and p.event()}
+    digits = {p.digit for p in to_gate if p.payload_type == labpcap.PT_EVENT}
     assert digits == set("1234#")
     lab.gate.wait_event("CALL_CLOSED", timeout=5, since=since)
     assert "CALL_ESTABLISHED" in lab.gate.event_types()[since:]

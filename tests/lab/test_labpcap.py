@@ -36,9 +36,9 @@ def test_generated_pcaps_read_back(tmp_path: Path) -> None:
     pcm = b"".join(labpcap.decode_g711(p.pt, p.payload) for p in tone)
     assert abs(labpcap.dominant_frequency(pcm) - 600) < 5
     dtmf = labpcap.read_rtp(tmp_path / "dtmf_1234hash.pcap")
-    firsts = [p.event()[0] for p in dtmf if p.marker and p.event()]
+    firsts = [p.digit for p in dtmf if p.marker]
     assert firsts == list("1234#")
-    ends = [p for p in dtmf if p.event() and p.event()[1]]
+    ends = [p for p in dtmf if p.event_end]
     assert len(ends) == 15
 
 
