@@ -183,7 +183,7 @@ def start(bindir: Path, datadir: Path, user: str | None, port: int | None = None
         chosen = port or _free_port()
         opts = (
             f"-p {chosen} -k {datadir.parent} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c full_page_writes=off"
         )
         proc = subprocess.run(
             _as(
@@ -223,6 +223,15 @@ def restart(server: PgServer) -> PgServer:
     """Start the server again on the same port after `kill`."""
     bindir = pg_bindir()
     assert bindir is not None
-    pidfile = server.datadir / "postmaster.pid"
-    pidfile.unlink(missing_ok=True)
-    return start(bindir, server.datadir, _os_user(), port=server.port)
+    sockdir = server.datadir.parent
+    last: Exception | None = None
+    for _ in range(20):  # backends orphaned by the kill exit on their own, shortly
+        (server.datadir / "postmaster.pid").unlink(missing_ok=True)
+        for stale in (f".s.PGSQL.{server.port}.lock", f".s.PGSQL.{server.port}"):
+            (sockdir / stale).unlink(missing_ok=True)
+        try:
+            return start(bindir, server.datadir, _os_user(), port=server.port)
+        except RuntimeError as exc:
+            last = exc
+            time.sleep(0.25)
+    raise RuntimeError(f"PostgreSQL did not restart: {last}")
