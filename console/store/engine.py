@@ -44,7 +44,7 @@ def parse_url(url: str) -> URL:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise BadDatabaseUrl(f"cannot read database URL {url!r}: {exc}") from exc
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
@@ -207,5 +207,6 @@ def probe_writable(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
-        conn.execute(text("SELECT 1"))
+        version = int(conn.execute(text("PRAGMA user_version")).scalar() or 0)
+        conn.execute(text(f"PRAGMA user_version = {version}"))  # a write, rolled back
         conn.rollback()
