@@ -1,0 +1,549 @@
+"""The agent console (Textual): the seat where an agent answers the duty line.
+
+`make_app(line, store, clock, config, flow)` builds it with its collaborators, so Pilot
+tests inject a fake line, a fake or temporary duty record, a frozen clock and a fake flow.
+Flow and line threads reach the UI only through `post_message`; blocking calls (the duty
+record, the line's start and stop, the headset lookup) run in thread workers whose errors
+become titled notifications.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from console.callflow.events import CallAnswered, CallArrived, CallFinished, FlowEvent, Mode
+from console.callflow.ports import Clock
+from console.domain.agent import Agent as SeatAgent
+from console.domain.agent import AgentState as SeatState
+from console.domain.agent import AttendancePolicy
+from console.domain.errors import DomainError
+from console.domain.night import OverrideKind
+from console.headset import Headset, HeadsetState, HeadsetStatus
+from console.store import Agent, AgentState, FollowUpStatus, Handover, StoreError
+from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
+from console.ui.messages import (
+    AnswerRequested,
+    FlowEventPosted,
+    HandoverAccepted,
+    LineStatusPosted,
+    LoggedIn,
+    NotesEdited,
+)
+from console.ui.model import LiveCall, Phase, SeatModel
+from console.ui.notes import CallNotes, DraftBook, RecordNotes
+from console.ui.ports import FlowPort, NightSwitch, SeatFlow, SeatStore
+from console.ui.settings import UiSettings
+from console.ui.texts import text
+from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
+
+log = logging.getLogger("console.ui")
+
+_STORE_STATE = {
+    SeatState.READY: AgentState.READY,
+    SeatState.ON_CALL: AgentState.ON_CALL,
+    SeatState.AFTER_CALL_WORK: AgentState.AFTER_CALL,
+    SeatState.AWAY: AgentState.AWAY,
+    SeatState.LOGGED_OUT: AgentState.LOGGED_OUT,
+}
+
+
+class DutyConsoleApp(App[int]):
+    """The seat. Screens call its methods (down); it hears messages from them (up)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "值班热线坐席"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "退出 Quit", priority=True),
+        Binding("f12", "toggle_theme", "深/浅色", show=False),
+    ]
+
+    def __init__(
+        self,
+        line: Line,
+        store: SeatStore,
+        clock: Clock,
+        settings: UiSettings,
+        flow: SeatFlow,
+        *,
+        night: NightSwitch | None = None,
+        headset: Headset | None = None,
+        manage_line: bool = True,
+    ) -> None:
+        super().__init__()
+        self.line = line
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.flow = flow
+        self.night = night
+        self.headset = headset or Headset(wanted=settings.headset_device)
+        self.manage_line = manage_line
+        self.language = settings.language
+        self.model = SeatModel()
+        self.drafts = DraftBook(settings.drafts_dir)
+        self.record_notes = RecordNotes(store)
+        self.agent: SeatAgent | None = None
+        self.agent_record: Agent | None = None
+        self.line_status: LineStatus = LineStatus.STOPPED
+        self.line_reason = ""
+        self.headset_status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="looking")
+        self.notes: dict[str, CallNotes] = {}
+        """Latest notes per call (the drafts on disk follow them)."""
+        self._unsubscribe: Callable[[], None] | None = None
+        self._shut_down = False
+        self.title = text("app.title", self.language)
+
+    # ------------------------------------------------------------ life cycle
+
+    def on_mount(self) -> None:
+        from console.screens.login import LoginScreen
+
+        self.theme = "textual-dark"
+        self._unsubscribe = self.flow.subscribe(self._from_flow)
+        self.run_in_thread(self._probe_headset, "headset")
+        if self.manage_line:
+            self.run_in_thread(self.line.start, "line start")
+        self.set_interval(1.0, self._poll_line)
+        self.push_screen(LoginScreen())
+
+    def _from_flow(self, event: FlowEvent) -> None:
+        """Flow threads call this: it only posts (thread-safe)."""
+        self.post_message(FlowEventPosted(event))
+
+    def on_line_event(self, event: LineEvent) -> None:
+        """For the line's event sink (any thread): line status news into the app."""
+        if isinstance(event, LineStatusChanged):
+            self.post_message(LineStatusPosted(event.status, event.reason))
+
+    def _poll_line(self) -> None:
+        try:
+            status = self.line.status
+        except Exception as exc:
+            log.warning("line status unreadable: %s", exc)
+            return
+        if status is not self.line_status:
+            self.post_message(LineStatusPosted(status, self.line_reason))
+
+    def on_line_status_posted(self, message: LineStatusPosted) -> None:
+        changed = message.status is not self.line_status
+        self.line_status = message.status
+        self.line_reason = message.reason
+        if changed and message.status is LineStatus.FAILED:
+            self.notify(message.reason or message.status.value,
+                        title=text("line.failed", self.language), severity="error")
+        self.refresh_screens()
+
+    def _probe_headset(self) -> None:
+        status = self.headset.probe()
+        self.call_from_thread(self._headset_found, status)
+
+    def _headset_found(self, status: HeadsetStatus) -> None:
+        self.headset_status = status
+        if status.state is not HeadsetState.READY:
+            self.notify(
+                status.detail, title=text("headset.none", self.language), severity="warning"
+            )
+        self.refresh_screens()
+
+    async def action_quit(self) -> None:
+        self.shutdown()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Save every note now, stop hearing the flow, stop the line (before the loop ends)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        for screen in self.screen_stack:
+            flush = getattr(screen, "flush_notes", None)
+            if flush is not None:
+                notes, call_id = flush()
+                self._save_draft(call_id, notes, 1 << 62)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.manage_line:
+            try:
+                self.line.stop()
+            except Exception as exc:
+                log.warning("line stop: %s", exc)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        lang = self.language
+        yield SystemCommand(text("night.title", lang), "Night mode", self.open_night_switch)
+        yield SystemCommand(text("away.title", lang), "Away / back", self.toggle_away)
+        yield SystemCommand(text("handover.write", lang), "Write the handover", self.open_handover)
+        yield SystemCommand(text("common.theme", lang), "Dark / light", self.action_toggle_theme)
+
+    # ------------------------------------------------------------ workers and errors
+
+    def run_in_thread(self, fn: Callable[[], Any], name: str) -> Worker[Any]:
+        """Run blocking `fn` in a thread worker; a failure becomes a titled notification."""
+        return self.run_worker(fn, name=name, group="io", thread=True, exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report(event.worker.error)
+
+    def report(self, exc: BaseException) -> None:
+        """Show a failure as a notification with a title; log it in full."""
+        log.warning("%s: %s", title_of(exc), exc, exc_info=exc)
+        self.notify(str(exc) or type(exc).__name__, title=title_of(exc), severity="error")
+
+    # ------------------------------------------------------------ login and handover
+
+    def login_blocking(self, agent_id: str, secret: str) -> None:
+        """Check a login (blocking: from a worker); posts `LoggedIn` or raises `StoreError`."""
+        agent = self.store.verify_secret(agent_id, secret)
+        waiting = [
+            h
+            for h in self.store.handovers()
+            if h.accepted_by is None and h.outgoing != agent.agent_id
+        ]
+        self.post_message(LoggedIn(agent, waiting[-1] if waiting else None))
+
+    def on_logged_in(self, message: LoggedIn) -> None:
+        from console.screens.handover import HandoverAcceptScreen
+        from console.screens.seat import SeatScreen
+
+        policy = AttendancePolicy(
+            away_limit=self.settings.away_limit, timezone=self.settings.timezone
+        )
+        self.agent = SeatAgent(message.agent.agent_id, policy)
+        self.agent_record = message.agent
+        self.record_notes.who = message.agent.agent_id
+        change = self.agent.login(self.clock.now())
+        self._store_state(change.target, change.note or None)
+        self.switch_screen(SeatScreen())
+        if message.handover is not None:
+            self.push_screen(HandoverAcceptScreen(message.handover))
+
+    def accept_handover(self, handover: Handover) -> None:
+        agent = self.require_agent()
+
+        def accept() -> None:
+            done = self.store.accept_handover(handover.key, agent.agent_id)
+            self.post_message(HandoverAccepted(done))
+
+        self.run_in_thread(accept, "accept handover")
+
+    def on_handover_accepted(self, message: HandoverAccepted) -> None:
+        self.notify(
+            f"{message.handover.outgoing} → {message.handover.accepted_by}",
+            title=text("handover.accepted", self.language),
+        )
+        self.refresh_screens()
+
+    def write_handover(self, notes: str, open_items: str, then_logout: bool = True) -> None:
+        agent = self.require_agent()
+
+        def write() -> None:
+            self.store.write_handover(agent.agent_id, notes, open_items)
+            self.call_from_thread(self._handover_written, then_logout)
+
+        self.run_in_thread(write, "handover")
+
+    def _handover_written(self, then_logout: bool) -> None:
+        self.notify(
+            text("handover.written", self.language), title=text("handover.write", self.language)
+        )
+        if then_logout:
+            self.logout()
+
+    def logout(self) -> None:
+        from console.screens.login import LoginScreen
+
+        agent = self.agent
+        if agent is None:
+            return
+        try:
+            change = agent.logout(self.clock.now())
+        except DomainError as exc:
+            self.report(exc)
+            return
+        self._store_state(change.target, change.note or None)
+        self.agent = None
+        self.agent_record = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    def require_agent(self) -> SeatAgent:
+        if self.agent is None:
+            raise NotLoggedIn(text("agent.none", self.language))
+        return self.agent
+
+    def _store_state(self, state: SeatState, reason: str | None = None) -> None:
+        agent = self.agent
+        agent_id = agent.agent_id if agent else ""
+        at = self.clock.now()
+        if not agent_id:
+            return
+        self.run_in_thread(
+            lambda: self.store.set_agent_state(agent_id, _STORE_STATE[state], reason, at),
+            "agent state",
+        )
+
+    # ------------------------------------------------------------ agent state
+
+    def go_away(self, reason: str) -> None:
+        agent = self.require_agent()
+        change = agent.go_away(reason, self.clock.now())
+        self._store_state(change.target, agent.away_reason)
+        self.refresh_screens()
+
+    def come_back(self) -> None:
+        agent = self.require_agent()
+        change = agent.back(self.clock.now())
+        self._store_state(change.target, change.note or None)
+        self.refresh_screens()
+
+    def toggle_away(self) -> None:
+        from console.screens.dialogs import AwayScreen
+
+        try:
+            agent = self.require_agent()
+        except UiError as exc:
+            self.report(exc)
+            return
+        if agent.state is SeatState.AWAY:
+            self.come_back()
+        else:
+            self.push_screen(AwayScreen())
+
+    def wrap_done(self) -> None:
+        agent = self.require_agent()
+        if agent.state is SeatState.AFTER_CALL_WORK:
+            change = agent.wrap_done(self.clock.now())
+            self._store_state(change.target)
+        self.refresh_screens()
+
+    def open_night_switch(self) -> None:
+        from console.screens.night import NightSwitchScreen
+
+        if self.night is None:
+            self.notify(
+                text("night.none_switch", self.language), title=text("night.title", self.language)
+            )
+            return
+        self.push_screen(NightSwitchScreen())
+
+    def switch_night(self, kind: OverrideKind | None, reason: str) -> None:
+        """Set (or with `kind` None clear) the night-mode override; logged in the audit log."""
+        agent = self.require_agent()
+        if self.night is None:
+            raise NotWired(text("night.none_switch", self.language))
+        now = self.clock.now()
+        if kind is None:
+            self.night.clear_override()
+            detail = "back to the schedule"
+        else:
+            decision = self.night.set_override(kind, reason, agent.agent_id, now)
+            detail = decision.reason
+        self.run_in_thread(
+            lambda: self.store.audit("night_mode", agent.agent_id, detail), "night mode"
+        )
+        self.notify(detail, title=text("night.done", self.language))
+        self.refresh_screens()
+
+    def open_handover(self) -> None:
+        from console.screens.handover import HandoverWriteScreen
+
+        if self.agent is None:
+            self.report(NotLoggedIn(text("agent.none", self.language)))
+            return
+        self.push_screen(HandoverWriteScreen())
+
+    # ------------------------------------------------------------ calls
+
+    @on(FlowEventPosted)
+    def _flow_event(self, message: FlowEventPosted) -> None:
+        event = message.event
+        call = self.model.apply(event)
+        if call is not None and isinstance(event, CallArrived):
+            self._caller_name(call)
+            self._arrived(call)
+        elif call is not None and isinstance(event, CallAnswered):
+            if event.answered_by != "auto" and self.agent is not None:
+                pass  # our own take_call; the screen was pushed by answer()
+        elif call is not None and isinstance(event, CallFinished):
+            self._finished(call)
+        for screen in list(self.screen_stack):
+            hook = getattr(screen, "flow_event", None)
+            if hook is not None:
+                hook(event, call)
+        self.refresh_screens()
+
+    def _caller_name(self, call: LiveCall) -> None:
+        try:
+            for sip_call in self.line.calls():
+                if sip_call.call_id == call.call_id:
+                    call.caller_name = sip_call.caller_name
+        except Exception as exc:  # the name is a nicety; the number is enough
+            log.debug("caller name lookup failed: %s", exc)
+
+    def _arrived(self, call: LiveCall) -> None:
+        from console.screens.call import CallScreen
+        from console.screens.ringing import RingingScreen
+
+        if call.mode is Mode.NIGHT:
+            return
+        on_call = any(isinstance(s, CallScreen) and s.live for s in self.screen_stack)
+        if on_call:
+            self.notify(call.caller, title=text("seat.waiting", self.language), severity="warning")
+            return
+        if not any(isinstance(s, RingingScreen) for s in self.screen_stack):
+            self.push_screen(RingingScreen(call.call_id))
+
+    def _finished(self, call: LiveCall) -> None:
+        agent = self.agent
+        if agent is not None and call.answered_by == agent.agent_id:
+            if agent.state is SeatState.ON_CALL:
+                change = agent.call_ended(self.clock.now())
+                self._store_state(change.target)
+        self.run_in_thread(lambda: self._sync_notes(call.call_id), "notes")
+
+    def on_answer_requested(self, message: AnswerRequested) -> None:
+        self.answer(message.call_id)
+
+    def answer(self, call_id: str) -> bool:
+        """Take a ringing, held or waiting call for the logged-in agent; pushes the call screen."""
+        from console.screens.call import CallScreen
+        from console.screens.ringing import RingingScreen
+
+        try:
+            agent = self.require_agent()
+        except UiError as exc:
+            self.report(exc)
+            return False
+        call = self.model.calls.get(call_id)
+        if call is None or not call.takeable or not self.flow.take_call(call_id, agent.agent_id):
+            self.notify(
+                text("ring.too_late", self.language), title=text("ring.title", self.language)
+            )
+            return False
+        now = self.clock.now()
+        if agent.state is SeatState.AWAY:
+            agent.back(now)
+        change = agent.call_started(now)
+        self._store_state(change.target)
+        call.phase = Phase.AGENT
+        call.answered_by = agent.agent_id
+        if isinstance(self.screen, RingingScreen):
+            self.pop_screen()
+        self.push_screen(CallScreen(call_id, self.drafts.load(call_id)))
+        return True
+
+    def flow_action(
+        self, name: str, call_id: str, done: Callable[[bool], None] | None = None
+    ) -> None:
+        """Run a flow action (`finish_call`, `transfer_to_gate_post`, ...) in a worker."""
+
+        def act() -> None:
+            ok = bool(getattr(self.flow, name)(call_id))
+            if done is not None:
+                self.call_from_thread(done, ok)
+
+        self.run_in_thread(act, name)
+
+    # ------------------------------------------------------------ notes
+
+    def on_notes_edited(self, message: NotesEdited) -> None:
+        self.notes[message.call_id] = message.notes
+
+    def save_notes(self, call_id: str, notes: CallNotes, version: int) -> None:
+        """Draft first (never lost), then the duty record; in a worker."""
+        self.notes[call_id] = notes
+
+        def save() -> None:
+            self._save_draft(call_id, notes, version)
+            self._sync_notes(call_id)
+
+        self.run_in_thread(save, "notes")
+
+    def _save_draft(self, call_id: str, notes: CallNotes, version: int) -> None:
+        self.notes[call_id] = notes
+        self.drafts.save(call_id, notes, version)
+
+    def _sync_notes(self, call_id: str) -> None:
+        notes = self.notes.get(call_id)
+        if notes is None:
+            return
+        notes.due_at(self.settings.timezone)  # a malformed due time is reported, not stored
+        who = self.agent.agent_id if self.agent else ""
+        try:
+            self.record_notes.write(call_id, notes, who)
+        except StoreError as exc:
+            # The draft is on disk; the record catches up on the next edit.
+            log.warning("notes for %s not in the record yet: %s", call_id, exc)
+            raise
+
+    def open_follow_up(self, call_id: str, notes: CallNotes) -> None:
+        """Create the follow-up (首问负责) the notes promise, owned by this agent."""
+        agent = self.require_agent()
+        due = notes.due_at(self.settings.timezone)
+        if due is None:
+            return
+        description = notes.content or notes.action or call_id
+
+        def add() -> None:
+            self.store.add_follow_up(
+                agent.agent_id, f"{notes.caller_name} {description}".strip(), due
+            )
+
+        self.run_in_thread(add, "follow-up")
+
+    # ------------------------------------------------------------ screens
+
+    def refresh_screens(self) -> None:
+        """Ask every screen on the stack to redraw from the model (method calls down)."""
+        for screen in list(self.screen_stack):
+            redraw = getattr(screen, "redraw", None)
+            if redraw is not None:
+                redraw()
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def open_follow_ups(self) -> list[Any]:
+        """Blocking: call from a worker."""
+        return self.store.follow_ups(status=FollowUpStatus.OPEN)
+
+
+def make_app(
+    line: Line,
+    store: SeatStore,
+    clock: Clock,
+    config: Any,
+    flow: Any,
+    *,
+    night: NightSwitch | None = None,
+    headset: Headset | None = None,
+    manage_line: bool = True,
+) -> DutyConsoleApp:
+    """Build the seat with its collaborators.
+
+    `config` is a `UiSettings` or a `console.config.ConsoleConfig`; `flow` is a `SeatFlow`
+    or a `console.callflow.CallFlow` (adapted by `FlowPort`).
+    """
+    settings = config if isinstance(config, UiSettings) else UiSettings.from_config(config)
+    port: SeatFlow = flow if hasattr(flow, "subscribe") else FlowPort(flow)
+    return DutyConsoleApp(
+        line, store, clock, settings, port, night=night, headset=headset, manage_line=manage_line
+    )

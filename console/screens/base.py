@@ -1,0 +1,36 @@
+"""What every seat screen shares: typed access to the app and its language."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.screen import ModalScreen, Screen
+
+from console.domain.labels import Language
+from console.ui.texts import text
+
+if TYPE_CHECKING:
+    from console.app import DutyConsoleApp
+
+
+class SeatScreenMixin:
+    """`seat` is the app with its real type; `t(key)` is a label in the seat's language."""
+
+    @property
+    def seat(self) -> DutyConsoleApp:
+        return cast("DutyConsoleApp", cast(Any, self).app)
+
+    @property
+    def language(self) -> Language:
+        return self.seat.language
+
+    def t(self, key: str) -> str:
+        return text(key, self.seat.language)
+
+
+class SeatScreen_(SeatScreenMixin, Screen[None]):
+    """Base of full screens."""
+
+
+class SeatModal(SeatScreenMixin, ModalScreen[None]):
+    """Base of modal screens (dialogs over the seat)."""

@@ -1,0 +1,243 @@
+"""On call, then after-call work: the script panel walks duty rules §3, notes save as typed.
+
+Keys are function keys because the notes form has the focus while the agent types:
+F2 next step, F3 survey, F4 gate post, F6 hold, F8 hang up (asks first: the caller should
+hang up first), F9 escalate. When the call ends the same screen becomes after-call work
+(notes still editable, the next call still rings); F10 finishes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Label, Static
+
+from console.callflow.events import (
+    CallFinished,
+    CallStep,
+    FlowEvent,
+    StepChanged,
+    SurveyScored,
+)
+from console.domain.errors import TransitionError
+from console.domain.labels import Satisfaction
+from console.domain.script import CallScript, ScriptEvent, ScriptStep
+from console.screens.base import SeatScreen_
+from console.screens.dialogs import ConfirmScreen
+from console.ui.model import LiveCall
+from console.ui.notes import CallNotes, NotesError
+from console.widgets.notes_form import NotesForm
+from console.widgets.script_panel import ScriptPanel
+
+_TALKING = (
+    ScriptStep.GREET,
+    ScriptStep.ASK_NAME,
+    ScriptStep.LISTEN,
+    ScriptStep.CLASSIFY,
+    ScriptStep.RECORD,
+    ScriptStep.RESOLVE,
+    ScriptStep.ESCALATE,
+)
+
+
+class CallPhase(enum.Enum):
+    ON_CALL = "on_call"
+    AFTER_CALL = "after_call"
+
+
+class CallScreen(SeatScreen_):
+    """One call from the agent's answer to the end of after-call work."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "next_step", "下一步 Next"),
+        Binding("f3", "survey", "满意度 Survey"),
+        Binding("f4", "transfer", "转门岗 Gate post"),
+        Binding("f6", "hold", "保持 Hold"),
+        Binding("f8", "hang_up", "挂断 Hang up"),
+        Binding("f9", "escalate", "上报 Escalate"),
+        Binding("f10", "done", "处理完毕 Done"),
+    ]
+
+    def __init__(self, call_id: str, notes: CallNotes | None = None) -> None:
+        super().__init__()
+        self.call_id = call_id
+        self.phase = CallPhase.ON_CALL
+        self.script = CallScript()
+        self._initial_notes = notes
+
+    @property
+    def live(self) -> bool:
+        """True while the call is up (a second call then waits instead of ringing over us)."""
+        return self.phase is CallPhase.ON_CALL
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("", id="call-head")
+        with Horizontal(id="call-body"):
+            with Vertical(id="call-left"):
+                yield Label(self.t("call.script"), classes="section")
+                yield ScriptPanel(id="script")
+                yield Static("", id="call-waiting")
+            with Vertical(id="call-right"):
+                yield Label(self.t("call.notes"), classes="section")
+                yield NotesForm(self.language, self._initial_notes, id="notes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(self.seat.settings.tick_seconds, self._tick)
+
+    def _tick(self) -> None:
+        self.script.tick(self.seat.clock.monotonic())
+        self.redraw()
+
+    # ------------------------------------------------------------ drawing
+
+    def greeting(self) -> str:
+        agent = self.seat.agent
+        return (
+            ScriptStep.GREET.hint.format(
+                centre=self.seat.settings.centre, agent_id=agent.agent_id if agent else ""
+            )
+            + ",请问有什么可以帮您?"
+        )
+
+    def redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        call = self.seat.model.calls.get(self.call_id)
+        title = self.t("call.title") if self.live else self.t("acw.title")
+        head = f"{title}  {call.caller if call else self.call_id}"
+        if call is not None and call.caller_name:
+            head += f" ({call.caller_name})"
+        if call is not None and call.scored:
+            score = (
+                Satisfaction(str(call.score)).label(self.language)
+                if call.score is not None
+                else self.t("call.no_rating")
+            )
+            head += f"   {self.t('call.score')}: {score}"
+        self.query_one("#call-head", Label).update(head)
+        self.query_one(ScriptPanel).show(
+            self.script, self.language, self.greeting(), self.seat.settings.greeting_by_tts
+        )
+        others = [c for c in self.seat.model.ringing() if c.call_id != self.call_id]
+        waiting = ""
+        if others:
+            waiting = f"{self.t('seat.waiting')}: " + ", ".join(c.caller for c in others)
+        self.query_one("#call-waiting", Static).update(waiting)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "done":
+            return not self.live
+        if action in ("next_step", "survey", "transfer", "hold", "hang_up", "escalate"):
+            return self.live
+        return True
+
+    # ------------------------------------------------------------ the script
+
+    def _fire(self, event: ScriptEvent) -> bool:
+        try:
+            self.script.fire(event, self.seat.clock.monotonic())
+        except TransitionError:
+            return False
+        return True
+
+    def _to_survey(self) -> None:
+        if self.script.step is ScriptStep.GREET:
+            self._fire(ScriptEvent.NEXT)
+        if self.script.step in _TALKING:
+            self._fire(ScriptEvent.WRAP_UP)
+
+    def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
+        if getattr(event, "call_id", None) != self.call_id:
+            return
+        if isinstance(event, StepChanged):
+            if event.step is CallStep.SURVEY:
+                self._to_survey()
+            elif event.step is CallStep.WAIT_HANGUP:
+                self._to_survey()
+                self._fire(ScriptEvent.SURVEY_DONE)
+        elif isinstance(event, SurveyScored):
+            self._to_survey()
+            self._fire(ScriptEvent.SURVEY_DONE)
+        elif isinstance(event, CallFinished):
+            self._ended(event)
+        self.redraw()
+
+    def _ended(self, event: CallFinished) -> None:
+        if self.script.step is ScriptStep.WAIT_HANGUP and event.reason == "local_hangup":
+            self._fire(ScriptEvent.TIMEOUT)
+        elif event.reason == "transferred" and self.script.step in _TALKING:
+            self._fire(ScriptEvent.TRANSFER)
+        else:
+            self._fire(ScriptEvent.CALLER_HUNG_UP)
+        self.phase = CallPhase.AFTER_CALL
+        self.flush_notes()
+        self.refresh_bindings()
+        self.seat.notify(self.t("call.ended"), title=self.t("acw.title"))
+
+    # ------------------------------------------------------------ notes
+
+    def on_notes_form_edited(self, message: NotesForm.Edited) -> None:
+        self.seat.save_notes(self.call_id, message.notes, message.version)
+        message.form.mark_saved(message.version)
+
+    def flush_notes(self) -> tuple[CallNotes, str]:
+        """Post the notes now (hang-up, close); returns them with the Call-ID."""
+        return self.query_one(NotesForm).flush(), self.call_id
+
+    # ------------------------------------------------------------ keys
+
+    def action_next_step(self) -> None:
+        if self.script.step in _TALKING and self.script.step is not ScriptStep.ESCALATE:
+            if self.script.step is ScriptStep.RESOLVE:
+                self.action_survey()
+                return
+            self._fire(ScriptEvent.NEXT)
+        elif self.script.step is ScriptStep.ESCALATE:
+            self._fire(ScriptEvent.NEXT)
+        self.redraw()
+
+    def action_survey(self) -> None:
+        self._to_survey()
+        self.seat.flow_action("finish_call", self.call_id, self._survey_started)
+        self.redraw()
+
+    def _survey_started(self, ok: bool) -> None:
+        if ok:
+            self.seat.notify(self.t("call.survey_started"), title=self.t("call.survey"))
+
+    def action_escalate(self) -> None:
+        self._fire(ScriptEvent.ESCALATE)
+        self.redraw()
+
+    def action_transfer(self) -> None:
+        self.seat.flow_action("transfer_to_gate_post", self.call_id)
+
+    def action_hold(self) -> None:
+        self.seat.flow_action("hold", self.call_id)
+
+    def action_hang_up(self) -> None:
+        self.app.push_screen(
+            ConfirmScreen(
+                self.t("call.hangup_confirm"),
+                lambda: self.seat.flow_action("hang_up", self.call_id),
+            )
+        )
+
+    def action_done(self) -> None:
+        notes, call_id = self.flush_notes()
+        try:
+            notes.due_at(self.seat.settings.timezone)
+        except NotesError as exc:
+            self.seat.report(exc)
+            return
+        if notes.follow_up_due:
+            self.seat.open_follow_up(call_id, notes)
+        self.seat.wrap_done()
+        self.dismiss()

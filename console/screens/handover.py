@@ -1,0 +1,113 @@
+"""Shift handover (交接班): the incoming agent accepts it at login; the outgoing one writes it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Footer, Label, Static, TextArea
+
+from console.screens.base import SeatModal
+from console.store import FollowUp, Handover
+
+
+def describe_follow_ups(items: list[FollowUp]) -> str:
+    return "\n".join(f"· {f.due_at:%m-%d %H:%M} {f.owner}: {f.description}" for f in items)
+
+
+class HandoverAcceptScreen(SeatModal):
+    """The previous shift's notes and open items; Enter (or F10) accepts them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f10", "accept", "接班确认 Accept", priority=True),
+        Binding("enter", "accept", "接班确认 Accept", show=False),
+    ]
+
+    def __init__(self, handover: Handover) -> None:
+        super().__init__()
+        self.handover = handover
+
+    def compose(self) -> ComposeResult:
+        h = self.handover
+        with Vertical(classes="dialog", id="handover-accept"):
+            yield Label(self.t("handover.title"), classes="dialog-title")
+            yield Label(f"{self.t('handover.from')}: {h.outgoing}  {h.written_at:%Y-%m-%d %H:%M}")
+            with VerticalScroll():
+                yield Label(self.t("handover.notes"), classes="section")
+                yield Static(h.notes or self.t("seat.none"), id="handover-notes")
+                yield Label(self.t("handover.open"), classes="section")
+                yield Static(h.open_items or self.t("seat.none"), id="handover-open")
+                yield Label(self.t("handover.followups"), classes="section")
+                yield Static("…", id="handover-followups")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        seat = self.seat
+
+        def load() -> None:
+            items = seat.open_follow_ups()
+            seat.call_from_thread(self._show_follow_ups, items)
+
+        seat.run_in_thread(load, "follow-ups")
+
+    def _show_follow_ups(self, items: list[FollowUp]) -> None:
+        self.query_one("#handover-followups", Static).update(
+            describe_follow_ups(items) or self.t("seat.none")
+        )
+
+    def action_accept(self) -> None:
+        self.seat.accept_handover(self.handover)
+        self.dismiss()
+
+
+class HandoverWriteScreen(SeatModal):
+    """The outgoing agent's handover: notes and open items; open follow-ups carry over."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f10", "save", "交班 Hand over", priority=True),
+        Binding("escape", "cancel", "取消 Cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="handover-write"):
+            yield Label(self.t("handover.write_title"), classes="dialog-title")
+            yield Label(self.t("handover.notes"), classes="section")
+            yield TextArea(id="handover-notes-input")
+            yield Label(self.t("handover.open"), classes="section")
+            yield TextArea(id="handover-open-input")
+            yield Label(self.t("handover.carry"), classes="section")
+            yield Static("…", id="handover-carry")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        seat = self.seat
+
+        def load() -> None:
+            items = seat.open_follow_ups()
+            seat.call_from_thread(self._show_carry, items)
+
+        seat.run_in_thread(load, "follow-ups")
+        self.query_one("#handover-notes-input", TextArea).focus()
+
+    def _show_carry(self, items: list[FollowUp]) -> None:
+        carry = describe_follow_ups(items)
+        self.query_one("#handover-carry", Static).update(carry or self.t("seat.none"))
+        area = self.query_one("#handover-open-input", TextArea)
+        if carry and not area.text:
+            area.text = carry
+
+    def action_save(self) -> None:
+        notes = self.query_one("#handover-notes-input", TextArea).text
+        open_items = self.query_one("#handover-open-input", TextArea).text
+        if not notes.strip() and not open_items.strip():
+            self.seat.notify(
+                self.t("handover.notes"), title=self.t("handover.write"), severity="error"
+            )
+            return
+        self.dismiss()
+        self.seat.write_handover(notes, open_items)
+
+    def action_cancel(self) -> None:
+        self.dismiss()

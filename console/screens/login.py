@@ -1,0 +1,68 @@
+"""Login: agent ID (工号) and secret; failures counted and locked out as the duty record says."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button, Footer, Header, Input, Label
+
+from console.screens.base import SeatScreen_
+from console.store import StoreError
+from console.ui.errors import title_of
+
+
+class LoginScreen(SeatScreen_):
+    """The first screen; on success the app shows the handover (if any) and the seat."""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="login-box"):
+            yield Label(self.t("login.title"), id="login-title")
+            yield Label(self.t("login.agent_id"))
+            yield Input(id="agent-id", max_length=64)
+            yield Label(self.t("login.secret"))
+            yield Input(id="secret", password=True, max_length=256)
+            yield Button(self.t("login.submit"), id="login-submit", variant="primary")
+            yield Label("", id="login-error")
+            yield Label(self.t("login.hint"), id="login-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#agent-id", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "agent-id":
+            self.query_one("#secret", Input).focus()
+        else:
+            self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "login-submit":
+            self.submit()
+
+    def submit(self) -> None:
+        agent_id = self.query_one("#agent-id", Input).value.strip()
+        secret_input = self.query_one("#secret", Input)
+        secret = secret_input.value
+        if not agent_id or not secret:
+            self.show_error(self.t("login.empty"))
+            return
+        secret_input.value = ""
+        self.show_error("")
+        seat = self.seat
+
+        def check() -> None:
+            try:
+                seat.login_blocking(agent_id, secret)
+            except StoreError as exc:
+                seat.call_from_thread(self.failed, exc)
+
+        seat.run_in_thread(check, "login")
+
+    def failed(self, exc: StoreError) -> None:
+        self.show_error(f"{title_of(exc)}: {exc}")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+        self.query_one("#secret", Input).focus()
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#login-error", Label).update(message)

@@ -1,0 +1,80 @@
+"""The ringing banner: caller, rings and seconds counting live, the limit; one key answers."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Footer, Label
+
+from console.callflow.events import CallFinished, FlowEvent
+from console.screens.base import SeatModal
+from console.ui.messages import AnswerRequested
+from console.ui.model import LiveCall
+from console.widgets.ring_banner import RingBanner
+
+
+class RingingScreen(SeatModal):
+    """Over whatever screen is up; Enter, space or `a` answers (or takes over a held call)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "answer", "接听 Answer", priority=True),
+        Binding("space", "answer", "接听 Answer", show=False),
+        Binding("a", "answer", "接听 Answer", show=False),
+        Binding("escape", "hide", "隐藏 Hide"),
+    ]
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__()
+        self.call_id = call_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ringing", classes="dialog"):
+            yield Label(self.t("ring.title"), classes="dialog-title")
+            yield RingBanner(id="ring-banner")
+            yield Label(f"Enter / Space: {self.t('ring.answer')}", id="ring-keys")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(self.seat.settings.tick_seconds, self.redraw)
+
+    @property
+    def call(self) -> LiveCall | None:
+        return self.seat.model.calls.get(self.call_id)
+
+    def elapsed(self) -> float:
+        call = self.call
+        if call is None:
+            return 0.0
+        return max(0.0, (self.seat.clock.now() - call.arrived_at).total_seconds())
+
+    def redraw(self) -> None:
+        call = self.call
+        if call is None or not self.is_mounted:
+            return
+        self.query_one(RingBanner).show(
+            call, self.elapsed(), self.seat.settings.ring_limit, self.language
+        )
+
+    def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
+        if isinstance(event, CallFinished) and event.call_id == self.call_id:
+            self.seat.notify(
+                call.caller if call else event.call_id,
+                title=self.t("ring.gone"),
+                severity="warning",
+            )
+            others = self.seat.model.ringing()
+            if others:
+                self.call_id = others[0].call_id
+                self.redraw()
+            else:
+                self.dismiss()
+
+    def action_answer(self) -> None:
+        self.post_message(AnswerRequested(self.call_id))
+
+    def action_hide(self) -> None:
+        self.dismiss()

@@ -1,0 +1,196 @@
+"""The seat (main screen): line, day/night and roster, gate post, agent state and timer,
+today's calls, open follow-ups and calls waiting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Label, Static
+
+from console.callflow.events import CallFinished, FlowEvent
+from console.domain.agent import AgentState as SeatState
+from console.headset import HeadsetState
+from console.screens.base import SeatScreen_
+from console.screens.handover import describe_follow_ups
+from console.store import CallFilter, CallRecord, FollowUp
+from console.ui.model import LiveCall, Phase
+from console.ui.texts import text
+from console.widgets.calls_table import CallsTable
+from console.widgets.status_bar import StatusBar, StatusView
+from sip.api import LineStatus
+
+if TYPE_CHECKING:
+    from console.app import DutyConsoleApp
+
+
+def _mmss(delta: dt.timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def status_view(app: DutyConsoleApp) -> StatusView:
+    """The status bar's content from the app's state at the app clock's now."""
+    lang = app.language
+    now = app.clock.now()
+    line_word = {
+        LineStatus.REGISTERED: "line.registered",
+        LineStatus.REGISTERING: "line.registering",
+        LineStatus.FAILED: "line.failed",
+        LineStatus.STOPPED: "line.stopped",
+    }[app.line_status]
+    line = f"{text('line.label', lang)}: {text(line_word, lang)}"
+    if app.line_status is LineStatus.FAILED and app.line_reason:
+        line += f" ({app.line_reason})"
+    notice = ""
+    if app.night is not None:
+        decision = app.night.decide(now)
+        if decision.night:
+            mode = text("mode.night", lang)
+        else:
+            mode = f"{text('mode.day', lang)} {'/'.join(decision.shift.roster_names)}"
+        if decision.override is not None:
+            mode += f" ({text('mode.override', lang)})"
+        until = decision.until
+        if (
+            decision.override is None
+            and until is not None
+            and dt.timedelta(0) < until - now <= app.settings.night_warning
+            and app.night.decide(until).night != decision.night
+        ):
+            target = text("mode.night" if not decision.night else "mode.day", lang)
+            notice = f"⚠ {text('mode.switch_soon', lang)} {until:%H:%M} → {target}"
+    else:
+        mode = "—"
+    gate_word = {None: "gate.unknown", True: "gate.ok", False: "gate.alarm"}[app.model.gate_ok]
+    gate = f"{text('gate.label', lang)}: {text(gate_word, lang)}"
+    agent = app.agent
+    overdue = False
+    if agent is None:
+        who = f"{text('agent.label', lang)}: {text('agent.none', lang)}"
+    else:
+        since = agent.since or now
+        who = f"{agent.agent_id} {agent.state.label(lang)} {_mmss(now - since)}"
+        if agent.state is SeatState.AWAY:
+            limit = _mmss(agent.policy.away_limit)
+            who = (
+                f"{agent.agent_id} {agent.state.label(lang)}({agent.away_reason}) "
+                f"{_mmss(now - since)}/{limit}"
+            )
+            overdue = agent.is_overdue(now)
+            if overdue:
+                who += f" {text('agent.overdue', lang)}!"
+    hs = app.headset_status
+    hs_word = {
+        HeadsetState.READY: "headset.ready",
+        HeadsetState.NO_HEADSET: "headset.none",
+        HeadsetState.ERROR: "headset.error",
+    }[hs.state]
+    headset = f"{text('headset.label', lang)}: {text(hs_word, lang)}"
+    return StatusView(
+        line=line,
+        mode=mode,
+        gate=gate,
+        agent=who,
+        headset=headset,
+        alarm_line=app.line_status is LineStatus.FAILED,
+        alarm_gate=app.model.gate_ok is False,
+        alarm_agent=overdue,
+        notice=notice,
+    )
+
+
+def waiting_lines(calls: list[LiveCall], app: DutyConsoleApp) -> str:
+    lang = app.language
+    now = app.clock.now()
+    rows = []
+    for c in calls:
+        state = text("ring.title", lang) if c.phase is Phase.RINGING else text("seat.waiting", lang)
+        rows.append(f"· {c.caller} {state} {_mmss(now - c.arrived_at)}")
+    return "\n".join(rows)
+
+
+class SeatScreen(SeatScreen_):
+    """The agent's home; redrawn on every tick and every flow event."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "answer", "接听 Answer"),
+        Binding("b", "away", "示忙/就绪 Away"),
+        Binding("d", "wrap_done", "话后完成 Done", show=False),
+        Binding("n", "night", "夜间模式 Night"),
+        Binding("o", "handover", "交班 Handover"),
+        Binding("r", "reload", "刷新 Reload"),
+        Binding("l", "logout", "登出 Log out"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusBar(id="status")
+        with Horizontal(id="seat-body"):
+            with Vertical(id="seat-left"):
+                yield Label(self.t("seat.today"), classes="section")
+                yield CallsTable(id="today")
+            with Vertical(id="seat-right"):
+                yield Label(self.t("seat.waiting"), classes="section")
+                yield Static(self.t("seat.none"), id="waiting")
+                yield Label(self.t("seat.followups"), classes="section")
+                yield Static("…", id="followups")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(self.seat.settings.tick_seconds, self.redraw)
+        self.action_reload()
+
+    def redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(StatusBar).show(status_view(self.seat))
+        waiting = waiting_lines(self.seat.model.ringing(), self.seat)
+        self.query_one("#waiting", Static).update(waiting or self.t("seat.none"))
+
+    def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
+        if isinstance(event, CallFinished):
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        seat = self.seat
+
+        def load() -> None:
+            since, until = seat.store.day_bounds(seat.clock.now().date())
+            calls = seat.store.calls(CallFilter(since=since, until=until))
+            follow_ups = seat.open_follow_ups()
+            seat.call_from_thread(self._show_data, calls, follow_ups)
+
+        seat.run_in_thread(load, "seat data")
+
+    def _show_data(self, calls: list[CallRecord], follow_ups: list[FollowUp]) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(CallsTable).show(calls, self.language, self.seat.settings.timezone)
+        self.query_one("#followups", Static).update(
+            describe_follow_ups(follow_ups) or self.t("seat.none")
+        )
+
+    def action_answer(self) -> None:
+        calls = self.seat.model.ringing()
+        if calls:
+            self.seat.answer(calls[0].call_id)
+
+    def action_away(self) -> None:
+        self.seat.toggle_away()
+
+    def action_wrap_done(self) -> None:
+        self.seat.wrap_done()
+
+    def action_night(self) -> None:
+        self.seat.open_night_switch()
+
+    def action_handover(self) -> None:
+        self.seat.open_handover()
+
+    def action_logout(self) -> None:
+        self.seat.logout()

@@ -1,0 +1,172 @@
+"""The agent's call notes: saved as they are typed, never lost on hang-up or on close.
+
+Every debounced edit is written twice: first to a draft file per call (fsynced, replaced
+atomically), then to the duty record — `update_open_call` while the call is open, an
+amendment with the reason "after-call work" once the flow has sealed it. The draft file is
+what survives a closed console or a database outage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import threading
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from console.store import CallFilter, SealedRecordError, StoreError
+from console.ui.errors import UiError
+
+log = logging.getLogger("console.ui.notes")
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class NotesError(UiError):
+    """A note that cannot be kept as typed (bad follow-up time, unwritable draft)."""
+
+    title = "Call notes"
+
+
+@dataclass(frozen=True)
+class CallNotes:
+    """What the agent records about one call (duty rules §3 step 5); all text."""
+
+    category: str = ""
+    """A `console.domain.Category` value, or empty."""
+    caller_name: str = ""
+    contact: str = ""
+    address: str = ""
+    content: str = ""
+    action: str = ""
+    result: str = ""
+    """A `console.domain.Outcome` value, or empty."""
+    follow_up_due: str = ""
+    """"YYYY-MM-DD HH:MM" local time, or empty."""
+
+    def record_facts(self) -> dict[str, str]:
+        """The non-empty fields under the duty record's fact names."""
+        facts = {
+            "category": self.category,
+            "caller_name": self.caller_name,
+            "contact": self.contact,
+            "address": self.address,
+            "content": self.content,
+            "action": self.action,
+            "result": self.result,
+            "follow_up": self.follow_up_due,
+        }
+        return {k: v for k, v in facts.items() if v}
+
+    def due_at(self, tz: dt.tzinfo) -> dt.datetime | None:
+        """The follow-up due time, or None; NotesError for a malformed one."""
+        text = self.follow_up_due.strip()
+        if not text:
+            return None
+        try:
+            return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+        except ValueError:
+            raise NotesError(f"follow-up due {text!r}: expected YYYY-MM-DD HH:MM") from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallNotes:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: str(v) for k, v in data.items() if k in known})
+
+
+class DraftBook:
+    """Note drafts on disk, one JSON file per call; a newer version always wins."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+
+    def path(self, call_id: str) -> Path:
+        name = _SAFE.sub("_", call_id)[:120] or "call"
+        return self.directory / f"{name}.json"
+
+    def save(self, call_id: str, notes: CallNotes, version: int) -> bool:
+        """Write the draft if `version` is newer than the last written; True if written."""
+        with self._lock:
+            if self._versions.get(call_id, -1) >= version:
+                return False
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                target = self.path(call_id)
+                tmp = target.with_suffix(".tmp")
+                data = {"call_id": call_id, "version": version, "notes": asdict(notes)}
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    json.dump(data, fh, ensure_ascii=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise NotesError(f"cannot write the draft for {call_id}: {exc}") from exc
+            self._versions[call_id] = version
+            return True
+
+    def load(self, call_id: str) -> CallNotes | None:
+        try:
+            data = json.loads(self.path(call_id).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("draft for %s unreadable: %s", call_id, exc)
+            return None
+        return CallNotes.from_dict(data.get("notes", {}))
+
+
+class RecordNotes:
+    """Writes notes into the duty record for a call known by its SIP Call-ID."""
+
+    def __init__(self, store: Any, who: str = "") -> None:
+        self.store = store
+        self.who = who
+        self._keys: dict[str, str] = {}
+        self._written: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, call_id: str) -> str | None:
+        if call_id in self._keys:
+            return self._keys[call_id]
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        for record in self.store.calls(CallFilter(since=since)):
+            if record.sip_call_id == call_id:
+                self._keys[call_id] = record.key
+                return record.key
+        return None
+
+    def write(self, call_id: str, notes: CallNotes, who: str) -> str:
+        """Put the notes into the record; returns "open", "amended", "unchanged" or "no record"."""
+        with self._lock:
+            key = self._key(call_id)
+            if key is None:
+                return "no record"
+            facts = notes.record_facts()
+            before = self._written.get(call_id, {})
+            changed = {k: v for k, v in facts.items() if before.get(k) != v}
+            if not changed:
+                return "unchanged"
+            try:
+                self.store.update_open_call(key, **changed)
+                outcome = "open"
+            except SealedRecordError:
+                for name, value in changed.items():
+                    self.store.amend(
+                        key, name, value, who=who or "agent", why="话后处理 after-call work"
+                    )
+                outcome = "amended"
+            except StoreError:
+                raise
+            self._written[call_id] = {**before, **changed}
+            return outcome
+
+
+def merged(notes: CallNotes, **changes: str) -> CallNotes:
+    """`notes` with some fields changed (a small helper for forms and tests)."""
+    return replace(notes, **changes)

@@ -1,0 +1,49 @@
+"""The UI's own settings, taken from `console.toml` (`UiSettings.from_config`) or given by tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from console.domain.labels import Language
+from console.domain.ring import RingLimit
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """How the seat looks and behaves; every number is a default from the config."""
+
+    language: Language = Language.ZH
+    """Labels: Chinese by default, English by config."""
+    centre: str = "客服中心"
+    """The centre's name, filled into the greeting line."""
+    ring_limit: RingLimit = field(default_factory=RingLimit)
+    away_limit: dt.timedelta = dt.timedelta(minutes=15)
+    greeting_by_tts: bool = True
+    """True: the greeting is played by TTS (the panel says so); False: shown to say."""
+    headset_device: str | None = None
+    """PortAudio device name or index; None = the system default."""
+    drafts_dir: Path = Path("var/drafts")
+    """Where note drafts are kept until the record has them."""
+    night_warning: dt.timedelta = dt.timedelta(minutes=1)
+    """How early the automatic night-mode switch is announced."""
+    timezone: dt.tzinfo = dt.UTC
+    line_name: str = "hotline"
+    tick_seconds: float = 0.25
+    """How often live counters (ring seconds, agent timer) redraw."""
+
+    @classmethod
+    def from_config(cls, config: Any, drafts_dir: Path | None = None) -> UiSettings:
+        """From a `console.config.ConsoleConfig` (read duck-typed to keep the import light)."""
+        from zoneinfo import ZoneInfo
+
+        return cls(
+            language=config.prompts.language,
+            centre=config.centre,
+            ring_limit=config.ring_limit,
+            away_limit=dt.timedelta(minutes=config.agents.away_limit_minutes),
+            timezone=ZoneInfo(config.timezone),
+            drafts_dir=drafts_dir or Path("var/drafts"),
+        )

@@ -1,0 +1,145 @@
+"""Every word the seat shows, in Chinese (the default) and English (by config).
+
+One table, so a missing translation is a test failure rather than an empty label, and the
+screens never carry literal text of their own.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from console.domain.labels import Language
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "app.title": ("值班热线坐席", "Duty hotline seat"),
+    "login.title": ("坐席登录", "Agent login"),
+    "login.agent_id": ("工号", "Agent ID"),
+    "login.secret": ("密码", "Secret"),
+    "login.submit": ("登录", "Log in"),
+    "login.empty": ("请输入工号和密码", "Enter the agent ID and the secret"),
+    "login.failed": ("登录失败", "Login failed"),
+    "login.locked": ("工号已锁定", "Agent ID locked"),
+    "login.hint": ("工号专人专用,禁止借用", "Agent IDs are personal: never shared or borrowed"),
+    "handover.title": ("上一班交接", "Previous shift's handover"),
+    "handover.from": ("交班人", "Handed over by"),
+    "handover.notes": ("交班记录", "Notes"),
+    "handover.open": ("未处理完的问题", "Open items"),
+    "handover.followups": ("未结跟进", "Open follow-ups"),
+    "handover.accept": ("接班确认", "Accept the handover"),
+    "handover.accepted": ("已接班", "Handover accepted"),
+    "handover.write": ("交班", "Hand over"),
+    "handover.write_title": ("交班:写交接班记录", "Handover: write the shift's notes"),
+    "handover.carry": ("将转入下一班", "Carries over to the next shift"),
+    "handover.written": ("交接班记录已保存", "Handover saved"),
+    "seat.title": ("坐席", "Seat"),
+    "seat.today": ("今日来电", "Today's calls"),
+    "seat.followups": ("未结跟进", "Open follow-ups"),
+    "seat.waiting": ("等待中的来电", "Calls waiting"),
+    "seat.none": ("(无)", "(none)"),
+    "seat.take_waiting": ("接听等待来电", "Take waiting call"),
+    "line.label": ("线路", "Line"),
+    "line.registered": ("已注册", "registered"),
+    "line.registering": ("注册中", "registering"),
+    "line.failed": ("注册失败", "failed"),
+    "line.stopped": ("未启动", "stopped"),
+    "mode.day": ("日间", "Day"),
+    "mode.night": ("夜间转门岗", "Night: gate post"),
+    "mode.override": ("人工", "manual"),
+    "mode.switch_soon": ("即将自动切换", "Switching automatically at"),
+    "gate.label": ("门岗", "Gate post"),
+    "gate.ok": ("正常", "answering"),
+    "gate.alarm": ("无应答!", "NOT answering!"),
+    "gate.unknown": ("未检测", "not checked"),
+    "agent.label": ("坐席", "Agent"),
+    "agent.overdue": ("超时", "overdue"),
+    "agent.none": ("未登录", "not logged in"),
+    "headset.label": ("耳机", "Headset"),
+    "headset.none": ("无耳机", "no headset"),
+    "headset.ready": ("就绪", "ready"),
+    "headset.error": ("故障", "error"),
+    "ring.title": ("来电振铃", "Incoming call"),
+    "ring.caller": ("来电号码", "Caller"),
+    "ring.rings": ("振铃", "Rings"),
+    "ring.seconds": ("秒", "s"),
+    "ring.limit": ("时限", "Limit"),
+    "ring.answer": ("接听", "Answer"),
+    "ring.auto": (
+        "已自动接听,来电保持中 — 按 Enter 接手",
+        "Answered automatically, caller on hold — Enter takes over",
+    ),
+    "ring.waiting": (
+        "坐席忙,来电等待中 — 按 Enter 接手",
+        "Seat busy, caller waiting — Enter takes over",
+    ),
+    "ring.too_late": ("来电已结束或已被接听", "The call has ended or was taken"),
+    "ring.gone": ("来电已挂断", "The caller hung up"),
+    "call.title": ("通话中", "On call"),
+    "call.script": ("服务流程", "Script"),
+    "call.notes": ("通话记录", "Notes"),
+    "call.next": ("下一步", "Next step"),
+    "call.survey": ("满意度评价", "Survey"),
+    "call.transfer": ("转门岗", "To gate post"),
+    "call.hold": ("保持", "Hold"),
+    "call.hangup": ("挂断", "Hang up"),
+    "call.escalate": ("上报", "Escalate"),
+    "call.hangup_confirm": (
+        "客户尚未挂机。规范要求等对方先挂断。确定要挂断吗?",
+        "The caller has not hung up; the rules ask to let them hang up first. Hang up anyway?",
+    ),
+    "call.greeting_tts": ("问候语由语音播放:", "Greeting played by TTS:"),
+    "call.greeting_say": ("请说:", "Say:"),
+    "call.survey_started": ("已开始满意度评价", "Survey started"),
+    "call.score": ("满意度", "Satisfaction"),
+    "call.no_rating": ("未评价", "no rating"),
+    "call.ended": ("通话结束", "Call ended"),
+    "call.forbidden": ("服务忌语", "Forbidden phrase"),
+    "acw.title": ("话后处理", "After-call work"),
+    "acw.done": ("处理完毕", "Done"),
+    "notes.category": ("分类", "Category"),
+    "notes.caller_name": ("来电人", "Caller name"),
+    "notes.contact": ("联系方式", "Contact"),
+    "notes.address": ("地址/单元", "Address / unit"),
+    "notes.content": ("来电内容", "Content"),
+    "notes.action": ("处理情况", "Action taken"),
+    "notes.result": ("处理结果", "Result"),
+    "notes.follow_up_due": ("跟进期限", "Follow-up due"),
+    "notes.due_hint": ("YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM"),
+    "notes.saved": ("已自动保存", "saved"),
+    "notes.bad_due": (
+        "跟进期限格式应为 YYYY-MM-DD HH:MM",
+        "Follow-up due must be YYYY-MM-DD HH:MM",
+    ),
+    "away.title": ("示忙", "Away"),
+    "away.reason": ("示忙原因", "Reason"),
+    "away.limit": ("最长", "limit"),
+    "away.back": ("恢复就绪", "Back"),
+    "away.need_reason": ("示忙需要填写原因", "Going away needs a reason"),
+    "night.title": ("夜间模式切换", "Night mode switch"),
+    "night.early": ("提前转门岗", "Switch to night mode early"),
+    "night.stay": ("下班后继续值守", "Stay on after hours"),
+    "night.reason": ("原因(记入值班记录)", "Reason (goes into the record)"),
+    "night.clear": ("恢复按排班", "Back to the schedule"),
+    "night.done": ("夜间模式已切换", "Night mode switched"),
+    "night.none_switch": ("无夜间模式控制", "No night-mode control"),
+    "common.ok": ("确定", "OK"),
+    "common.cancel": ("取消", "Cancel"),
+    "common.quit": ("退出", "Quit"),
+    "common.theme": ("切换深/浅色", "Dark/light"),
+    "common.logout": ("登出", "Log out"),
+}
+
+
+def text(key: str, language: Language = Language.ZH) -> str:
+    """The label for `key`; KeyError for an unknown key (a bug, caught by the tests)."""
+    zh, en = TEXTS[key]
+    return zh if language is Language.ZH else en
+
+
+def cell_width(value: str) -> int:
+    """Terminal columns of `value`: CJK and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in value)
+
+
+def pad(value: str, width: int) -> str:
+    """`value` padded with spaces to `width` terminal columns (CJK-aware alignment)."""
+    return value + " " * max(0, width - cell_width(value))

@@ -1,0 +1,49 @@
+"""Today's calls on the seat screen: time, caller, outcome, who answered, category."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from textual.widgets import DataTable
+
+from console.domain.labels import Category, Language
+from console.store import CallRecord
+from console.store.records import OUTCOME_ZH
+
+
+class CallsTable(DataTable[str]):
+    """A read-only table, refilled by its screen with `show`."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+
+    def show(self, records: list[CallRecord], language: Language, tz: dt.tzinfo) -> None:
+        zh = language is Language.ZH
+        self.clear(columns=True)
+        headers = (
+            ("时间", "来电号码", "结果", "接听", "分类")
+            if zh
+            else ("Time", "Caller", "Outcome", "Answered by", "Category")
+        )
+        self.add_columns(*headers)
+        for r in sorted(records, key=lambda r: r.ring_at, reverse=True):
+            outcome = ""
+            if r.outcome is not None:
+                outcome = OUTCOME_ZH[r.outcome] if zh else r.outcome.value
+            elif not r.sealed:
+                outcome = "进行中" if zh else "in progress"
+            category = ""
+            if r.category:
+                try:
+                    category = Category(r.category).label(language)
+                except ValueError:
+                    category = r.category
+            self.add_row(
+                r.ring_at.astimezone(tz).strftime("%H:%M:%S"),
+                r.caller_number or "",
+                outcome,
+                r.answered_by or "",
+                category,
+                key=r.key,
+            )

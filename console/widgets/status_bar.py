@@ -1,0 +1,47 @@
+"""The seat's top bar: line, day/night mode, gate post, agent state and timer, headset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the bar shows, already in words; `alarm_*` flags colour a part red."""
+
+    line: str
+    mode: str
+    gate: str
+    agent: str
+    headset: str
+    alarm_line: bool = False
+    alarm_gate: bool = False
+    alarm_agent: bool = False
+    notice: str = ""
+    """A one-line announcement (the automatic night switch a minute ahead)."""
+
+
+class StatusBar(Static):
+    """One line of status, redrawn by the screen with `show`."""
+
+    def show(self, view: StatusView) -> None:
+        parts: list[tuple[str, bool]] = [
+            (view.line, view.alarm_line),
+            (view.mode, False),
+            (view.gate, view.alarm_gate),
+            (view.agent, view.alarm_agent),
+            (view.headset, False),
+        ]
+        text = Text()
+        for i, (part, alarm) in enumerate(parts):
+            if i:
+                text.append("  │  ", style="dim")
+            text.append(part, style="bold red" if alarm else "")
+        if view.notice:
+            text.append("\n")
+            text.append(view.notice, style="bold yellow")
+        self.update(text)
+        self.set_class(view.alarm_line or view.alarm_gate or view.alarm_agent, "-alarm")

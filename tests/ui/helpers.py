@@ -1,0 +1,49 @@
+"""Pilot helpers: wait by polling `pilot.pause()` until a condition holds (never sleep)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from console.app import DutyConsoleApp
+from console.callflow.events import CallArrived, Mode, SeatRinging
+from tests.ui.fakes import FakeFlow
+
+
+async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str = "") -> None:
+    """Poll the app until `condition()` holds; fail after 1,000 polls (about 10 s)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+def screen_name(app: DutyConsoleApp) -> str:
+    return type(app.screen).__name__
+
+
+def screen_text(app: DutyConsoleApp) -> str:
+    """Every rendered line of the current screen (for asserting what the agent sees)."""
+    lines = app.screen._compositor.render_update(full=True)  # type: ignore[union-attr]
+    del lines
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+async def login(pilot: Pilot[int], agent_id: str = "1024", secret: str = "s3cret-1024") -> None:
+    app = pilot.app
+    await until(pilot, lambda: screen_name(app) == "LoginScreen", "login screen")  # type: ignore[arg-type]
+    app.screen.query_one("#agent-id", Input).value = agent_id
+    app.screen.query_one("#secret", Input).value = secret
+    app.screen.query_one("#secret", Input).focus()
+    await pilot.press("enter")
+
+
+def ring(flow: FakeFlow, call_id: str, caller: str, at: dt.datetime, mode: Mode = Mode.STAFFED,
+         auto_in: float = 15.0) -> None:
+    flow.takeable.add(call_id)
+    flow.emit(CallArrived(at, call_id, caller, mode), SeatRinging(at, call_id, auto_in))

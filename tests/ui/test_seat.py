@@ -1,0 +1,212 @@
+"""Pilot tests of the seat: login, seat, ringing, on call, after-call work, and the key paths."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from textual.widgets import Input, TextArea
+
+from console.app import DutyConsoleApp
+from console.callflow.events import (
+    CallAnswered,
+    CallFinished,
+    CallStep,
+    StepChanged,
+    SurveyScored,
+)
+from console.domain.agent import AgentState as SeatState
+from console.domain.script import ScriptStep
+from console.screens.call import CallPhase, CallScreen
+from console.store import AgentState
+from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
+from tests.ui.helpers import login, ring, screen_name, screen_text, until
+
+Build = Callable[..., DutyConsoleApp]
+
+
+async def test_login_opens_the_seat_with_status(build: Build, store, line: FakeLine) -> None:
+    app = build()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
+        assert app.agent is not None and app.agent.state is SeatState.READY
+        await until(pilot, lambda: "已注册" in screen_text(app), "line status on screen")
+        text = screen_text(app)
+        assert "1024 就绪" in text
+        assert "日间" in text and "耳机: 就绪" in text
+        assert line.started == 1
+        await until(pilot, lambda: any(
+            c.state is AgentState.READY for c in store.agent_states("1024")), "state logged")
+    assert line.stopped == 1
+
+
+async def test_wrong_secret_counts_and_locks_out(build: Build, store) -> None:
+    app = build()
+    async with app.run_test(size=(140, 40)) as pilot:
+        for _ in range(2):
+            await login(pilot, "1024", "wrong-secret")
+            await until(pilot, lambda: "登录失败" in screen_text(app) or "Login failed"
+                        in screen_text(app), "failure shown")
+            assert screen_name(app) == "LoginScreen"
+        await login(pilot, "1024", "wrong-secret")
+        await until(pilot, lambda: "locked" in screen_text(app), "lockout shown")
+        # Even the right secret is refused while locked, and the screen says why.
+        await login(pilot, "1024", "s3cret-1024")
+        await until(pilot, lambda: "Agent locked" in screen_text(app), "still locked")
+        assert screen_name(app) == "LoginScreen" and app.agent is None
+
+
+async def test_empty_login_is_refused_without_asking_the_store(build: Build) -> None:
+    app = build()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await login(pilot, "", "")
+        await until(pilot, lambda: "请输入工号和密码" in screen_text(app), "empty refused")
+        assert app.agent is None
+
+
+async def test_ring_answer_script_notes_survey_hangup_after_call(
+    build: Build, flow: FakeFlow, clock: FakeClock, store
+) -> None:
+    app = build()
+    async with app.run_test(size=(150, 50)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "c1", "13800000001", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen", "banner")
+        clock.advance(6)
+        await until(pilot, lambda: "振铃 2/3" in screen_text(app), "live ring count")
+        assert "13800000001" in screen_text(app) and "时限 15" in screen_text(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CallScreen", "call screen")
+        assert flow.taken == [("c1", "1024")]
+        assert app.agent is not None and app.agent.state is SeatState.ON_CALL
+        flow.emit(CallAnswered(clock.now(), "c1", "1024", 2, 6.0))
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
+        assert "工号 1024" in screen_text(app)  # the greeting, filled in
+        await pilot.press("f2", "f2")
+        assert screen.script.step is ScriptStep.LISTEN
+        # Notes: typed, saved as typed (debounced) into the draft.
+        screen.query_one("#caller_name", Input).focus()
+        await pilot.press(*"Wang")
+        screen.query_one("#content", TextArea).focus()
+        await pilot.press(*"lift broken")
+        draft = app.drafts.path("c1")
+        await until(pilot, lambda: draft.exists() and "lift broken" in draft.read_text(),
+                    "draft saved")
+        await pilot.press("f3")
+        await until(pilot, lambda: ("finish_call", "c1") in flow.actions, "survey asked")
+        assert screen.script.step is ScriptStep.SURVEY
+        flow.emit(
+            StepChanged(clock.now(), "c1", CallStep.SURVEY),
+            SurveyScored(clock.now(), "c1", 1),
+            StepChanged(clock.now(), "c1", CallStep.WAIT_HANGUP),
+        )
+        await until(pilot, lambda: screen.script.step is ScriptStep.WAIT_HANGUP, "wait hangup")
+        await until(pilot, lambda: "满意度: 满意" in screen_text(app), "score shown")
+        flow.emit(CallFinished(clock.now(), "c1", CallStep.WAIT_HANGUP, "caller_hangup", "1024"))
+        await until(pilot, lambda: screen.phase is CallPhase.AFTER_CALL, "after-call work")
+        assert screen.script.step is ScriptStep.DONE
+        assert app.agent.state is SeatState.AFTER_CALL_WORK
+        assert "话后处理" in screen_text(app)
+        # Still editable after the hang-up; F10 finishes and the seat is ready again.
+        screen.query_one("#action", Input).focus()
+        await pilot.press(*"sent fitter")
+        await pilot.press("f10")
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "back to seat")
+        assert app.agent.state is SeatState.READY
+        saved = json.loads(draft.read_text())["notes"]
+        assert saved["caller_name"] == "Wang" and saved["action"] == "sent fitter"
+
+
+async def test_auto_answer_at_the_limit_is_shown_and_taken_over(
+    build: Build, flow: FakeFlow, clock: FakeClock
+) -> None:
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "c2", "13900000002", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen")
+        clock.advance(15)
+        flow.emit(CallAnswered(clock.now(), "c2", "auto", 3, 15.0),
+                  StepChanged(clock.now(), "c2", CallStep.HOLD))
+        await until(pilot, lambda: "已自动接听" in screen_text(app), "auto-answer shown")
+        assert "振铃 3/3" in screen_text(app)
+        await pilot.press("space")
+        await until(pilot, lambda: screen_name(app) == "CallScreen", "taken over")
+        assert flow.taken == [("c2", "1024")]
+
+
+async def test_caller_hangs_up_while_ringing_closes_the_banner(
+    build: Build, flow: FakeFlow, clock: FakeClock
+) -> None:
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "c3", "13700000003", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen")
+        flow.takeable.discard("c3")
+        flow.emit(CallFinished(clock.now(), "c3", CallStep.RINGING, "abandoned", None))
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "banner gone")
+        # A late key press on the seat does not answer a call that is gone.
+        await pilot.press("a")
+        assert flow.taken == []
+
+
+async def test_call_waiting_while_on_call_then_taken(
+    build: Build, flow: FakeFlow, clock: FakeClock
+) -> None:
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "c4", "13600000004", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        from console.callflow.events import Mode
+
+        ring(flow, "c5", "13500000005", clock.now(), Mode.WAITING)
+        flow.emit(CallAnswered(clock.now(), "c5", "auto", 1, 0.1),
+                  StepChanged(clock.now(), "c5", CallStep.WAITING))
+        await until(pilot, lambda: "13500000005" in screen_text(app), "waiting call shown")
+        assert screen_name(app) == "CallScreen"  # no banner over the live call
+        flow.emit(CallFinished(clock.now(), "c4", CallStep.CONVERSATION, "caller_hangup", "1024"))
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
+        await until(pilot, lambda: screen.phase is CallPhase.AFTER_CALL)
+        await pilot.press("f10")
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        assert "13500000005" in screen_text(app)
+        await pilot.press("a")
+        await until(pilot, lambda: screen_name(app) == "CallScreen", "waiting call taken")
+        assert flow.taken[-1] == ("c5", "1024")
+
+
+async def test_hang_up_asks_first_and_cancel_keeps_the_call(
+    build: Build, flow: FakeFlow, clock: FakeClock
+) -> None:
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "c6", "13400000006", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await pilot.press("f8")
+        await until(pilot, lambda: screen_name(app) == "ConfirmScreen", "asks first")
+        assert "客户尚未挂机" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        assert ("hang_up", "c6") not in flow.actions
+        await pilot.press("f8")
+        await until(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        await pilot.click("#yes")
+        await until(pilot, lambda: ("hang_up", "c6") in flow.actions, "hung up")
+        await pilot.press("f4", "f6")
+        await until(pilot, lambda: ("hold", "c6") in flow.actions, "hold")
+        assert ("transfer_to_gate_post", "c6") in flow.actions
