@@ -1,0 +1,209 @@
+"""Exports an office opens: XLSX (openpyxl) and CSV (UTF-8 with BOM), Chinese headers.
+
+Rows are the sealed calls of the period with their values as sealed (corrections listed in
+their own column), so the totals block — taken from `DutyRecord.kpis` — equals the rows
+exactly. Each export carries the chain heads (anchors) and is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from console.store.errors import InvalidFact
+from console.store.record import DutyRecord
+from console.store.records import (
+    CATEGORIES,
+    OUTCOME_ZH,
+    Amendment,
+    CallFilter,
+    CallRecord,
+    Kpis,
+)
+
+log = logging.getLogger("console.store.export")
+
+SATISFACTION_ZH = {1: "满意", 2: "一般", 3: "不满意", None: "未评价"}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written: where, how many rows, the totals and the file's SHA-256."""
+
+    path: Path
+    rows: int
+    kpis: Kpis
+    digest: str
+
+
+def _columns(store: DutyRecord) -> list[tuple[str, Callable[[CallRecord], Any]]]:
+    def local(value: datetime | None) -> str:
+        return "" if value is None else value.astimezone(store.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    return [
+        ("来电时间", lambda c: local(c.ring_at)),
+        ("线路", lambda c: c.line),
+        ("来电号码", lambda c: c.caller_number or ""),
+        ("来电显示", lambda c: c.caller_display or ""),
+        ("振铃次数", lambda c: c.rings if c.rings is not None else ""),
+        ("应答时间", lambda c: local(c.answered_at)),
+        ("应答秒数", lambda c: c.seconds_to_answer if c.seconds_to_answer is not None else ""),
+        (
+            "接听人",
+            lambda c: {"auto": "自动应答", "gate_post": "门岗"}.get(
+                c.answered_by or "", c.answered_by or ""
+            ),
+        ),
+        ("结束时间", lambda c: local(c.ended_at)),
+        ("通话秒数", lambda c: c.handling_seconds if c.handling_seconds is not None else ""),
+        ("结果", lambda c: OUTCOME_ZH[c.outcome] if c.outcome else ""),
+        ("类别", lambda c: CATEGORIES.get(c.category or "", c.category or "")),
+        ("来电人姓名", lambda c: c.caller_name or ""),
+        ("联系方式", lambda c: c.contact or ""),
+        ("地址/单位", lambda c: c.address or ""),
+        ("来电内容", lambda c: c.content or ""),
+        ("处理措施", lambda c: c.action or ""),
+        ("处理结果", lambda c: c.result or ""),
+        ("满意度", lambda c: SATISFACTION_ZH.get(c.satisfaction, "") if c.answered_at else ""),
+        ("转接至", lambda c: c.forwarded_to or ""),
+        ("转接方式", lambda c: c.forward_method or ""),
+        ("转接结果", lambda c: c.forward_result or ""),
+        ("跟进事项", lambda c: c.follow_up or ""),
+        ("录音文件", lambda c: c.recording or ""),
+        ("备注", lambda c: c.notes or ""),
+        ("记录号", lambda c: f"{c.line}:{c.seq}"),
+        ("记录哈希", lambda c: c.row_hash or ""),
+    ]
+
+
+def totals(kpis: Kpis) -> list[tuple[str, Any]]:
+    """The totals block, label → value, from the KPI query."""
+    rate = "" if kpis.answer_rate is None else f"{kpis.answer_rate:.1%}"
+    within = "" if kpis.within_limit_rate is None else f"{kpis.within_limit_rate:.1%}"
+    rows: list[tuple[str, Any]] = [
+        ("来电总数", kpis.total),
+        ("接听数", kpis.answered),
+        ("接通率", rate),
+        ("限时内接听", kpis.answered_within_limit),
+        ("限时内接听率", within),
+        ("未接", kpis.missed),
+        ("来电放弃", kpis.abandoned),
+        ("已转接", kpis.forwarded),
+        ("中断", kpis.interrupted),
+        (
+            "平均应答秒数",
+            kpis.avg_seconds_to_answer if kpis.avg_seconds_to_answer is not None else "",
+        ),
+        (
+            "平均通话秒数",
+            kpis.avg_handling_seconds if kpis.avg_handling_seconds is not None else "",
+        ),
+    ]
+    for score in (1, 2, 3, None):
+        rows.append((SATISFACTION_ZH[score], kpis.satisfaction.get(score, 0)))
+    rows.append(("未完成跟进", kpis.open_follow_ups))
+    rows.append(("超时跟进", kpis.overdue_follow_ups))
+    return rows
+
+
+def _amendment_text(amendments: list[Amendment]) -> str:
+    return "; ".join(
+        f"{a.field}: {a.old_value}→{a.new_value} ({a.who}, {a.why})" for a in amendments
+    )
+
+
+def export_calls(
+    store: DutyRecord,
+    since: datetime,
+    until: datetime,
+    path: Path,
+    who: str,
+    flt: CallFilter | None = None,
+) -> ExportResult:
+    """Write the period's sealed calls and totals to `path` (.xlsx or .csv); audited."""
+    fmt = path.suffix.lower()
+    if fmt not in (".xlsx", ".csv"):
+        raise InvalidFact(f"export file {path.name!r}: use a .xlsx or .csv name")
+    if not path.parent.is_dir():
+        raise InvalidFact(f"export directory {path.parent} does not exist")
+    base = flt or CallFilter()
+    kpis = store.kpis(since, until, flt=base)
+    calls = [
+        c
+        for c in store.calls(
+            CallFilter(**{**base.__dict__, "since": since, "until": until, "limit": None}),
+            amended=False,
+        )
+        if c.sealed
+    ]
+    amendments = {c.key: store.amendments(c.key) for c in calls if c.seq is not None}
+    columns = _columns(store)
+    headers = [name for name, _ in columns] + ["更正记录"]
+    rows = [
+        [get(c) for _, get in columns] + [_amendment_text(amendments.get(c.key, []))] for c in calls
+    ]
+    anchors = " ".join(a.text() for a in store.chain_heads())
+    period = (
+        f"{since.astimezone(store.tz):%Y-%m-%d %H:%M} — {until.astimezone(store.tz):%Y-%m-%d %H:%M}"
+    )
+    if fmt == ".csv":
+        _write_csv(path, headers, rows, totals(kpis), period, anchors)
+    else:
+        _write_xlsx(path, headers, rows, totals(kpis), period, anchors)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    store.audit("export", who, f"{path.name} {period} rows={len(rows)} sha256={digest}")
+    log.info("exported %d calls to %s", len(rows), path)
+    return ExportResult(path, len(rows), kpis, digest)
+
+
+def _write_csv(
+    path: Path,
+    headers: list[str],
+    rows: list[list[Any]],
+    sums: list[tuple[str, Any]],
+    period: str,
+    anchors: str,
+) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(headers)
+        out.writerows(rows)
+        out.writerow([])
+        out.writerow(["合计", period])
+        out.writerows([[label, value] for label, value in sums])
+        out.writerow(["链头", anchors])
+
+
+def _write_xlsx(
+    path: Path,
+    headers: list[str],
+    rows: list[list[Any]],
+    sums: list[tuple[str, Any]],
+    period: str,
+    anchors: str,
+) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=False)
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "通话记录"
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    summary = book.create_sheet("汇总")
+    summary.append(["统计期间", period])
+    for label, value in sums:
+        summary.append([label, value])
+    summary.append(["链头", anchors])
+    book.save(path)
