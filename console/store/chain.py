@@ -22,6 +22,9 @@ CANONICAL_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def canonical_value(value: Any) -> Any:
     """A value as it enters the hash: UTC text for times, fixed precision for floats."""
+    kind = type(value)
+    if value is None or kind is str or kind is int:
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)

@@ -17,7 +17,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
@@ -319,7 +319,7 @@ class DutyRecord:
                     self.journal.append(op, args)
                     return False
             try:
-                self._run(lambda s: _APPLY[op](self, s, args))
+                self._run(lambda s: _APPLY[op](self, s, {**args, "live": True}))
                 return True
             except DatabaseUnavailable as exc:
                 self.journal.append(op, args)
@@ -413,38 +413,15 @@ class DutyRecord:
         clean = {name: coerce_fact(name, value) for name, value in facts.items()}
         if "outcome" in clean:
             raise InvalidFact("the outcome is given when the call is sealed (seal_call)")
-        self._check_open(key)
         self._submit("update", {"key": key, "facts": _facts_json(clean)})
 
     def seal_call(self, key: str, outcome: CallOutcome | str, **facts: Any) -> None:
         """Seal the call with its outcome and last facts; from now on it is unalterable."""
         clean = {name: coerce_fact(name, value) for name, value in facts.items()}
         clean["outcome"] = coerce_fact("outcome", outcome)
-        self._check_open(key)
         self._submit(
             "seal", {"key": key, "facts": _facts_json(clean), "sealed_at": _iso(self._now())}
         )
-
-    def _check_open(self, key: str) -> None:
-        """Refuse writes to sealed or unknown calls early (skipped while the DB is down)."""
-        if self._down or self.journal.pending():
-            return
-        try:
-            sealed = self._run(
-                lambda s: s.execute(
-                    select(CallRow.sealed_at).where(CallRow.key == key)
-                ).one_or_none(),
-                write=False,
-            )
-        except DatabaseUnavailable:
-            return
-        if sealed is None:
-            raise UnknownRecord(f"no call with key {key!r}")
-        if sealed[0] is not None:
-            raise SealedRecordError(
-                f"call {key} was sealed at {sealed[0]:%Y-%m-%d %H:%M:%S}; "
-                "corrections are amendments (amend)"
-            )
 
     def seal_interrupted_on_start(self, lines: Iterable[str] | None = None) -> list[str]:
         """Seal calls left open by a crash as *interrupted*; returns their keys.
@@ -552,17 +529,25 @@ class DutyRecord:
 
     def calls(self, flt: CallFilter | None = None, amended: bool = True) -> list[CallRecord]:
         """Sealed and open calls matching the filter, oldest ring first."""
-        query = self._filtered(select(CallRow), flt or CallFilter()).order_by(
+        query = self._filtered(select(*_RECORD_COLUMNS), flt or CallFilter()).order_by(
             CallRow.ring_at, CallRow.id
         )
         if flt is not None and flt.limit is not None:
             query = query.limit(flt.limit)
 
+        keys = self._filtered(select(CallRow.key), flt or CallFilter())
+        amendments_q = (
+            select(AmendmentRow).where(AmendmentRow.call_key.in_(keys)).order_by(AmendmentRow.seq)
+        )
+
         def load(session: Session) -> list[CallRecord]:
-            records = [_call_record(row) for row in session.scalars(query)]
+            records = [_record_from_row(row) for row in session.execute(query)]
             if amended and records:
-                found = _amendments_of(session, [r.key for r in records])
-                records = [_apply_amendments(r, found.get(r.key, [])) for r in records]
+                found: dict[str, list[Amendment]] = {}
+                for row in session.scalars(amendments_q):
+                    found.setdefault(row.call_key, []).append(_amendment(row))
+                if found:
+                    records = [_apply_amendments(r, found.get(r.key, [])) for r in records]
             return records
 
         result: list[CallRecord] = self._run(load, write=False)
@@ -1092,11 +1077,21 @@ def _apply_open(store: DutyRecord, session: Session, args: dict[str, Any]) -> No
     )
 
 
+def _sealed(row: CallRow) -> SealedRecordError:
+    assert row.sealed_at is not None
+    return SealedRecordError(
+        f"call {row.key} was sealed at {row.sealed_at:%Y-%m-%d %H:%M:%S}; "
+        "corrections are amendments (amend)"
+    )
+
+
 def _apply_update(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
     row = session.scalar(select(CallRow).where(CallRow.key == args["key"]))
     if row is None:
         raise UnknownRecord(f"no call with key {args['key']!r}")
     if row.sealed_at is not None:
+        if args.get("live"):
+            raise _sealed(row)
         return  # replayed after its seal: already applied
     for name, value in _facts_from_json(args["facts"]).items():
         setattr(row, name, value)
@@ -1107,7 +1102,9 @@ def _apply_seal(store: DutyRecord, session: Session, args: dict[str, Any]) -> No
     if row is None:
         raise UnknownRecord(f"no call with key {args['key']!r}")
     if row.sealed_at is not None:
-        return
+        if args.get("live"):
+            raise _sealed(row)
+        return  # replayed twice
     store._seal_row(session, row, _facts_from_json(args["facts"]), _from_iso(args["sealed_at"]))
 
 
@@ -1151,6 +1148,21 @@ _APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
 
 
 # -------------------------------------------------------------------- row → value
+
+
+_RECORD_NAMES: tuple[str, ...] = tuple(
+    f.name for f in fields(CallRecord) if f.name in CallRow.__table__.c
+)
+_RECORD_COLUMNS = [CallRow.__table__.c[name] for name in _RECORD_NAMES]
+_OUTCOME_AT = _RECORD_NAMES.index("outcome")
+
+
+def _record_from_row(row: Any) -> CallRecord:
+    """A CallRecord from a Core row of `_RECORD_COLUMNS` (no ORM objects: fast review)."""
+    values = list(row)
+    if values[_OUTCOME_AT] is not None:
+        values[_OUTCOME_AT] = CallOutcome(values[_OUTCOME_AT])
+    return CallRecord(**dict(zip(_RECORD_NAMES, values, strict=True)))
 
 
 def _call_record(row: CallRow) -> CallRecord:

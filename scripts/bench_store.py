@@ -1,0 +1,402 @@
+"""Benchmark of the duty record (issue 3): bulk load, review, KPIs, record+seal, verify.
+
+Generates N calls (default 1.1 M = 3 years × 1,000 a day) with a realistic spread over the
+day and over outcomes, loads them with a valid hash chain (executemany on SQLite, COPY on
+PostgreSQL), then measures on each backend: a one-day review query with filters (p95), month
+KPIs, the same SQL through the raw driver as the reference (ratio), record+seal per call
+and the `verify` rate. Writes its table between the `<!-- bench_store -->` markers of
+BENCHMARKS.md. PostgreSQL is started on loopback by `tests/store/pg.py` and stopped by pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from console.store import CallFilter, CallOutcome, DutyRecord  # noqa: E402
+from console.store.chain import link_hash  # noqa: E402
+from console.store.models import CallRow, ChainHeadRow  # noqa: E402
+from console.store.records import CATEGORIES, GENESIS  # noqa: E402
+
+log = logging.getLogger("bench_store")
+MARK = "<!-- bench_store -->"
+HOUR_WEIGHTS = [
+    1,
+    1,
+    1,
+    1,
+    1,
+    2,
+    4,
+    10,
+    30,
+    60,
+    70,
+    55,
+    35,
+    40,
+    55,
+    60,
+    50,
+    40,
+    25,
+    15,
+    10,
+    6,
+    3,
+    2,
+]
+OUTCOMES = [
+    (CallOutcome.ANSWERED, 85),
+    (CallOutcome.ABANDONED, 5),
+    (CallOutcome.MISSED, 3),
+    (CallOutcome.FORWARDED, 6),
+    (CallOutcome.INTERRUPTED, 1),
+]
+AGENTS = [f"10{n:02d}" for n in range(12)]
+
+
+def generate(n: int, end: date, rng: random.Random) -> Iterator[dict[str, Any]]:
+    """N calls over n/1000 days ending at `end`, each a complete sealed row (no chain yet)."""
+    days = max(1, n // 1000)
+    start = end - timedelta(days=days)
+    per_day = n // days
+    extra = n - per_day * days
+    cats = list(CATEGORIES)
+    outcomes = [o for o, _ in OUTCOMES]
+    weights = [w for _, w in OUTCOMES]
+    for d in range(days):
+        day = datetime.combine(start + timedelta(days=d), datetime.min.time(), tzinfo=UTC)
+        count = per_day + (1 if d < extra else 0)
+        hours = rng.choices(range(24), weights=HOUR_WEIGHTS, k=count)
+        times = sorted(day + timedelta(hours=h, seconds=rng.random() * 3600) for h in hours)
+        for ring in times:
+            outcome = rng.choices(outcomes, weights)[0]
+            row: dict[str, Any] = {
+                "key": f"{rng.getrandbits(128):032x}",
+                "line": "hotline",
+                "ring_at": ring,
+                "ring_hour": ring.hour,
+                "caller_number": f"13{rng.randrange(10**9):09d}",
+                "category": rng.choice(cats),
+                "outcome": outcome.value,
+                "rings": 0,
+            }
+            answered = outcome in (CallOutcome.ANSWERED, CallOutcome.INTERRUPTED)
+            if answered:
+                to_answer = round(rng.gammavariate(2.0, 3.0), 3)
+                talk = round(rng.gammavariate(2.0, 60.0), 3)
+                row.update(
+                    answered_at=ring + timedelta(seconds=to_answer),
+                    ended_at=ring + timedelta(seconds=to_answer + talk),
+                    answered_by=rng.choice(AGENTS),
+                    seconds_to_answer=to_answer,
+                    handling_seconds=talk,
+                    rings=int(to_answer // 5) + 1,
+                    satisfaction=rng.choice([1, 1, 1, 2, 3, None]),
+                    content="来电咨询物业费缴纳方式",
+                )
+            elif outcome is CallOutcome.FORWARDED:
+                row.update(forwarded_to="gate-south", forwarded_at=ring, answered_by="gate_post")
+            row["sealed_at"] = ring + timedelta(minutes=10)
+            yield row
+
+
+COLUMNS = [c.key for c in CallRow.__table__.columns if c.key != "id"]
+
+
+def chained(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Link each row into the hotline chain (what sealing does, in bulk)."""
+    prev = GENESIS
+    for seq, row in enumerate(rows, 1):
+        full = dict.fromkeys(COLUMNS)
+        full.update(row)
+        full.update(chain="hotline", seq=seq, prev_hash=prev)
+        content = {k: v for k, v in full.items() if k != "row_hash"}
+        full["row_hash"] = prev = link_hash(prev, "calls", content)
+        yield full
+
+
+def bulk_load(store: DutyRecord, n: int, end: date, seed: int) -> tuple[float, int]:
+    """Load N sealed calls; returns (seconds, rows)."""
+    rng = random.Random(seed)
+    rows = chained(generate(n, end, rng))
+    t0 = time.perf_counter()
+    last: dict[str, Any] = {}
+    count = 0
+    if store.engine.dialect.name == "postgresql":
+        raw = store.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cols = ", ".join(COLUMNS)
+            with cur.copy(f"COPY calls ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in rows:
+                    copy.write_row([row[c] for c in COLUMNS])
+                    last = row
+                    count += 1
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        with store.engine.begin() as conn:
+            batch: list[dict[str, Any]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 20000:
+                    conn.execute(insert(CallRow.__table__), batch)
+                    count += len(batch)
+                    last = batch[-1]
+                    batch = []
+            if batch:
+                conn.execute(insert(CallRow.__table__), batch)
+                count += len(batch)
+                last = batch[-1]
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(ChainHeadRow.__table__).values(
+                chain="hotline", seq=last["seq"], row_hash=last["row_hash"]
+            )
+        )
+        if store.engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE calls"))
+        else:
+            conn.execute(text("ANALYZE"))
+    return time.perf_counter() - t0, count
+
+
+def timed(fn: Callable[[], Any], reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
+
+
+REVIEW_SQL = (
+    "SELECT {cols} FROM calls WHERE ring_at >= {p} AND ring_at < {p} AND outcome = {p} "
+    "AND ring_hour >= {p} AND ring_hour < {p} ORDER BY ring_at, id"
+)
+KPI_SQL = (
+    "SELECT count(*), sum(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN answered_at IS NOT NULL AND seconds_to_answer <= 15 THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN outcome = 'missed' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN outcome = 'forwarded' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN outcome = 'interrupted' THEN 1 ELSE 0 END), "
+    "avg(seconds_to_answer), avg(handling_seconds) FROM calls "
+    "WHERE ring_at >= {p} AND ring_at < {p} AND sealed_at IS NOT NULL; "
+    "SELECT satisfaction, count(*) FROM calls WHERE ring_at >= {p} AND ring_at < {p} "
+    "AND sealed_at IS NOT NULL AND answered_at IS NOT NULL GROUP BY satisfaction; "
+    "SELECT ring_hour, count(*) FROM calls WHERE ring_at >= {p} AND ring_at < {p} "
+    "AND sealed_at IS NOT NULL GROUP BY ring_hour"
+)
+
+
+def run_backend(name: str, url: str, n: int, reps: int, seed: int) -> dict[str, str]:
+    end = date(2026, 11, 1)
+    store = DutyRecord(url, tz=UTC, journal_path=Path(tempfile.mkdtemp()) / "j.jsonl")
+    secs, rows = bulk_load(store, n, end, seed)
+    days = max(1, n // 1000)
+    first = end - timedelta(days=days)
+    rng = random.Random(seed + 1)
+    some_days = [first + timedelta(days=rng.randrange(days)) for _ in range(reps)]
+    day_iter = iter(some_days * 2)
+
+    def review() -> int:
+        d = next(day_iter)
+        since = datetime.combine(d, datetime.min.time(), tzinfo=UTC)
+        flt = CallFilter(
+            since=since,
+            until=since + timedelta(days=1),
+            outcome=CallOutcome.ANSWERED,
+            hours=(8, 18),
+        )
+        return len(store.calls(flt))
+
+    review_ms = timed(review, reps)
+    months = sorted({(d.year, d.month) for d in some_days})[: max(3, reps // 10)]
+    month_iter = iter(months * 10)
+
+    def month_bounds() -> tuple[datetime, datetime]:
+        y, m = next(month_iter)
+        since = datetime(y, m, 1, tzinfo=UTC)
+        until = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
+        return since, until
+
+    kpi_ms = timed(lambda: store.kpis(*month_bounds()), len(months) * 3)
+
+    # The same SQL through the raw driver, as the reference.
+    cols = ", ".join(c.key for c in CallRow.__table__.columns)
+    day_iter = iter(some_days * 2)
+    month_iter = iter(months * 10)
+    if name == "sqlite":
+        path = url.split("///", 1)[1]
+        conn: Any = sqlite3.connect(path)
+
+        def fmt(t: datetime) -> str:
+            return t.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+        placeholder = "?"
+    else:
+        import psycopg
+
+        m = re.match(r".*//(\w+)@([\d.]+):(\d+)/(\w+)", url)
+        assert m
+        conn = psycopg.connect(
+            f"user={m[1]} host={m[2]} port={m[3]} dbname={m[4]}", autocommit=True
+        )
+
+        def fmt(t: datetime) -> str:
+            return t.isoformat()
+
+        placeholder = "%s"
+    review_sql = REVIEW_SQL.format(cols=cols, p=placeholder)
+    kpi_sqls = KPI_SQL.format(p=placeholder).split("; ")
+
+    def raw_review() -> int:
+        d = next(day_iter)
+        since = datetime.combine(d, datetime.min.time(), tzinfo=UTC)
+        args = (fmt(since), fmt(since + timedelta(days=1)), "answered", 8, 18)
+        return len(conn.execute(review_sql, args).fetchall())
+
+    def raw_kpis() -> None:
+        since, until = month_bounds()
+        for sql in kpi_sqls:
+            conn.execute(sql, (fmt(since), fmt(until))).fetchall()
+
+    raw_review_ms = timed(raw_review, reps)
+    raw_kpi_ms = timed(raw_kpis, len(months) * 3)
+    conn.close()
+
+    # Record + seal of one live call, as the call flow does it (3 transactions).
+    now = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+    def one_call() -> None:
+        key = store.open_call("hotline", now, caller_number="13800000000")
+        store.update_open_call(key, answered_at=now + timedelta(seconds=4), answered_by="1024")
+        store.seal_call(
+            key, CallOutcome.ANSWERED, ended_at=now + timedelta(seconds=60), satisfaction=1
+        )
+
+    seal_ms = timed(one_call, 100)
+
+    t0 = time.perf_counter()
+    report = store.verify()
+    verify_s = time.perf_counter() - t0
+    assert report.ok, report.problem
+    store.close()
+    ratio_r = p95(review_ms) / p95(raw_review_ms)
+    ratio_k = statistics.median(kpi_ms) / statistics.median(raw_kpi_ms)
+    return {
+        "backend": name,
+        "rows": f"{rows:,}",
+        "bulk": f"{secs:.1f} s ({rows / secs:,.0f} rows/s)",
+        "review": f"{p95(review_ms):.1f} ms (median {statistics.median(review_ms):.1f})",
+        "review_raw": f"{p95(raw_review_ms):.1f} ms → ×{ratio_r:.2f}",
+        "kpis": f"{statistics.median(kpi_ms):.1f} ms (p95 {p95(kpi_ms):.1f})",
+        "kpis_raw": f"{statistics.median(raw_kpi_ms):.1f} ms → ×{ratio_k:.2f}",
+        "seal": f"{statistics.mean(seal_ms):.2f} ms (p95 {p95(seal_ms):.2f})",
+        "verify": f"{report.checked:,} in {verify_s:.1f} s ({report.checked / verify_s:,.0f}/s)",
+    }
+
+
+def table(results: list[dict[str, str]], n: int, note: str) -> str:
+    lines = [
+        MARK,
+        "## Duty record (`scripts/bench_store`)",
+        "",
+        f"{n:,} generated calls ({max(1, n // 1000)} days × ~1,000/day, weighted by hour and "
+        f"outcome), loaded with a valid hash chain. {note}",
+        "",
+        "| measure | goal | " + " | ".join(r["backend"] for r in results) + " |",
+        "|---|---|" + "---|" * len(results),
+    ]
+    rows = [
+        ("calls in the record", "1.1 M", "rows"),
+        ("bulk load (executemany / COPY, hashes included)", "fast", "bulk"),
+        ("one-day review, filters (answered, 08–18 h), p95", "≤ 50 ms", "review"),
+        ("same SQL via raw driver, p95 → ratio", "≤ 1.5×", "review_raw"),
+        ("month KPIs (3 queries), median", "≤ 200 ms", "kpis"),
+        ("same SQL via raw driver, median → ratio", "≤ 1.5×", "kpis_raw"),
+        ("record + seal one call (open, update, seal), mean", "≤ 5 ms", "seal"),
+        ("verify whole chain", "report rate", "verify"),
+    ]
+    for label, goal, key in rows:
+        lines.append(f"| {label} | {goal} | " + " | ".join(r[key] for r in results) + " |")
+    lines += [
+        "",
+        "Raw reference: `sqlite3` / `psycopg` executing the same SELECTs and fetching all "
+        "rows; the store additionally builds frozen dataclasses and looks up amendments. "
+        "Reproduce: `scripts/bench_store --n 1100000`.",
+        MARK,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(section: str, path: Path) -> None:
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if MARK in old:
+        before, _, rest = old.partition(MARK)
+        _, _, after = rest.partition(MARK)
+        new = before + section + after
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_100_000, help="calls to generate")
+    parser.add_argument("--reps", type=int, default=60, help="review queries to time")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--note", default="", help="a sentence added under the heading")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        if args.backend in ("sqlite", "both"):
+            results.append(
+                run_backend("sqlite", f"sqlite:///{tmp}/duty.db", args.n, args.reps, args.seed)
+            )
+            sys.stderr.write(f"{results[-1]}\n")
+        if args.backend in ("postgresql", "both"):
+            from tests.store.pg import pg_server
+
+            with pg_server() as server:
+                results.append(
+                    run_backend(
+                        "postgresql", server.create_database(), args.n, args.reps, args.seed
+                    )
+                )
+                sys.stderr.write(f"{results[-1]}\n")
+    section = table(results, args.n, args.note)
+    write_section(section, args.out)
+    sys.stdout.write(section + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
