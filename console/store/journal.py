@@ -70,6 +70,19 @@ class Journal:
         with self._lock:
             return sum(1 for _ in self._lines())
 
+    @property
+    def rejected_path(self) -> Path:
+        return self.path.with_suffix(self.path.suffix + ".rejected")
+
+    def set_aside(self, rejected: list[tuple[JournalEntry, str]]) -> None:
+        """Keep entries the database refused on replay, with why, for a supervisor to see."""
+        with self._lock, self.rejected_path.open("a", encoding="utf-8") as out:
+            for entry, why in rejected:
+                record = {"n": entry.n, "op": entry.op, "args": entry.args, "why": why}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
     def clear(self) -> None:
         """Drop the journal after every entry reached the database (kept as `.replayed`)."""
         with self._lock:

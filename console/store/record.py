@@ -346,12 +346,28 @@ class DutyRecord:
             if not entries:
                 return 0
 
+            rejected: list[tuple[Any, str]] = []
+
             def apply_all(session: Session) -> int:
+                rejected.clear()
                 for entry in entries:
-                    _APPLY[entry.op](self, session, entry.args)
-                return len(entries)
+                    try:
+                        with session.begin_nested():
+                            _APPLY[entry.op](self, session, entry.args)
+                    except (UnknownRecord, InvalidFact, SealedRecordError, KeyError) as exc:
+                        # One bad entry (e.g. an update of a key that never reached the
+                        # database) must not hold up the rest: set it aside, loudly.
+                        rejected.append((entry, str(exc)))
+                return len(entries) - len(rejected)
 
             count: int = self._run(apply_all)
+            if rejected:
+                self.journal.set_aside(rejected)
+                log.error(
+                    "%d journal entries could not be applied; kept in %s",
+                    len(rejected),
+                    self.journal.rejected_path,
+                )
             self.journal.clear()
             log.warning("replayed %d journaled writes", count)
             self._alarm("db_back", f"{count} journaled writes replayed")

@@ -127,3 +127,20 @@ def test_postgres_down_and_back(postgres: PgServer, tmp_path: Path) -> None:
         assert [c.key for c in store.calls()] == [first, *during, last]
         assert store.verify().chains == {"hotline": 5}
         store.close()
+
+
+def test_a_bad_journal_entry_is_set_aside_not_blocking(tmp_path: Path) -> None:
+    db = tmp_path / "duty.db"
+    store = DutyRecord(str(db), tz=UTC, busy_timeout_ms=100, journal_path=tmp_path / "j.jsonl")
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    store.update_open_call("never-opened", notes="x")  # unknown key: can't be checked now
+    key = one_call(store, 1)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert store.replay_journal() == 3
+    assert store.get_call(key).sealed
+    rejected = (tmp_path / "j.jsonl.rejected").read_text()
+    assert "never-opened" in rejected and "no call" in rejected
+    assert store.journal.pending() == 0
+    store.close()
