@@ -90,7 +90,7 @@ class DutyConsoleApp(App[int]):
         self.language = settings.language
         self.model = SeatModel()
         self.drafts = DraftBook(settings.drafts_dir)
-        self.record_notes = RecordNotes(store)
+        self.record_notes = RecordNotes(store, clock.now)
         self.agent: SeatAgent | None = None
         self.agent_record: Agent | None = None
         self.line_status: LineStatus = LineStatus.STOPPED

@@ -188,8 +188,11 @@ class CallScreen(SeatScreen_):
         message.form.mark_saved(message.version)
 
     def flush_notes(self) -> tuple[CallNotes, str]:
-        """Post the notes now (hang-up, close); returns them with the Call-ID."""
-        return self.query_one(NotesForm).flush(), self.call_id
+        """Save the notes now (hang-up, done, close); returns them with the Call-ID."""
+        form = self.query_one(NotesForm)
+        notes = form.take()
+        self.seat.save_notes(self.call_id, notes, form.version)
+        return notes, self.call_id
 
     # ------------------------------------------------------------ keys
 

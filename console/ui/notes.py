@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,11 @@ class DraftBook:
 class RecordNotes:
     """Writes notes into the duty record for a call known by its SIP Call-ID."""
 
-    def __init__(self, store: Any, who: str = "") -> None:
+    def __init__(
+        self, store: Any, now: Callable[[], dt.datetime] | None = None, who: str = ""
+    ) -> None:
         self.store = store
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.who = who
         self._keys: dict[str, str] = {}
         self._written: dict[str, dict[str, str]] = {}
@@ -134,7 +138,7 @@ class RecordNotes:
     def _key(self, call_id: str) -> str | None:
         if call_id in self._keys:
             return self._keys[call_id]
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        since = self.now() - dt.timedelta(days=1)
         for record in self.store.calls(CallFilter(since=since)):
             if record.sip_call_id == call_id:
                 self._keys[call_id] = record.key

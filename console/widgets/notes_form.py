@@ -118,6 +118,13 @@ class NotesForm(VerticalScroll):
         self.query_one("#forbidden", Label).update(warning)
         self._changed()
 
+    def take(self) -> CallNotes:
+        """The current notes, cancelling the pending debounce (the caller saves them)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        return self.notes
+
     def flush(self) -> CallNotes:
         """Post the current notes now (cancels the pending debounce); returns them."""
         if self._timer is not None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from console.domain.labels import Language
 from console.domain.ring import RingLimit
 from console.ui.model import LiveCall, Phase
 from console.ui.texts import text
+from console.widgets._static import QuietStatic
 
 
-class RingBanner(Static):
+class RingBanner(QuietStatic):
     """Redrawn by its screen on every tick with `show`."""
 
     def show(self, call: LiveCall, elapsed: float, limit: RingLimit, language: Language) -> None:
@@ -33,4 +33,4 @@ class RingBanner(Static):
             t.append(text("ring.waiting", language), style="bold yellow")
         elif call.phase is Phase.ENDED:
             t.append(text("ring.gone", language), style="bold red")
-        self.update(t)
+        self.show_text(t)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from console.domain.labels import Language
 from console.domain.script import CallScript, ScriptStep
 from console.ui.texts import text
+from console.widgets._static import QuietStatic
 
 WALK: tuple[ScriptStep, ...] = (
     ScriptStep.GREET,
@@ -22,7 +22,7 @@ WALK: tuple[ScriptStep, ...] = (
 """The steps shown, in order (escalation and the end states are shown as notes)."""
 
 
-class ScriptPanel(Static):
+class ScriptPanel(QuietStatic):
     """Shows a `CallScript`; its screen calls `show` after every change."""
 
     def show(
@@ -54,4 +54,4 @@ class ScriptPanel(Static):
             t.append(f" ! {ScriptStep.ESCALATE.label(language)}\n", style="bold red")
         if script.finished:
             t.append(f" ■ {current.label(language)}\n", style="bold")
-        self.update(t)
+        self.show_text(t)

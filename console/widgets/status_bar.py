@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widgets import Static
+
+from console.widgets._static import QuietStatic
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class StatusView:
     """A one-line announcement (the automatic night switch a minute ahead)."""
 
 
-class StatusBar(Static):
+class StatusBar(QuietStatic):
     """One line of status, redrawn by the screen with `show`."""
 
     def show(self, view: StatusView) -> None:
@@ -43,5 +44,5 @@ class StatusBar(Static):
         if view.notice:
             text.append("\n")
             text.append(view.notice, style="bold yellow")
-        self.update(text)
+        self.show_text(text)
         self.set_class(view.alarm_line or view.alarm_gate or view.alarm_agent, "-alarm")

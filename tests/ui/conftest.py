@@ -99,7 +99,7 @@ def build(
 ) -> Callable[..., DutyConsoleApp]:
     def make(**overrides: Any) -> DutyConsoleApp:
         settings = UiSettings(
-            drafts_dir=tmp_path / "drafts", timezone=TZ, tick_seconds=0.05,
+            drafts_dir=tmp_path / "drafts", timezone=TZ, tick_seconds=0.1,
             **overrides.pop("settings", {}),
         )
         headset = overrides.pop("headset", Headset(FakeAudio([HEADSET], 0)))

@@ -14,11 +14,11 @@ from tests.ui.fakes import FakeFlow
 
 
 async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str = "") -> None:
-    """Poll the app until `condition()` holds; fail after 1,000 polls (about 10 s)."""
-    for _ in range(1000):
+    """Poll the app until `condition()` holds; fail after 400 polls (about 10 s)."""
+    for _ in range(400):
         if condition():
             return
-        await pilot.pause(0.01)
+        await pilot.pause(0.025)
     raise AssertionError(f"timed out waiting for {what or condition}")
 
 
@@ -27,11 +27,11 @@ def screen_name(app: DutyConsoleApp) -> str:
 
 
 def screen_text(app: DutyConsoleApp) -> str:
-    """Every rendered line of the current screen (for asserting what the agent sees)."""
-    lines = app.screen._compositor.render_update(full=True)  # type: ignore[union-attr]
-    del lines
+    """What the agent sees: the current screen's rendered lines and the notifications up."""
     strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+    lines = ["".join(seg.text for seg in strip) for strip in strips]
+    lines += [f"{n.title}: {n.message}" for n in app._notifications]
+    return "\n".join(lines)
 
 
 async def login(pilot: Pilot[int], agent_id: str = "1024", secret: str = "s3cret-1024") -> None:

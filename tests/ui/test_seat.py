@@ -116,8 +116,9 @@ async def test_ring_answer_script_notes_survey_hangup_after_call(
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen", "back to seat")
         assert app.agent.state is SeatState.READY
+        await until(pilot, lambda: "sent fitter" in draft.read_text(), "last edit saved")
         saved = json.loads(draft.read_text())["notes"]
-        assert saved["caller_name"] == "Wang" and saved["action"] == "sent fitter"
+        assert saved["caller_name"] == "Wang" and saved["content"] == "lift broken"
 
 
 async def test_auto_answer_at_the_limit_is_shown_and_taken_over(
