@@ -752,7 +752,7 @@ class MediaEngine:
             now = self.clock()
             delay = self.pacer.next_wakeup(now) - now
             if delay > 0:
-                self._stopping.wait(min(delay, 0.1))
+                time.sleep(min(delay, FRAME_SECONDS))  # precise; close() waits at most a tick
 
     def _recv_loop(self) -> None:
         while not self._stopping.is_set():
