@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-CANONICAL_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+CANONICAL_TIME = "YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC)"
 
 
 def canonical_value(value: Any) -> Any:
@@ -26,9 +26,9 @@ def canonical_value(value: Any) -> Any:
     if value is None or kind is str or kind is int:
         return value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).strftime(CANONICAL_TIME)
+        if value.tzinfo is not None and value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, bool):

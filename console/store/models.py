@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-"""How times are stored in SQLite: naive UTC, sortable as text."""
+"""How times are stored in SQLite: naive UTC, sortable as text (what SQLAlchemy uses too)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -55,7 +55,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value!r}: the duty record needs aware times")
         value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.strftime(SQLITE_TIME)
+            return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
