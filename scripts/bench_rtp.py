@@ -37,6 +37,7 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux value; Python do
 WARMUP = 0.5
 MARK_BEGIN = "<!-- bench_rtp -->"
 MARK_END = "<!-- /bench_rtp -->"
+LOAD_BEFORE = "?"
 
 
 # ---------------------------------------------------------------- receiver (child process)
@@ -237,7 +238,8 @@ def table(results: list[Result], seconds: float) -> str:
         "intervals between consecutive packets of each stream, from the kernel receive "
         "timestamps of a separate receiver process on loopback; all streams pooled. "
         f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}.",
+        f"{time.strftime('%Y-%m-%d')}; load average before the runs {LOAD_BEFORE}, after "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine is shared).",
         "",
         "| sender | streams | intervals | mean (ms) | stdev (ms) | p99 (ms) | max (ms) "
         "| > 30 ms | lost | sender CPU (% of a core) |",
@@ -260,6 +262,10 @@ def table(results: list[Result], seconds: float) -> str:
         lines += ["", f"Goal for 100 streams (stdev ≤ 0.5 ms, no gap > 40 ms): "
                   f"**{'met' if met else 'NOT met'}** (stdev {goal['stdev']:.3f} ms, "
                   f"max {goal['max']:.2f} ms)."]
+    floor = next((r.stats for r in results if r.stack == "plain" and r.streams == 100), None)
+    if floor and floor.get("intervals"):
+        lines.append(f"The bare socket loop, 100 streams, same run: stdev {floor['stdev']:.3f} ms, "
+                     f"max {floor['max']:.2f} ms: what this machine allowed at that moment.")
     lines.append(MARK_END)
     return "\n".join(lines)
 
@@ -293,6 +299,8 @@ def main() -> int:
     if args.receiver is not None:
         receive(args.receiver, args.seconds)
         return 0
+    global LOAD_BEFORE
+    LOAD_BEFORE = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     results = []
     for stack, counts in (("plain", args.plain_streams), ("stock", args.stock_streams),
                           ("ours", args.streams)):
