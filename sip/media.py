@@ -574,7 +574,10 @@ class MediaEngine:
         self._stopping = threading.Event()
         self._has_active = threading.Event()
         self._closed = False
-        self.drops: collections.Counter[str] = collections.Counter()
+        self.drops: collections.Counter[str] = collections.Counter(
+            {reason.value: 0 for reason in DropReason})
+        """Written by the receiver only; every key exists from the start so readers never see
+        the dict change size."""
         self.packets_sent = 0
         self.packets_received = 0
         self.dtmf_digits = 0
@@ -660,8 +663,8 @@ class MediaEngine:
             "ports_in_use": self.allocator.in_use,
             "packets_sent": self.packets_sent,
             "packets_received": self.packets_received,
-            "drops": dict(self.drops),
-            "dropped": sum(self.drops.values()),
+            "drops": {k: v for k, v in list(self.drops.items()) if v},
+            "dropped": sum(list(self.drops.values())),
             "dtmf_digits": self.dtmf_digits,
             "audio_overruns": sum(s.overruns for s in sessions),
             "send_errors": sum(s.send_errors for s in sessions),

@@ -609,6 +609,28 @@ def test_many_sessions_all_paced(engine: MediaEngine) -> None:
             p.close()
 
 
+def test_ipv6_loopback_stream() -> None:
+    try:
+        receiver = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        receiver.bind(("::1", 0))
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here ({exc})")
+    receiver.settimeout(WAIT)
+    low, high = port_range(20)
+    eng = MediaEngine("::1", low, high, ["::1/128"])
+    try:
+        session = eng.allocate()
+        digits: list[str] = []
+        session.on_dtmf = digits.append
+        session.start(receiver.getsockname()[:2], Codec.PCMU, DTMF_PT)
+        assert_one_stream([parse(receiver.recvfrom(4096)[0]) for _ in range(5)])
+        receiver.sendto(dtmf(5, 80, marker=True), ("::1", session.local_port))
+        assert wait_for(lambda: digits == ["5"])
+    finally:
+        eng.close()
+        receiver.close()
+
+
 # ---------------------------------------------------------------- bad input
 
 
