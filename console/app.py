@@ -175,6 +175,12 @@ class DutyConsoleApp(App[int]):
             self._unsubscribe()
             self._unsubscribe = None
         if self.manage_line:
+            stop_flow = getattr(self.flow, "stop", None)
+            if stop_flow is not None:
+                try:
+                    stop_flow()
+                except Exception as exc:
+                    log.warning("flow stop: %s", exc)
             try:
                 self.line.stop()
             except Exception as exc:

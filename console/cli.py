@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="duty-console",
         description="Duty hotline console: the seat, the line and the duty record.",
     )
+    parser.add_argument("--config", default="console.toml", help="the console's TOML file")
+    parser.add_argument("--log-file", default="duty-console.log", help="where the TUI logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -42,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
+        if args.command is None:  # no sub-command: open the seat (the TUI)
+            from console.ui.assemble import run_tui
+
+            return run_tui(args)
         parser.print_help(sys.stderr)
         return 2
     result: int = handler(args)

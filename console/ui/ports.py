@@ -153,3 +153,7 @@ class FlowPort:
     def active(self) -> dict[str, CallStep]:
         result: dict[str, CallStep] = self.flow.active()
         return result
+
+    def stop(self) -> None:
+        """Stop the flow (its calls are sealed with their step) before the line stops."""
+        self.flow.stop()
