@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from console.app import DutyConsoleApp
 from console.callflow.events import CallArrived, Mode, SeatRinging
@@ -19,7 +19,8 @@ async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str = ""
         if condition():
             return
         await pilot.pause(0.025)
-    raise AssertionError(f"timed out waiting for {what or condition}")
+    seen = screen_text(pilot.app)  # type: ignore[arg-type]
+    raise AssertionError(f"timed out waiting for {what or condition}; on screen:\n{seen}")
 
 
 def screen_name(app: DutyConsoleApp) -> str:
@@ -47,3 +48,14 @@ def ring(flow: FakeFlow, call_id: str, caller: str, at: dt.datetime, mode: Mode 
          auto_in: float = 15.0) -> None:
     flow.takeable.add(call_id)
     flow.emit(CallArrived(at, call_id, caller, mode), SeatRinging(at, call_id, auto_in))
+
+
+async def press_button(pilot: Pilot[int], button_id: str) -> None:
+    """Press a button as the user would (a toast may cover it, so no click by position).
+
+    `Button.press()` is Textual's documented way to simulate a press; a second press while
+    the first's "-active" effect is still shown is otherwise ignored by the key binding.
+    """
+    button = pilot.app.screen.query_one(f"#{button_id}", Button)
+    button.press()
+    await pilot.pause()

@@ -20,7 +20,7 @@ from console.domain.script import ScriptStep
 from console.screens.call import CallPhase, CallScreen
 from console.store import AgentState
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
-from tests.ui.helpers import login, ring, screen_name, screen_text, until
+from tests.ui.helpers import login, press_button, ring, screen_name, screen_text, until
 
 Build = Callable[..., DutyConsoleApp]
 
@@ -206,7 +206,7 @@ async def test_hang_up_asks_first_and_cancel_keeps_the_call(
         assert ("hang_up", "c6") not in flow.actions
         await pilot.press("f8")
         await until(pilot, lambda: screen_name(app) == "ConfirmScreen")
-        await pilot.click("#yes")
+        await press_button(pilot, "yes")
         await until(pilot, lambda: ("hang_up", "c6") in flow.actions, "hung up")
         await pilot.press("f4", "f6")
         await until(pilot, lambda: ("hold", "c6") in flow.actions, "hold")

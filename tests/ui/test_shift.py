@@ -18,7 +18,7 @@ from console.store import CallOutcome
 from sip.api import LineStatus
 from tests.ui.conftest import TZ, FakeAudio
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
-from tests.ui.helpers import login, ring, screen_name, screen_text, until
+from tests.ui.helpers import login, press_button, ring, screen_name, screen_text, until
 
 Build = Callable[..., DutyConsoleApp]
 
@@ -100,12 +100,14 @@ async def test_night_switch_early_with_reason_and_the_automatic_warning(
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         await pilot.press("n")
         await until(pilot, lambda: screen_name(app) == "NightSwitchScreen")
-        await pilot.click("#early")  # no reason yet: refused by the domain, dialog stays
+        await press_button(pilot, "early")  # no reason yet: refused by the domain, dialog stays
         await until(pilot, lambda: "reason is required" in screen_text(app), "reason needed")
         assert night.override is None
-        app.screen.query_one("#night-reason", Input).value = "停电,提前转门岗"
-        await pilot.click("#early")
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        reason_input = app.screen.query_one("#night-reason", Input)
+        reason_input.value = "停电,提前转门岗"
+        await until(pilot, lambda: reason_input.value == "停电,提前转门岗", "reason typed")
+        await press_button(pilot, "early")
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "switched")
         decision = night.decide(clock.now())
         assert decision.night and decision.source is DecisionSource.OVERRIDE
         await until(pilot, lambda: "夜间转门岗 (人工)" in screen_text(app), "night shown")
@@ -113,7 +115,7 @@ async def test_night_switch_early_with_reason_and_the_automatic_warning(
         # Back to the schedule, then a minute before 17:30 the switch is announced.
         await pilot.press("n")
         await until(pilot, lambda: screen_name(app) == "NightSwitchScreen")
-        await pilot.click("#clear")
+        await press_button(pilot, "clear")
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         assert night.override is None
         clock.advance((dt.datetime(2026, 3, 2, 21, 0, tzinfo=TZ) - clock.now()).total_seconds()

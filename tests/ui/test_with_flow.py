@@ -16,7 +16,7 @@ from tests.callflow.fakes import FakeLine as CallerSide
 from tests.callflow.fakes import FixedStaffing, MemoryRecords, TinyPrompts
 from tests.ui.conftest import START, TZ, FakeAudio
 from tests.ui.fakes import FakeLine
-from tests.ui.helpers import login, screen_name, screen_text, until
+from tests.ui.helpers import login, press_button, screen_name, screen_text, until
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ async def test_auto_answer_at_the_limit_then_the_agent_takes_over(wired) -> None
         # The real flow has no hang_up() yet: the key says so instead of failing.
         await pilot.press("f8")
         await until(pilot, lambda: screen_name(app) == "ConfirmScreen")
-        await pilot.click("#yes")
+        await press_button(pilot, "yes")
         await until(pilot, lambda: "no hang_up() yet" in screen_text(app), "gap named")
         call.caller_hangs_up()
         records.wait_closed(call.call_id)
