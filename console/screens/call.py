@@ -115,11 +115,8 @@ class CallScreen(SeatScreen_):
         if call is not None and call.caller_name:
             head += f" ({call.caller_name})"
         if call is not None and call.scored:
-            score = (
-                Satisfaction(str(call.score)).label(self.language)
-                if call.score is not None
-                else self.t("call.no_rating")
-            )
+            labels = {s.value: s.label(self.language) for s in Satisfaction}
+            score = labels.get(str(call.score), self.t("call.no_rating"))
             head += f"   {self.t('call.score')}: {score}"
         self.query_one("#call-head", Label).update(head)
         self.query_one(ScriptPanel).show(

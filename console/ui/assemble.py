@@ -13,7 +13,7 @@ import logging
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from console.callflow.events import CallStep, Mode
 from console.store import CallOutcome, DutyRecord
@@ -119,7 +119,7 @@ def build_console(config_path: str) -> tuple[Any, Any]:
     from console.prompts import PromptBook
     from console.ui.ports import NightStaffing
     from console.ui.settings import UiSettings
-    from sip.api import LineEvent
+    from sip.api import Line, LineEvent
     from sip.line import DutyLine
 
     cfg = config_mod.load(config_path)
@@ -137,7 +137,7 @@ def build_console(config_path: str) -> tuple[Any, Any]:
         for sink in list(sinks):
             sink(event)
 
-    line = DutyLine(cfg.line_config(), fan_out)
+    line = cast(Line, DutyLine(cfg.line_config(), fan_out))
     flow = CallFlow(StoreCallRecords(store), NightStaffing(night), prompts, cfg.flow_settings(),
                     clock=clock, line=line)
     sinks.append(flow.on_line_event)

@@ -87,9 +87,9 @@ class SeatModel:
             return None
         if isinstance(event, CallArrived):
             phase = Phase.NIGHT if event.mode is Mode.NIGHT else Phase.RINGING
-            call = LiveCall(event.call_id, event.caller, event.mode, event.at, phase)
-            self.calls[call_id] = call
-            return call
+            arrived = LiveCall(event.call_id, event.caller, event.mode, event.at, phase)
+            self.calls[call_id] = arrived
+            return arrived
         call = self.calls.get(call_id)
         if call is None:
             return None

@@ -33,12 +33,11 @@ class CallsTable(DataTable[str]):
                 outcome = OUTCOME_ZH[r.outcome] if zh else r.outcome.value
             elif not r.sealed:
                 outcome = "进行中" if zh else "in progress"
+            known = {c.value: c for c in Category}
             category = ""
             if r.category:
-                try:
-                    category = Category(r.category).label(language)
-                except ValueError:
-                    category = r.category
+                member = known.get(r.category)
+                category = member.label(language) if member else r.category
             self.add_row(
                 r.ring_at.astimezone(tz).strftime("%H:%M:%S"),
                 r.caller_number or "",
