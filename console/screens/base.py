@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 class SeatScreenMixin:
     """`seat` is the app with its real type; `t(key)` is a label in the seat's language."""
 
+    ready: bool = False
+    """Set first thing in `on_mount`: the children exist, so `redraw` may query them
+    (`is_mounted` only turns true after `on_mount` returns)."""
+
     @property
     def seat(self) -> DutyConsoleApp:
         return cast("DutyConsoleApp", cast(Any, self).app)

@@ -88,6 +88,7 @@ class CallScreen(SeatScreen_):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.ready = True
         self.redraw()
         self.set_interval(self.seat.settings.tick_seconds, self._tick)
 
@@ -107,7 +108,7 @@ class CallScreen(SeatScreen_):
         )
 
     def redraw(self) -> None:
-        if not self.is_mounted:
+        if not self.ready:
             return
         call = self.seat.model.calls.get(self.call_id)
         title = self.t("call.title") if self.live else self.t("acw.title")

@@ -38,6 +38,7 @@ class RingingScreen(SeatModal):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.ready = True
         self.redraw()
         self.set_interval(self.seat.settings.tick_seconds, self.redraw)
 
@@ -53,7 +54,7 @@ class RingingScreen(SeatModal):
 
     def redraw(self) -> None:
         call = self.call
-        if call is None or not self.is_mounted:
+        if call is None or not self.ready:
             return
         self.query_one(RingBanner).show(
             call, self.elapsed(), self.seat.settings.ring_limit, self.language

@@ -141,12 +141,13 @@ class SeatScreen(SeatScreen_):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.ready = True
         self.redraw()
         self.set_interval(self.seat.settings.tick_seconds, self.redraw)
         self.action_reload()
 
     def redraw(self) -> None:
-        if not self.is_mounted:
+        if not self.ready:
             return
         self.query_one(StatusBar).show(status_view(self.seat))
         waiting = waiting_lines(self.seat.model.ringing(), self.seat)
@@ -168,7 +169,7 @@ class SeatScreen(SeatScreen_):
         seat.run_in_thread(load, "seat data")
 
     def _show_data(self, calls: list[CallRecord], follow_ups: list[FollowUp]) -> None:
-        if not self.is_mounted:
+        if not self.ready:
             return
         self.query_one(CallsTable).show(calls, self.language, self.seat.settings.timezone)
         self.query_one("#followups", Static).update(

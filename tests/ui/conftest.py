@@ -14,10 +14,10 @@ import pytest
 from console.app import DutyConsoleApp, make_app
 from console.domain.night import NightMode
 from console.domain.schedule import Schedule
-from console.headset import AudioDevice, Headset
+from console.headset import Headset
 from console.store import AgentRole, DutyRecord
 from console.ui.settings import UiSettings
-from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
+from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)  # a Monday, day shift
@@ -35,21 +35,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
-class FakeAudio:
-    """An injected PortAudio: a device list chosen by the test (no sound server here)."""
-
-    def __init__(self, devices: list[AudioDevice], default: int | None = None) -> None:
-        self._devices = devices
-        self._default = default
-
-    def devices(self) -> list[AudioDevice]:
-        return list(self._devices)
-
-    def default_device(self) -> int | None:
-        return self._default
-
-
-HEADSET = AudioDevice(0, "USB Headset", inputs=1, outputs=2, default_samplerate=48000.0)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from console.callflow.events import CallStep, FlowEvent
+from console.headset import AudioDevice
 from sip.api import LineStatus
 
 
@@ -123,3 +124,20 @@ class FakeFlow:
 
     def active(self) -> dict[str, CallStep]:
         return {}
+
+
+class FakeAudio:
+    """An injected PortAudio: a device list chosen by the test (no sound server here)."""
+
+    def __init__(self, devices: list[AudioDevice], default: int | None = None) -> None:
+        self._devices = devices
+        self._default = default
+
+    def devices(self) -> list[AudioDevice]:
+        return list(self._devices)
+
+    def default_device(self) -> int | None:
+        return self._default
+
+
+HEADSET = AudioDevice(0, "USB Headset", inputs=1, outputs=2, default_samplerate=48000.0)

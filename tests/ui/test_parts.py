@@ -21,7 +21,7 @@ from console.headset import AudioDevice, Headset, HeadsetError, HeadsetState
 from console.ui.model import Phase, SeatModel
 from console.ui.notes import CallNotes, DraftBook, NotesError
 from console.ui.texts import TEXTS, cell_width, pad
-from tests.ui.conftest import FakeAudio
+from tests.ui.fakes import FakeAudio
 
 MIC_ONLY = AudioDevice(1, "Built-in Mic", inputs=2, outputs=0, default_samplerate=44100.0)
 SPEAKER = AudioDevice(2, "HDMI", inputs=0, outputs=2, default_samplerate=48000.0)

@@ -16,8 +16,8 @@ from console.domain.night import DecisionSource, NightMode
 from console.headset import Headset
 from console.store import CallOutcome
 from sip.api import LineStatus
-from tests.ui.conftest import TZ, FakeAudio
-from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
+from tests.ui.conftest import TZ
+from tests.ui.fakes import FakeAudio, FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import login, press_button, ring, screen_name, screen_text, until
 
 Build = Callable[..., DutyConsoleApp]

@@ -14,8 +14,8 @@ from console.screens.call import CallPhase, CallScreen
 from console.ui.settings import UiSettings
 from tests.callflow.fakes import FakeLine as CallerSide
 from tests.callflow.fakes import FixedStaffing, MemoryRecords, TinyPrompts
-from tests.ui.conftest import START, TZ, FakeAudio
-from tests.ui.fakes import FakeLine
+from tests.ui.conftest import START, TZ
+from tests.ui.fakes import FakeAudio, FakeLine
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until
 
 
