@@ -27,7 +27,7 @@ from console.domain.agent import AgentState as SeatState
 from console.domain.agent import AttendancePolicy
 from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
-from console.headset import Headset, HeadsetState, HeadsetStatus
+from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
 from console.store import Agent, AgentState, FollowUpStatus, Handover, StoreError
 from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
 from console.ui.messages import (
@@ -96,6 +96,8 @@ class DutyConsoleApp(App[int]):
         self.line_status: LineStatus = LineStatus.STOPPED
         self.line_reason = ""
         self.headset_status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="looking")
+        self.bridges: dict[str, HeadsetBridge] = {}
+        """Headset bridges of calls the agent is talking on."""
         self.notes: dict[str, CallNotes] = {}
         """Latest notes per call (the drafts on disk follow them)."""
         self._unsubscribe: Callable[[], None] | None = None
@@ -171,6 +173,12 @@ class DutyConsoleApp(App[int]):
             if flush is not None:
                 notes, call_id = flush()
                 self._save_draft(call_id, notes, 1 << 62)
+        for bridge in list(self.bridges.values()):
+            try:
+                bridge.stop()
+            except Exception as exc:
+                log.warning("headset stop: %s", exc)
+        self.bridges.clear()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -418,6 +426,7 @@ class DutyConsoleApp(App[int]):
             self.push_screen(RingingScreen(call.call_id))
 
     def _finished(self, call: LiveCall) -> None:
+        self._stop_headset(call.call_id)
         agent = self.agent
         if agent is not None and call.answered_by == agent.agent_id:
             if agent.state is SeatState.ON_CALL:
@@ -454,7 +463,39 @@ class DutyConsoleApp(App[int]):
         if isinstance(self.screen, RingingScreen):
             self.pop_screen()
         self.push_screen(CallScreen(call_id, self.drafts.load(call_id)))
+        self._start_headset(call_id)
         return True
+
+    def _start_headset(self, call_id: str) -> None:
+        """Bridge the call to the headset when there is one and the line gives us its audio.
+
+        `sip.api.Call` has no audio accessors yet: a call object offering `read_audio` and
+        `write_audio` is bridged; otherwise the call goes on with prompts only (logged).
+        """
+        status = self.headset_status
+        if status.state is not HeadsetState.READY or status.device is None:
+            return
+        channel = None
+        try:
+            for sip_call in self.line.calls():
+                if sip_call.call_id == call_id and hasattr(sip_call, "read_audio") and hasattr(
+                    sip_call, "write_audio"
+                ):
+                    channel = sip_call
+        except Exception as exc:
+            log.warning("line calls unreadable: %s", exc)
+        if channel is None:
+            log.info("call %s: the line offers no audio path; headset not bridged", call_id)
+            return
+        factory = self.headset.stream_factory
+        bridge = HeadsetBridge(status.device, channel, factory)  # type: ignore[arg-type]
+        self.bridges[call_id] = bridge
+        self.run_in_thread(bridge.start, "headset")
+
+    def _stop_headset(self, call_id: str) -> None:
+        bridge = self.bridges.pop(call_id, None)
+        if bridge is not None:
+            self.run_in_thread(bridge.stop, "headset")
 
     def flow_action(
         self, name: str, call_id: str, done: Callable[[bool], None] | None = None

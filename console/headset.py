@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -106,9 +107,16 @@ class HeadsetStatus:
 class Headset:
     """Chooses the headset device from the config (name, index, or the default)."""
 
-    def __init__(self, backend: AudioBackend | None = None, wanted: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: AudioBackend | None = None,
+        wanted: str | None = None,
+        stream_factory: StreamFactory | None = None,
+    ) -> None:
         self.backend: AudioBackend = backend or SoundDeviceBackend()
         self.wanted = wanted
+        self.stream_factory = stream_factory
+        """Opens the duplex stream of a call (PortAudio unless a test injects one)."""
         self.status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="not looked up yet")
 
     def probe(self) -> HeadsetStatus:
@@ -151,3 +159,122 @@ class Headset:
         return HeadsetStatus(
             HeadsetState.NO_HEADSET, detail="no device with microphone and earpiece"
         )
+
+
+# ---------------------------------------------------------------- the conversation
+
+
+SAMPLE_RATE = 8000
+"""The line's audio: 8 kHz mono signed 16-bit (as `sip.api.Prompt`)."""
+FRAME_SAMPLES = 160
+"""20 ms frames, one RTP packet each."""
+FRAME_BYTES = FRAME_SAMPLES * 2
+
+
+class AudioChannel(Protocol):
+    """One call's audio as the headset sees it (the line's side of the bridge)."""
+
+    def read_audio(self, max_frames: int) -> bytes:
+        """Caller audio received so far (whole 20 ms frames, at most `max_frames`)."""
+        ...
+
+    def write_audio(self, pcm16: bytes) -> None:
+        """Microphone audio to send to the caller."""
+        ...
+
+
+class DuplexStream(Protocol):
+    """What the bridge needs of a PortAudio stream (`sounddevice.RawStream`)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+StreamCallback = Callable[[bytes, bytearray | memoryview, int], None]
+"""(microphone input, earpiece output buffer to fill, frames)"""
+StreamFactory = Callable[[AudioDevice, StreamCallback], DuplexStream]
+
+
+def sounddevice_stream(device: AudioDevice, callback: StreamCallback) -> DuplexStream:
+    """A full-duplex 8 kHz mono int16 PortAudio stream on `device` (HeadsetError if refused)."""
+    sd = SoundDeviceBackend()._sd()
+
+    def on_audio(indata: Any, outdata: Any, frames: int, time: Any, status: Any) -> None:
+        if status:
+            log.debug("headset stream status: %s", status)
+        callback(bytes(indata), outdata, frames)
+
+    try:
+        stream: DuplexStream = sd.RawStream(
+            samplerate=SAMPLE_RATE,
+            blocksize=FRAME_SAMPLES,
+            device=(device.index, device.index),
+            channels=1,
+            dtype="int16",
+            callback=on_audio,
+        )
+    except Exception as exc:  # PortAudioError: unsupported rate, device busy
+        raise HeadsetError(f"{device.name}: cannot open 8 kHz duplex audio: {exc}") from exc
+    return stream
+
+
+class HeadsetBridge:
+    """Carries one call: caller audio to the earpiece, the microphone to the caller.
+
+    PortAudio calls `_on_audio` on its own thread every 20 ms; missing caller audio is
+    played as silence (never stale audio), and a failing channel only mutes the bridge.
+    """
+
+    def __init__(
+        self,
+        device: AudioDevice,
+        channel: AudioChannel,
+        stream_factory: StreamFactory | None = None,
+    ) -> None:
+        self.device = device
+        self.channel = channel
+        self._factory = stream_factory or sounddevice_stream
+        self._stream: DuplexStream | None = None
+        self._lock = threading.Lock()
+        self.frames_played = 0
+        self.frames_sent = 0
+        self.underruns = 0
+        self.failed = ""
+
+    def start(self) -> None:
+        with self._lock:
+            if self._stream is None:
+                self._stream = self._factory(self.device, self._on_audio)
+                self._stream.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+            finally:
+                stream.close()
+
+    @property
+    def running(self) -> bool:
+        return self._stream is not None
+
+    def _on_audio(self, mic: bytes, out: bytearray | memoryview, frames: int) -> None:
+        wanted = frames * 2
+        data = b""
+        if not self.failed:
+            try:
+                data = self.channel.read_audio(max(1, frames // FRAME_SAMPLES))
+                if mic:
+                    self.channel.write_audio(mic[:wanted])
+                    self.frames_sent += 1
+            except Exception as exc:  # the call ended under us: mute, log once
+                self.failed = str(exc) or type(exc).__name__
+                log.warning("headset bridge muted: %s", self.failed)
+        if len(data) < wanted:
+            self.underruns += 1
+            data = data + b"\x00" * (wanted - len(data))
+        out[:wanted] = data[:wanted]
+        self.frames_played += 1

@@ -1,0 +1,157 @@
+"""The headset bridge with an injected duplex stream (no sound server runs on this machine).
+
+The stream fake calls the bridge's callback the way PortAudio does, 20 ms at a time, so the
+test checks what reaches the earpiece and what is sent to the caller, frame by frame.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from console.headset import (
+    FRAME_BYTES,
+    FRAME_SAMPLES,
+    AudioDevice,
+    HeadsetBridge,
+    HeadsetError,
+    sounddevice_stream,
+)
+
+DEVICE = AudioDevice(3, "Jabra USB Headset", inputs=1, outputs=2, default_samplerate=16000.0)
+
+
+class FakeStream:
+    def __init__(self, callback) -> None:  # type: ignore[no-untyped-def]
+        self.callback = callback
+        self.started = self.stopped = self.closed = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def tick(self, mic: bytes) -> bytes:
+        out = bytearray(FRAME_BYTES)
+        self.callback(mic, out, FRAME_SAMPLES)
+        return bytes(out)
+
+
+class FakeChannel:
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames = frames
+        self.sent: list[bytes] = []
+        self.gone = False
+
+    def read_audio(self, max_frames: int) -> bytes:
+        if self.gone:
+            raise RuntimeError("call ended")
+        taken, self.frames = self.frames[:max_frames], self.frames[max_frames:]
+        return b"".join(taken)
+
+    def write_audio(self, pcm16: bytes) -> None:
+        self.sent.append(pcm16)
+
+
+def _bridge(channel: FakeChannel) -> tuple[HeadsetBridge, list[FakeStream]]:
+    made: list[FakeStream] = []
+
+    def factory(device, callback):  # type: ignore[no-untyped-def]
+        assert device is DEVICE
+        made.append(FakeStream(callback))
+        return made[-1]
+
+    return HeadsetBridge(DEVICE, channel, factory), made
+
+
+def test_caller_audio_reaches_the_earpiece_and_the_mic_the_caller() -> None:
+    caller = [bytes([i]) * FRAME_BYTES for i in (1, 2)]
+    channel = FakeChannel(list(caller))
+    bridge, made = _bridge(channel)
+    bridge.start()
+    bridge.start()  # idempotent: one stream
+    assert len(made) == 1 and made[0].started
+    mic = b"\x07" * FRAME_BYTES
+    assert made[0].tick(mic) == caller[0]
+    assert made[0].tick(mic) == caller[1]
+    assert made[0].tick(mic) == b"\x00" * FRAME_BYTES  # nothing received: silence
+    assert channel.sent == [mic, mic, mic]
+    assert (bridge.frames_played, bridge.underruns) == (3, 1)
+    bridge.stop()
+    assert made[0].stopped and made[0].closed and not bridge.running
+
+
+def test_short_caller_audio_is_padded_never_stale() -> None:
+    channel = FakeChannel([b"\x05" * 100])
+    bridge, made = _bridge(channel)
+    bridge.start()
+    out = made[0].tick(b"")
+    assert out == b"\x05" * 100 + b"\x00" * (FRAME_BYTES - 100)
+    assert channel.sent == []  # no microphone data, nothing sent
+
+
+def test_a_channel_failure_mutes_the_bridge_without_raising() -> None:
+    channel = FakeChannel([b"\x01" * FRAME_BYTES])
+    bridge, made = _bridge(channel)
+    bridge.start()
+    channel.gone = True
+    assert made[0].tick(b"\x02" * FRAME_BYTES) == b"\x00" * FRAME_BYTES
+    assert "call ended" in bridge.failed
+    assert made[0].tick(b"\x02" * FRAME_BYTES) == b"\x00" * FRAME_BYTES  # stays muted
+
+
+def test_real_portaudio_refuses_a_missing_device_with_a_titled_error() -> None:
+    missing = AudioDevice(97, "not here", inputs=1, outputs=1, default_samplerate=8000.0)
+    with pytest.raises(HeadsetError) as err:
+        sounddevice_stream(missing, lambda mic, out, frames: None)
+    assert err.value.title == "Headset" and "not here" in str(err.value)
+
+
+class AudioCall:
+    """A line call that offers its audio (what `sip.api.Call` would need to add)."""
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.caller_number = "13800000001"
+        self.caller_name = "王先生"
+        self.channel = FakeChannel([b"\x03" * FRAME_BYTES])
+
+    def read_audio(self, max_frames: int) -> bytes:
+        return self.channel.read_audio(max_frames)
+
+    def write_audio(self, pcm16: bytes) -> None:
+        self.channel.write_audio(pcm16)
+
+
+async def test_answering_bridges_the_headset_and_the_end_unbridges(
+    build, flow, clock, line
+) -> None:
+    from console.callflow.events import CallFinished, CallStep
+    from console.headset import Headset
+    from tests.ui.fakes import HEADSET, FakeAudio
+    from tests.ui.helpers import login, ring, screen_name, screen_text, until
+
+    streams: list[FakeStream] = []
+
+    def factory(device, callback):  # type: ignore[no-untyped-def]
+        streams.append(FakeStream(callback))
+        return streams[-1]
+
+    call = AudioCall("c1")
+    line.sip_calls.append(call)
+    app = build(headset=Headset(FakeAudio([HEADSET], 0), stream_factory=factory))
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "c1", "13800000001", clock.now())
+        await until(pilot, lambda: "王先生" in screen_text(app), "caller name from the line")
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(streams) and streams[0].started, "headset bridged")
+        assert streams[0].tick(b"\x09" * FRAME_BYTES) == b"\x03" * FRAME_BYTES
+        assert call.channel.sent == [b"\x09" * FRAME_BYTES]
+        flow.emit(CallFinished(clock.now(), "c1", CallStep.CONVERSATION, "caller_hangup", "1024"))
+        await until(pilot, lambda: streams[0].closed, "unbridged at the end")
+        assert app.bridges == {}
