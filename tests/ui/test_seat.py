@@ -211,3 +211,33 @@ async def test_hang_up_asks_first_and_cancel_keeps_the_call(
         await pilot.press("f4", "f6")
         await until(pilot, lambda: ("hold", "c6") in flow.actions, "hold")
         assert ("transfer_to_gate_post", "c6") in flow.actions
+
+
+async def test_next_call_rings_through_after_call_work(
+    build: Build, flow: FakeFlow, clock: FakeClock
+) -> None:
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "a1", "13800000021", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        first = app.screen
+        assert isinstance(first, CallScreen)
+        flow.emit(CallFinished(clock.now(), "a1", CallStep.CONVERSATION, "caller_hangup", "1024"))
+        await until(pilot, lambda: first.phase is CallPhase.AFTER_CALL)
+        ring(flow, "a2", "13800000022", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen", "rings during ACW")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CallScreen" and app.screen is not first)
+        assert app.agent is not None and app.agent.state is SeatState.ON_CALL
+        assert first in app.screen_stack  # the unfinished notes wait underneath
+        flow.emit(CallFinished(clock.now(), "a2", CallStep.CONVERSATION, "caller_hangup", "1024"))
+        await until(pilot, lambda: "话后处理" in screen_text(app))
+        await pilot.press("f10")
+        await until(pilot, lambda: app.screen is first, "back to the first call's notes")
+        await pilot.press("f10")
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        assert app.agent.state is SeatState.READY

@@ -104,3 +104,18 @@ def test_on_call_screen(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_seat_screen_light_theme(snap_compare, build: Callable[..., DutyConsoleApp]) -> None:
+    app = build()
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settled(pilot)
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        await pilot.press("f12")
+        await until(pilot, lambda: app.theme == "textual-light", "light theme")
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
