@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from console.callflow.events import CallFinished, FlowEvent
 from console.domain.agent import AgentState as SeatState
+from console.domain.labels import Language
 from console.headset import HeadsetState
 from console.screens.base import SeatScreen_
 from console.screens.handover import describe_follow_ups
@@ -51,7 +52,11 @@ def status_view(app: DutyConsoleApp) -> StatusView:
         if decision.night:
             mode = text("mode.night", lang)
         else:
-            mode = f"{text('mode.day', lang)} {'/'.join(decision.shift.roster_names)}"
+            names = [
+                r.label if lang is Language.ZH and r.label else r.name
+                for r in decision.shift.rosters
+            ]
+            mode = f"{text('mode.day', lang)} {'/'.join(names)}"
         if decision.override is not None:
             mode += f" ({text('mode.override', lang)})"
         until = decision.until
