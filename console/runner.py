@@ -1,7 +1,10 @@
 """`duty-console run --headless`: the line unattended (gate post, overnight), logging to stdout.
 
-The same `CallFlow` that will drive the TUI runs here without it. SIGTERM or SIGINT hangs
-up, unregisters, seals every open call in the duty record and exits 0.
+The same `CallFlow` that drives the TUI runs here without it. `assemble` is the headless
+composition root: config → duty record (calls a crash left open sealed as interrupted) →
+prompts (rendered now, so no call waits for speech) → `DutyLine` → `CallFlow` → `Headless`.
+SIGTERM or SIGINT hangs up, unregisters, seals every open call in the duty record and
+exits 0. A start-up failure is one titled line (file, key, value for the config), exit 2.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Any, Protocol
 
-from console.callflow import CallFlow
-from sip.api import Line, SipError
+from console.callflow import CallFlow, Clock, ShiftedClock, SystemClock
+from sip.api import Line, LineEvent, SipError
 
 log = logging.getLogger("console.runner")
 
@@ -35,6 +40,10 @@ class Headless:
     line: Line
     flow: CallFlow
     seal_open: Sealer | None = None
+    store: Any = None
+    """The `DutyRecord` (closed after the stop), when `assemble` built it."""
+    parts: dict[str, Any] = field(default_factory=dict)
+    """Everything else `assemble` built (records adapter, prompts, night mode, config)."""
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -66,8 +75,66 @@ class Headless:
             if self.seal_open is not None:
                 sealed = self.seal_open()
                 log.info("sealed %d open record(s)", sealed)
+            if self.store is not None:
+                self.store.close()
         log.info("stopped")
         return 0
+
+
+def assemble(
+    config_path: str | Path,
+    clock: Clock | None = None,
+    environ: dict[str, str] | None = None,
+    **flow_overrides: Any,
+) -> Headless:
+    """Build the headless console from `console.toml`; every failure carries a `title`.
+
+    `clock` is injected wall time (tests and demos run at 10:00 or 22:00); `flow_overrides`
+    replace single `FlowSettings` fields.
+    """
+    from zoneinfo import ZoneInfo
+
+    from console import config as config_mod
+    from console.adapters import LINE_NAME, ScheduleStaffing, StoreCallRecords, flow_settings
+    from console.domain.night import NightMode
+    from console.prompts import PromptBook
+    from console.store import DutyRecord
+    from sip.line import DutyLine
+
+    cfg = config_mod.load(config_path, environ)
+    if cfg.overridden:
+        log.info("from the environment: %s", ", ".join(cfg.overridden))
+    base = Path(config_path).resolve().parent
+    clock = clock or SystemClock()
+    store = DutyRecord(cfg.database_url, tz=ZoneInfo(cfg.timezone),
+                       ring_limit_seconds=cfg.ring_limit.seconds)
+    try:
+        interrupted = store.seal_interrupted_on_start(lines=[LINE_NAME])
+        if interrupted:
+            log.warning("sealed %d call(s) a previous run left open", len(interrupted))
+        agent_ids = [a.agent_id for a in store.agents()]
+        prompts = PromptBook.load(cfg.prompt_settings(), agent_ids, base=base)
+        night = NightMode(cfg.schedule())
+        records = StoreCallRecords(store)
+        sinks: list[Callable[[LineEvent], None]] = []
+
+        def fan_out(event: LineEvent) -> None:
+            for sink in list(sinks):
+                sink(event)
+
+        line = DutyLine(cfg.line_config(), fan_out)
+        flow = CallFlow(records, ScheduleStaffing(night), prompts,
+                        flow_settings(cfg, **flow_overrides), clock=clock, line=line)
+        sinks.append(flow.on_line_event)
+    except BaseException:
+        store.close()
+        raise
+    log.info("assembled from %s: %s, ring limit %d x %g s, gate post %s (%s)",
+             config_path, cfg.centre, cfg.ring_limit.rings, cfg.ring_limit.cadence,
+             cfg.gate_post.uri, cfg.gate_post.method.value)
+    return Headless(line, flow, seal_open=records.seal_open, store=store,
+                    parts={"config": cfg, "records": records, "prompts": prompts,
+                           "night": night, "sinks": sinks})
 
 
 def install_signals(headless: Headless) -> None:
@@ -83,19 +150,40 @@ def configure_logging(level: str = "INFO") -> None:
     )
 
 
+def _clock(text: str | None) -> Clock | None:
+    if not text:
+        return None
+    try:
+        return ShiftedClock(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise StartupError(
+            f"--clock-start {text!r}: {exc}; expected e.g. 2026-03-02T10:00"
+        ) from None
+
+
+class StartupError(Exception):
+    """A command-line value the runner cannot use."""
+
+    title = "Command line"
+
+
 def _run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     if not args.headless:
-        log.error("only --headless is available until the TUI lands")
+        from console.ui.assemble import run_tui
+
+        return run_tui(args)
+    try:
+        headless = assemble(args.config, clock=_clock(args.clock_start))
+    except Exception as exc:
+        # ConfigError, StoreError, PromptError/TtsError, SipError, FlowError: each has a title.
+        title = getattr(exc, "title", None)
+        if not isinstance(title, str) and not isinstance(exc, OSError):
+            raise
+        log.error("%s: %s", title or "Start-up", exc)
         return 2
-    # Assembly from console.toml (config → line, prompts, schedule, store) lands with
-    # console.config and the store's record API; until then say so plainly.
-    log.error(
-        "run: cannot assemble the console from %s yet: console.config (TOML loader) and the "
-        "duty-record adapter are not in the tree",
-        args.config,
-    )
-    return 2
+    install_signals(headless)
+    return headless.run()
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -103,4 +191,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     run.add_argument("--headless", action="store_true", help="no UI; log to stdout")
     run.add_argument("--config", default="console.toml", help="the console's TOML file")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    run.add_argument("--clock-start", default=None, metavar="ISO",
+                     help="pretend wall time starts here (demos, end-to-end tests)")
     run.set_defaults(handler=_run)

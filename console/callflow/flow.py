@@ -71,10 +71,12 @@ class CallGone(Exception):
 class CallSession:
     """One call's walk through the script, on its own thread."""
 
-    def __init__(self, flow: CallFlow, call: Call, mode: Mode) -> None:
+    def __init__(self, flow: CallFlow, call: Call, mode: Mode, overflow: bool = False) -> None:
         self.flow = flow
         self.call = call
         self.mode = mode
+        self.overflow = overflow
+        """A waiting call beyond `max_waiting`: it goes the forward way whatever the policy."""
         self.step = CallStep.RINGING
         self.answered_by: str | None = None
         self.end_reason: str = ""
@@ -167,7 +169,11 @@ class CallSession:
             self.ended(EndReason.CANCELLED.value)
             raise CallGone from exc
         elapsed = self.call.ring_elapsed()
-        rings = max(1, math.ceil(elapsed / self.flow.settings.ring_cadence))
+        settings = self.flow.settings
+        rings = max(1, math.ceil(elapsed / settings.ring_cadence))
+        if by == "auto" and self.mode is Mode.STAFFED:
+            # Answered at the limit: timer jitter past it is not one more ring.
+            rings = min(rings, max(1, round(settings.ring_limit_seconds / settings.ring_cadence)))
         self.answered_by = by
         now = self.flow.clock.now()
         self.flow._record("call_answered", self.cid, now, by, rings, elapsed)
@@ -235,7 +241,7 @@ class CallSession:
 
     def _waiting(self) -> None:
         settings = self.flow.settings
-        if settings.busy_policy == "forward" and settings.gate_chain:
+        if (settings.busy_policy == "forward" or self.overflow) and settings.gate_chain:
             self._forward_chain()
             return
         self._answer("auto")
@@ -293,7 +299,13 @@ class CallSession:
         self._emit(ForwardAttempted(now, self.cid, target, method, outcome, attempt))
 
     def _message(self) -> None:
+        """Nobody can take the call: a message (if configured), a follow-up, the survey."""
         settings = self.flow.settings
+        caller = self.call.caller_number or "unknown caller"
+        if not settings.take_message:
+            self._follow_up(f"call back {caller} (no message taken)")
+            self._survey()
+            return
         self._to(CallStep.MESSAGE)
         self._play("fallback", self.flow.prompts.get("fallback"))
         start = self.flow.clock.monotonic()
@@ -304,11 +316,9 @@ class CallSession:
         seconds = self.flow.clock.monotonic() - start
         self.flow._record("message_taken", self.cid, seconds, None)
         self._emit(MessageTaken(self.flow.clock.now(), self.cid, seconds))
-        self._follow_up(f"call back {self.call.caller_number or 'unknown caller'} (message)")
+        self._follow_up(f"call back {caller} (message)")
         self._gone_check()
-        self._to(CallStep.THANKS)
-        self._play("thanks", self.flow.prompts.get("thanks"))
-        self._wait_hangup()
+        self._survey()
 
     def _survey(self) -> None:
         settings = self.flow.settings
@@ -418,13 +428,19 @@ class CallFlow:
         with self._lock:
             if call.call_id in self._sessions:
                 return  # a duplicate event: the call is already handled
+            overflow = False
             if not self._staffed(now):
                 mode = Mode.NIGHT
             elif any(s.holds_seat for s in self._sessions.values()):
                 mode = Mode.WAITING
+                waiting = sum(
+                    1 for s in self._sessions.values()
+                    if s.mode is Mode.WAITING and not s.overflow and s.step is not CallStep.DONE
+                )
+                overflow = waiting >= self.settings.max_waiting
             else:
                 mode = Mode.STAFFED
-            session = CallSession(self, call, mode)
+            session = CallSession(self, call, mode, overflow)
             self._sessions[call.call_id] = session
         self._record("call_rang", call.call_id, call.caller_number, now, mode)
         self.bus.publish(CallArrived(now, call.call_id, call.caller_number, mode))

@@ -121,6 +121,11 @@ class FlowSettings:
     gate_chain: tuple[ForwardTarget, ...] = field(default_factory=tuple)
     probe_interval: float = 300.0
     survey: bool = True
+    """Play the satisfaction survey at the end of a call (after a conversation or a message)."""
+    take_message: bool = True
+    """Last step of every fallback: record a message (False: only a follow-up and thanks)."""
+    max_waiting: int = 3
+    """Calls that may wait on hold while the seat is busy; beyond it they are forwarded."""
 
     def validate(self) -> None:
         """Raise FlowError naming the setting that is unusable."""
@@ -132,6 +137,13 @@ class FlowSettings:
             value = getattr(self, name)
             if not isinstance(value, int | float) or value <= 0:
                 raise FlowError(f"{name}: {value!r} must be seconds > 0", "Call flow settings")
+        if isinstance(self.max_waiting, bool) or not isinstance(self.max_waiting, int) or not (
+            0 <= self.max_waiting <= 100
+        ):
+            raise FlowError(
+                f"max_waiting: {self.max_waiting!r} must be a whole number 0-100",
+                "Call flow settings",
+            )
         if self.busy_policy not in ("hold", "forward"):
             raise FlowError(
                 f"busy_policy: {self.busy_policy!r}; expected 'hold' or 'forward'",

@@ -1,0 +1,233 @@
+"""The glue between the call flow's ports and the console's parts: record, schedule, config.
+
+The flow (`console.callflow`) is written against small protocols (`CallRecords`,
+`Staffing`, `FlowSettings`); this module implements them over the duty record
+(`console.store.DutyRecord`), the night-mode decision (`console.domain.night.NightMode`)
+and the validated `console.toml`, so the headless runner and the TUI assemble the same
+flow the same way. Nothing here knows SIP.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from console.callflow.events import CallStep, Mode
+from console.callflow.ports import FlowSettings
+from console.store import CallOutcome, DutyRecord, StoreError
+
+if TYPE_CHECKING:
+    from console.config import ConsoleConfig
+    from console.domain.night import NightMode
+
+log = logging.getLogger("console.adapters")
+
+LINE_NAME = "hotline"
+"""The duty record's line name for calls of this seat's extension."""
+
+_FORWARDED_REASONS = frozenset({"transferred", "redirected"})
+_FORWARDED_OUTCOMES = frozenset({"success", "redirected"})
+_ABANDONED_REASONS = frozenset({"abandoned", "cancelled"})
+_INTERRUPTED_REASONS = frozenset({"shutdown"})
+
+
+@dataclass
+class _OpenCall:
+    """What the adapter remembers of a call between its ring and its seal."""
+
+    key: str
+    mode: Mode
+    answered_by: str | None = None
+    forwarded: bool = False
+    attempts: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+
+
+class StoreCallRecords:
+    """`CallRecords` over `DutyRecord`: one row per call, every flow fact in it, sealed at end.
+
+    Facts land as they happen (`update_open_call`), so a crash leaves a row that the next
+    start seals as interrupted. Several forward attempts and follow-ups are kept as lines of
+    `action` / `follow_up` (the record has one `forward_result`: the last attempt's).
+    Alarms go to the audit log (`alarm:<kind>`), which is hash-chained like the calls.
+    """
+
+    def __init__(self, store: DutyRecord, line_name: str = LINE_NAME) -> None:
+        self.store = store
+        self.line_name = line_name
+        self._lock = threading.Lock()
+        self._open: dict[str, _OpenCall] = {}
+
+    # ------------------------------------------------------------ helpers
+
+    def _get(self, call_id: str) -> _OpenCall | None:
+        with self._lock:
+            return self._open.get(call_id)
+
+    def _update(self, call_id: str, **facts: Any) -> None:
+        call = self._get(call_id)
+        if call is None:
+            log.warning("record: facts %s for unknown call %s dropped", sorted(facts), call_id)
+            return
+        self.store.update_open_call(call.key, **facts)
+
+    def open_keys(self) -> dict[str, str]:
+        """SIP Call-ID → record key of every call rung and not yet sealed."""
+        with self._lock:
+            return {cid: c.key for cid, c in self._open.items()}
+
+    def seal_open(self) -> int:
+        """Seal every call still open as interrupted (shutdown); returns how many."""
+        with self._lock:
+            left = list(self._open.items())
+            self._open.clear()
+        sealed = 0
+        for call_id, call in left:
+            try:
+                self.store.seal_call(call.key, CallOutcome.INTERRUPTED, end_reason="shutdown")
+                sealed += 1
+            except StoreError as exc:
+                log.error("record: sealing %s at shutdown failed: %s", call_id, exc)
+        return sealed
+
+    # ------------------------------------------------------------ CallRecords
+
+    def call_rang(self, call_id: str, caller: str, at: datetime, mode: Mode) -> None:
+        key = self.store.open_call(
+            self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None
+        )
+        with self._lock:
+            self._open[call_id] = _OpenCall(key, mode)
+        self.store.update_open_call(key, step=CallStep.RINGING.value, notes=f"mode: {mode.value}")
+
+    def call_answered(
+        self, call_id: str, at: datetime, answered_by: str, rings: int, seconds: float
+    ) -> None:
+        call = self._get(call_id)
+        if call is not None:
+            call.answered_by = answered_by
+        self._update(call_id, answered_at=at, answered_by=answered_by, rings=rings)
+
+    def call_step(self, call_id: str, step: CallStep, at: datetime) -> None:
+        self._update(call_id, step=step.value)
+
+    def forward_attempt(
+        self, call_id: str, target: str, method: str, outcome: str, at: datetime
+    ) -> None:
+        call = self._get(call_id)
+        if call is None:
+            return
+        line = f"forward {len(call.attempts) + 1} at {at:%H:%M:%S} {method} {target}: {outcome}"
+        with self._lock:
+            call.attempts.append(line)
+            call.actions.append(line)
+            call.forwarded = call.forwarded or outcome in _FORWARDED_OUTCOMES
+            action = "\n".join(call.actions)
+        self.store.update_open_call(
+            call.key,
+            forwarded_to=target,
+            forward_method=method,
+            forward_result=outcome[:64],
+            forwarded_at=at,
+            action=action,
+        )
+
+    def handed_over(self, call_id: str, agent_id: str, at: datetime) -> None:
+        self._action(call_id, f"taken over from hold by {agent_id} at {at:%H:%M:%S}")
+
+    def message_taken(self, call_id: str, seconds: float, recording: str | None) -> None:
+        self._action(call_id, f"message taken ({seconds:.0f} s)")
+        if recording:
+            self._update(call_id, recording=recording)
+
+    def _action(self, call_id: str, line: str) -> None:
+        call = self._get(call_id)
+        if call is None:
+            return
+        with self._lock:
+            call.actions.append(line)
+            action = "\n".join(call.actions)
+        self.store.update_open_call(call.key, action=action)
+
+    def satisfaction(self, call_id: str, score: int | None) -> None:
+        self._update(
+            call_id, satisfaction=score, result=None if score is not None else "survey: no rating"
+        )
+
+    def follow_up(self, call_id: str, reason: str, at: datetime) -> None:
+        call = self._get(call_id)
+        if call is None:
+            return
+        with self._lock:
+            call.follow_ups.append(f"{at:%Y-%m-%d %H:%M} {reason}")
+            text = "\n".join(call.follow_ups)
+        self.store.update_open_call(call.key, follow_up=text)
+
+    def call_ended(self, call_id: str, at: datetime, step: CallStep, reason: str) -> None:
+        with self._lock:
+            call = self._open.pop(call_id, None)
+        if call is None:
+            return
+        if call.forwarded or reason in _FORWARDED_REASONS:
+            outcome = CallOutcome.FORWARDED
+        elif reason in _INTERRUPTED_REASONS:
+            outcome = CallOutcome.INTERRUPTED
+        elif call.answered_by is not None:
+            outcome = CallOutcome.ANSWERED
+        elif reason in _ABANDONED_REASONS:
+            outcome = CallOutcome.ABANDONED
+        else:
+            outcome = CallOutcome.MISSED
+        self.store.seal_call(
+            call.key, outcome, ended_at=at, step=step.value, end_reason=reason[:32]
+        )
+
+    def call_refused(self, call_id: str, caller: str, at: datetime, reason: str) -> None:
+        key = self.store.open_call(
+            self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None
+        )
+        self.store.seal_call(
+            key, CallOutcome.MISSED, ended_at=at, end_reason="refused", result=f"refused: {reason}"
+        )
+
+    def alarm(self, kind: str, detail: str, at: datetime) -> None:
+        self.store.audit(f"alarm:{kind}", "console", f"{at.isoformat()} {detail}")
+
+
+class ScheduleStaffing:
+    """`Staffing` over `NightMode`: staffed unless the schedule or an override says night."""
+
+    def __init__(self, night: NightMode) -> None:
+        self.night = night
+        self._lock = threading.Lock()
+        self._last: bool | None = None
+
+    def is_staffed(self, at: datetime) -> bool:
+        with self._lock:  # NightMode may drop a lapsed override while deciding
+            decision = self.night.decide(at)
+            staffed = not decision.night
+            if staffed != self._last:
+                log.info(
+                    "line %s: %s", "staffed" if staffed else "night mode", decision.reason
+                )
+                self._last = staffed
+        return staffed
+
+
+def flow_settings(cfg: ConsoleConfig, **overrides: Any) -> FlowSettings:
+    """The flow's settings from the config, with what `ConsoleConfig.flow_settings` leaves out.
+
+    `gate_post.take_message` and `capacity.max_waiting` are carried over here; `overrides`
+    replace single fields (tests, the demo).
+    """
+    base = cfg.flow_settings()
+    settings = replace(
+        base,
+        take_message=cfg.gate_post.take_message,
+        max_waiting=cfg.capacity.max_waiting,
+    )
+    return replace(settings, **overrides) if overrides else settings

@@ -1,0 +1,98 @@
+"""A `console.toml` for the loopback lab: the duty line 100 registering at the lab's Kamailio.
+
+Shared by the end-to-end tests, the adapter tests and `scripts/bench_flow`; everything
+points at 127.0.0.1 and the record is a SQLite file next to the config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sys
+
+LAB_DIR = Path(__file__).resolve().parents[2] / "scripts" / "lab"
+if str(LAB_DIR) not in sys.path:
+    sys.path.insert(0, str(LAB_DIR))
+
+import labctl  # noqa: E402
+
+
+def write_console_toml(
+    directory: Path,
+    proxy_port: int,
+    *,
+    gate_uri: str = "sip:200@127.0.0.1",
+    method: str = "refer",
+    retries: int = 0,
+    take_message: bool = True,
+    rings: int = 2,
+    cadence: float = 0.5,
+    language: str = "en",
+    prompt_cache: Path | None = None,
+    max_calls: int = 8,
+    hold_max: float = 1.0,
+    message_seconds: float = 1.0,
+    digit_timeout: float = 3.0,
+    hangup_timeout: float = 2.0,
+    transfer_timeout: float = 8.0,
+    probe_interval: float = 300.0,
+    extension: str = "100",
+) -> Path:
+    """Write `console.toml` into `directory` and return its path (free SIP/RTP ports)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sip_port = labctl.free_udp_port()
+    rtp_low = labctl.free_port_range(max(4, 2 * max_calls + 2), align=2, tcp=False)
+    rtp_high = rtp_low + max(4, 2 * max_calls + 2) - 1
+    cache = prompt_cache or (directory / "prompts")
+    text = f"""\
+centre = "Lab Service Centre"
+timezone = "Asia/Shanghai"
+
+[line]
+registrar = "127.0.0.1"
+registrar_port = {proxy_port}
+extension = "{extension}"
+secret = "{labctl.USERS.get(extension, "")}"
+local_address = "127.0.0.1"
+sip_port = {sip_port}
+rtp_port_low = {rtp_low}
+rtp_port_high = {rtp_high}
+trusted_sources = ["127.0.0.1/32"]
+max_calls = {max_calls}
+register_expires = 60
+
+[ring_limit]
+rings = {rings}
+cadence_seconds = {cadence}
+
+[gate_post]
+uri = "{gate_uri}"
+method = "{method}"
+retries = {retries}
+take_message = {"true" if take_message else "false"}
+transfer_timeout_seconds = {transfer_timeout}
+probe_interval_seconds = {probe_interval}
+probe_timeout_seconds = 1
+
+[prompts]
+language = "{language}"
+rate = 175
+cache_dir = "{cache}"
+
+[timers]
+hold_max_seconds = {hold_max}
+message_seconds = {message_seconds}
+survey_digit_timeout_seconds = {digit_timeout}
+caller_hangup_timeout_seconds = {hangup_timeout}
+
+[capacity]
+waiting = "hold"
+max_waiting = 100
+max_wait_seconds = {hold_max}
+
+[database]
+url = "sqlite:///{directory / "duty.db"}"
+"""
+    path = directory / "console.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
