@@ -23,6 +23,9 @@ log = logging.getLogger("sip.register")
 
 ATTEMPT_TIMEOUT = 8.0
 """Seconds without any response before an attempt counts as failed (registrar unreachable)."""
+REFRESH_CAP = 45.0
+"""Longest pause between refreshes, whatever the registrar grants: a registrar that restarted
+and forgot us (in-memory location table) has us back within a minute (issue 2, point 1)."""
 
 
 class RegistrationOutcome:
@@ -77,6 +80,9 @@ class Registration:
             was = self.status
         if was == LineStatus.REGISTERED:
             self.unregistered.clear()
+            # a registrar may reuse the nonce it gave the last REGISTER (Kamailio does within
+            # a second); the removal must still be answered, or the binding outlives the line
+            self._auth_nonces.clear()
             self._send_register(expires=0)
 
     def _attempt(self) -> None:
@@ -140,15 +146,15 @@ class Registration:
             self._cancel_timers()
             code = msg.status_code
             if self._pending_expires == 0:
+                if code in (401, 407) and self._answer_challenge(msg, 0):
+                    return  # done when the authenticated removal is answered
                 self.unregistered.set()
-                if code in (401, 407):
-                    self._answer_challenge(msg, 0)
                 return
             if 200 <= code < 300:
                 self.granted = self._granted(msg)
                 self._set_status(LineStatus.REGISTERED, "")
                 self._set_first(RegistrationOutcome.OK)
-                refresh = max(1.0, self.granted * 0.8)
+                refresh = max(1.0, min(self.granted * 0.8, REFRESH_CAP))
                 self._next = self._scheduler.call_later(refresh, self._attempt, "register-refresh")
             elif code in (401, 407):
                 if not self._answer_challenge(msg, self._expires):
