@@ -499,7 +499,11 @@ class DutyLine:
         self.transport = None
 
     def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
-        """OPTIONS to `target_uri` through the proxy (RFC 3261 §11); any final answer is True."""
+        """OPTIONS to `target_uri` through the proxy (RFC 3261 §11): True if the target answered.
+
+        A final answer from the target is True, even 486 (busy is reachable, §11.2); the
+        proxy's own 404/408/410/480 or a 5xx/6xx mean nobody is there to take a call.
+        """
         if ":" not in target_uri or any(c in target_uri for c in "<>\r\n "):
             raise CallStateError(f"probe target {target_uri!r} is not a SIP URI")
         call_id = self.client.gen_call_id()
@@ -510,7 +514,8 @@ class DutyLine:
         req.done.wait(timeout)
         with self.lock:
             self._drop_request((call_id, 1, "OPTIONS"))
-        return req.response is not None
+        code = req.response.status_code if req.response is not None else 0
+        return 200 <= code < 500 and code not in (404, 408, 410, 480)
 
     def calls(self) -> list[DutyCall]:  # type: ignore[override]
         with self.lock:

@@ -6,15 +6,26 @@ points at 127.0.0.1 and the record is a SQLite file next to the config.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 LAB_DIR = Path(__file__).resolve().parents[2] / "scripts" / "lab"
 if str(LAB_DIR) not in sys.path:
     sys.path.insert(0, str(LAB_DIR))
 
 import labctl  # noqa: E402
+
+SHORT_TEXTS = {
+    "greeting_auto": "Hello, {centre}. Please hold.",
+    "hold": "Please hold.",
+    "busy": "The agent is busy. Please hold.",
+    "fallback": "Please leave a message.",
+    "survey": "Press 1, 2 or 3.",
+    "survey_retry": "Again: press 1, 2 or 3.",
+    "thanks": "Thank you.",
+    "after_hours": "Forwarding you to the gate post.",
+}
+"""Short English prompts so a lab call walks the whole script in seconds."""
 
 
 def write_console_toml(
@@ -37,6 +48,7 @@ def write_console_toml(
     transfer_timeout: float = 8.0,
     probe_interval: float = 300.0,
     extension: str = "100",
+    texts: dict[str, str] | None = None,
 ) -> Path:
     """Write `console.toml` into `directory` and return its path (free SIP/RTP ports)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -44,6 +56,8 @@ def write_console_toml(
     rtp_low = labctl.free_port_range(max(4, 2 * max_calls + 2), align=2, tcp=False)
     rtp_high = rtp_low + max(4, 2 * max_calls + 2) - 1
     cache = prompt_cache or (directory / "prompts")
+    texts = SHORT_TEXTS if texts is None else texts
+    text_lines = "\n".join(f'{name} = "{value}"' for name, value in texts.items())
     text = f"""\
 centre = "Lab Service Centre"
 timezone = "Asia/Shanghai"
@@ -78,6 +92,9 @@ probe_timeout_seconds = 1
 language = "{language}"
 rate = 175
 cache_dir = "{cache}"
+
+[prompts.texts]
+{text_lines}
 
 [timers]
 hold_max_seconds = {hold_max}
