@@ -129,6 +129,8 @@ def sipp_trace(result: labctl.SippResult) -> list[Traced]:
     out: list[Traced] = []
     for block in result.messages.split("-----------------------------------------------")[1:]:
         head, _, rest = block.partition("\n")
+        if not head.strip()[:1].isdigit():
+            continue  # a dashed line inside a message, not a trace separator
         when = datetime.strptime(head.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
         kind, _, body = rest.partition("\n")
         text = body.strip("\n")
