@@ -180,6 +180,8 @@ class PromptConfig:
     rate: int
     cache_dir: str
     texts: Mapping[str, PromptText]
+    engine: str = "pyttsx3"
+    """Speech engine: "pyttsx3" (default) or "espeak-ng" (fallback)."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,7 @@ class ConsoleConfig:
             rate=self.prompts.rate,
             texts={name: t.template for name, t in self.prompts.texts.items()},
             cache_dir=self.prompts.cache_dir,
+            engine=self.prompts.engine,
         )
 
     def flow_settings(self) -> FlowSettings:
@@ -839,7 +842,7 @@ def _is_self(uri: str, line: LineSettings) -> bool:
 
 
 def _read_prompts(r: _Reader) -> PromptConfig:
-    r.check_keys("prompts", ("language", "voice", "rate", "cache_dir", "texts"))
+    r.check_keys("prompts", ("language", "voice", "rate", "cache_dir", "texts", "engine"))
     r.check_keys("prompts.texts", PROMPT_NAMES)
     texts: dict[str, PromptText] = {}
     for name in r.table("prompts.texts"):
@@ -857,7 +860,15 @@ def _read_prompts(r: _Reader) -> PromptConfig:
         rate=r.get("prompts.rate", _int_in(80, 400), 160, "words per minute 80-400"),
         cache_dir=r.get("prompts.cache_dir", _nonempty, "var/prompts", "a directory"),
         texts=texts,
+        engine=r.get("prompts.engine", _tts_engine, "pyttsx3", '"pyttsx3" or "espeak-ng"'),
     )
+
+
+def _tts_engine(value: Any) -> str:
+    text = _str(value).strip()
+    if text not in ("pyttsx3", "espeak-ng"):
+        raise ValueError("")
+    return text
 
 
 def _voice(value: Any) -> str:

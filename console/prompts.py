@@ -1,9 +1,9 @@
 """The words the line speaks, rendered before the first call rings.
 
 Texts come from the config (language zh or en, `{centre}` and `{agent_id}` filled in);
-`PromptBook.load` renders every prompt at start-up through `sip.tts` so no call waits for
-synthesis. A greeting is rendered for every agent ID known at start-up; an unknown ID is
-rendered on first use (~20 ms) and logged.
+`PromptBook.load` renders every prompt at start-up through `sip.tts` (pyttsx3 by default,
+espeak-ng as the configured fallback) so no call waits for synthesis. A greeting is rendered
+for every agent ID known at start-up; an unknown ID is rendered on first use and logged.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sip.api import Prompt
-from sip.tts import LANGUAGE_VOICES, EspeakNgEngine, PromptCache, PromptText, SpeechEngine
+from sip.tts import LANGUAGE_VOICES, PromptCache, PromptText, SpeechEngine, make_engine
 
 log = logging.getLogger("console.prompts")
 
@@ -73,6 +73,8 @@ class PromptSettings:
     texts: Mapping[str, str] = field(default_factory=dict)
     """Overrides of `DEFAULT_TEXTS[language]`, by prompt name."""
     cache_dir: str = "var/prompts"
+    engine: str = "pyttsx3"
+    """"pyttsx3" (one render per child process) or "espeak-ng" (the fallback)."""
 
 
 def _fill(name: str, template: str, centre: str, agent_id: str) -> str:
@@ -126,7 +128,7 @@ class PromptBook:
         cache_dir = Path(settings.cache_dir)
         if base is not None and not cache_dir.is_absolute():
             cache_dir = base / cache_dir
-        book = cls(settings, PromptCache(engine or EspeakNgEngine(), cache_dir))
+        book = cls(settings, PromptCache(engine or make_engine(settings.engine), cache_dir))
         book.render_all(agent_ids)
         return book
 

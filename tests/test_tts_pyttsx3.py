@@ -1,0 +1,110 @@
+"""pyttsx3 renders, one per child process: zh and en, same bytes every time, cache, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.config import ConfigError, loads
+from sip.tts import PromptCache, PromptText, Pyttsx3Engine, TtsError, make_engine
+from sip.tts_render import EXIT_INPUT, wav_complete
+
+ZH = PromptText("greeting", "您好!XX客服中心,工号 1024 为您服务,请问有什么可以帮您?", "cmn")
+EN = PromptText("thanks", "Thank you for calling. Goodbye.", "en")
+
+
+@pytest.fixture(scope="module")
+def engine() -> Pyttsx3Engine:
+    return Pyttsx3Engine(render_timeout=20)
+
+
+@pytest.mark.parametrize("spec", [ZH, EN], ids=["zh", "en"])
+def test_renders_speech_through_pyttsx3(
+    engine: Pyttsx3Engine, tmp_path: Path, spec: PromptText
+) -> None:
+    prompt = PromptCache(engine, tmp_path).get(spec)
+    assert 1.0 < prompt.seconds < 15.0  # a sentence, not a click and not a runaway
+    assert any(abs(int.from_bytes(prompt.pcm16[i:i + 2], "little", signed=True)) > 1000
+               for i in range(0, len(prompt.pcm16), 2))
+
+
+def test_renders_are_deterministic(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    outputs = {PromptCache(engine, tmp_path / str(i)).get(ZH).pcm16 for i in range(3)}
+    assert len(outputs) == 1  # three fresh processes, identical samples
+
+
+def test_second_get_is_a_cache_hit(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    cache = PromptCache(engine, tmp_path)
+    first = cache.get(EN)
+    second = cache.get(EN)
+    assert cache.renders == 1 and cache.memory_hits == 1 and first == second
+    again = PromptCache(engine, tmp_path)  # a restart: from disk, no synthesis
+    assert again.get(EN) == first and again.renders == 0 and again.disk_hits == 1
+
+
+def test_the_engine_is_part_of_the_cache_key(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    PromptCache(engine, tmp_path).get(EN)
+    espeak = PromptCache(make_engine("espeak-ng"), tmp_path)
+    espeak.get(EN)
+    assert espeak.renders == 1  # a pyttsx3 render is never served as an espeak-ng one
+
+
+def test_bad_voice_is_a_clear_error(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    with pytest.raises(TtsError, match="'klingon' is not a pyttsx3/espeak voice"):
+        PromptCache(engine, tmp_path).get(PromptText("x", "hello", "klingon"))
+    with pytest.raises(TtsError, match="voice: empty"):
+        engine.resolve_voice("  ")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_empty_text_and_bad_rate_are_refused(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    cache = PromptCache(engine, tmp_path)
+    with pytest.raises(TtsError, match="empty text"):
+        cache.get(PromptText("x", "   ", "en"))
+    with pytest.raises(TtsError, match="rate 5"):
+        cache.get(PromptText("x", "hello", "en", rate=5))
+
+
+def test_child_refuses_bad_input_with_its_exit_code(tmp_path: Path) -> None:
+    out = tmp_path / "x.wav"
+    for args, stdin in (
+        (["--voice", "gmw/en", "--out", str(out)], b"   "),
+        (["--voice", "no/such", "--out", str(out)], b"hello"),
+        (["--out", str(out)], b"hello"),
+    ):
+        done = subprocess.run([sys.executable, "-m", "sip.tts_render", *args], input=stdin,
+                              capture_output=True, timeout=30, check=False)
+        assert done.returncode == EXIT_INPUT, done.stderr
+        assert done.stderr.strip()
+    assert not out.exists()
+
+
+def test_a_cut_wav_is_not_complete(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    wav = tmp_path / "p.wav"
+    engine.render_wav("Hello there.", "gmw/en", 160, wav)
+    assert wav_complete(wav)
+    wav.write_bytes(wav.read_bytes()[:-400])
+    assert not wav_complete(wav)
+    wav.write_bytes(b"RIFF")
+    assert not wav_complete(wav)
+
+
+def test_unknown_engine_name() -> None:
+    with pytest.raises(TtsError, match="expected one of pyttsx3, espeak-ng"):
+        make_engine("festival")
+
+
+def test_config_engine_key(tmp_path: Path) -> None:
+    base = (
+        'centre = "c"\n[line]\nregistrar = "127.0.0.1"\nextension = "100"\n'
+        '[gate_post]\nuri = "sip:8001@127.0.0.1"\n'
+    )
+    cfg = loads(base, source="t.toml", base_dir=tmp_path)
+    assert cfg.prompt_settings().engine == "pyttsx3"
+    cfg = loads(base + '[prompts]\nengine = "espeak-ng"\n', source="t.toml", base_dir=tmp_path)
+    assert cfg.prompt_settings().engine == "espeak-ng"
+    with pytest.raises(ConfigError, match=r"prompts\.engine = 'festival'"):
+        loads(base + '[prompts]\nengine = "festival"\n', source="t.toml", base_dir=tmp_path)
