@@ -1,0 +1,218 @@
+"""Supervisor review queries the call log screen needs and `DutyRecord.calls` does not offer.
+
+A supervisor scrolls through up to millions of calls, so nothing here loads "everything":
+`call_page` reads one page by keyset (the last row's sort value and id, never OFFSET), with
+full-text search in what the agent wrote and a "within the ring limit" filter on top of the
+store's `CallFilter`. `agent_kpis` gives the per-agent figures of the KPI screen from the
+same `DutyRecord.kpis` query the exports use, so screen and spreadsheet always agree.
+
+Filters select on values as sealed (like `kpis` and the exports); the rows returned show
+the amended values, with `amended_fields` naming which.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from console.store.errors import InvalidFact
+from console.store.models import CallRow
+from console.store.record import (
+    _RECORD_COLUMNS,
+    DutyRecord,
+    _amendments_of,
+    _apply_amendments,
+    _record_from_row,
+)
+from console.store.records import CallFilter, CallRecord, Kpis
+
+log = logging.getLogger("console.store.review")
+
+MAX_PAGE = 500
+"""Largest page a caller may ask for; the screen asks for a screenful or two."""
+MAX_SEARCH = 200
+"""Longest search text (characters)."""
+
+_SEARCHED = (
+    CallRow.content,
+    CallRow.notes,
+    CallRow.action,
+    CallRow.result,
+    CallRow.caller_name,
+    CallRow.caller_number,
+    CallRow.address,
+)
+"""Columns the full-text search looks in (what the agent wrote, and who called)."""
+
+
+class SortKey(enum.Enum):
+    """How the call log is ordered; each is a keyset (value, id) so paging stays cheap."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    SLOWEST_ANSWER = "slowest_answer"
+    LONGEST_CALL = "longest_call"
+
+
+_SORT_EXPR: dict[SortKey, tuple[Any, bool]] = {
+    SortKey.NEWEST: (CallRow.ring_at, True),
+    SortKey.OLDEST: (CallRow.ring_at, False),
+    SortKey.SLOWEST_ANSWER: (func.coalesce(CallRow.seconds_to_answer, -1.0), True),
+    SortKey.LONGEST_CALL: (func.coalesce(CallRow.handling_seconds, -1.0), True),
+}
+"""Sort key → (SQL expression, descending). NULL sorts last as -1 (never answered)."""
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """The call log's filter: the store's `CallFilter` plus search and the ring limit."""
+
+    base: CallFilter = field(default_factory=CallFilter)
+    text: str | None = None
+    """Words that must appear (as typed, case-insensitive for ASCII) in content/notes/..."""
+    within_limit: bool | None = None
+    """True: answered within the ring limit; False: answered later or not answered."""
+    ring_limit_seconds: float | None = None
+    """The limit to judge by; None takes the duty record's."""
+    sort: SortKey = SortKey.NEWEST
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last row's sort value and id (opaque to the screen)."""
+
+    value: Any
+    row_id: int
+
+
+@dataclass(frozen=True)
+class CallPage:
+    """One page of the call log and the cursor of the next one (None at the end)."""
+
+    calls: list[CallRecord]
+    next: Cursor | None
+
+
+def _conditions(record: DutyRecord, flt: ReviewFilter) -> list[Any]:
+    conds: list[Any] = []
+    if flt.text is not None and flt.text.strip():
+        text = flt.text.strip()
+        if len(text) > MAX_SEARCH:
+            raise InvalidFact(f"search text of {len(text)} characters; at most {MAX_SEARCH}")
+        for word in text.split():
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
+    if flt.within_limit is not None:
+        limit = (
+            record.ring_limit_seconds if flt.ring_limit_seconds is None else flt.ring_limit_seconds
+        )
+        if limit < 0:
+            raise InvalidFact(f"ring limit {limit} s: must not be negative")
+        inside = and_(CallRow.answered_at.is_not(None), CallRow.seconds_to_answer <= limit)
+        if flt.within_limit:
+            conds.append(inside)
+        else:
+            conds.append(or_(CallRow.answered_at.is_(None), CallRow.seconds_to_answer > limit))
+    return conds
+
+
+def _check_base(base: CallFilter) -> None:
+    if base.since is not None and base.since.tzinfo is None:
+        raise InvalidFact("review: 'since' needs a time zone")
+    if base.until is not None and base.until.tzinfo is None:
+        raise InvalidFact("review: 'until' needs a time zone")
+    if base.since is not None and base.until is not None and base.until < base.since:
+        raise InvalidFact(f"review: until {base.until} is before since {base.since}")
+
+
+def call_page(
+    record: DutyRecord, flt: ReviewFilter, after: Cursor | None = None, size: int = 100
+) -> CallPage:
+    """One page of calls matching `flt`, after `after` in `flt.sort` order."""
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidFact(f"page size {size}: 1..{MAX_PAGE}")
+    _check_base(flt.base)
+    expr, descending = _SORT_EXPR[flt.sort]
+    base = replace(flt.base, limit=None)
+    query = record._filtered(
+        select(*_RECORD_COLUMNS, CallRow.id.label("row_id"), expr.label("sort_value")), base
+    )
+    conds = _conditions(record, flt)
+    if after is not None:
+        if descending:
+            conds.append(
+                or_(expr < after.value, and_(expr == after.value, CallRow.id < after.row_id))
+            )
+        else:
+            conds.append(
+                or_(expr > after.value, and_(expr == after.value, CallRow.id > after.row_id))
+            )
+    if conds:
+        query = query.where(*conds)
+    order = (expr.desc(), CallRow.id.desc()) if descending else (expr.asc(), CallRow.id.asc())
+    query = query.order_by(*order).limit(size + 1)
+    width = len(_RECORD_COLUMNS)
+
+    def load(session: Any) -> CallPage:
+        rows = list(session.execute(query))
+        more = len(rows) > size
+        rows = rows[:size]
+        calls = [_record_from_row(tuple(row)[:width]) for row in rows]
+        if calls:
+            found = _amendments_of(session, [c.key for c in calls])
+            if found:
+                calls = [_apply_amendments(c, found.get(c.key, [])) for c in calls]
+        cursor = None
+        if more and rows:
+            last = tuple(rows[-1])
+            cursor = Cursor(last[width + 1], int(last[width]))
+        return CallPage(calls, cursor)
+
+    result: CallPage = record._run(load, write=False)
+    return result
+
+
+def count_calls(record: DutyRecord, flt: ReviewFilter) -> int:
+    """How many calls match `flt` (for the screen's "n calls" line)."""
+    _check_base(flt.base)
+    query = record._filtered(
+        select(func.count()).select_from(CallRow), replace(flt.base, limit=None)
+    )
+    conds = _conditions(record, flt)
+    if conds:
+        query = query.where(*conds)
+    result: int = record._run(lambda s: int(s.execute(query).scalar_one()), write=False)
+    return result
+
+
+def agent_kpis(
+    record: DutyRecord,
+    since: datetime,
+    until: datetime,
+    ring_limit_seconds: float | None = None,
+    flt: CallFilter | None = None,
+) -> dict[str, Kpis]:
+    """`kpis` per agent who answered a call in [since, until), agent ID → figures.
+
+    Calls answered by the console itself or the gate post appear under `auto` and
+    `gate_post`; unanswered calls belong to no agent and only count in the overall figures.
+    """
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidFact("agent_kpis: since and until need time zones")
+    base = replace(flt or CallFilter(), since=since, until=until, limit=None, agent=None)
+    query = (
+        record._filtered(select(CallRow.answered_by).distinct(), base)
+        .where(CallRow.answered_by.is_not(None), CallRow.sealed_at.is_not(None))
+        .order_by(CallRow.answered_by)
+    )
+    agents: list[str] = record._run(lambda s: [r[0] for r in s.execute(query)], write=False)
+    return {
+        agent: record.kpis(since, until, ring_limit_seconds, replace(base, agent=agent))
+        for agent in agents
+    }
