@@ -185,6 +185,8 @@ class StoreCallRecords:
         self.store.seal_call(
             call.key, outcome, ended_at=at, step=step.value, end_reason=reason[:32]
         )
+        log.info("duty record: call %s sealed as %s at step %s (%s)",
+                 call_id, outcome.value, step.value, reason)
 
     def call_refused(self, call_id: str, caller: str, at: datetime, reason: str) -> None:
         key = self.store.open_call(
