@@ -200,3 +200,52 @@ def test_night_gate_post_down_alarm_fallback_caller_kept(
     assert "message taken" in (record.action or "")
     steps = [e.step for e in console.of(StepChanged)]
     assert CallStep.FALLBACK in steps and CallStep.MESSAGE in steps
+
+
+def test_sigterm_mid_call_seals_the_record_and_exits_0(
+    lab: labctl.Lab, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`duty-console run --headless` as a process: SIGTERM during the greeting → exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from zoneinfo import ZoneInfo
+
+    from console.store import DutyRecord
+    from tests.e2e.helpers import wait_until
+
+    config = write_console_toml(tmp_path / "seat", lab.proxy_port,
+                                prompt_cache=tmp_path_factory.getbasetemp() / "prompt-cache")
+    log_path = tmp_path / "console.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "run", "--headless", "--config", str(config),
+             "--clock-start", MONDAY_10.isoformat()],
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        def logged(text: str) -> bool:
+            return text in log_path.read_text("utf-8", "replace")
+
+        wait_until("registration", lambda: logged("waiting for calls"), 20)
+        run = lab.sipp_start(E2E_SIPP / "uac_silent_until_bye.xml", timeout=30)
+        wait_until("the greeting", lambda: logged("step=GREETING"), 15)
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=20)
+        result = run.wait(timeout=35)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    text = log_path.read_text("utf-8", "replace")
+    assert code == 0, text[-2000:]
+    assert "Traceback" not in text
+    assert result.ok, result.describe()  # the caller got our BYE, not silence
+    with DutyRecord(f"sqlite:///{tmp_path / 'seat' / 'duty.db'}",
+                    tz=ZoneInfo("Asia/Shanghai")) as record:
+        calls = record.calls()
+    assert len(calls) == 1  # the process is gone: this is the file it left
+    assert calls[0].outcome is CallOutcome.INTERRUPTED
+    assert calls[0].end_reason == "shutdown" and calls[0].answered_by == "auto"
+    assert calls[0].step in (CallStep.GREETING.value, CallStep.HOLD.value)
