@@ -23,16 +23,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Select,
     String,
+    Table,
     and_,
+    bindparam,
     case,
     func,
     or_,
     select,
+    update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -380,23 +383,42 @@ class DutyRecord:
 
     # ---------------------------------------------------------------- chains
 
-    def _head(self, session: Session, chain: str) -> ChainHeadRow:
-        ins = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        session.execute(
-            ins(ChainHeadRow).values(chain=chain, seq=0, row_hash=GENESIS).on_conflict_do_nothing()
-        )
-        head = session.get(ChainHeadRow, chain, with_for_update=True, populate_existing=True)
-        assert head is not None
-        return head
+    def _claim(self, conn: Connection, chain: str) -> tuple[int, str]:
+        """The next position in `chain` and its predecessor's hash; locks the head.
+
+        SQLite writers already hold the write lock (`BEGIN IMMEDIATE`); PostgreSQL locks
+        the head row, so two seats appending to one chain take turns.
+        """
+        query = _HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD
+        head = conn.execute(query, {"b_chain": chain}).first()
+        if head is None:
+            conn.execute(
+                _insert(conn)(_HEADS)
+                .values(chain=chain, seq=0, row_hash=GENESIS)
+                .on_conflict_do_nothing()
+            )
+            head = conn.execute(query, {"b_chain": chain}).one()
+        return int(head[0]) + 1, str(head[1])
+
+    def _chain_values(
+        self, conn: Connection, chain: str, table: str, content: dict[str, Any]
+    ) -> None:
+        """Link `content` (canonical columns of a new link) into `chain`, in this transaction."""
+        seq, prev = self._claim(conn, chain)
+        content.update(chain=chain, seq=seq, prev_hash=prev)
+        row_hash = link_hash(prev, table, content)
+        content["row_hash"] = row_hash
+        conn.execute(_SET_HEAD, {"b_chain": chain, "b_seq": seq, "b_hash": row_hash})
 
     def _link(self, session: Session, chain: str, row: Any) -> None:
-        head = self._head(session, chain)
+        """Link an ORM row (amendments, agent states, admin records) into `chain`."""
+        conn = session.connection()
+        seq, prev = self._claim(conn, chain)
         row.chain = chain
-        row.seq = head.seq + 1
-        row.prev_hash = head.row_hash
-        row.row_hash = link_hash(row.prev_hash, type(row).__tablename__, row_content(row))
-        head.seq = row.seq
-        head.row_hash = row.row_hash
+        row.seq = seq
+        row.prev_hash = prev
+        row.row_hash = link_hash(prev, type(row).__tablename__, row_content(row))
+        conn.execute(_SET_HEAD, {"b_chain": chain, "b_seq": seq, "b_hash": row.row_hash})
 
     # ---------------------------------------------------------------- calls
 
@@ -450,13 +472,14 @@ class DutyRecord:
         wanted = list(lines) if lines is not None else None
 
         def seal_all(session: Session) -> list[str]:
-            query = select(CallRow).where(CallRow.sealed_at.is_(None)).order_by(CallRow.id)
+            conn = session.connection()
+            query = select(*_CALL_ROW).where(_CALLS.c.sealed_at.is_(None)).order_by(_CALLS.c.id)
             if wanted is not None:
-                query = query.where(CallRow.line.in_(wanted))
+                query = query.where(_CALLS.c.line.in_(wanted))
             keys = []
-            for row in session.scalars(query):
-                self._seal_row(session, row, {"outcome": CallOutcome.INTERRUPTED.value})
-                keys.append(row.key)
+            for row in conn.execute(query).mappings().all():
+                self._seal_row(conn, dict(row), {"outcome": CallOutcome.INTERRUPTED.value})
+                keys.append(row["key"])
             return keys
 
         keys: list[str] = self._run(seal_all)
@@ -465,20 +488,29 @@ class DutyRecord:
         return keys
 
     def _seal_row(
-        self, session: Session, row: CallRow, facts: dict[str, Any], at: datetime | None = None
+        self,
+        conn: Connection,
+        row: dict[str, Any],
+        facts: dict[str, Any],
+        at: datetime | None = None,
     ) -> None:
-        # One UPDATE for the whole seal: an autoflush in between would hit the trigger.
-        with session.no_autoflush:
-            for name, value in facts.items():
-                setattr(row, name, value)
-            row.sealed_at = at or self._now()
-            if row.answered_at is not None:
-                row.seconds_to_answer = round((row.answered_at - row.ring_at).total_seconds(), 3)
-                if row.ended_at is not None:
-                    row.handling_seconds = round(
-                        (row.ended_at - row.answered_at).total_seconds(), 3
-                    )
-            self._link(session, row.line, row)
+        """Seal one open call in one UPDATE, its chain link computed in the same transaction.
+
+        `row` holds the call's canonical columns and `id` as stored (Core, no ORM objects).
+        """
+        content = {name: row[name] for name in _CALL_CANONICAL}
+        content.update(facts)
+        content["sealed_at"] = at or self._now()
+        answered, ended = content["answered_at"], content["ended_at"]
+        if answered is not None:
+            content["seconds_to_answer"] = round((answered - content["ring_at"]).total_seconds(), 3)
+            if ended is not None:
+                content["handling_seconds"] = round((ended - answered).total_seconds(), 3)
+        self._chain_values(conn, content["line"], CallRow.__tablename__, content)
+        changed = {k: v for k, v in content.items() if k not in row or row[k] != v}
+        done = conn.execute(_SEAL_CALL, {**changed, "b_id": row["id"]})
+        if done.rowcount != 1:  # sealed by another seat between our read and our write
+            raise SealedRecordError(f"call {row['key']} was sealed meanwhile")
 
     def get_call(self, key: str, amended: bool = True) -> CallRecord:
         """One call; with `amended`, the latest amendment of each field applied."""
@@ -557,7 +589,8 @@ class DutyRecord:
         )
 
         def load(session: Session) -> list[CallRecord]:
-            records = [_record_from_row(row) for row in session.execute(query)]
+            conn = session.connection()  # Core rows: no ORM loading on the review path
+            records = [_record_from_row(row) for row in conn.execute(query)]
             if amended and records:
                 found: dict[str, list[Amendment]] = {}
                 for row in session.scalars(amendments_q):
@@ -1078,50 +1111,66 @@ def _facts_from_json(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_open(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
-    if session.scalar(select(CallRow.id).where(CallRow.key == args["key"])) is not None:
-        return  # replayed twice
     ring_at = _from_iso(args["ring_at"])
     assert ring_at is not None
-    session.add(
-        CallRow(
-            key=args["key"],
-            line=args["line"],
-            ring_at=ring_at,
-            ring_hour=ring_at.astimezone(store.tz).hour,
-            **args["facts"],
-        )
-    )
+    values = {
+        "key": args["key"],
+        "line": args["line"],
+        "ring_at": ring_at,
+        "ring_hour": ring_at.astimezone(store.tz).hour,
+        **args["facts"],
+    }
+    # A replayed open finds its row there already: nothing to do (exactly once).
+    conn = session.connection()
+    stmt = _insert(conn)(_CALLS).values(values)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=[_CALLS.c.key]))
 
 
-def _sealed(row: CallRow) -> SealedRecordError:
-    assert row.sealed_at is not None
+def _insert(conn: Connection) -> Any:
+    """The dialect's INSERT (it has ON CONFLICT DO NOTHING); PostgreSQL's loaded on use."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    return sqlite_insert
+
+
+def _sealed(key: str, sealed_at: datetime) -> SealedRecordError:
     return SealedRecordError(
-        f"call {row.key} was sealed at {row.sealed_at:%Y-%m-%d %H:%M:%S}; "
+        f"call {key} was sealed at {sealed_at:%Y-%m-%d %H:%M:%S}; "
         "corrections are amendments (amend)"
     )
 
 
-def _apply_update(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
-    row = session.scalar(select(CallRow).where(CallRow.key == args["key"]))
-    if row is None:
+def _open_row(session: Session, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The open call of `args["key"]` as a dict, None if sealed and replayed; else raises."""
+    row = session.connection().execute(_CALL_BY_KEY, {"b_key": args["key"]})
+    found = row.mappings().first()
+    if found is None:
         raise UnknownRecord(f"no call with key {args['key']!r}")
-    if row.sealed_at is not None:
+    if found["sealed_at"] is not None:
         if args.get("live"):
-            raise _sealed(row)
-        return  # replayed after its seal: already applied
-    for name, value in _facts_from_json(args["facts"]).items():
-        setattr(row, name, value)
+            raise _sealed(found["key"], found["sealed_at"])
+        return None  # replayed after its seal: already applied
+    return dict(found)
+
+
+def _apply_update(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    facts = _facts_from_json(args["facts"])
+    conn = session.connection()
+    if facts:
+        done = conn.execute(_UPDATE_OPEN, {**facts, "b_key": args["key"]})
+        if done.rowcount == 1:
+            return
+    _open_row(session, args)  # says why nothing was updated (unknown, or sealed)
 
 
 def _apply_seal(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
-    row = session.scalar(select(CallRow).where(CallRow.key == args["key"]))
+    row = _open_row(session, args)
     if row is None:
-        raise UnknownRecord(f"no call with key {args['key']!r}")
-    if row.sealed_at is not None:
-        if args.get("live"):
-            raise _sealed(row)
         return  # replayed twice
-    store._seal_row(session, row, _facts_from_json(args["facts"]), _from_iso(args["sealed_at"]))
+    facts = _facts_from_json(args["facts"])
+    store._seal_row(session.connection(), row, facts, _from_iso(args["sealed_at"]))
 
 
 def _apply_agent_state(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
@@ -1166,19 +1215,52 @@ _APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
 # -------------------------------------------------------------------- row → value
 
 
+_CALLS: Table = CallRow.__table__  # type: ignore[assignment]
+_HEADS: Table = ChainHeadRow.__table__  # type: ignore[assignment]
+_CALL_CANONICAL: tuple[str, ...] = canonical_columns(CallRow)
+_CALL_ROW = [_CALLS.c.id, _CALLS.c.row_hash, *(_CALLS.c[name] for name in _CALL_CANONICAL)]
+"""Every stored column of a call: what sealing reads to compute the link."""
+
+# Call-path statements built once (building them per call cost more than the SQL).
+_CALL_BY_KEY = select(*_CALL_ROW).where(_CALLS.c.key == bindparam("b_key"))
+_UPDATE_OPEN = update(_CALLS).where(
+    _CALLS.c.key == bindparam("b_key"), _CALLS.c.sealed_at.is_(None)
+)
+_SEAL_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("b_id"), _CALLS.c.sealed_at.is_(None))
+_HEAD = select(_HEADS.c.seq, _HEADS.c.row_hash).where(_HEADS.c.chain == bindparam("b_chain"))
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_SET_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.chain == bindparam("b_chain"))
+    .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash"))
+)
+
 _RECORD_NAMES: tuple[str, ...] = tuple(
     f.name for f in fields(CallRecord) if f.name in CallRow.__table__.c
 )
 _RECORD_COLUMNS = [CallRow.__table__.c[name] for name in _RECORD_NAMES]
-_OUTCOME_AT = _RECORD_NAMES.index("outcome")
+
+
+_OUTCOMES: dict[str | None, CallOutcome | None] = {o.value: o for o in CallOutcome}
+_OUTCOMES[None] = None
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _record_from_row(row: Any) -> CallRecord:
-    """A CallRecord from a Core row of `_RECORD_COLUMNS` (no ORM objects: fast review)."""
-    values = list(row)
-    if values[_OUTCOME_AT] is not None:
-        values[_OUTCOME_AT] = CallOutcome(values[_OUTCOME_AT])
-    return CallRecord(**dict(zip(_RECORD_NAMES, values, strict=True)))
+    """A CallRecord from a Core row of `_RECORD_COLUMNS` (no ORM objects: fast review).
+
+    The columns arrive typed by the table (aware UTC times, ints, floats, text), so the
+    frozen dataclass's generated `__init__` (one `object.__setattr__` per field, 34 of
+    them: the larger part of a review's time) is skipped and the instance dict is filled
+    at once. `replace()`, equality and hashing work as on any CallRecord.
+    """
+    values = dict(zip(_RECORD_NAMES, row, strict=True))
+    values["outcome"] = _OUTCOMES[values["outcome"]]
+    values["amended_fields"] = ()
+    record: CallRecord = _new(CallRecord)
+    _set(record, "__dict__", values)
+    return record
 
 
 def _call_record(row: CallRow) -> CallRecord:
