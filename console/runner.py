@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from console.callflow import CallFlow, Clock, ShiftedClock, SystemClock
 from sip.api import Line, LineEvent, SipError
@@ -122,7 +122,7 @@ def assemble(
             for sink in list(sinks):
                 sink(event)
 
-        line = DutyLine(cfg.line_config(), fan_out)
+        line = cast(Line, DutyLine(cfg.line_config(), fan_out))
         flow = CallFlow(records, ScheduleStaffing(night), prompts,
                         flow_settings(cfg, **flow_overrides), clock=clock, line=line)
         sinks.append(flow.on_line_event)
