@@ -28,7 +28,7 @@ from console.domain.agent import AttendancePolicy
 from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
-from console.store import Agent, AgentState, FollowUpStatus, Handover, StoreError
+from console.store import Agent, AgentRole, AgentState, FollowUpStatus, Handover, StoreError
 from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
 from console.ui.messages import (
     AnswerRequested,
@@ -244,6 +244,11 @@ class DutyConsoleApp(App[int]):
         self.record_notes.who = message.agent.agent_id
         change = self.agent.login(self.clock.now())
         self._store_state(change.target, change.note or None)
+        if message.agent.role is AgentRole.SUPERVISOR:
+            from console.screens.supervisor import SupervisorScreen
+
+            self.switch_screen(SupervisorScreen())  # review, not the seat (issue 6)
+            return
         self.switch_screen(SeatScreen())
         if message.handover is not None:
             self.push_screen(HandoverAcceptScreen(message.handover))

@@ -1,0 +1,62 @@
+"""The supervisor's home: one tab per review task over the duty record.
+
+Shown instead of the seat when a supervisor logs in. If anyone else reaches it (a bug
+elsewhere), it composes nothing but the refusal: the data is confidential (duty rules §6).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Label, TabbedContent, TabPane
+
+from console.screens.base import SeatScreen_
+from console.screens.supervisor.base import review_context
+from console.screens.supervisor.call_log import CallLogPane
+from console.screens.supervisor.kpis import KpiPane
+from console.ui.errors import UiError, title_of
+
+
+class SupervisorScreen(SeatScreen_):
+    """Call log, KPIs (and the other review tabs) for the logged-in supervisor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+l", "logout", "退出登录 Log out"),
+        Binding("f2", "tab('tab-log')", "通话记录"),
+        Binding("f3", "tab('tab-kpis')", "统计"),
+    ]
+
+    DEFAULT_CSS = """
+    SupervisorScreen .review-filters { height: auto; }
+    SupervisorScreen .review-filters Input { width: 1fr; }
+    SupervisorScreen .review-filters Select { width: 1fr; }
+    SupervisorScreen .review-filters Button { min-width: 8; }
+    SupervisorScreen #log-table { height: 1fr; }
+    SupervisorScreen #k-body { height: 1fr; }
+    SupervisorScreen #k-overall { width: 40; }
+    SupervisorScreen #k-agents { height: auto; max-height: 12; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        try:
+            ctx = review_context(self.seat)
+        except UiError as exc:
+            yield Label(f"{title_of(exc)}: {exc}", id="review-refused")
+            yield Footer()
+            return
+        yield Label(f"主任 {ctx.reviewer} · 值班记录审阅 review", id="review-who")
+        with TabbedContent(id="review-tabs"):
+            with TabPane("通话记录 Calls", id="tab-log"):
+                yield CallLogPane(id="call-log")
+            with TabPane("统计 KPIs", id="tab-kpis"):
+                yield KpiPane(id="kpis")
+        yield Footer()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#review-tabs", TabbedContent).active = tab
+
+    def action_logout(self) -> None:
+        self.seat.logout()

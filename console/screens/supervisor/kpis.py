@@ -1,0 +1,248 @@
+"""KPIs for a day, week or month, overall and per agent, with calls per hour as a chart.
+
+The figures are the store's `kpis` query laid out by the export's own `totals` block, so the
+screen, the spreadsheet and the record can never disagree; the per-agent table is
+`console.store.review.agent_kpis` (the same query filtered by agent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from console.screens.supervisor.base import (
+    ReviewContext,
+    parse_day,
+    percent,
+    review_context,
+)
+from console.store import DutyRecord, Kpis, StoreError
+from console.store.export import totals
+from console.store.review import agent_kpis
+from console.ui.errors import UiError, title_of
+
+if TYPE_CHECKING:
+    from console.app import DutyConsoleApp
+
+ANSWER_RATE_TARGET = 0.80
+"""接通率 target of the duty rules (§6)."""
+
+
+class Period(enum.Enum):
+    """The span the KPIs cover."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+PERIOD_LABELS = {Period.DAY: "日 day", Period.WEEK: "周 week", Period.MONTH: "月 month"}
+
+
+def period_bounds(
+    record: DutyRecord, period: Period, day: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until) of the local day, Monday-based week or calendar month holding `day`."""
+    if period is Period.DAY:
+        start, end = day, day + dt.timedelta(days=1)
+    elif period is Period.WEEK:
+        start = day - dt.timedelta(days=day.weekday())
+        end = start + dt.timedelta(days=7)
+    else:
+        start = day.replace(day=1)
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+    tz = record.tz
+    return (
+        dt.datetime(start.year, start.month, start.day, tzinfo=tz),
+        dt.datetime(end.year, end.month, end.day, tzinfo=tz),
+    )
+
+
+def satisfaction_rate(k: Kpis) -> float | None:
+    """Share of rated calls rated 满意 (1)."""
+    rated = sum(n for score, n in k.satisfaction.items() if score is not None)
+    return k.satisfaction.get(1, 0) / rated if rated else None
+
+
+def overall_rows(k: Kpis) -> list[tuple[str, str]]:
+    """The overall table: the export's totals block, then the rates the screen adds."""
+    rows = [(label, str(value)) for label, value in totals(k)]
+    target = (
+        ""
+        if k.answer_rate is None
+        else (" ✓" if k.answer_rate >= ANSWER_RATE_TARGET else " ✗ 低于80%")
+    )
+    rows.append(("接通率目标 ≥80%", percent(k.answer_rate) + target))
+    rows.append(("满意率", percent(satisfaction_rate(k))))
+    return rows
+
+
+def hour_chart(k: Kpis, width: int = 40) -> str:
+    """Calls per local hour of day as a bar chart (one line per hour 00–23)."""
+    peak = max(k.calls_per_hour.values(), default=0)
+    lines = []
+    for hour in range(24):
+        n = k.calls_per_hour.get(hour, 0)
+        bar = "█" * (round(n / peak * width) if peak else 0)
+        lines.append(f"{hour:02d}时 {bar} {n}")
+    return "\n".join(lines)
+
+
+AGENT_COLUMNS = (
+    "工号",
+    "接听",
+    "铃限内",
+    "平均应答秒",
+    "平均通话秒",
+    "满意",
+    "一般",
+    "不满意",
+    "满意率",
+)
+
+
+def agent_row(agent: str, k: Kpis) -> tuple[str, ...]:
+    return (
+        agent,
+        str(k.answered),
+        percent(k.within_limit_rate),
+        "" if k.avg_seconds_to_answer is None else f"{k.avg_seconds_to_answer:.1f}",
+        "" if k.avg_handling_seconds is None else f"{k.avg_handling_seconds:.1f}",
+        str(k.satisfaction.get(1, 0)),
+        str(k.satisfaction.get(2, 0)),
+        str(k.satisfaction.get(3, 0)),
+        percent(satisfaction_rate(k)),
+    )
+
+
+@dataclass(frozen=True)
+class KpiView:
+    """What the KPI pane shows, read in one worker."""
+
+    since: dt.datetime
+    until: dt.datetime
+    overall: Kpis
+    per_agent: dict[str, Kpis]
+
+
+def load_kpis(ctx: ReviewContext, period: Period, day: dt.date) -> KpiView:
+    """Blocking: the period's overall and per-agent figures."""
+    since, until = period_bounds(ctx.record, period, day)
+    return KpiView(
+        since, until, ctx.record.kpis(since, until), agent_kpis(ctx.record, since, until)
+    )
+
+
+class KpiPane(Vertical):
+    """Period and date above; overall figures, per agent, and calls per hour below."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: KpiView | None = None
+        self.generation = 0
+
+    @property
+    def seat(self) -> DutyConsoleApp:
+        return cast("DutyConsoleApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="review-filters"):
+            yield Select(
+                [(label, p.value) for p, label in PERIOD_LABELS.items()],
+                value=Period.DAY.value,
+                allow_blank=False,
+                id="k-period",
+            )
+            yield Input(placeholder="日期 YYYY-MM-DD", id="k-day", max_length=10)
+            yield Button("刷新", id="k-refresh", variant="primary")
+        yield Label("", id="k-status")
+        with Horizontal(id="k-body"):
+            overall: DataTable[str] = DataTable(id="k-overall", cursor_type="row")
+            yield overall
+            with Vertical(id="k-right"):
+                agents: DataTable[str] = DataTable(id="k-agents", cursor_type="row")
+                yield agents
+                yield Static("", id="k-hours")
+
+    def on_mount(self) -> None:
+        self.query_one("#k-overall", DataTable).add_columns("指标", "数值")
+        self.query_one("#k-agents", DataTable).add_columns(*AGENT_COLUMNS)
+        try:
+            ctx = review_context(self.seat)
+        except UiError as exc:
+            self.query_one("#k-status", Label).update(f"{title_of(exc)}: {exc}")
+            return
+        today = self.seat.clock.now().astimezone(ctx.record.tz).date()
+        self.query_one("#k-day", Input).value = today.isoformat()
+        self.reload()
+
+    @on(Select.Changed, "#k-period")
+    @on(Input.Submitted, "#k-day")
+    @on(Button.Pressed, "#k-refresh")
+    def _changed(self, event: Any) -> None:
+        if self.is_mounted:
+            self.reload()
+
+    def reload(self) -> None:
+        status = self.query_one("#k-status", Label)
+        try:
+            ctx = review_context(self.seat)
+            day = parse_day(self.query_one("#k-day", Input).value, "日期 date")
+        except UiError as exc:
+            status.update(f"{title_of(exc)}: {exc}")
+            self.seat.notify(str(exc), title=title_of(exc), severity="error")
+            return
+        period = Period(str(self.query_one("#k-period", Select).value))
+        self.generation += 1
+        generation = self.generation
+        status.update("统计中 … loading")
+
+        def load() -> None:
+            try:
+                view = load_kpis(ctx, period, day)
+            except StoreError as exc:
+                self.seat.call_from_thread(self._failed, generation, exc)
+                return
+            self.seat.call_from_thread(self.show, generation, view)
+
+        self.seat.run_worker(
+            load,
+            name="kpis",
+            group="review-kpis",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _failed(self, generation: int, exc: StoreError) -> None:
+        if generation == self.generation:
+            self.query_one("#k-status", Label).update(f"{title_of(exc)}: {exc}")
+            self.seat.report(exc)
+
+    def show(self, generation: int, view: KpiView) -> None:
+        if generation != self.generation:
+            return
+        self.view = view
+        tz = view.since.tzinfo or dt.UTC
+        last = view.until - dt.timedelta(seconds=1)
+        self.query_one("#k-status", Label).update(
+            f"{view.since.astimezone(tz):%Y-%m-%d} — {last.astimezone(tz):%Y-%m-%d}"
+        )
+        overall = self.query_one("#k-overall", DataTable)
+        overall.clear()
+        for label, value in overall_rows(view.overall):
+            overall.add_row(label, value, key=label)
+        agents = self.query_one("#k-agents", DataTable)
+        agents.clear()
+        for agent, k in view.per_agent.items():
+            agents.add_row(*agent_row(agent, k), key=agent)
+        self.query_one("#k-hours", Static).update(
+            "每小时来电 calls per hour\n" + hour_chart(view.overall)
+        )
