@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -129,6 +130,9 @@ class LineConfig:
     retry_seconds: float = 10.0
     """Pause between registration attempts after a failure (never gives up)."""
     user_agent: str = "duty-console"
+    media_timeout_seconds: float = 30.0
+    """An answered call with no RTP (audio or DTMF) from the caller for this long is hung up
+    (BYE, `CallEnded(ERROR, "no RTP for N s")`): the caller vanished without a BYE. 0 disables."""
 
     def validate(self) -> None:
         """Raise `LineConfigError` naming the field that is wrong."""
@@ -148,6 +152,11 @@ class LineConfig:
             raise LineConfigError("rtp_port_low/rtp_port_high: the RTP range holds no port pair")
         if not self.extension:
             raise LineConfigError("extension: empty")
+        timeout = self.media_timeout_seconds
+        if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                or not math.isfinite(timeout) or timeout < 0 or 0 < timeout < 1):
+            raise LineConfigError(f"media_timeout_seconds: {timeout!r} must be 0 (off) "
+                                  "or a number of seconds >= 1")
         if self.max_calls < 1:
             raise LineConfigError(f"max_calls: {self.max_calls!r} must be at least 1")
         for net in (*self.trusted_sources, *self.media_networks):
@@ -298,6 +307,22 @@ class Call(Protocol):
 
     def wait_ended(self, timeout: float | None = None) -> bool: ...
 
+    def read_audio(self, max_frames: int) -> bytes:
+        """Caller audio received so far: at most `max_frames` 20 ms frames of s16le PCM.
+
+        Never blocks (b"" when nothing is buffered or the call is not answered yet); about 2 s
+        are buffered, older audio is dropped. Raises CallStateError once the call has ended.
+        """
+        ...
+
+    def write_audio(self, pcm16: bytes) -> None:
+        """The agent's microphone (s16le PCM, 8 kHz mono) to the caller; never blocks.
+
+        Sent when no prompt is playing (prompts go first); a bounded queue (200 ms) drops the
+        oldest audio if the device runs ahead. Ignored before answer; CallStateError once ended.
+        """
+        ...
+
 
 class Line(Protocol):
     """The duty line: one registered extension taking incoming calls."""
@@ -321,3 +346,12 @@ class Line(Protocol):
         ...
 
     def calls(self) -> list[Call]: ...
+
+    def prepare(self, prompts: Iterable[Prompt]) -> None:
+        """Encode prompts for every codec up front (blocking), so their first play is instant.
+
+        Call it once at start-up with the greeting, survey and other fixed prompts. Playing an
+        unprepared prompt still works: it is encoded in the background and the stream carries
+        silence until it is ready. Each prompt is encoded once however many calls ask for it.
+        """
+        ...

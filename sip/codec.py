@@ -135,32 +135,69 @@ class PromptCache:
     """Prompts encoded once per codec: the greeting is played on every call, encoded once.
 
     Bounded (least recently used goes first) so a stream of distinct prompts cannot grow memory.
+    Encodes are deduplicated: while one thread encodes a prompt for a codec, others asking for
+    the same prompt and codec wait for that result instead of encoding it again.
     """
 
     def __init__(self, capacity: int = 64) -> None:
         self._capacity = capacity
         self._entries: OrderedDict[tuple[Codec, str, int, bytes], tuple[bytes, ...]] = (
             OrderedDict())
+        self._in_flight: dict[tuple[Codec, str, int, bytes], threading.Event] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.encodes = 0
+        """Encodes actually run (a waiter on an in-flight encode does not count)."""
 
-    def frames(self, prompt: Prompt, codec: Codec) -> tuple[bytes, ...]:
-        """The prompt's encoded 20 ms frames for `codec` (encoding on first use)."""
-        key = (codec, prompt.name, len(prompt.pcm16), prompt.pcm16)
+    @staticmethod
+    def _key(prompt: Prompt, codec: Codec) -> tuple[Codec, str, int, bytes]:
+        return (codec, prompt.name, len(prompt.pcm16), prompt.pcm16)
+
+    def peek(self, prompt: Prompt, codec: Codec) -> tuple[bytes, ...] | None:
+        """The encoded frames if they are ready, else None; never encodes, never blocks long."""
+        key = self._key(prompt, codec)
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return hit
-        encoded = frames(codec, prompt.pcm16)  # outside the lock: a long prompt takes ms
+            return hit
+
+    def frames(self, prompt: Prompt, codec: Codec) -> tuple[bytes, ...]:
+        """The prompt's encoded 20 ms frames for `codec` (encoding on first use, once)."""
+        key = self._key(prompt, codec)
+        while True:
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return hit
+                waiting = self._in_flight.get(key)
+                if waiting is None:
+                    self._in_flight[key] = threading.Event()
+                    self.misses += 1
+                    break
+            waiting.wait()
+            with self._lock:  # the result may already be evicted: take it or encode ourselves
+                hit = self._entries.get(key)
+                if hit is not None:
+                    self.hits += 1
+                    return hit
+        try:
+            encoded = frames(codec, prompt.pcm16)  # outside the lock: a long prompt takes ms
+        except BaseException:
+            with self._lock:
+                self._in_flight.pop(key).set()  # waiters retry (and raise the same way)
+            raise
         with self._lock:
-            self.misses += 1
+            self.encodes += 1
             self._entries[key] = encoded
             self._entries.move_to_end(key)
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
+            self._in_flight.pop(key).set()
         return encoded
 
     def __len__(self) -> int:

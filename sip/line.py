@@ -7,6 +7,9 @@ Contact and Record-Route; `answer(at=)` fires on a timer; 200 is retransmitted u
 (§13.3.1.4) and a missing ACK ends the call; CANCEL gives 487; BYE/REFER are built from the
 dialog; re-INVITE retargets media instead of starting a second stream; every INVITE gets a
 final response; replies go to the packet's source (§18.2.2); unknown sources are refused.
+Beyond the stock: a media watchdog hangs up an answered call whose caller has sent no RTP for
+`LineConfig.media_timeout_seconds` (vanished without BYE), prompts can be encoded up front
+(`prepare`), and the call's audio is readable and writable for the agent's headset.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,6 +82,8 @@ class RtpSession(Protocol):
     def play(self, prompt: Prompt, on_done: Callable[[bool], None] | None = None) -> None: ...
     def stop_playback(self) -> None: ...
     def wait_playback(self, timeout: float | None = None) -> bool: ...
+    def read_audio(self, max_frames: int) -> bytes: ...
+    def write_audio(self, pcm16: bytes) -> None: ...
     def close(self) -> None: ...
 
 
@@ -86,6 +91,7 @@ class MediaFactory(Protocol):
     """The slice of `sip.media.MediaEngine` the line uses."""
 
     def allocate(self) -> Any: ...
+    def prepare(self, prompt: Prompt) -> None: ...
     def close(self) -> None: ...
 
 
@@ -143,6 +149,7 @@ class DutyCall:
         self._transfer_result: tuple[TransferOutcome, str] | None = None
         self._transfer_cseq: int | None = None
         self._playing: list[str] = []
+        self._watchdog: TimerHandle | None = None
         session.on_dtmf = self._on_dtmf
 
     # ------------------------------------------------------------ Call protocol
@@ -253,6 +260,25 @@ class DutyCall:
     def wait_ended(self, timeout: float | None = None) -> bool:
         return self._ended.wait(timeout)
 
+    def read_audio(self, max_frames: int) -> bytes:
+        if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
+            raise CallStateError(f"read_audio: max_frames must be an int >= 0, not {max_frames!r}")
+        state = self._state
+        if state is CallState.ENDED:
+            raise CallStateError(f"read_audio: call {self.call_id} has ended")
+        if state is not CallState.ANSWERED:
+            return b""
+        return bytes(self.session.read_audio(max_frames))
+
+    def write_audio(self, pcm16: bytes) -> None:
+        if not isinstance(pcm16, (bytes, bytearray, memoryview)):
+            raise CallStateError(f"write_audio needs s16le PCM bytes, not {type(pcm16).__name__}")
+        state = self._state
+        if state is CallState.ENDED:
+            raise CallStateError(f"write_audio: call {self.call_id} has ended")
+        if state is CallState.ANSWERED:
+            self.session.write_audio(pcm16)
+
     def __repr__(self) -> str:
         return f"DutyCall({self.call_id!r}, {self.caller_number!r}, {self._state.value})"
 
@@ -317,6 +343,9 @@ class DutyCall:
         if self._answer_timer is not None:
             self._answer_timer.cancel()
         self._move(CallState.ENDED)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         try:
             self.session.close()
         except Exception:
@@ -335,6 +364,34 @@ class DutyCall:
     def on_ack(self, msg: SipMessage) -> None:
         self.txn.acked = True
         self._line.stop_retransmit(self.txn)
+        if self._watchdog is None and self._state is CallState.ANSWERED:
+            self._arm_watchdog(self._line.clock())
+
+    # the media watchdog: a caller gone without BYE must not keep the seat busy forever
+
+    def _arm_watchdog(self, since: float) -> None:
+        """Check for RTP `media_timeout_seconds` after `since` (the last packet or the ACK)."""
+        timeout = self._line.config.media_timeout_seconds
+        if not timeout or getattr(self.session, "last_activity", None) is None:
+            return
+        when = max(since + timeout, self._line.clock() + 0.5)
+        self._watchdog = self._line.scheduler.call_at(when, self._check_media,
+                                                      f"media-watchdog {self.call_id}")
+
+    def _check_media(self) -> None:
+        timeout = self._line.config.media_timeout_seconds
+        with self._line.lock:
+            self._watchdog = None
+            if self._state is not CallState.ANSWERED:
+                return
+            last = max(float(getattr(self.session, "last_activity", 0.0)), self.answered_at)
+            silent = self._line.clock() - last
+            if silent < timeout:
+                self._arm_watchdog(last)
+                return
+        log.warning("call %s: no RTP from the caller for %.0f s; hanging up", self.call_id,
+                    silent)
+        self._bye(EndReason.ERROR, f"no RTP for {timeout:g} s", wait=False)
 
     def on_bye(self) -> None:
         if self._state is CallState.ANSWERED:
@@ -438,6 +495,7 @@ class DutyLine:
         self.parse_errors = 0
         self.transport: Transport | None = None
         self.registration: Registration | None = None
+        self._to_prepare: list[Prompt] = []
 
     # ------------------------------------------------------------ Line protocol
 
@@ -452,6 +510,9 @@ class DutyLine:
         self.scheduler = self._scheduler_given or ThreadScheduler(self.clock)
         self.transport = self._transport_given or UdpTransport(cfg.local_host, cfg.sip_port)
         self.media = self._media_given or self._default_media()
+        for prompt in self._to_prepare:
+            self.media.prepare(prompt)
+        self._to_prepare.clear()
         self.client = DutySipClient(cfg.registrar_host, cfg.registrar_port, cfg.extension,
                                     cfg.secret, cfg.local_host, self.transport.local_port,
                                     cfg.user_agent)
@@ -516,6 +577,19 @@ class DutyLine:
             self._drop_request((call_id, 1, "OPTIONS"))
         code = req.response.status_code if req.response is not None else 0
         return 200 <= code < 500 and code not in (404, 408, 410, 480)
+
+    def prepare(self, prompts: Iterable[Prompt]) -> None:
+        """Encode `prompts` for every codec now (before `start()`: as it starts)."""
+        items = list(prompts) if not isinstance(prompts, Prompt) else [prompts]
+        for prompt in items:
+            if not isinstance(prompt, Prompt):
+                raise MediaError(f"prepare() needs Prompts, not {type(prompt).__name__}")
+        media: MediaFactory | None = getattr(self, "media", None)
+        if media is None:
+            self._to_prepare.extend(items)
+            return
+        for prompt in items:
+            media.prepare(prompt)
 
     def calls(self) -> list[DutyCall]:  # type: ignore[override]
         with self.lock:

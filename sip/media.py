@@ -14,7 +14,11 @@ checks, and its codec path is 8-bit. The pieces here are:
   up at most `max_burst` packets at a time, a stall longer than `resync_after` ticks is skipped
   (timestamps jump, the marker is set) instead of bursting.
 * `RtpSession` - one call's stream: continuous SSRC/sequence/timestamp for the whole call,
-  re-INVITE retargets it in place; prompts are encoded once per codec (`sip.codec`).
+  re-INVITE retargets it in place; prompts are encoded once per codec (`sip.codec`), ahead
+  of time by `MediaEngine.prepare()` or else on the engine's encoder thread (never on the
+  caller's or the sender's thread: the stream carries silence until the frames are ready).
+  The agent's microphone (`write_audio`) goes out when no prompt is playing, through a
+  bounded queue that drops the oldest frames if the device runs ahead.
   Inbound: accepted only from the negotiated peer (host and port), bad packets dropped and
   counted, DTMF by `sip.dtmf`, audio into a bounded ring buffer.
 * `MediaEngine` - owns the two threads plus a callback thread, so a slow or failing `on_dtmf`
@@ -56,6 +60,8 @@ INBOUND_BUFFER_SECONDS = 2.0
 RECV_BATCH = 64
 """Datagrams read from one socket per wake-up, so one flooded socket cannot starve the rest."""
 CALLBACK_QUEUE = 1024
+MIC_QUEUE_FRAMES = 10
+"""Microphone frames (200 ms) queued at most; older ones are dropped when the device runs ahead."""
 CLOSE_WAIT = 2.0
 
 
@@ -282,6 +288,12 @@ class RtpSession:
         self._detector = DtmfDetector()
         self._inbound: collections.deque[bytes] = collections.deque(
             maxlen=int(INBOUND_BUFFER_SECONDS / FRAME_SECONDS))
+        self._mic: collections.deque[tuple[Codec, bytes]] = collections.deque(
+            maxlen=MIC_QUEUE_FRAMES)
+        self._mic_rest = b""
+        self.mic_dropped = 0
+        self.last_activity = engine.clock()
+        """Engine-clock time of the last packet accepted from the peer (or of `start()`)."""
         self.sent = 0
         self.received = 0
         self.digits = 0
@@ -326,6 +338,7 @@ class RtpSession:
             self._move(SessionState.ACTIVE)
             self.remote, self.codec, self.dtmf_pt = peer, codec, dtmf_pt
             self._silence = bytes([g711.SILENCE_BYTE[codec]]) * g711.SAMPLES_PER_FRAME
+            self.last_activity = self._engine.clock()
         self._encode_pending()
         self._engine._activate(self)
         log.info("RTP %d -> %s:%d %s dtmf=%s", self.local_port, *peer, codec.name, dtmf_pt)
@@ -360,19 +373,36 @@ class RtpSession:
             raise MediaError(f"codec {codec!r} is not one of {[c.name for c in Codec]}")
 
     def _encode_pending(self) -> None:
-        """Give every queued prompt frames for the current codec (encoding outside the lock)."""
-        while True:
-            with self._lock:
-                codec = self.codec
-                items = ([self._current] if self._current else []) + list(self._queue)
-                stale = [q for q in items if q.codec is not codec]
-            if codec is None or not stale:
+        """Give every queued prompt frames for the current codec, without blocking.
+
+        Frames already in the engine's cache are attached at once; the rest are handed to the
+        engine's encoder thread, which calls `_attach` when they are ready.
+        """
+        with self._lock:
+            codec = self.codec
+            items = ([self._current] if self._current else []) + list(self._queue)
+            stale = [q for q in items if q.codec is not codec]
+        if codec is None or not stale:
+            return
+        missing: dict[int, Prompt] = {}
+        for item in stale:
+            frames = self._engine.prompts.peek(item.prompt, codec)
+            if frames is None:
+                missing[id(item.prompt)] = item.prompt
+            else:
+                self._attach(item.prompt, codec, frames)
+        for prompt in missing.values():
+            self._engine._encode_later(prompt, codec, self)
+
+    def _attach(self, prompt: Prompt, codec: Codec, frames: tuple[bytes, ...]) -> None:
+        """Frames for `prompt` in `codec` are ready: hand them to the queued items that wait."""
+        with self._lock:
+            if self.codec is not codec:
                 return
-            encoded = [self._engine.prompts.frames(q.prompt, codec) for q in stale]
-            with self._lock:
-                if self.codec is codec:
-                    for item, frames in zip(stale, encoded, strict=True):
-                        item.frames, item.codec = frames, codec
+            items = ([self._current] if self._current else []) + list(self._queue)
+            for item in items:
+                if item.prompt is prompt and item.codec is not codec:
+                    item.frames, item.codec = frames, codec
 
     def play(self, prompt: Prompt, on_done: Callable[[bool], None] | None = None) -> None:
         """Queue a prompt; `on_done(True)` once its last frame is sent, False if dropped."""
@@ -426,6 +456,31 @@ class RtpSession:
             for _ in range(min(max_frames, len(self._inbound))):
                 out.append(self._inbound.popleft())
         return b"".join(out)
+
+    def write_audio(self, pcm16: bytes) -> None:
+        """Queue the agent's microphone audio (s16le PCM) for the caller; never blocks.
+
+        Cut into 20 ms frames (a partial frame waits for the next write) and encoded here, on
+        the caller's thread. Sent when no prompt is playing; at most `MIC_QUEUE_FRAMES` wait,
+        the oldest are dropped (and counted) if the device delivers faster than 50 frames/s.
+        """
+        if not isinstance(pcm16, (bytes, bytearray, memoryview)):
+            raise MediaError(f"write_audio() needs bytes of s16le PCM, not {type(pcm16).__name__}")
+        data = bytes(pcm16)
+        with self._lock:
+            codec = self.codec
+            if self.state is not SessionState.ACTIVE or codec is None:
+                return  # not started or closed: nobody to send to
+            data = self._mic_rest + data
+            whole = len(data) - len(data) % g711.FRAME_BYTES_PCM16
+            self._mic_rest = data[whole:]
+        frames = [g711.encode(codec, data[i:i + g711.FRAME_BYTES_PCM16])
+                  for i in range(0, whole, g711.FRAME_BYTES_PCM16)]
+        with self._lock:
+            for frame in frames:
+                if len(self._mic) == self._mic.maxlen:
+                    self.mic_dropped += 1
+                self._mic.append((codec, frame))
 
     @property
     def buffered_frames(self) -> int:
@@ -487,8 +542,7 @@ class RtpSession:
         while True:
             if self._current is None:
                 if not self._queue or self._queue[0].codec is not self.codec:
-                    self._talking = False
-                    return self._silence
+                    return self._mic_frame()
                 self._current = self._queue.popleft()
             item = self._current
             if item.codec is not self.codec:  # re-encoding after a codec change
@@ -506,6 +560,18 @@ class RtpSession:
                 return frame
             done.append(item)  # an empty prompt
             self._current = None
+
+    def _mic_frame(self) -> bytes:
+        """The next microphone frame in the stream's codec, or silence (lock held)."""
+        while self._mic:
+            codec, frame = self._mic.popleft()
+            if codec is self.codec:
+                if not self._talking:
+                    self._talking = True
+                    self._marker = True
+                return frame
+        self._talking = False
+        return self._silence
 
     # ------------------------------------------------------------ receiver thread
 
@@ -528,12 +594,14 @@ class RtpSession:
                     self.overruns += 1
                 self._inbound.append(pcm)
                 self.received += 1
+                self.last_activity = self._engine.clock()
             return None
         if dtmf_pt is not None and packet.payload_type == dtmf_pt:
             verdict, digit = self._detector.feed(packet.timestamp, packet.payload)
             if verdict is EventVerdict.MALFORMED:
                 return DropReason.BAD_EVENT
             self.received += 1
+            self.last_activity = self._engine.clock()
             if digit is not None:
                 self.digits += 1
                 self._engine.dtmf_digits += 1
@@ -596,6 +664,11 @@ class MediaEngine:
         self._receiver = threading.Thread(target=self._recv_loop, name="rtp-recv", daemon=True)
         self._dispatcher = threading.Thread(target=self._callback_loop, name="rtp-callbacks",
                                             daemon=True)
+        self._encodes: queue.Queue[tuple[Prompt, Codec, RtpSession | None] | None] = (
+            queue.Queue())
+        self._encoder = threading.Thread(target=self._encode_loop, name="rtp-encode",
+                                         daemon=True)
+        self._encoder.start()
         self._sender.start()
         self._receiver.start()
         self._dispatcher.start()
@@ -614,6 +687,33 @@ class MediaEngine:
             self._added.append(session)
         self._wake()
         return session
+
+    def prepare(self, prompt: Prompt) -> None:
+        """Encode `prompt` for every codec now (blocking), so its first `play()` sends at once.
+
+        Safe to call from several threads: each prompt+codec is encoded once, others wait.
+        """
+        if not isinstance(prompt, Prompt):
+            raise MediaError(f"prepare() needs a Prompt, not {type(prompt).__name__}")
+        for codec in Codec:
+            self.prompts.frames(prompt, codec)
+
+    def _encode_later(self, prompt: Prompt, codec: Codec, session: RtpSession | None) -> None:
+        """Encode on the encoder thread, then `session._attach` the frames."""
+        self._encodes.put((prompt, codec, session))
+
+    def _encode_loop(self) -> None:
+        while True:
+            item = self._encodes.get()
+            if item is None:
+                return
+            prompt, codec, session = item
+            try:
+                frames = self.prompts.frames(prompt, codec)
+                if session is not None:
+                    session._attach(prompt, codec, frames)
+            except Exception:
+                log.exception("encoding prompt %r for %s failed", prompt.name, codec.name)
 
     def close(self) -> None:
         """Close every session, stop the threads, release every port."""
@@ -645,8 +745,11 @@ class MediaEngine:
             if done is not None:
                 done.set()
         self._callbacks.put(None)
+        self._encodes.put(None)
         if self._dispatcher is not threading.current_thread():
             self._dispatcher.join(5.0)
+        if self._encoder is not threading.current_thread():
+            self._encoder.join(5.0)
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -674,6 +777,8 @@ class MediaEngine:
             "skipped_ticks": pacer.skipped if pacer else 0,
             "max_burst": self.max_burst_sent,
             "prompts_cached": len(self.prompts),
+            "prompt_encodes": self.prompts.encodes,
+            "mic_dropped": sum(s.mic_dropped for s in sessions),
         }
 
     # ------------------------------------------------------------ session plumbing

@@ -50,6 +50,11 @@ class FakeSession:
         self.retargets: list[tuple[str, int]] = []
         self.closed = False
         self.played: list[str] = []
+        self.inbound: list[bytes] = []
+        """Frames `read_audio` hands out (a test puts caller audio here)."""
+        self.written: list[bytes] = []
+        self.last_activity = 0.0
+        """Clock time of the caller's last packet (a test moves it to keep the call alive)."""
 
     def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None) -> None:
         self.started.append((remote, codec, dtmf_pt))
@@ -68,6 +73,13 @@ class FakeSession:
     def wait_playback(self, timeout: float | None = None) -> bool:
         return True
 
+    def read_audio(self, max_frames: int) -> bytes:
+        out, self.inbound = self.inbound[:max_frames], self.inbound[max_frames:]
+        return b"".join(out)
+
+    def write_audio(self, pcm16: bytes) -> None:
+        self.written.append(bytes(pcm16))
+
     def close(self) -> None:
         self.closed = True
 
@@ -76,6 +88,7 @@ class FakeMedia:
     def __init__(self, ports: int = 100) -> None:
         self.free = list(range(20000, 20000 + 2 * ports, 2))
         self.sessions: list[FakeSession] = []
+        self.prepared: list[str] = []
 
     def allocate(self) -> FakeSession:
         if not self.free:
@@ -83,6 +96,9 @@ class FakeMedia:
         session = FakeSession(self.free.pop(0))
         self.sessions.append(session)
         return session
+
+    def prepare(self, prompt: Prompt) -> None:
+        self.prepared.append(prompt.name)
 
     def close(self) -> None:
         pass
