@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -216,3 +216,31 @@ def agent_kpis(
         agent: record.kpis(since, until, ring_limit_seconds, replace(base, agent=agent))
         for agent in agents
     }
+
+
+@dataclass(frozen=True)
+class ArchiveStatus:
+    """Where the record starts: archived prefixes per chain and the oldest call still held."""
+
+    checkpoints: list[tuple[str, int, str, int, datetime]]
+    """(chain, up to seq, archive file, rows, when) per archive run, oldest first."""
+    oldest_call: datetime | None
+    calls_held: int
+
+
+def archive_status(record: DutyRecord) -> ArchiveStatus:
+    """The integrity screen's archive line: checkpoints, oldest call held, calls held."""
+    from console.store.models import CheckpointRow
+
+    def load(session: Any) -> ArchiveStatus:
+        points = [
+            (r.chain, int(r.upto_seq), r.archive_name, int(r.rows), r.at)
+            for r in session.scalars(select(CheckpointRow).order_by(CheckpointRow.id))
+        ]
+        oldest, held = session.execute(select(func.min(CallRow.ring_at), func.count())).one()
+        if isinstance(oldest, str):  # SQLite min() over the text column: no type processing
+            oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+        return ArchiveStatus(points, oldest, int(held))
+
+    result: ArchiveStatus = record._run(load, write=False)
+    return result

@@ -16,16 +16,21 @@ from console.screens.base import SeatScreen_
 from console.screens.supervisor.base import review_context
 from console.screens.supervisor.call_log import CallLogPane
 from console.screens.supervisor.kpis import KpiPane
+from console.screens.supervisor.panes import ExportPane, HandoverPane, IntegrityPane, MorningPane
 from console.ui.errors import UiError, title_of
 
 
 class SupervisorScreen(SeatScreen_):
-    """Call log, KPIs (and the other review tabs) for the logged-in supervisor."""
+    """Call log, KPIs, morning review, handovers, integrity and export for a supervisor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+l", "logout", "退出登录 Log out"),
         Binding("f2", "tab('tab-log')", "通话记录"),
         Binding("f3", "tab('tab-kpis')", "统计"),
+        Binding("f4", "tab('tab-morning')", "晨检"),
+        Binding("f5", "tab('tab-handovers')", "交接班"),
+        Binding("f6", "tab('tab-integrity')", "完整性"),
+        Binding("f7", "tab('tab-export')", "导出"),
     ]
 
     DEFAULT_CSS = """
@@ -37,6 +42,8 @@ class SupervisorScreen(SeatScreen_):
     SupervisorScreen #k-body { height: 1fr; }
     SupervisorScreen #k-overall { width: 40; }
     SupervisorScreen #k-agents { height: auto; max-height: 12; }
+    SupervisorScreen #m-table, SupervisorScreen #h-table { height: 1fr; }
+    SupervisorScreen #h-notes { height: auto; max-height: 10; }
     """
 
     def compose(self) -> ComposeResult:
@@ -53,6 +60,14 @@ class SupervisorScreen(SeatScreen_):
                 yield CallLogPane(id="call-log")
             with TabPane("统计 KPIs", id="tab-kpis"):
                 yield KpiPane(id="kpis")
+            with TabPane("晨检 Morning", id="tab-morning"):
+                yield MorningPane(id="morning")
+            with TabPane("交接班 Handovers", id="tab-handovers"):
+                yield HandoverPane(id="handovers")
+            with TabPane("完整性 Integrity", id="tab-integrity"):
+                yield IntegrityPane(id="integrity")
+            with TabPane("导出 Export", id="tab-export"):
+                yield ExportPane(id="export")
         yield Footer()
 
     def action_tab(self, tab: str) -> None:

@@ -1,0 +1,454 @@
+"""The other review tabs: morning review, handovers, integrity, export.
+
+Each tab reads the duty record in a thread worker (never on the UI thread) and writes only
+through the record's own append-only operations: a sign-off is a signature or an audit
+entry, never an edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
+
+from console.screens.supervisor.base import (
+    OUTCOME_LABELS,
+    ReviewContext,
+    ReviewInputError,
+    local,
+    parse_day,
+    review_context,
+)
+from console.store import CallFilter, CallRecord, Handover, StoreError, VerifyReport
+from console.store.export import ExportResult, export_calls
+from console.store.review import ArchiveStatus, archive_status
+from console.ui.errors import UiError, title_of
+
+if TYPE_CHECKING:
+    from console.app import DutyConsoleApp
+
+log = logging.getLogger("console.ui.review")
+
+NIGHT_FROM = dt.time(17, 0)
+"""The morning review covers calls from this time yesterday …"""
+NIGHT_UNTIL = dt.time(9, 0)
+"""… until this time on the review day (local)."""
+
+
+class ReviewPane(Vertical):
+    """A tab of the review: typed app access, context check, worker and error plumbing."""
+
+    @property
+    def seat(self) -> DutyConsoleApp:
+        return cast("DutyConsoleApp", self.app)
+
+    def context(self) -> ReviewContext | None:
+        try:
+            return review_context(self.seat)
+        except UiError as exc:
+            self.status(f"{title_of(exc)}: {exc}")
+            return None
+
+    def status(self, message: str) -> None:
+        self.query_one(".pane-status", Label).update(message)
+
+    def work(self, name: str, fn: Any, done: Any) -> None:
+        """Run blocking `fn()` in a thread; `done(result)` on the UI thread, or the error shown."""
+
+        def run() -> None:
+            try:
+                result = fn()
+            except (StoreError, UiError, OSError) as exc:
+                self.seat.call_from_thread(self.failed, exc)
+                return
+            self.seat.call_from_thread(done, result)
+
+        self.seat.run_worker(
+            run, name=name, group=f"review-{name}", thread=True, exit_on_error=False
+        )
+
+    def failed(self, exc: Exception) -> None:
+        self.status(f"{title_of(exc)}: {exc}")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+
+
+# ---------------------------------------------------------------- morning review
+
+
+def night_bounds(tz: dt.tzinfo, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[yesterday NIGHT_FROM, day NIGHT_UNTIL) in local time."""
+    before = day - dt.timedelta(days=1)
+    return (
+        dt.datetime.combine(before, NIGHT_FROM, tzinfo=tz),
+        dt.datetime.combine(day, NIGHT_UNTIL, tzinfo=tz),
+    )
+
+
+class MorningPane(ReviewPane):
+    """Last night's forwarded and gate-post calls with the gate post's notes; sign off."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.calls: list[CallRecord] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="review-filters"):
+            yield Input(placeholder="晨检日期 YYYY-MM-DD", id="m-day", max_length=10)
+            yield Button("刷新", id="m-refresh")
+            yield Button("签字确认 Sign off", id="m-sign", variant="success")
+        yield Label("", classes="pane-status")
+        table: DataTable[str] = DataTable(id="m-table", cursor_type="row")
+        yield table
+
+    def on_mount(self) -> None:
+        self.query_one("#m-table", DataTable).add_columns(
+            "来电时间", "号码", "结果", "转至", "转接结果", "接听人", "门岗备注"
+        )
+        ctx = self.context()
+        if ctx is not None:
+            today = self.seat.clock.now().astimezone(ctx.record.tz).date()
+            self.query_one("#m-day", Input).value = today.isoformat()
+            self.reload()
+
+    def bounds(self, ctx: ReviewContext) -> tuple[dt.datetime, dt.datetime]:
+        day = parse_day(self.query_one("#m-day", Input).value, "晨检日期 date")
+        return night_bounds(ctx.record.tz, day)
+
+    @on(Button.Pressed, "#m-refresh")
+    @on(Input.Submitted, "#m-day")
+    def reload(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        try:
+            since, until = self.bounds(ctx)
+        except UiError as exc:
+            self.failed(exc)
+            return
+        self.work("morning", lambda: ctx.record.gate_post_calls(since, until), self.show)
+
+    def show(self, calls: list[CallRecord]) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        self.calls = calls
+        table = self.query_one("#m-table", DataTable)
+        table.clear()
+        for c in calls:
+            table.add_row(
+                local(c.ring_at, ctx.tz),
+                c.caller_number or "",
+                OUTCOME_LABELS.get(c.outcome, "") if c.outcome else "进行中",
+                c.forwarded_to or "",
+                c.forward_result or "",
+                c.answered_by or "",
+                (c.notes or "").replace("\n", " ")[:40],
+                key=c.key,
+            )
+        self.status(f"昨夜转接 {len(calls)} 通 forwarded calls last night")
+
+    @on(Button.Pressed, "#m-sign")
+    def sign(self) -> None:
+        ctx = self.context()
+        calls = self.calls
+        if ctx is None:
+            return
+        if calls is None:
+            self.failed(ReviewInputError("the night's calls are not loaded yet"))
+            return
+        try:
+            since, until = self.bounds(ctx)
+        except UiError as exc:
+            self.failed(exc)
+            return
+        detail = f"night {since.isoformat()} — {until.isoformat()}: {len(calls)} calls " + ",".join(
+            c.key for c in calls
+        )
+
+        def sign() -> str:
+            ctx.record.audit("morning_review_signed", ctx.reviewer, detail)
+            ctx.record.record_anchors(f"morning review by {ctx.reviewer}")
+            return detail
+
+        self.work("morning-sign", sign, self.signed)
+
+    def signed(self, detail: str) -> None:
+        self.status(f"已签字 signed: {detail[:80]}")
+        self.seat.notify("晨检已签字 morning review signed", title="晨检 Morning review")
+
+
+# ---------------------------------------------------------------- handovers
+
+
+class HandoverPane(ReviewPane):
+    """Each shift's handover, accepted by whom and when; the supervisor's sign-off."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.handovers: list[Handover] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="review-filters"):
+            yield Button("刷新", id="h-refresh")
+            yield Button("签字 Sign the selected handover", id="h-sign", variant="success")
+        yield Label("", classes="pane-status")
+        table: DataTable[str] = DataTable(id="h-table", cursor_type="row")
+        yield table
+        yield Static("", id="h-notes")
+
+    def on_mount(self) -> None:
+        self.query_one("#h-table", DataTable).add_columns(
+            "交班时间", "交班人", "接班人", "接班时间", "主任签字", "签字时间", "未完成事项"
+        )
+        self.reload()
+
+    @on(Button.Pressed, "#h-refresh")
+    def reload(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        since = self.seat.clock.now() - dt.timedelta(days=14)
+        self.work("handovers", lambda: ctx.record.handovers(since), self.show)
+
+    def show(self, handovers: list[Handover]) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        self.handovers = handovers
+        table = self.query_one("#h-table", DataTable)
+        table.clear()
+        for h in reversed(handovers):
+            table.add_row(
+                local(h.written_at, ctx.tz, "%m-%d %H:%M"),
+                h.outgoing,
+                h.accepted_by or "未接班",
+                local(h.accepted_at, ctx.tz, "%m-%d %H:%M"),
+                h.signed_by or "未签",
+                local(h.signed_at, ctx.tz, "%m-%d %H:%M"),
+                h.open_items.replace("\n", " ")[:30],
+                key=h.key,
+            )
+        unsigned = sum(1 for h in handovers if h.signed_by is None)
+        self.status(f"近14天交接班 {len(handovers)} 份 · 未签字 {unsigned}")
+
+    @on(DataTable.RowHighlighted, "#h-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        found = [h for h in self.handovers or [] if h.key == key]
+        if found:
+            h = found[0]
+            self.query_one("#h-notes", Static).update(
+                f"交班记录 notes:\n{h.notes}\n\n未处理完的问题 open:\n{h.open_items}"
+            )
+
+    @on(Button.Pressed, "#h-sign")
+    def sign(self) -> None:
+        ctx = self.context()
+        table = self.query_one("#h-table", DataTable)
+        if ctx is None:
+            return
+        if table.row_count == 0:
+            self.failed(ReviewInputError("no handover to sign"))
+            return
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self.work("handover-sign", lambda: ctx.record.sign_handover(key, ctx.reviewer), self.signed)
+
+    def signed(self, handover: Handover) -> None:
+        self.seat.notify(
+            f"{handover.outgoing} → {handover.accepted_by or '—'}",
+            title="交接班已签字 Handover signed",
+        )
+        self.reload()
+
+
+# ---------------------------------------------------------------- integrity
+
+
+@dataclass(frozen=True)
+class IntegrityResult:
+    """A verification run and the archive status read right after it."""
+
+    report: VerifyReport
+    archive: ArchiveStatus
+
+
+class IntegrityPane(ReviewPane):
+    """Run `verify` with a progress bar and show the result and the archive status."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.result: IntegrityResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="review-filters"):
+            yield Button("校验 Verify the record", id="i-run", variant="primary")
+        yield ProgressBar(id="i-progress", show_eta=False)
+        yield Label("", classes="pane-status")
+        yield Static("", id="i-report")
+
+    @on(Button.Pressed, "#i-run")
+    def run_verify(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        bar = self.query_one("#i-progress", ProgressBar)
+        bar.update(total=None, progress=0)  # the store's verify reports no steps: indeterminate
+        self.query_one("#i-run", Button).disabled = True
+        self.status("校验中 … verifying every chain")
+
+        def verify() -> IntegrityResult:
+            report = ctx.record.verify()
+            outcome = "ok" if report.ok else f"FAILED {report.problem}"
+            ctx.record.audit("verify", ctx.reviewer, f"{report.checked} records {outcome}")
+            return IntegrityResult(report, archive_status(ctx.record))
+
+        self.work("verify", verify, self.show)
+
+    def failed(self, exc: Exception) -> None:
+        self.query_one("#i-run", Button).disabled = False
+        super().failed(exc)
+
+    def show(self, result: IntegrityResult) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        self.result = result
+        report, status = result.report, result.archive
+        self.query_one("#i-run", Button).disabled = False
+        self.query_one("#i-progress", ProgressBar).update(total=1, progress=1)
+        verdict = "完好 sound" if report.ok else f"发现问题 PROBLEM: {report.problem}"
+        chains = ", ".join(f"{name} {n}" for name, n in sorted(report.chains.items()))
+        archived = [
+            f"{chain} ≤#{seq} → {name} ({rows} 行, {local(at, ctx.tz, '%Y-%m-%d')})"
+            for chain, seq, name, rows, at in status.checkpoints
+        ]
+        self.query_one("#i-report", Static).update(
+            "\n".join(
+                [
+                    f"校验结果: {verdict}",
+                    f"已校验 {report.checked} 条 records · 链 chains: {chains}",
+                    f"在库通话 {status.calls_held} 通 · 最早 "
+                    f"{local(status.oldest_call, ctx.tz, '%Y-%m-%d') or '—'}",
+                    "归档 archives: " + ("; ".join(archived) if archived else "无 none yet"),
+                ]
+            )
+        )
+        self.status(verdict)
+        if not report.ok:
+            self.seat.notify(
+                report.problem or "", title="完整性校验失败 Integrity", severity="error"
+            )
+
+
+# ---------------------------------------------------------------- export
+
+
+def export_name(since: dt.datetime, until: dt.datetime, fmt: str) -> str:
+    last = until - dt.timedelta(seconds=1)
+    return f"duty-calls-{since:%Y%m%d}-{last:%Y%m%d}.{fmt}"
+
+
+class ExportPane(ReviewPane):
+    """XLSX/CSV of the call log's current filter or of a month; the export is audited."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.last: ExportResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="review-filters"):
+            yield Select(
+                [("当前筛选 current filter", "filter"), ("月报 monthly report", "month")],
+                value="filter",
+                allow_blank=False,
+                id="e-what",
+            )
+            yield Input(placeholder="月份 YYYY-MM", id="e-month", max_length=7)
+            yield Select(
+                [("Excel .xlsx", "xlsx"), ("CSV", "csv")],
+                value="xlsx",
+                allow_blank=False,
+                id="e-format",
+            )
+        with Horizontal(classes="review-filters"):
+            yield Input(placeholder="导出目录 directory", id="e-dir", max_length=500)
+            yield Button("导出 Export", id="e-run", variant="primary")
+        yield ProgressBar(id="e-progress", show_eta=False)
+        yield Label("", classes="pane-status")
+
+    def on_mount(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        today = self.seat.clock.now().astimezone(ctx.record.tz).date()
+        self.query_one("#e-month", Input).value = f"{today:%Y-%m}"
+        self.query_one("#e-dir", Input).value = str(Path("var") / "exports")
+
+    def plan(self, ctx: ReviewContext) -> tuple[dt.datetime, dt.datetime, CallFilter]:
+        """The period and filter to export; `ReviewInputError` when it cannot be made."""
+        from console.screens.supervisor.call_log import CallLogPane
+
+        what = str(self.query_one("#e-what", Select).value)
+        if what == "month":
+            text = self.query_one("#e-month", Input).value.strip()
+            day = parse_day(f"{text}-01", "月份 month")
+            since = dt.datetime(day.year, day.month, 1, tzinfo=ctx.record.tz)
+            nxt = (since + dt.timedelta(days=32)).replace(day=1)
+            return since, nxt, CallFilter()
+        panes = list(self.seat.screen.query(CallLogPane).results(CallLogPane))
+        if not panes:
+            raise ReviewInputError("no call log to take the filter from")
+        flt = panes[0].filter
+        if flt.text or flt.within_limit is not None:
+            raise ReviewInputError(
+                "the export takes the call log's filters but not its search or ring-limit "
+                "choice; clear those two first"
+            )
+        base = flt.base
+        if base.since is None or base.until is None:
+            raise ReviewInputError("the current filter needs both dates (起 and 止) to export")
+        return base.since, base.until, base
+
+    @on(Button.Pressed, "#e-run")
+    def run_export(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        try:
+            since, until, flt = self.plan(ctx)
+        except UiError as exc:
+            self.failed(exc)
+            return
+        fmt = str(self.query_one("#e-format", Select).value)
+        folder = Path(self.query_one("#e-dir", Input).value.strip() or ".")
+        path = folder / export_name(since, until, fmt)
+        self.query_one("#e-progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#e-run", Button).disabled = True
+        self.status(f"导出中 … {path}")
+
+        def export() -> ExportResult:
+            folder.mkdir(parents=True, exist_ok=True)
+            return export_calls(ctx.record, since, until, path, who=ctx.reviewer, flt=flt)
+
+        self.work("export", export, self.done)
+
+    def failed(self, exc: Exception) -> None:
+        self.query_one("#e-run", Button).disabled = False
+        super().failed(exc)
+
+    def done(self, result: ExportResult) -> None:
+        self.last = result
+        self.query_one("#e-run", Button).disabled = False
+        self.query_one("#e-progress", ProgressBar).update(total=1, progress=1)
+        self.status(
+            f"已导出 {result.rows} 通 → {result.path} · 接听 {result.kpis.answered} · "
+            f"sha256 {result.digest[:12]}…"
+        )
+        self.seat.notify(str(result.path), title="已导出 Exported")
