@@ -583,20 +583,38 @@ class DutyRecord:
         if flt is not None and flt.limit is not None:
             query = query.limit(flt.limit)
 
-        keys = self._filtered(select(CallRow.key), flt or CallFilter())
-        amendments_q = (
-            select(AmendmentRow).where(AmendmentRow.call_key.in_(keys)).order_by(AmendmentRow.seq)
-        )
+        # One query for the page: each call with its amendments (rare) by a LEFT JOIN on
+        # the amendments' call_key index, instead of running the filter a second time.
+        # A limited page can't join (a call's amendments would take slots of the limit):
+        # its amendments come by key afterwards, in chunks.
+        joined = amended and (flt is None or flt.limit is None)
+        if joined:
+            amend = _AMENDMENTS.alias("a")
+            query = (
+                query.add_columns(*(amend.c[name] for name in _AMENDMENT_NAMES))
+                .outerjoin(amend, amend.c.call_key == CallRow.key)
+                .order_by(amend.c.seq)
+            )
+        width = len(_RECORD_NAMES)
 
         def load(session: Session) -> list[CallRecord]:
             conn = session.connection()  # Core rows: no ORM loading on the review path
-            records = [_record_from_row(row) for row in conn.execute(query)]
-            if amended and records:
-                found: dict[str, list[Amendment]] = {}
-                for row in session.scalars(amendments_q):
-                    found.setdefault(row.call_key, []).append(_amendment(row))
-                if found:
-                    records = [_apply_amendments(r, found.get(r.key, [])) for r in records]
+            if not joined:
+                page = [_record_from_row(row) for row in conn.execute(query)]
+                if not amended or not page:
+                    return page
+                by_key = _amendments_of(session, [r.key for r in page])
+                return [_apply_amendments(r, by_key.get(r.key, [])) for r in page]
+            records: list[CallRecord] = []
+            found: dict[str, list[Amendment]] = {}
+            for row in conn.execute(query):
+                key = row[0]
+                if not records or records[-1].key != key:
+                    records.append(_record_from_row(row[:width]))
+                if row[width] is not None:
+                    found.setdefault(key, []).append(_amendment_from_row(row[width:]))
+            if found:
+                records = [_apply_amendments(r, found.get(r.key, [])) for r in records]
             return records
 
         result: list[CallRecord] = self._run(load, write=False)
@@ -1261,6 +1279,15 @@ def _record_from_row(row: Any) -> CallRecord:
     record: CallRecord = _new(CallRecord)
     _set(record, "__dict__", values)
     return record
+
+
+_AMENDMENTS: Table = AmendmentRow.__table__  # type: ignore[assignment]
+_AMENDMENT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Amendment))
+
+
+def _amendment_from_row(row: Any) -> Amendment:
+    """An Amendment from Core columns in `_AMENDMENT_NAMES` order."""
+    return Amendment(*row)
 
 
 def _call_record(row: CallRow) -> CallRecord:

@@ -163,3 +163,14 @@ def test_unknown_and_multiple_stamps_refused_without_alembic(tmp_path: Path) -> 
     with pytest.raises(SchemaError, match="several revisions"):
         DutyRecord(str(db), tz=UTC)
     eng.dispose()
+
+
+def test_limited_page_counts_calls_not_amendments(store: DutyRecord, clock: Clock) -> None:
+    keys = [_full_call(store, clock, CallOutcome.ANSWERED, n) for n in range(3)]
+    store.amend(keys[0], "category", "repair", who="2001", why="misfiled")
+    store.amend(keys[0], "content", "电梯困人", who="2001", why="more precise")
+    page = store.calls(CallFilter(limit=2))
+    assert [r.key for r in page] == keys[:2]
+    assert page[0].category == "repair" and page[0].content == "电梯困人"
+    assert page[0].amended_fields == ("category", "content") and page[1].amended_fields == ()
+    assert [r.key for r in store.calls()] == keys  # the joined page: one record per call
