@@ -289,7 +289,7 @@ class IntegrityPane(ReviewPane):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
             yield Button("校验 Verify the record", id="i-run", variant="primary")
-        yield ProgressBar(id="i-progress", show_eta=False)
+        yield ProgressBar(total=1, id="i-progress", show_eta=False)
         yield Label("", classes="pane-status")
         yield Static("", id="i-report")
 
@@ -380,7 +380,7 @@ class ExportPane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Input(placeholder="导出目录 directory", id="e-dir", max_length=500)
             yield Button("导出 Export", id="e-run", variant="primary")
-        yield ProgressBar(id="e-progress", show_eta=False)
+        yield ProgressBar(total=1, id="e-progress", show_eta=False)
         yield Label("", classes="pane-status")
 
     def on_mount(self) -> None:

@@ -1,0 +1,307 @@
+"""Benchmark of the supervisor's review screens (issue 6) on a generated duty record.
+
+Generates N calls with the store benchmark's generator (`scripts/bench_store.py`: same day
+spread, outcomes, agents, hash chain), then drives the real TUI headless (fakes for the line
+and the flow, a frozen clock at the end of the data) as a supervisor and times, each from
+the action to the moment the screen has its new content and has been repainted:
+
+- login → call log shown (scrypt of the login included; first page + count of 7 days);
+- filter change → table refreshed, over a rotation of filters (agent, category, outcome,
+  satisfaction, shift, ring limit, full-text search); goal ≤ 100 ms;
+- page scroll: the cursor reaching the end of the rows read → next page appended;
+- KPI month on screen (overall + per agent + calls per hour); goal ≤ 300 ms;
+- XLSX export of one month through the export tab.
+
+The same queries without the UI (`call_page` + `count_calls`, `kpis` + `agent_kpis`) are
+timed in the same run, so the UI's share is a ratio, not a guess. Writes its table between
+the `<!-- bench_review -->` markers of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_store import bulk_load  # noqa: E402
+
+from console.app import make_app  # noqa: E402
+from console.headset import Headset  # noqa: E402
+from console.screens.supervisor.call_log import CallLogPane  # noqa: E402
+from console.screens.supervisor.kpis import KpiPane, Period, load_kpis  # noqa: E402
+from console.screens.supervisor.panes import ExportPane  # noqa: E402
+from console.store import AgentRole, CallFilter, DutyRecord  # noqa: E402
+from console.store.review import ReviewFilter, call_page, count_calls  # noqa: E402
+from console.ui.settings import UiSettings  # noqa: E402
+from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine  # noqa: E402
+
+MARK = "<!-- bench_review -->"
+END = "<!-- /bench_review -->"
+SECRET = "s3cret-9001"
+
+FILTERS: list[tuple[str, dict[str, Any]]] = [
+    ("agent", {"f-agent": "1003"}),
+    ("category", {"f-category": "complaint"}),
+    ("outcome", {"f-outcome": "abandoned"}),
+    ("satisfaction", {"f-sat": "3"}),
+    ("shift", {"f-shift": "noon"}),
+    ("ring limit", {"f-limit": "out"}),
+    ("search", {"f-text": "物业费"}),
+    ("search, no match", {"f-text": "电梯困人"}),
+]
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
+
+
+async def wait(pilot: Any, condition: Callable[[], bool], limit: float = 120.0) -> None:
+    """Poll tightly (2 ms) until `condition()`, then let Textual repaint once."""
+    deadline = time.perf_counter() + limit
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the screen did not get there in time")
+        await asyncio.sleep(0.002)
+    await pilot.pause()
+
+
+def set_values(app: Any, values: dict[str, Any]) -> None:
+    from textual.widgets import Input, Select
+
+    for widget_id, value in values.items():
+        widget = app.screen.query_one(f"#{widget_id}")
+        if isinstance(widget, Input):
+            widget.value = value
+        elif isinstance(widget, Select):
+            if value is None:
+                widget.clear()
+            else:
+                widget.value = value
+
+
+async def drive(store: DutyRecord, clock: FakeClock, tmp: Path, reps: int) -> dict[str, Any]:
+    from textual.widgets import DataTable, Input, Select, TabbedContent
+
+    app = make_app(
+        FakeLine(), store, clock, UiSettings(drafts_dir=tmp / "drafts", timezone=store.tz),
+        FakeFlow(), headset=Headset(FakeAudio([HEADSET], 0)),
+    )
+    out: dict[str, Any] = {}
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait(pilot, lambda: type(app.screen).__name__ == "LoginScreen")
+        app.screen.query_one("#agent-id", Input).value = "9001"
+        app.screen.query_one("#secret", Input).value = SECRET
+        app.screen.query_one("#secret", Input).focus()
+        t0 = time.perf_counter()
+        await pilot.press("enter")
+
+        def log_shown() -> bool:
+            panes = list(app.screen.query(CallLogPane).results(CallLogPane))
+            return bool(panes) and panes[0].total is not None and not panes[0].loading
+
+        await wait(pilot, log_shown)
+        out["login"] = time.perf_counter() - t0
+        pane = app.screen.query_one(CallLogPane)
+        out["week_total"] = pane.total
+
+        per_filter: dict[str, list[float]] = {}
+        for rep in range(reps):
+            name, values = FILTERS[rep % len(FILTERS)]
+            before = pane.generation
+            set_values(app, values)
+            t0 = time.perf_counter()
+            pane.reload()
+            await wait(pilot, lambda b=before: pane.generation > b and not pane.loading)
+            per_filter.setdefault(name, []).append(time.perf_counter() - t0)
+            set_values(app, {k: (None if k in ("f-category", "f-outcome", "f-sat", "f-shift",
+                                               "f-limit") else "") for k in values})
+        out["filters"] = per_filter
+
+        before = pane.generation
+        pane.reload()
+        await wait(pilot, lambda: pane.generation > before and not pane.loading)
+        table = app.screen.query_one("#log-table", DataTable)
+        table.focus()
+        scrolls = []
+        for _ in range(min(reps, 20)):
+            if pane.next_cursor is None:
+                break
+            pages = pane.pages_read
+            t0 = time.perf_counter()
+            table.move_cursor(row=table.row_count - 1)
+            await wait(pilot, lambda p=pages: pane.pages_read > p and not pane.loading)
+            scrolls.append(time.perf_counter() - t0)
+        out["scroll"] = scrolls
+        out["rows_held"] = table.row_count
+
+        app.screen.query_one("#review-tabs", TabbedContent).active = "tab-kpis"
+        kpane = app.screen.query_one(KpiPane)
+        await wait(pilot, lambda: kpane.view is not None)
+        kpi_times = []
+        for rep in range(max(3, reps // 4)):
+            gen = kpane.generation
+            t0 = time.perf_counter()
+            if rep == 0:
+                app.screen.query_one("#k-period", Select).value = Period.MONTH.value
+            else:
+                kpane.reload()
+            await wait(pilot, lambda g=gen: kpane.generation > g and kpane.view is not None
+                       and kpane.view.until - kpane.view.since > dt.timedelta(days=20))
+            kpi_times.append(time.perf_counter() - t0)
+        out["kpi_month"] = kpi_times
+        assert kpane.view is not None
+        out["kpi_total"] = kpane.view.overall.total
+        month_since = kpane.view.since
+
+        app.screen.query_one("#review-tabs", TabbedContent).active = "tab-export"
+        epane = app.screen.query_one(ExportPane)
+        await pilot.pause()
+        set_values(app, {"e-what": "month", "e-format": "xlsx", "e-dir": str(tmp / "exports"),
+                         "e-month": f"{month_since:%Y-%m}"})
+        t0 = time.perf_counter()
+        epane.run_export()
+        await wait(pilot, lambda: epane.last is not None, limit=600)
+        out["export"] = time.perf_counter() - t0
+        assert epane.last is not None
+        out["export_rows"] = epane.last.rows
+        out["export_bytes"] = epane.last.path.stat().st_size
+    return out
+
+
+def headless(store: DutyRecord, end: dt.date, reps: int) -> dict[str, float]:
+    """The same queries with no UI: the floor the screens stand on."""
+    since = dt.datetime.combine(end - dt.timedelta(days=6), dt.time(), tzinfo=store.tz)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=store.tz)
+    flt = ReviewFilter(CallFilter(since=since, until=until, agent="1003"))
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        call_page(store, flt, size=100)
+        count_calls(store, flt)
+        samples.append(time.perf_counter() - t0)
+
+    from console.screens.supervisor.base import ReviewContext
+
+    ctx = ReviewContext(store, "9001", store.tz)
+    kpi = []
+    for _ in range(max(3, reps // 4)):
+        t0 = time.perf_counter()
+        load_kpis(ctx, Period.MONTH, end)
+        kpi.append(time.perf_counter() - t0)
+    return {"filter": statistics.median(samples), "kpi": statistics.median(kpi)}
+
+
+def section(n: int, out: dict[str, Any], raw: dict[str, float], load_s: float) -> str:
+    filters = [t for ts in out["filters"].values() for t in ts]
+    rows = [
+        ("login → call log shown (scrypt included)", ms(out["login"]), "—", ""),
+        (
+            f"filter change → table refreshed, {len(filters)} changes",
+            f"median {ms(statistics.median(filters))}",
+            f"p95 {ms(p95(filters))}",
+            "goal ≤ 100 ms: " + ("met" if p95(filters) <= 0.1 else "NOT met"),
+        ),
+    ]
+    for name, ts in out["filters"].items():
+        rows.append((f"  · {name}", f"median {ms(statistics.median(ts))}", f"max {ms(max(ts))}",
+                     ""))
+    if out["scroll"]:
+        rows.append((f"page scroll (next 100 rows), {len(out['scroll'])} pages",
+                     f"median {ms(statistics.median(out['scroll']))}",
+                     f"p95 {ms(p95(out['scroll']))}", f"{out['rows_held']} rows held"))
+    kpi = out["kpi_month"]
+    rows.append(("KPI month on screen", f"median {ms(statistics.median(kpi))}",
+                 f"max {ms(max(kpi))}",
+                 "goal ≤ 300 ms: " + ("met" if statistics.median(kpi) <= 0.3 else "NOT met")))
+    rows.append((f"XLSX export of one month ({out['export_rows']} calls, "
+                 f"{out['export_bytes'] // 1024} KiB)", ms(out["export"]), "—", ""))
+    ui_filter = statistics.median(out["filters"]["agent"])
+    lines = [
+        MARK,
+        "## Supervisor review TUI (`scripts/bench_review`)",
+        "",
+        f"N = {n:,} generated calls (the store benchmark's generator), SQLite, "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs shared, load average {os.getloadavg()[0]:.1f}; bulk load "
+        f"{load_s:.0f} s. Headless Textual at 160×50, real screens and store, fakes for the "
+        "line; each time runs from the action to the repaint after the content arrived.",
+        "",
+        "| step | typical | worst | note |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        f"Same queries without the UI: agent filter (page + count of 7 days) "
+        f"{ms(raw['filter'])} (UI/raw {ui_filter / raw['filter']:.1f}×), KPI month overall + "
+        f"per agent {ms(raw['kpi'])} (UI/raw {statistics.median(kpi) / raw['kpi']:.1f}×). "
+        f"Week shown at login: {out['week_total']:,} calls; month KPIs total "
+        f"{out['kpi_total']:,}. Reproduce: `scripts/bench_review --n {n}` "
+        "(`--n 1100000` for the issue's size; the load then takes minutes).",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str, path: Path) -> None:
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if MARK in old and END in old:
+        before, _, rest = old.partition(MARK)
+        _, _, after = rest.partition(END)
+        new = before + text + after
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000, help="calls to generate")
+    parser.add_argument("--reps", type=int, default=40, help="filter changes to time")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print, leave BENCHMARKS.md")
+    args = parser.parse_args()
+    if args.n < 1000 or args.reps < 1:
+        parser.error("--n must be at least 1000 and --reps at least 1")
+    logging.basicConfig(level=logging.WARNING)
+    end = dt.date(2026, 4, 1)  # data runs to 31 March: the clock's month is a full one
+    with tempfile.TemporaryDirectory(prefix="bench_review_") as tmp_name:
+        tmp = Path(tmp_name)
+        last_day = end - dt.timedelta(days=1)
+        clock = FakeClock(dt.datetime.combine(last_day, dt.time(20, 0), tzinfo=dt.UTC))
+        store = DutyRecord(f"sqlite:///{tmp / 'duty.db'}", tz=dt.UTC, clock=clock.now,
+                           journal_path=tmp / "journal.jsonl")
+        try:
+            store.create_agent("9001", "张主任", AgentRole.SUPERVISOR, SECRET)
+            load_s, _ = bulk_load(store, args.n, end, args.seed)
+            raw = headless(store, last_day, args.reps)
+            out = asyncio.run(drive(store, clock, tmp, args.reps))
+        finally:
+            store.close()
+    text = section(args.n, out, raw, load_s)
+    print(text)
+    if not args.no_write:
+        write_section(text, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
