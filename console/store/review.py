@@ -16,12 +16,12 @@ import enum
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from console.store.errors import InvalidFact
-from console.store.models import CallRow
+from console.store.models import CallRow, FollowUpRow
 from console.store.record import (
     _RECORD_COLUMNS,
     DutyRecord,
@@ -29,7 +29,7 @@ from console.store.record import (
     _apply_amendments,
     _record_from_row,
 )
-from console.store.records import CallFilter, CallRecord, Kpis
+from console.store.records import CallFilter, CallOutcome, CallRecord, FollowUpStatus, Kpis
 
 log = logging.getLogger("console.store.review")
 
@@ -200,22 +200,102 @@ def agent_kpis(
 ) -> dict[str, Kpis]:
     """`kpis` per agent who answered a call in [since, until), agent ID → figures.
 
-    Calls answered by the console itself or the gate post appear under `auto` and
-    `gate_post`; unanswered calls belong to no agent and only count in the overall figures.
+    Equal to `record.kpis(since, until, limit, CallFilter(agent=id))` for each agent, but
+    read with three grouped queries instead of three per agent. Calls answered by the console
+    itself or the gate post appear under `auto` and `gate_post`; unanswered calls belong to
+    no agent and only count in the overall figures. Follow-ups are not per agent in `kpis`
+    either: each entry carries the period's open and overdue counts.
     """
     if since.tzinfo is None or until.tzinfo is None:
         raise InvalidFact("agent_kpis: since and until need time zones")
+    if until < since:
+        raise InvalidFact(f"agent_kpis: until {until} is before since {since}")
+    limit = record.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
     base = replace(flt or CallFilter(), since=since, until=until, limit=None, agent=None)
-    query = (
-        record._filtered(select(CallRow.answered_by).distinct(), base)
-        .where(CallRow.answered_by.is_not(None), CallRow.sealed_at.is_not(None))
-        .order_by(CallRow.answered_by)
+    who = CallRow.answered_by
+    answered = CallRow.answered_at.is_not(None)
+    sealed = CallRow.sealed_at.is_not(None)
+
+    def count_if(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    totals_q = (
+        record._filtered(
+            select(
+                who,
+                func.count(),
+                count_if(answered),
+                count_if(and_(answered, CallRow.seconds_to_answer <= limit)),
+                count_if(CallRow.outcome == CallOutcome.MISSED.value),
+                count_if(CallRow.outcome == CallOutcome.ABANDONED.value),
+                count_if(CallRow.outcome == CallOutcome.FORWARDED.value),
+                count_if(CallRow.outcome == CallOutcome.INTERRUPTED.value),
+                func.avg(CallRow.seconds_to_answer),
+                func.avg(CallRow.handling_seconds),
+            ),
+            base,
+        )
+        .where(sealed, who.is_not(None))
+        .group_by(who)
+        .order_by(who)
     )
-    agents: list[str] = record._run(lambda s: [r[0] for r in s.execute(query)], write=False)
-    return {
-        agent: record.kpis(since, until, ring_limit_seconds, replace(base, agent=agent))
-        for agent in agents
-    }
+    sat_q = (
+        record._filtered(cast(Any, select(who, CallRow.satisfaction, func.count())), base)
+        .where(sealed, answered, who.is_not(None))
+        .group_by(who, CallRow.satisfaction)
+    )
+    hour_q = (
+        record._filtered(cast(Any, select(who, CallRow.ring_hour, func.count())), base)
+        .where(sealed, who.is_not(None))
+        .group_by(who, CallRow.ring_hour)
+    )
+
+    def load(session: Any) -> dict[str, tuple[Any, dict[int | None, int], dict[int, int]]]:
+        found: dict[str, tuple[Any, dict[int | None, int], dict[int, int]]] = {
+            row[0]: (row, {}, {}) for row in session.execute(totals_q)
+        }
+        for agent, score, n in session.execute(sat_q):
+            found[agent][1][score] = int(n)
+        for agent, hour, n in session.execute(hour_q):
+            found[agent][2][int(hour)] = int(n)
+        return found
+
+    found = record._run(load, write=False)
+    if not found:
+        return {}
+    open_follow_ups, overdue_follow_ups = _follow_up_counts(record, until)
+    result: dict[str, Kpis] = {}
+    for agent, (t, sat, hours) in found.items():
+        result[agent] = Kpis(
+            since=since,
+            until=until,
+            total=int(t[1]),
+            answered=int(t[2]),
+            answered_within_limit=int(t[3]),
+            missed=int(t[4]),
+            abandoned=int(t[5]),
+            forwarded=int(t[6]),
+            interrupted=int(t[7]),
+            avg_seconds_to_answer=None if t[8] is None else round(float(t[8]), 3),
+            avg_handling_seconds=None if t[9] is None else round(float(t[9]), 3),
+            satisfaction=sat,
+            open_follow_ups=open_follow_ups,
+            overdue_follow_ups=overdue_follow_ups,
+            calls_per_hour=dict(sorted(hours.items())),
+        )
+    return result
+
+
+def _follow_up_counts(record: DutyRecord, until: datetime) -> tuple[int, int]:
+    """Open and overdue follow-ups as `kpis` counts them (created before `until`)."""
+    now = min(record._now(), until)
+    is_open = FollowUpRow.status == FollowUpStatus.OPEN.value
+    query = select(
+        func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(is_open, FollowUpRow.due_at < now), 1), else_=0)), 0),
+    ).where(FollowUpRow.created_at < until)
+    row = record._run(lambda s: s.execute(query).one(), write=False)
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from console.store import CallFilter, CallOutcome, DutyRecord, InvalidFact
+from console.store import AgentRole, CallFilter, CallOutcome, DutyRecord, InvalidFact
 from console.store.review import (
     MAX_PAGE,
     ReviewFilter,
@@ -116,12 +116,19 @@ def test_pages_show_amended_values(store: DutyRecord) -> None:
 
 def test_agent_kpis_add_up_to_the_answered_total(store: DutyRecord) -> None:
     fill(store, 30)
+    store.create_agent("1024", "王芳", AgentRole.AGENT, "s3cret-1024")
+    store.add_follow_up("1024", "回电", T0 + timedelta(hours=1))  # overdue at the clock's noon
+    store.add_follow_up("1024", "回电", T0 + timedelta(days=2))
     since, until = T0, T0 + timedelta(days=1)
     per_agent = agent_kpis(store, since, until)
     overall = store.kpis(since, until)
     assert sorted(per_agent) == ["1024", "2048"]
     assert sum(k.answered for k in per_agent.values()) == overall.answered
-    assert per_agent["1024"] == store.kpis(since, until, flt=CallFilter(agent="1024"))
+    for agent, figures in per_agent.items():
+        assert figures == store.kpis(since, until, flt=CallFilter(agent=agent)), agent
+    limited = agent_kpis(store, since, until, 5.0, CallFilter(category="repair"))
+    for agent, figures in limited.items():
+        assert figures == store.kpis(since, until, 5.0, CallFilter(agent=agent, category="repair"))
 
 
 @pytest.mark.parametrize(

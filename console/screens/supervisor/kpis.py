@@ -147,6 +147,9 @@ class KpiPane(Vertical):
         super().__init__(id=id)
         self.view: KpiView | None = None
         self.generation = 0
+        """Bumped by every reload; an older answer is dropped."""
+        self.shown = 0
+        """The generation on screen now."""
 
     @property
     def seat(self) -> DutyConsoleApp:
@@ -230,6 +233,7 @@ class KpiPane(Vertical):
         if generation != self.generation:
             return
         self.view = view
+        self.shown = generation
         tz = view.since.tzinfo or dt.UTC
         last = view.until - dt.timedelta(seconds=1)
         self.query_one("#k-status", Label).update(
