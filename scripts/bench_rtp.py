@@ -131,13 +131,15 @@ def sine_pcm16(seconds: float) -> bytes:
     return struct.pack(f"<{n}h", *(int(8000 * math.sin(i / 9.1)) for i in range(n)))
 
 
-def start_ours(ports: list[int], seconds: float) -> Callable[[], None]:
+def start_ours(ports: list[int], seconds: float, spin: float | None = None) -> Callable[[], None]:
     from sip.api import Codec, Prompt
-    from sip.media import MediaEngine
+    from sip.media import SPIN_SECONDS, MediaEngine
 
     low = random.randrange(40000, 55000) & ~1  # the allocator skips ports others hold
-    engine = MediaEngine("127.0.0.1", low, low + 2 * len(ports) + 200, ["127.0.0.0/8"])
+    engine = MediaEngine("127.0.0.1", low, low + 2 * len(ports) + 200, ["127.0.0.0/8"],
+                         spin=SPIN_SECONDS if spin is None else spin)
     prompt = Prompt("bench", sine_pcm16(seconds + WARMUP + 3))
+    engine.prepare(prompt)  # as the console prepares its greeting
     for port in ports:
         session = engine.allocate()
         session.start(("127.0.0.1", port), Codec.PCMA, 101)
@@ -199,8 +201,48 @@ def start_plain(ports: list[int], seconds: float) -> Callable[[], None]:
     return halt
 
 
+def tick_cost(streams: int, ticks: int = 200) -> tuple[float, float]:
+    """(ms per tick of `streams` packets, share of it spent in `sendto`), sending in-process."""
+    import cProfile
+    import pstats
+
+    from sip.api import Codec, Prompt
+    from sip.media import MediaEngine
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    low = random.randrange(40000, 55000) & ~1
+    engine = MediaEngine("127.0.0.1", low, low + 2 * streams + 200, ["127.0.0.0/8"])
+    try:
+        prompt = Prompt("bench", sine_pcm16(30))
+        engine.prepare(prompt)
+        sessions = [engine.allocate() for _ in range(streams)]
+        for session in sessions:
+            session.start(sink.getsockname(), Codec.PCMA, 101)
+            session.play(prompt)
+        started = time.perf_counter()
+        for _ in range(ticks):
+            for session in sessions:
+                session._send(1, 0)
+        per_tick = (time.perf_counter() - started) / ticks * 1000
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(ticks // 4):
+            for session in sessions:
+                session._send(1, 0)
+        profile.disable()
+        stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+        total = sum(v[2] for v in stats.values())
+        send = sum(v[2] for k, v in stats.items() if "sendto" in k[2])
+        return per_tick, (send / total if total else 0.0)
+    finally:
+        engine.close()
+        sink.close()
+
+
 STARTERS: dict[str, Callable[[list[int], float], Callable[[], None]]] = {
-    "ours": start_ours, "stock": start_stock, "plain": start_plain}
+    "ours": start_ours, "stock": start_stock, "plain": start_plain,
+    "ours-nospin": lambda ports, seconds: start_ours(ports, seconds, spin=0.0)}
 
 
 def run(stack: str, streams: int, seconds: float) -> Result:
@@ -227,9 +269,11 @@ def run(stack: str, streams: int, seconds: float) -> Result:
             child.wait()
 
 
-def table(results: list[Result], seconds: float) -> str:
+def table(results: list[Result], seconds: float,
+          cost: tuple[float, float] | None = None) -> str:
     names = {"ours": "sip.media.MediaEngine", "stock": "stock pyVoIP 1.6.8 RTPClient",
-             "plain": "reference: bare socket loop"}
+             "plain": "reference: bare socket loop",
+             "ours-nospin": "MediaEngine with a plain sleep (spin 0, before the change)"}
     lines = [
         MARK_BEGIN,
         "## RTP send pacing (`scripts/bench_rtp`)",
@@ -266,6 +310,19 @@ def table(results: list[Result], seconds: float) -> str:
     if floor and floor.get("intervals"):
         lines.append(f"The bare socket loop, 100 streams, same run: stdev {floor['stdev']:.3f} ms, "
                      f"max {floor['max']:.2f} ms: what this machine allowed at that moment.")
+    plain = next((r.stats for r in results if r.stack == "ours-nospin" and r.streams == 100),
+                 None)
+    if plain and plain.get("intervals") and goal and goal.get("intervals"):
+        from sip.media import SPIN_SECONDS
+
+        lines.append(f"Plain sleep instead of sleep + {SPIN_SECONDS * 1000:g} ms spin, "
+                     "100 streams, same run: "
+                     f"stdev {plain['stdev']:.3f} ms vs {goal['stdev']:.3f} ms (one run each; "
+                     "on this shared machine one run swings by about as much).")
+    if cost is not None:
+        lines.append(f"Sender cost, in-process: {cost[0]:.2f} ms per tick of 100 packets, "
+                     f"{cost[1]:.0%} of it in `sendto` (the rest: header, frame pick, lock); "
+                     "the last stream of a tick leaves that much after the first.")
     lines.append(MARK_END)
     return "\n".join(lines)
 
@@ -290,11 +347,13 @@ def main() -> int:
     parser.add_argument("--streams", type=int, nargs="*", default=[1, 10, 50, 100])
     parser.add_argument("--stock-streams", type=int, nargs="*", default=[1, 10])
     parser.add_argument("--plain-streams", type=int, nargs="*", default=[1, 100])
+    parser.add_argument("--nospin-streams", type=int, nargs="*", default=[1, 100],
+                        help="MediaEngine with a plain sleep (spin 0), for comparison")
     args = parser.parse_args()
     if args.seconds <= 0 or args.seconds > 60:
         parser.error("--seconds must be in (0, 60]")
     if any(not 1 <= n <= 200 for n in [*args.streams, *args.stock_streams,
-                                        *args.plain_streams]):
+                                        *args.plain_streams, *args.nospin_streams]):
         parser.error("stream counts must be 1-200")
     if args.receiver is not None:
         receive(args.receiver, args.seconds)
@@ -303,12 +362,12 @@ def main() -> int:
     LOAD_BEFORE = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     results = []
     for stack, counts in (("plain", args.plain_streams), ("stock", args.stock_streams),
-                          ("ours", args.streams)):
+                          ("ours-nospin", args.nospin_streams), ("ours", args.streams)):
         for n in counts:
             result = run(stack, n, args.seconds)
             results.append(result)
             sys.stderr.write(f"{stack} {n}: {result.stats} cpu {result.cpu:.1f}%\n")
-    section = table(results, args.seconds)
+    section = table(results, args.seconds, tick_cost(100))
     sys.stdout.write(section + "\n")
     if not args.no_write:
         write_section(section)

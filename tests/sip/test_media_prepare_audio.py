@@ -205,3 +205,27 @@ def test_last_activity_moves_only_with_the_peers_packets(engine: MediaEngine, pe
     finally:
         stranger.close()
         eng.close()
+
+
+@pytest.mark.parametrize("spin", [-0.001, 0.1, "0.0005", None])
+def test_bad_spin_window_is_refused(spin: object) -> None:
+    with pytest.raises(MediaError, match="spin"):
+        MediaEngine("127.0.0.1", 40000, 40010, ["127.0.0.0/8"], spin=spin)  # type: ignore[arg-type]
+
+
+def test_sender_with_a_frozen_clock_still_sleeps(peer: Peer) -> None:
+    """The spin is timed by the monotonic clock: a test's frozen engine clock cannot make the
+    sender busy-loop; it sends its first tick and then waits for the clock to move."""
+    clock = [5.0]
+    low, high = port_range(10)
+    eng = MediaEngine("127.0.0.1", low, high, ["127.0.0.0/8"], clock=lambda: clock[0],
+                      spin=0.005)
+    try:
+        session = eng.allocate()
+        session.start(peer.address, Codec.PCMU, DTMF_PT)
+        assert len(peer.receive(1)) == 1
+        clock[0] += 0.040  # two ticks later on the engine's clock
+        assert len(peer.receive(2)) == 2
+        assert wait_for(lambda: eng.stats()["packets_sent"] == 3)
+    finally:
+        eng.close()
