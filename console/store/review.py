@@ -13,9 +13,10 @@ the amended values, with `amended_fields` naming which.
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import and_, case, func, or_, select
@@ -29,7 +30,14 @@ from console.store.record import (
     _apply_amendments,
     _record_from_row,
 )
-from console.store.records import CallFilter, CallOutcome, CallRecord, FollowUpStatus, Kpis
+from console.store.records import (
+    AgentRole,
+    CallFilter,
+    CallOutcome,
+    CallRecord,
+    FollowUpStatus,
+    Kpis,
+)
 
 log = logging.getLogger("console.store.review")
 
@@ -324,3 +332,93 @@ def archive_status(record: DutyRecord) -> ArchiveStatus:
 
     result: ArchiveStatus = record._run(load, write=False)
     return result
+
+
+# -------------------------------------------------------------------- quality reviews
+
+QUALITY_ACTION = "quality_review"
+"""Audit action of a quality review: it is a supervisor's act, chained and unalterable."""
+QUALITY_PER_WEEK = 2
+"""Calls per agent per week the duty rules ask supervisors to listen to (§6)."""
+_NOT_AGENTS = ("auto", "gate_post")
+
+
+@dataclass(frozen=True)
+class QualityReview:
+    """A supervisor listened to a call and scored the agent who answered it."""
+
+    call_key: str
+    agent: str
+    reviewer: str
+    score: int
+    """0–100."""
+    notes: str
+    at: datetime
+
+
+def add_quality_review(
+    record: DutyRecord, call_key: str, reviewer: str, score: int, notes: str = ""
+) -> QualityReview:
+    """Score a sealed call answered by an agent; kept as a chained audit entry."""
+    if not reviewer or not reviewer.strip():
+        raise InvalidFact("a quality review needs who reviewed")
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
+        raise InvalidFact(f"quality score {score!r}: a whole number 0..100")
+    if len(notes) > 2000:
+        raise InvalidFact(f"quality notes of {len(notes)} characters; at most 2000")
+    call = record.get_call(call_key)
+    if not call.sealed:
+        raise InvalidFact(f"call {call_key} is still open; score it once it is sealed")
+    agent = call.answered_by
+    if agent is None or agent in _NOT_AGENTS:
+        raise InvalidFact(f"call {call_key} was not answered by an agent ({agent or 'nobody'})")
+    detail = json.dumps(
+        {"call": call_key, "agent": agent, "score": score, "notes": notes.strip()},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    record.audit(QUALITY_ACTION, reviewer.strip(), detail)
+    return QualityReview(call_key, agent, reviewer.strip(), score, notes.strip(), record._now())
+
+
+def quality_reviews(record: DutyRecord, since: datetime, until: datetime) -> list[QualityReview]:
+    """Quality reviews made in [since, until), oldest first."""
+    from console.store.models import AuditRow
+
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidFact("quality_reviews: since and until need time zones")
+    query = (
+        select(AuditRow.who, AuditRow.detail, AuditRow.at)
+        .where(AuditRow.action == QUALITY_ACTION, AuditRow.at >= since, AuditRow.at < until)
+        .order_by(AuditRow.id)
+    )
+
+    def load(session: Any) -> list[QualityReview]:
+        found = []
+        for who, detail, at in session.execute(query):
+            try:
+                data = json.loads(detail)
+                found.append(
+                    QualityReview(
+                        str(data["call"]),
+                        str(data["agent"]),
+                        who,
+                        int(data["score"]),
+                        str(data.get("notes", "")),
+                        at,
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                log.warning("quality review entry not readable: %r", detail[:80])
+        return found
+
+    result: list[QualityReview] = record._run(load, write=False)
+    return result
+
+
+def quality_week(record: DutyRecord, week_start: datetime) -> dict[str, int]:
+    """Calls reviewed per agent in the 7 days from `week_start`; every active agent listed."""
+    counts = {a.agent_id: 0 for a in record.agents() if a.role is AgentRole.AGENT and a.active}
+    for review in quality_reviews(record, week_start, week_start + timedelta(days=7)):
+        counts[review.agent] = counts.get(review.agent, 0) + 1
+    return dict(sorted(counts.items()))

@@ -6,14 +6,24 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from console.store import AgentRole, CallFilter, CallOutcome, DutyRecord, InvalidFact
+from console.store import (
+    AgentRole,
+    CallFilter,
+    CallOutcome,
+    DutyRecord,
+    InvalidFact,
+    UnknownRecord,
+)
 from console.store.review import (
     MAX_PAGE,
     ReviewFilter,
     SortKey,
+    add_quality_review,
     agent_kpis,
     call_page,
     count_calls,
+    quality_reviews,
+    quality_week,
 )
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -155,3 +165,45 @@ def test_bad_review_input_is_a_clear_error(store: DutyRecord, call, message: str
     with pytest.raises(InvalidFact, match=message):
         call(store)
     assert len(store.calls()) == 2  # nothing lost
+
+
+def test_quality_reviews_count_per_agent_per_week(store: DutyRecord, clock) -> None:  # type: ignore[no-untyped-def]
+    keys = fill(store, 12)
+    for agent in ("1024", "2048", "3000"):
+        store.create_agent(agent, agent, AgentRole.AGENT, f"s3cret-{agent}")
+    records = {k: store.get_call(k) for k in keys}
+    by_1024 = [k for k in keys if records[k].answered_by == "1024"]
+    by_2048 = [k for k in keys if records[k].answered_by == "2048"]
+    add_quality_review(store, by_1024[0], "9001", 90, "规范用语到位")
+    add_quality_review(store, by_1024[1], "9001", 70)
+    add_quality_review(store, by_2048[0], "9001", 55, "未邀请评价")
+    week = quality_week(store, T0)
+    assert week == {"1024": 2, "2048": 1, "3000": 0}
+    reviews = quality_reviews(store, T0, T0 + timedelta(days=7))
+    assert [(r.agent, r.score) for r in reviews] == [("1024", 90), ("1024", 70), ("2048", 55)]
+    assert reviews[0].notes == "规范用语到位" and reviews[0].reviewer == "9001"
+    assert quality_week(store, T0 + timedelta(days=7)) == {"1024": 0, "2048": 0, "3000": 0}
+    assert store.verify().ok  # reviews are chained like every other audit entry
+
+
+def test_bad_quality_reviews_are_refused_and_nothing_is_written(store: DutyRecord) -> None:
+    keys = fill(store, 3)
+    unanswered = keys[2]
+    answered = keys[0]
+    open_key = store.open_call("hotline", T0 + timedelta(hours=5))
+    bad = [
+        (lambda: add_quality_review(store, answered, "9001", 101), "0..100"),
+        (lambda: add_quality_review(store, answered, "9001", -1), "0..100"),
+        (lambda: add_quality_review(store, answered, "9001", True), "0..100"),  # type: ignore[arg-type]
+        (lambda: add_quality_review(store, answered, "9001", 7.5), "0..100"),  # type: ignore[arg-type]
+        (lambda: add_quality_review(store, answered, " ", 80), "who reviewed"),
+        (lambda: add_quality_review(store, answered, "9001", 80, "x" * 2001), "at most"),
+        (lambda: add_quality_review(store, unanswered, "9001", 80), "not answered by an agent"),
+        (lambda: add_quality_review(store, open_key, "9001", 80), "still open"),
+    ]
+    for call, message in bad:
+        with pytest.raises(InvalidFact, match=message):
+            call()
+    with pytest.raises(UnknownRecord):
+        add_quality_review(store, "no-such-call", "9001", 80)
+    assert quality_reviews(store, T0, T0 + timedelta(days=7)) == []

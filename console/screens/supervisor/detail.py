@@ -28,6 +28,7 @@ from console.screens.supervisor.base import (
     seconds,
 )
 from console.store import AMENDABLE, Amendment, CallRecord, FollowUp, FollowUpStatus, StoreError
+from console.store.review import add_quality_review
 from console.ui.errors import UiError, title_of
 
 if TYPE_CHECKING:
@@ -140,6 +141,12 @@ class CallDetailScreen(ModalScreen[None]):
                 yield Input(placeholder="原因 reason (必填)", id="amend-why", max_length=500)
                 yield Button("更正", id="amend-submit", variant="warning")
             yield Label("", id="amend-error")
+            yield Label("质检评分 Quality score (监听后评分)", classes="detail-heading")
+            with Horizontal(classes="amend-row"):
+                yield Input(placeholder="得分 0–100", id="score-value", max_length=3)
+                yield Input(placeholder="评语 notes", id="score-notes", max_length=2000)
+                yield Button("评分", id="score-submit", variant="primary")
+            yield Label("", id="score-error")
             yield Button("关闭", id="detail-close")
 
     def on_mount(self) -> None:
@@ -207,7 +214,8 @@ class CallDetailScreen(ModalScreen[None]):
             fact("action", "处理", c.action, sealed.action),
             fact("result", "结果说明", c.result, sealed.result),
             fact("notes", "备注", c.notes, sealed.notes),
-            f"录音 recording: {c.recording or '无 none'}",
+            f"录音 recording: {c.recording or '无 none'}"
+            + (" (播放到耳机尚未接入 playback not wired yet)" if c.recording else ""),
             f"链 chain: {c.line} #{c.seq if c.seq is not None else '—'}",
         ]
         self.query_one("#detail-facts", Static).update("\n".join(lines))
@@ -268,6 +276,45 @@ class CallDetailScreen(ModalScreen[None]):
         for screen in self.seat.screen_stack:
             for pane in screen.query(CallLogPane).results(CallLogPane):
                 pane.refresh_row(detail.current)
+
+    @on(Button.Pressed, "#score-submit")
+    def score(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        text = self.query_one("#score-value", Input).value.strip()
+        notes = self.query_one("#score-notes", Input).value
+        label = self.query_one("#score-error", Label)
+        if not text.isdigit() or not 0 <= int(text) <= 100:
+            label.update(f"得分 {text!r}: 请填 0–100 的整数 a whole number 0..100")
+            return
+        label.update("")
+        key = self.key
+
+        def add() -> None:
+            try:
+                add_quality_review(ctx.record, key, ctx.reviewer, int(text), notes)
+            except StoreError as exc:
+                self.seat.call_from_thread(self._score_failed, exc)
+                return
+            self.seat.call_from_thread(self._scored, int(text))
+
+        self.seat.run_worker(add, name="quality", thread=True, exit_on_error=False)
+
+    def _score_failed(self, exc: StoreError) -> None:
+        self.query_one("#score-error", Label).update(f"{title_of(exc)}: {exc}")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+
+    def _scored(self, score: int) -> None:
+        from console.screens.supervisor.panes import QualityPane
+
+        self.query_one("#score-value", Input).value = ""
+        self.query_one("#score-notes", Input).value = ""
+        self.query_one("#score-error", Label).update(f"已评分 scored {score}")
+        self.seat.notify(f"{score} 分", title="质检 Quality")
+        for screen in self.seat.screen_stack:
+            for pane in screen.query(QualityPane).results(QualityPane):
+                pane.reload()
 
     def error(self, message: str) -> None:
         self.query_one("#amend-error", Label).update(message)

@@ -16,12 +16,18 @@ from console.screens.base import SeatScreen_
 from console.screens.supervisor.base import review_context
 from console.screens.supervisor.call_log import CallLogPane
 from console.screens.supervisor.kpis import KpiPane
-from console.screens.supervisor.panes import ExportPane, HandoverPane, IntegrityPane, MorningPane
+from console.screens.supervisor.panes import (
+    ExportPane,
+    HandoverPane,
+    IntegrityPane,
+    MorningPane,
+    QualityPane,
+)
 from console.ui.errors import UiError, title_of
 
 
 class SupervisorScreen(SeatScreen_):
-    """Call log, KPIs, morning review, handovers, integrity and export for a supervisor."""
+    """Call log, KPIs, morning review, handovers, quality, integrity, export: a supervisor's."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+l", "logout", "退出登录 Log out"),
@@ -29,8 +35,9 @@ class SupervisorScreen(SeatScreen_):
         Binding("f3", "tab('tab-kpis')", "统计"),
         Binding("f4", "tab('tab-morning')", "晨检"),
         Binding("f5", "tab('tab-handovers')", "交接班"),
-        Binding("f6", "tab('tab-integrity')", "完整性"),
-        Binding("f7", "tab('tab-export')", "导出"),
+        Binding("f6", "tab('tab-quality')", "质检"),
+        Binding("f7", "tab('tab-integrity')", "完整性"),
+        Binding("f8", "tab('tab-export')", "导出"),
     ]
 
     DEFAULT_CSS = """
@@ -42,7 +49,10 @@ class SupervisorScreen(SeatScreen_):
     SupervisorScreen #k-body { height: 1fr; }
     SupervisorScreen #k-overall { width: 40; }
     SupervisorScreen #k-agents { height: auto; max-height: 12; }
-    SupervisorScreen #m-table, SupervisorScreen #h-table { height: 1fr; }
+    SupervisorScreen #m-table, SupervisorScreen #h-table, SupervisorScreen #q-reviews {
+        height: 1fr;
+    }
+    SupervisorScreen #q-agents { height: auto; max-height: 14; }
     SupervisorScreen #h-notes { height: auto; max-height: 10; }
     """
 
@@ -64,6 +74,8 @@ class SupervisorScreen(SeatScreen_):
                 yield MorningPane(id="morning")
             with TabPane("交接班 Handovers", id="tab-handovers"):
                 yield HandoverPane(id="handovers")
+            with TabPane("质检 Quality", id="tab-quality"):
+                yield QualityPane(id="quality")
             with TabPane("完整性 Integrity", id="tab-integrity"):
                 yield IntegrityPane(id="integrity")
             with TabPane("导出 Export", id="tab-export"):

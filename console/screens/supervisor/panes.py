@@ -1,4 +1,4 @@
-"""The other review tabs: morning review, handovers, integrity, export.
+"""The other review tabs: morning review, handovers, quality, integrity, export.
 
 Each tab reads the duty record in a thread worker (never on the UI thread) and writes only
 through the record's own append-only operations: a sign-off is a signature or an audit
@@ -28,7 +28,14 @@ from console.screens.supervisor.base import (
 )
 from console.store import CallFilter, CallRecord, Handover, StoreError, VerifyReport
 from console.store.export import ExportResult, export_calls
-from console.store.review import ArchiveStatus, archive_status
+from console.store.review import (
+    QUALITY_PER_WEEK,
+    ArchiveStatus,
+    QualityReview,
+    archive_status,
+    quality_reviews,
+    quality_week,
+)
 from console.ui.errors import UiError, title_of
 
 if TYPE_CHECKING:
@@ -452,3 +459,90 @@ class ExportPane(ReviewPane):
             f"sha256 {result.digest[:12]}…"
         )
         self.seat.notify(str(result.path), title="已导出 Exported")
+
+
+# ---------------------------------------------------------------- quality
+
+
+@dataclass(frozen=True)
+class QualityView:
+    """This week's quality reviews and the count per agent."""
+
+    week_start: dt.datetime
+    per_agent: dict[str, int]
+    reviews: list[QualityReview]
+
+
+def week_start(tz: dt.tzinfo, day: dt.date) -> dt.datetime:
+    monday = day - dt.timedelta(days=day.weekday())
+    return dt.datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+
+
+class QualityPane(ReviewPane):
+    """Per agent: calls reviewed this week against the two the rules ask; the reviews made.
+
+    Calls are scored from their detail (call log → Enter → 质检评分).
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: QualityView | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="review-filters"):
+            yield Button("刷新", id="q-refresh")
+        yield Label("", classes="pane-status")
+        agents: DataTable[str] = DataTable(id="q-agents", cursor_type="row")
+        yield agents
+        reviews: DataTable[str] = DataTable(id="q-reviews", cursor_type="row")
+        yield reviews
+
+    def on_mount(self) -> None:
+        self.query_one("#q-agents", DataTable).add_columns("工号", "本周已质检", "要求", "状态")
+        self.query_one("#q-reviews", DataTable).add_columns(
+            "时间", "工号", "得分", "质检人", "通话", "评语"
+        )
+        self.reload()
+
+    @on(Button.Pressed, "#q-refresh")
+    def reload(self) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        start = week_start(ctx.record.tz, self.seat.clock.now().astimezone(ctx.record.tz).date())
+
+        def load() -> QualityView:
+            return QualityView(
+                start,
+                quality_week(ctx.record, start),
+                quality_reviews(ctx.record, start, start + dt.timedelta(days=7)),
+            )
+
+        self.work("quality", load, self.show)
+
+    def show(self, view: QualityView) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+        self.view = view
+        agents = self.query_one("#q-agents", DataTable)
+        agents.clear()
+        for agent, n in view.per_agent.items():
+            ok = "✓" if n >= QUALITY_PER_WEEK else f"✗ 差 {QUALITY_PER_WEEK - n}"
+            agents.add_row(agent, str(n), str(QUALITY_PER_WEEK), ok, key=agent)
+        reviews = self.query_one("#q-reviews", DataTable)
+        reviews.clear()
+        for r in reversed(view.reviews):
+            reviews.add_row(
+                local(r.at, ctx.tz, "%m-%d %H:%M"),
+                r.agent,
+                str(r.score),
+                r.reviewer,
+                r.call_key[:8],
+                r.notes[:40],
+            )
+        short = sum(1 for n in view.per_agent.values() if n < QUALITY_PER_WEEK)
+        self.status(
+            f"本周 {view.week_start:%m-%d} 起 · 质检 {len(view.reviews)} 通 · "
+            f"未达每人{QUALITY_PER_WEEK}通: {short} 人"
+        )

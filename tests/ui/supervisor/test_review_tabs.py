@@ -148,3 +148,41 @@ async def test_export_of_the_current_filter_and_a_month(
         await press_button(pilot, "e-run")
         await until(pilot, lambda: "clear those two" in screen_text(app), "refused")
         assert len([a for a in store.audit_log() if a.action == "export"]) == 2
+
+
+async def test_quality_scores_from_the_detail_and_counts_per_agent(
+    build: Build, store, week
+) -> None:  # type: ignore[no-untyped-def]
+    from console.screens.supervisor.detail import CallDetailScreen
+    from console.screens.supervisor.panes import QualityPane
+
+    answered = next(
+        c for c in store.calls() if c.answered_by == "1024" and c.ring_at.date() >= START.date()
+    )
+    app = build()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await open_review(pilot, app)
+        await show_tab(pilot, app, "tab-quality")
+        pane = app.screen.query_one(QualityPane)
+        await until(pilot, lambda: pane.view is not None, "quality")
+        assert pane.view is not None and pane.view.per_agent == {"1024": 0, "2048": 0}
+        app.push_screen(CallDetailScreen(answered.key))
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, CallDetailScreen) and app.screen.detail is not None,
+            "detail",
+        )
+        for bad in ("", "abc", "101", "-5"):
+            app.screen.query_one("#score-value", Input).value = bad
+            await press_button(pilot, "score-submit")
+            assert "0..100" in screen_text(app), bad
+        app.screen.query_one("#score-value", Input).value = "85"
+        app.screen.query_one("#score-notes", Input).value = "规范用语到位"
+        await press_button(pilot, "score-submit")
+        await until(pilot, lambda: "已评分" in screen_text(app), "scored")
+        await pilot.press("escape")
+        await until(
+            pilot, lambda: pane.view is not None and pane.view.per_agent["1024"] == 1, "count"
+        )
+        assert len(pane.view.reviews) == 1 and pane.view.reviews[0].score == 85
+        assert "✗ 差 1" in screen_text(app)
