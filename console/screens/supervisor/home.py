@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Label, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
 
 from console.screens.base import SeatScreen_
 from console.screens.supervisor.base import review_context
@@ -38,6 +38,7 @@ class SupervisorScreen(SeatScreen_):
         Binding("f6", "tab('tab-quality')", "质检"),
         Binding("f7", "tab('tab-integrity')", "完整性"),
         Binding("f8", "tab('tab-export')", "导出"),
+        Binding("f9", "search", "搜索 Search"),
     ]
 
     DEFAULT_CSS = """
@@ -84,6 +85,11 @@ class SupervisorScreen(SeatScreen_):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#review-tabs", TabbedContent).active = tab
+
+    def action_search(self) -> None:
+        """Jump to the call log's search box (keyboard users, and the tmux smoke test)."""
+        self.action_tab("tab-log")
+        self.query_one("#f-text", Input).focus()
 
     def action_logout(self) -> None:
         self.seat.logout()
