@@ -85,55 +85,56 @@ async def test_an_agent_login_never_reaches_the_review(build: Build, store, week
         assert "13900000" not in screen_text(app)
 
 
-@pytest.mark.parametrize(
-    ("values", "flt"),
-    [
-        ({"f-agent": "1024"}, ReviewFilter(CallFilter(agent="1024"))),
-        ({"f-category": "repair"}, ReviewFilter(CallFilter(category="repair"))),
-        ({"f-outcome": "abandoned"}, ReviewFilter(CallFilter(outcome=CallOutcome.ABANDONED))),
-        ({"f-outcome": "forwarded"}, ReviewFilter(CallFilter(outcome=CallOutcome.FORWARDED))),
-        ({"f-sat": "3"}, ReviewFilter(CallFilter(satisfaction=3))),
-        ({"f-shift": "noon"}, ReviewFilter(CallFilter(hours=(11, 14)))),
-        ({"f-limit": "in"}, ReviewFilter(within_limit=True)),
-        ({"f-limit": "out"}, ReviewFilter(within_limit=False)),
-        ({"f-text": "电梯"}, ReviewFilter(text="电梯")),
-        ({"f-since": "2026-03-01", "f-until": "2026-03-01"}, None),
-    ],
-)
+FILTER_CASES: list[tuple[dict[str, str], ReviewFilter | None]] = [
+    ({"f-agent": "1024"}, ReviewFilter(CallFilter(agent="1024"))),
+    ({"f-category": "repair"}, ReviewFilter(CallFilter(category="repair"))),
+    ({"f-outcome": "abandoned"}, ReviewFilter(CallFilter(outcome=CallOutcome.ABANDONED))),
+    ({"f-outcome": "forwarded"}, ReviewFilter(CallFilter(outcome=CallOutcome.FORWARDED))),
+    ({"f-sat": "3"}, ReviewFilter(CallFilter(satisfaction=3))),
+    ({"f-shift": "noon"}, ReviewFilter(CallFilter(hours=(11, 14)))),
+    ({"f-limit": "in"}, ReviewFilter(within_limit=True)),
+    ({"f-limit": "out"}, ReviewFilter(within_limit=False)),
+    ({"f-text": "电梯"}, ReviewFilter(text="电梯")),
+    ({"f-since": "2026-03-01", "f-until": "2026-03-01"}, None),
+]
+"""Each filter widget alone (values typed) → the same selection through the store."""
+
+
 async def test_each_filter_shows_what_the_store_selects(  # type: ignore[no-untyped-def]
-    build: Build, store: DutyRecord, week, values: dict[str, str], flt: ReviewFilter | None
+    build: Build, store: DutyRecord, week
 ) -> None:
     app = build()
     async with app.run_test(size=(160, 50)) as pilot:
         await open_review(pilot, app)
-        pane = await refilter(pilot, app, **values)
-        if flt is None:  # one day: 2026-03-01 local
-            since, until_ = store.day_bounds(dt.date(2026, 3, 1))
-            flt = ReviewFilter(CallFilter(since=since, until=until_))
-        else:
-            since = dt.datetime(2026, 2, 24, tzinfo=TZ)
-            flt = ReviewFilter(
-                CallFilter(
-                    **{
-                        **flt.base.__dict__,
-                        "since": since,
-                        "until": dt.datetime(2026, 3, 3, tzinfo=TZ),
-                    }
-                ),
-                text=flt.text,
-                within_limit=flt.within_limit,
-            )
-        expected = [
-            c.key for c in sorted(store.calls(flt.base), key=lambda c: c.ring_at, reverse=True)
-        ]
-        if flt.text or flt.within_limit is not None:
-            expected_count = count_calls(store, flt)
-            assert pane.total == expected_count
-            assert len(table_keys(app)) == expected_count
-        else:
-            assert table_keys(app) == expected
-            assert pane.total == len(expected)
-        assert 0 < (pane.total or 0) < len(week)
+        for values, case in FILTER_CASES:
+            await press_button(pilot, "f-clear")
+            app.screen.query_one("#f-since", Input).value = "2026-02-24"
+            app.screen.query_one("#f-until", Input).value = "2026-03-02"
+            pane = await refilter(pilot, app, **values)
+            if case is None:  # one day: 2026-03-01 local
+                since, until_ = store.day_bounds(dt.date(2026, 3, 1))
+                flt = ReviewFilter(CallFilter(since=since, until=until_))
+            else:
+                flt = ReviewFilter(
+                    CallFilter(
+                        **{
+                            **case.base.__dict__,
+                            "since": dt.datetime(2026, 2, 24, tzinfo=TZ),
+                            "until": dt.datetime(2026, 3, 3, tzinfo=TZ),
+                        }
+                    ),
+                    text=case.text,
+                    within_limit=case.within_limit,
+                )
+            newest_first = sorted(store.calls(flt.base), key=lambda c: c.ring_at, reverse=True)
+            if flt.text or flt.within_limit is not None:
+                expected_count = count_calls(store, flt)
+                assert pane.total == expected_count, values
+                assert len(table_keys(app)) == expected_count, values
+            else:
+                assert table_keys(app) == [c.key for c in newest_first], values
+                assert pane.total == len(newest_first), values
+            assert 0 < (pane.total or 0) < len(week), values
 
 
 async def test_bad_filter_input_is_named_and_the_table_kept(build: Build, store, week) -> None:  # type: ignore[no-untyped-def]
