@@ -65,7 +65,7 @@ class SupervisorScreen(SeatScreen_):
             yield Label(f"{title_of(exc)}: {exc}", id="review-refused")
             yield Footer()
             return
-        yield Label(f"主任 {ctx.reviewer} · 值班记录审阅 review", id="review-who")
+        self.sub_title = f"主任 {ctx.reviewer} · 值班记录审阅 review"  # in the header
         with TabbedContent(id="review-tabs"):
             with TabPane("通话记录 Calls", id="tab-log"):
                 yield CallLogPane(id="call-log")
