@@ -425,6 +425,21 @@ class RtpSession:
             return
         self._encode_pending()
 
+    def _drop_prompt(self, prompt: Prompt) -> None:
+        """A prompt that cannot be encoded: drop its queued plays, reporting them unfinished."""
+        with self._lock:
+            dropped = [q for q in ([self._current] if self._current else []) + list(self._queue)
+                       if q.prompt is prompt]
+            if self._current is not None and self._current.prompt is prompt:
+                self._current = None
+            for item in dropped:
+                if item in self._queue:
+                    self._queue.remove(item)
+            if self._current is None and not self._queue:
+                self._idle.notify_all()
+        for item in dropped:
+            self._engine._callback(item.on_done, False)
+
     def stop_playback(self) -> None:
         """Barge-in: drop the current and queued prompts (`on_done(False)`); silence follows."""
         with self._lock:
@@ -722,10 +737,13 @@ class MediaEngine:
             prompt, codec, session = item
             try:
                 frames = self.prompts.frames(prompt, codec)
-                if session is not None:
-                    session._attach(prompt, codec, frames)
             except Exception:
                 log.exception("encoding prompt %r for %s failed", prompt.name, codec.name)
+                if session is not None:  # drop it (on_done(False)) rather than wait forever
+                    session._drop_prompt(prompt)
+                continue
+            if session is not None:
+                session._attach(prompt, codec, frames)
 
     def close(self) -> None:
         """Close every session, stop the threads, release every port."""

@@ -229,3 +229,18 @@ def test_sender_with_a_frozen_clock_still_sleeps(peer: Peer) -> None:
         assert wait_for(lambda: eng.stats()["packets_sent"] == 3)
     finally:
         eng.close()
+
+
+def test_prompt_that_cannot_be_encoded_is_dropped_not_waited_for(
+        engine: MediaEngine, peer: Peer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(kind: Codec, pcm16: bytes) -> tuple[bytes, ...]:
+        raise MemoryError("no room for the frames")
+
+    monkeypatch.setattr(codec, "frames", broken)
+    done: list[bool] = []
+    session = engine.allocate()
+    session.start(peer.address, Codec.PCMU, DTMF_PT)
+    session.play(Prompt("broken", sine(1600)), done.append)
+    assert session.wait_playback(WAIT), "nothing left queued"
+    assert wait_for(lambda: done == [False])
+    assert not session.playing
