@@ -150,6 +150,9 @@ class DutyCall:
         self._transfer_cseq: int | None = None
         self._playing: list[str] = []
         self._watchdog: TimerHandle | None = None
+        self.caller_silent = _caller_sends_nothing(invite)
+        """The caller's SDP says it sends no RTP (a=inactive / a=recvonly, e.g. on hold): the
+        media watchdog waits instead of hanging up."""
         session.on_dtmf = self._on_dtmf
 
     # ------------------------------------------------------------ Call protocol
@@ -385,6 +388,8 @@ class DutyCall:
             if self._state is not CallState.ANSWERED:
                 return
             last = max(float(getattr(self.session, "last_activity", 0.0)), self.answered_at)
+            if self.caller_silent:  # on hold: silence is expected, look again later
+                last = self._line.clock()
             silent = self._line.clock() - last
             if silent < timeout:
                 self._arm_watchdog(last)
@@ -414,6 +419,7 @@ class DutyCall:
             self._line.send_text(client.gen_response(msg, 488, extra=(f"Warning: {exc.warning}",)),
                                  source)
             return
+        self.caller_silent = _caller_sends_nothing(msg)
         if (offer.host, offer.port) != (self.offer.host, self.offer.port):
             try:
                 self.session.retarget((offer.host, offer.port))
@@ -461,6 +467,14 @@ class DutyCall:
         elif "terminated" in (msg.header("Subscription-State") or "").lower():
             self._transfer_result = (TransferOutcome.FAILURE, f"subscription ended at {frag}")
             self._transfer_done.set()
+
+
+def _caller_sends_nothing(msg: SipMessage) -> bool:
+    """True if the SDP's direction says the caller will send no RTP (RFC 3264 §5.1, §8.4)."""
+    if msg.content_type != "application/sdp":
+        return False
+    lines = msg.body_raw.decode("utf-8", "replace").replace("\r", "").split("\n")
+    return any(line.strip() in ("a=inactive", "a=recvonly") for line in lines)
 
 
 class DutyLine:

@@ -20,7 +20,7 @@ from sip.api import (
 )
 from sip.line import DutyLine
 from sip.timers import ManualScheduler
-from tests.sip.fakes import Events, FakeMedia, FakeTransport, config, request
+from tests.sip.fakes import SDP, Events, FakeMedia, FakeTransport, config, request
 from tests.sip.test_line import FakeRegistrar, answered
 
 
@@ -153,3 +153,23 @@ def test_prepare_before_and_after_start():
         assert media.prepared == ["greeting", "survey"], "a bad list encodes nothing"
     finally:
         line.stop()
+
+
+@pytest.mark.parametrize("direction", ["a=inactive", "a=recvonly"])
+def test_caller_on_hold_is_not_hung_up_and_watched_again_after(rig, direction: str):
+    line, transport, sched, media, events, _r = rig
+    call, tag = answered(rig)
+    media.sessions[0].last_activity = sched.clock()
+    held = SDP.replace("a=rtpmap:101 telephone-event/8000\r\n",
+                       f"a=rtpmap:101 telephone-event/8000\r\n{direction}\r\n")
+    transport.inject(request("INVITE", "c1", tag, cseq=2, body=held,
+                             content_type="application/sdp"))
+    assert call.caller_silent
+    sched.advance(120)
+    assert call.state is CallState.ANSWERED, "hold is not a vanished caller"
+    transport.inject(request("ACK", "c1", tag, cseq=2))
+    transport.inject(request("INVITE", "c1", tag, cseq=3, body=SDP,
+                             content_type="application/sdp", branch="z9hG4bKr3"))
+    assert not call.caller_silent
+    sched.advance(31)
+    assert events.wait_for(CallEnded)[0].detail == "no RTP for 30 s"
