@@ -732,22 +732,8 @@ class DutyRecord:
             sat = {row[0]: int(row[1]) for row in session.execute(sat_q)}
             hours = {int(row[0]): int(row[1]) for row in session.execute(hour_q)}
             fu = session.execute(open_q).one()
-            return Kpis(
-                since=since,
-                until=until,
-                total=int(t[0]),
-                answered=int(t[1]),
-                answered_within_limit=int(t[2]),
-                missed=int(t[3]),
-                abandoned=int(t[4]),
-                forwarded=int(t[5]),
-                interrupted=int(t[6]),
-                avg_seconds_to_answer=None if t[7] is None else round(float(t[7]), 3),
-                avg_handling_seconds=None if t[8] is None else round(float(t[8]), 3),
-                satisfaction=sat,
-                open_follow_ups=int(fu[0]),
-                overdue_follow_ups=int(fu[1]),
-                calls_per_hour=dict(sorted(hours.items())),
+            return Kpis.from_totals(
+                since, until, t, sat, hours, (int(fu[0]), int(fu[1]))
             )
 
         result: Kpis = self._run(load, write=False)

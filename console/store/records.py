@@ -7,8 +7,10 @@ everything the store hands out is an immutable dataclass built inside the sessio
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first record of every chain."""
@@ -309,6 +311,38 @@ class Kpis:
     overdue_follow_ups: int = 0
     calls_per_hour: dict[int, int] = field(default_factory=dict)
     """Local hour of day of the ring → count."""
+
+    @classmethod
+    def from_totals(
+        cls,
+        since: datetime,
+        until: datetime,
+        totals: Sequence[Any],
+        satisfaction: dict[int | None, int],
+        hours: dict[int, int],
+        follow_ups: tuple[int, int],
+    ) -> Kpis:
+        """Build from one totals row (total, answered, within limit, missed, abandoned,
+        forwarded, interrupted, avg answer s, avg handling s) — the one shape every KPI
+        query returns, so overall and per-agent figures can't drift apart."""
+        t = totals
+        return cls(
+            since=since,
+            until=until,
+            total=int(t[0]),
+            answered=int(t[1]),
+            answered_within_limit=int(t[2]),
+            missed=int(t[3]),
+            abandoned=int(t[4]),
+            forwarded=int(t[5]),
+            interrupted=int(t[6]),
+            avg_seconds_to_answer=None if t[7] is None else round(float(t[7]), 3),
+            avg_handling_seconds=None if t[8] is None else round(float(t[8]), 3),
+            satisfaction=satisfaction,
+            open_follow_ups=follow_ups[0],
+            overdue_follow_ups=follow_ups[1],
+            calls_per_hour=dict(sorted(hours.items())),
+        )
 
     @property
     def answer_rate(self) -> float | None:

@@ -274,22 +274,8 @@ def agent_kpis(
     open_follow_ups, overdue_follow_ups = _follow_up_counts(record, until)
     result: dict[str, Kpis] = {}
     for agent, (t, sat, hours) in found.items():
-        result[agent] = Kpis(
-            since=since,
-            until=until,
-            total=int(t[1]),
-            answered=int(t[2]),
-            answered_within_limit=int(t[3]),
-            missed=int(t[4]),
-            abandoned=int(t[5]),
-            forwarded=int(t[6]),
-            interrupted=int(t[7]),
-            avg_seconds_to_answer=None if t[8] is None else round(float(t[8]), 3),
-            avg_handling_seconds=None if t[9] is None else round(float(t[9]), 3),
-            satisfaction=sat,
-            open_follow_ups=open_follow_ups,
-            overdue_follow_ups=overdue_follow_ups,
-            calls_per_hour=dict(sorted(hours.items())),
+        result[agent] = Kpis.from_totals(
+            since, until, t[1:], sat, hours, (open_follow_ups, overdue_follow_ups)
         )
     return result
 
