@@ -150,7 +150,8 @@ def configure_logging(level: str = "INFO") -> None:
     )
 
 
-def _clock(text: str | None) -> Clock | None:
+def clock_from(text: str | None) -> Clock | None:
+    """`--clock-start` as a clock (None: the system clock); StartupError if unreadable."""
     if not text:
         return None
     try:
@@ -168,13 +169,13 @@ class StartupError(Exception):
 
 
 def _run(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
-    if not args.headless:
+    if not args.headless:  # the TUI owns the terminal: it logs to --log-file
         from console.ui.assemble import run_tui
 
         return run_tui(args)
+    configure_logging(args.log_level)
     try:
-        headless = assemble(args.config, clock=_clock(args.clock_start))
+        headless = assemble(args.config, clock=clock_from(args.clock_start))
     except Exception as exc:
         # ConfigError, StoreError, PromptError/TtsError, SipError, FlowError: each has a title.
         title = getattr(exc, "title", None)
@@ -187,10 +188,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    run = subparsers.add_parser("run", help="run the duty line (headless: no UI)")
+    run = subparsers.add_parser("run", help="run the duty line (the seat; --headless: no UI)")
     run.add_argument("--headless", action="store_true", help="no UI; log to stdout")
     run.add_argument("--config", default="console.toml", help="the console's TOML file")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    run.add_argument("--log-file", default="duty-console.log",
+                     help="where the TUI logs (without --headless)")
     run.add_argument("--clock-start", default=None, metavar="ISO",
                      help="pretend wall time starts here (demos, end-to-end tests)")
     run.set_defaults(handler=_run)

@@ -93,8 +93,8 @@ class SeatStore(Protocol):
 class NightSwitch(Protocol):
     """Night mode with one manual override (`console.domain.NightMode` satisfies it).
 
-    The same object must back the flow's `Staffing` (see `NightStaffing`) so that an
-    override set on the screen really routes calls.
+    The same object must back the flow's `Staffing` (`console.adapters.ScheduleStaffing`,
+    wired by `console.runner.assemble`) so that an override set on screen routes calls.
     """
 
     def decide(self, now: dt.datetime) -> NightDecision: ...
@@ -102,16 +102,6 @@ class NightSwitch(Protocol):
         self, kind: OverrideKind, reason: str, agent_id: str, now: dt.datetime
     ) -> NightDecision: ...
     def clear_override(self) -> Any: ...
-
-
-class NightStaffing:
-    """`console.callflow.Staffing` over a `NightSwitch`: the seat rings unless it is night."""
-
-    def __init__(self, night: NightSwitch) -> None:
-        self.night = night
-
-    def is_staffed(self, at: dt.datetime) -> bool:
-        return not self.night.decide(at).night
 
 
 class FlowPort:

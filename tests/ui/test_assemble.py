@@ -1,4 +1,4 @@
-"""The TUI's composition root: the flow's record writes into the duty record, start-up errors."""
+"""The TUI over the one composition root: shared record adapter and night mode, errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from console.adapters import StoreCallRecords
 from console.callflow.events import CallStep, Mode
 from console.cli import main
 from console.store import CallOutcome, DutyRecord
-from console.ui.assemble import StoreCallRecords
 
 T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -38,7 +38,8 @@ def test_answered_call_with_survey_is_sealed_answered(record: DutyRecord) -> Non
     (call,) = record.calls()
     assert call.outcome is CallOutcome.ANSWERED and call.sealed
     assert (call.answered_by, call.rings, call.satisfaction) == ("1024", 2, 1)
-    assert call.step == "wait_hangup" and call.follow_up == "call back tomorrow"
+    assert call.step == "wait_hangup"
+    assert call.follow_up is not None and call.follow_up.endswith("call back tomorrow")
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,8 @@ def test_refused_call_is_a_missed_record_and_alarms_are_audited(record: DutyReco
     rec.call_refused("c3", "137", _at(0), "486 Busy Here")
     rec.alarm("gate_post_unreachable", "no answer to OPTIONS", _at(1))
     (call,) = record.calls()
-    assert call.outcome is CallOutcome.MISSED and call.end_reason == "486 Busy Here"
+    assert call.outcome is CallOutcome.MISSED and call.end_reason == "refused"
+    assert call.result == "refused: 486 Busy Here"
     assert any(a.action == "alarm:gate_post_unreachable" for a in record.audit_log())
 
 
@@ -94,3 +96,26 @@ def test_bad_config_is_one_titled_line_and_exit_1(
     assert main(["--config", str(path), "--log-file", str(tmp_path / "ui.log")]) == 1
     err = capsys.readouterr().err
     assert err.startswith(expected) and "Traceback" not in err
+
+
+def test_the_app_and_the_flow_share_one_night_mode(tmp_path: Path) -> None:
+    """An override set on screen routes the next call: one `NightMode` behind both."""
+    from zoneinfo import ZoneInfo
+
+    from console.callflow import ShiftedClock
+    from console.domain.night import OverrideKind
+    from console.ui.assemble import build_console
+    from tests.e2e.labconfig import write_console_toml
+
+    path = write_console_toml(tmp_path, 5060)
+    clock = ShiftedClock(dt.datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    app, headless = build_console(path, clock=clock)
+    try:
+        assert app.night is headless.parts["night"]
+        assert app.store is headless.store and app.clock is clock
+        assert headless.flow.staffing.is_staffed(clock.now()) is True  # Monday 10:00
+        app.night.set_override(OverrideKind.EARLY_NIGHT, "storm", "1024", clock.now())
+        assert headless.flow.staffing.is_staffed(clock.now()) is False  # the flow obeys it
+        assert app.on_line_event in headless.parts["sinks"]
+    finally:
+        headless.store.close()
