@@ -144,6 +144,9 @@ class StoreCallRecords:
         if recording:
             self._update(call_id, recording=recording)
 
+    def agent_action(self, call_id: str, text: str, at: datetime) -> None:
+        self._action(call_id, f"{text} at {at:%H:%M:%S}")
+
     def _action(self, call_id: str, line: str) -> None:
         call = self._get(call_id)
         if call is None:

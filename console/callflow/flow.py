@@ -8,11 +8,13 @@ only ever selects a survey score: forward targets come from `FlowSettings` alone
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from console.callflow.events import (
@@ -68,6 +70,31 @@ class CallGone(Exception):
     """The caller hung up (or the line stopped): unwind to the record-keeping."""
 
 
+class AgentAction(enum.Enum):
+    """What the agent may ask of a call they have taken; served on the call's own thread."""
+
+    TRANSFER = "transfer"
+    HOLD = "hold"
+    RESUME = "resume"
+
+
+@dataclass
+class _Request:
+    """One agent action waiting for the call thread; `done` is set with `ok` filled in."""
+
+    action: AgentAction
+    done: threading.Event = field(default_factory=threading.Event)
+    ok: bool = False
+
+    def finish(self, ok: bool) -> None:
+        self.ok = ok
+        self.done.set()
+
+
+_AGENT_STEPS = frozenset({CallStep.GREETING, CallStep.CONVERSATION, CallStep.HOLD})
+"""Steps in which the agent who took the call may transfer it or put it on hold."""
+
+
 class CallSession:
     """One call's walk through the script, on its own thread."""
 
@@ -85,6 +112,9 @@ class CallSession:
         self._digits: deque[str] = deque()
         self._taken_by: str | None = None
         self._agent_done = False
+        self._hang_up = False
+        """The agent hung up: end right after the survey/thanks instead of waiting."""
+        self._requests: deque[_Request] = deque()
         self.thread = threading.Thread(
             target=self._run, name=f"call-{call.call_id[:12]}", daemon=True
         )
@@ -118,6 +148,40 @@ class CallSession:
         with self._cv:
             self._agent_done = True
             self._cv.notify_all()
+
+    def request(self, action: AgentAction, timeout: float) -> bool:
+        """Queue an agent action for the call thread and wait for its result.
+
+        False when the call is not the agent's (not taken, ended, past the conversation)
+        or the call thread did not serve it within `timeout`.
+        """
+        req = _Request(action)
+        with self._cv:
+            if self._ended or self._taken_by is None or self._agent_done:
+                return False
+            if self.step not in _AGENT_STEPS and self.step is not CallStep.RINGING:
+                return False
+            self._requests.append(req)
+            self._cv.notify_all()
+        if not req.done.wait(timeout):
+            log.warning("call %s: %s not served within %.0f s", self.cid, action.value, timeout)
+            return False
+        return req.ok
+
+    def hang_up(self) -> bool:
+        """The agent ends the call: the survey first when configured, then our BYE."""
+        with self._cv:
+            if self._ended or self._taken_by is None:
+                return False
+            self._hang_up = True
+            self._agent_done = True
+            self._cv.notify_all()
+        return True
+
+    @property
+    def taken_by(self) -> str | None:
+        """The agent who took the call, if one has."""
+        return self._taken_by
 
     @property
     def holds_seat(self) -> bool:
@@ -235,9 +299,87 @@ class CallSession:
         self._emit(HandedOver(now, self.cid, agent))
 
     def _conversation(self) -> None:
+        """Talk until the agent is done; serve transfer / hold / resume on this thread."""
         self._to(CallStep.CONVERSATION)
-        self._wait(lambda: self._agent_done, None)
+        held = False
+        hold = self.flow.prompts.get("hold")
+        while True:
+            self._wait(lambda: self._agent_done or bool(self._requests),
+                       hold.seconds + 0.5 if held else None)
+            with self._cv:
+                req = self._requests.popleft() if self._requests else None
+                done = self._agent_done
+            if req is None:
+                if done:
+                    break
+                if held:  # the hold prompt ran out: play it again
+                    self._gone_check()
+                    self.call.play(hold)
+                continue
+            try:
+                held = self._serve(req, held, hold)
+            finally:
+                req.done.set()  # a CallGone (transfer done, caller gone) still answers it
+        if held:
+            self._stop_playback()
         self._survey()
+
+    def _serve(self, req: _Request, held: bool, hold: Prompt) -> bool:
+        """Carry out one agent action; returns whether the caller is on hold afterwards."""
+        agent = self._taken_by or ""
+        if req.action is AgentAction.HOLD:
+            if not held:
+                self._gone_check()
+                self.call.play(hold)
+                self._to(CallStep.HOLD)
+                self._agent_action(f"put on hold by {agent}")
+            req.ok = True
+            return True
+        if req.action is AgentAction.RESUME:
+            if held:
+                self._stop_playback()
+                self._to(CallStep.CONVERSATION)
+                self._agent_action(f"taken back from hold by {agent}")
+            req.ok = held
+            return False
+        if held:
+            self._stop_playback()
+        self._transfer(agent, req)
+        return False
+
+    def _transfer(self, agent: str, req: _Request) -> None:
+        """Blind transfer to the configured gate post; on failure the agent keeps the call."""
+        targets = self.flow.settings.gate_chain
+        if not targets:
+            self._agent_action(f"transfer by {agent} refused: no gate post configured")
+            return
+        target = targets[0].uri  # fixed by config; nothing the caller sent chooses it
+        self._to(CallStep.FORWARDING)
+        outcome: TransferOutcome | None = None
+        try:
+            outcome = self.call.transfer(target, timeout=self.flow.settings.transfer_timeout)
+            result = outcome.value
+        except SipError as exc:
+            result = f"error: {exc}"[:64]
+        self._attempt(target, "refer", result, 1)
+        self._agent_action(f"transfer to the gate post by {agent}: {result}")
+        if outcome is TransferOutcome.SUCCESS:
+            req.ok = True
+            self.end_reason = EndReason.TRANSFERRED.value
+            with self._cv:
+                self._ended = True
+            raise CallGone
+        self._gone_check()
+        self._to(CallStep.CONVERSATION)
+
+    def _stop_playback(self) -> None:
+        try:
+            self.call.stop_playback()
+        except SipError as exc:
+            log.debug("call %s: stop playback: %s", self.cid, exc)
+
+    def _agent_action(self, text: str) -> None:
+        self.flow._record("agent_action", self.cid, text, self.flow.clock.now())
 
     def _waiting(self) -> None:
         settings = self.flow.settings
@@ -353,15 +495,21 @@ class CallSession:
         return SURVEY_DIGITS.get(digit)
 
     def _wait_hangup(self) -> None:
-        """The caller hangs up first (duty rules §3.8); we end it only after a timeout."""
+        """The caller hangs up first (duty rules §3.8); we end it after a timeout (or at once
+        when the agent hung up)."""
         self._to(CallStep.WAIT_HANGUP)
-        self._wait(lambda: False, self.flow.settings.hangup_timeout)  # raises when they hang up
+        # Raises when they hang up; the agent's hang-up or the grace period ends it from here.
+        self._wait(lambda: self._hang_up, self.flow.settings.hangup_timeout)
         self.end_reason = EndReason.LOCAL_HANGUP.value
         self.call.hangup()
 
     def _finish(self) -> None:
         with self._cv:
             ended = self._ended
+            pending = list(self._requests)
+            self._requests.clear()
+        for req in pending:
+            req.finish(False)
         reason = self.end_reason or ("caller_hangup" if ended else "unknown")
         if reason == EndReason.CANCELLED.value and self.answered_by is None:
             reason = "abandoned"
@@ -375,7 +523,8 @@ class CallSession:
 
 
 class CallFlow:
-    """Routes line events to call sessions; the UI calls `take_call` and `finish_call`."""
+    """Routes line events to call sessions; the UI calls `take_call`, `finish_call`, `hold`,
+    `resume`, `transfer_to_gate_post` and `hang_up`."""
 
     def __init__(
         self,
@@ -484,6 +633,36 @@ class CallFlow:
         if session is None:
             return False
         session.agent_done()
+        return True
+
+    def transfer_to_gate_post(self, call_id: str) -> bool:
+        """Blind-transfer the agent's call to the gate post; blocks until the outcome.
+
+        True when the gate post took it (the call ends as forwarded); False when it did not
+        (the outcome is recorded and the call stays with the agent) or the call is not one
+        an agent has taken.
+        """
+        session = self._session(call_id)
+        if session is None:
+            return False
+        return session.request(AgentAction.TRANSFER, self.settings.transfer_timeout + 10.0)
+
+    def hold(self, call_id: str) -> bool:
+        """Put the agent's caller on hold (the hold prompt plays, repeated); recorded."""
+        session = self._session(call_id)
+        return session.request(AgentAction.HOLD, 10.0) if session is not None else False
+
+    def resume(self, call_id: str) -> bool:
+        """Take the caller back from hold; False when the call was not on hold."""
+        session = self._session(call_id)
+        return session.request(AgentAction.RESUME, 10.0) if session is not None else False
+
+    def hang_up(self, call_id: str) -> bool:
+        """The agent ends the call: survey (when configured) and thanks, then our BYE."""
+        session = self._session(call_id)
+        if session is None or not session.hang_up():
+            return False
+        self._record("agent_action", call_id, f"hung up by {session.taken_by}", self.clock.now())
         return True
 
     def active(self) -> dict[str, CallStep]:

@@ -1,9 +1,9 @@
 """On call, then after-call work: the script panel walks duty rules §3, notes save as typed.
 
 Keys are function keys because the notes form has the focus while the agent types:
-F2 next step, F3 survey, F4 gate post, F6 hold, F8 hang up (asks first: the caller should
-hang up first), F9 escalate. When the call ends the same screen becomes after-call work
-(notes still editable, the next call still rings); F10 finishes it.
+F2 next step, F3 survey, F4 gate post, F6 hold / take back, F8 hang up (asks first: the
+caller should hang up first), F9 escalate. When the call ends the same screen becomes
+after-call work (notes still editable, the next call still rings); F10 finishes it.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class CallScreen(SeatScreen_):
         self.phase = CallPhase.ON_CALL
         self.script = CallScript()
         self._initial_notes = notes
+        self.on_hold = False
+        """The flow says the caller hears the hold prompt (StepChanged HOLD after we took it)."""
 
     @property
     def live(self) -> bool:
@@ -115,6 +117,8 @@ class CallScreen(SeatScreen_):
         head = f"{title}  {call.caller if call else self.call_id}"
         if call is not None and call.caller_name:
             head += f" ({call.caller_name})"
+        if self.on_hold and self.live:
+            head += f"   [{self.t('call.on_hold')}]"
         if call is not None and call.scored:
             labels = {s.value: s.label(self.language) for s in Satisfaction}
             score = labels.get(str(call.score), self.t("call.no_rating"))
@@ -155,6 +159,7 @@ class CallScreen(SeatScreen_):
         if getattr(event, "call_id", None) != self.call_id:
             return
         if isinstance(event, StepChanged):
+            self.on_hold = event.step is CallStep.HOLD
             if event.step is CallStep.SURVEY:
                 self._to_survey()
             elif event.step is CallStep.WAIT_HANGUP:
@@ -218,10 +223,35 @@ class CallScreen(SeatScreen_):
         self.redraw()
 
     def action_transfer(self) -> None:
-        self.seat.flow_action("transfer_to_gate_post", self.call_id)
+        self.seat.notify(self.t("call.transferring"), title=self.t("call.transfer"))
+        self.seat.flow_action("transfer_to_gate_post", self.call_id, self._transferred)
+
+    def _transferred(self, ok: bool) -> None:
+        if ok:
+            self.seat.notify(self.t("call.transferred"), title=self.t("call.transfer"))
+        else:
+            self.seat.notify(
+                self.t("call.transfer_failed"), title=self.t("call.transfer"), severity="warning"
+            )
 
     def action_hold(self) -> None:
-        self.seat.flow_action("hold", self.call_id)
+        """F6 toggles: hold when talking, take back when on hold."""
+        if self.on_hold:
+            self.seat.flow_action("resume", self.call_id, self._resumed)
+        else:
+            self.seat.flow_action("hold", self.call_id, self._held)
+
+    def _held(self, ok: bool) -> None:
+        if not ok:
+            self.seat.notify(
+                self.t("call.hold_failed"), title=self.t("call.hold"), severity="warning"
+            )
+
+    def _resumed(self, ok: bool) -> None:
+        if ok:
+            self.seat.notify(self.t("call.resumed"), title=self.t("call.hold"))
+        else:
+            self._held(False)
 
     def action_hang_up(self) -> None:
         self.app.push_screen(

@@ -54,6 +54,10 @@ class SeatFlow(Protocol):
         """Put the caller on hold with the hold prompt."""
         ...
 
+    def resume(self, call_id: str) -> bool:
+        """Take the caller back from hold; False when the call was not on hold."""
+        ...
+
     def hang_up(self, call_id: str) -> bool:
         """End the call from our side (the screen has asked the agent to confirm)."""
         ...
@@ -136,6 +140,9 @@ class FlowPort:
 
     def hold(self, call_id: str) -> bool:
         return self._optional("hold", call_id)
+
+    def resume(self, call_id: str) -> bool:
+        return self._optional("resume", call_id)
 
     def hang_up(self, call_id: str) -> bool:
         return self._optional("hang_up", call_id)

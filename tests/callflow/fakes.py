@@ -160,6 +160,7 @@ class RecordRow:
     follow_ups: list[str] = field(default_factory=list)
     ended_step: CallStep | None = None
     end_reason: str | None = None
+    agent_actions: list[str] = field(default_factory=list)
 
 
 class MemoryRecords:
@@ -218,6 +219,10 @@ class MemoryRecords:
     def call_refused(self, call_id: str, caller: str, at: datetime, reason: str) -> None:
         with self.lock:
             self.refused.append((caller, reason))
+
+    def agent_action(self, call_id: str, text: str, at: datetime) -> None:
+        with self.lock:
+            self.rows[call_id].agent_actions.append(text)
 
     def alarm(self, kind: str, detail: str, at: datetime) -> None:
         with self.lock:

@@ -80,6 +80,8 @@ class FakeFlow:
     taken: list[tuple[str, str]] = field(default_factory=list)
     actions: list[tuple[str, str]] = field(default_factory=list)
     takeable: set[str] = field(default_factory=set)
+    transfer_ok: bool = True
+    """What the gate post does with a transfer (False: refused, the call stays)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def subscribe(self, subscriber: Callable[[FlowEvent], None]) -> Callable[[], None]:
@@ -112,6 +114,10 @@ class FakeFlow:
 
     def transfer_to_gate_post(self, call_id: str) -> bool:
         self.actions.append(("transfer_to_gate_post", call_id))
+        return self.transfer_ok
+
+    def resume(self, call_id: str) -> bool:
+        self.actions.append(("resume", call_id))
         return True
 
     def hold(self, call_id: str) -> bool:

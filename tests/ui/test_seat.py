@@ -241,3 +241,36 @@ async def test_next_call_rings_through_after_call_work(
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         assert app.agent.state is SeatState.READY
+
+
+async def test_hold_toggles_and_a_refused_transfer_is_reported(
+    build: Build, flow: FakeFlow, clock: FakeClock
+) -> None:
+    """F6 holds, the flow's HOLD step shows on the head, F6 again takes the caller back;
+    F4 to a gate post that refuses warns the agent and keeps the call on screen."""
+    flow.transfer_ok = False
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        ring(flow, "h1", "13400000007", clock.now())
+        await until(pilot, lambda: screen_name(app) == "RingingScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await pilot.press("f6")
+        await until(pilot, lambda: ("hold", "h1") in flow.actions, "hold asked")
+        flow.emit(StepChanged(clock.now(), "h1", CallStep.HOLD))
+        await until(pilot, lambda: "客户保持中" in screen_text(app), "on hold shown")
+        await pilot.press("f6")
+        await until(pilot, lambda: ("resume", "h1") in flow.actions, "resume asked")
+        flow.emit(StepChanged(clock.now(), "h1", CallStep.CONVERSATION))
+        await until(pilot, lambda: "客户保持中" not in screen_text(app), "hold cleared")
+        await pilot.press("f4")
+        await until(pilot, lambda: ("transfer_to_gate_post", "h1") in flow.actions, "transfer")
+        await until(
+            pilot,
+            lambda: any("门岗未接" in str(n.message) for n in app._notifications),
+            "refusal reported",
+        )
+        assert screen_name(app) == "CallScreen"
+        assert isinstance(app.screen, CallScreen) and app.screen.live
