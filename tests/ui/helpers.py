@@ -59,3 +59,16 @@ async def press_button(pilot: Pilot[int], button_id: str) -> None:
     button = pilot.app.screen.query_one(f"#{button_id}", Button)
     button.press()
     await pilot.pause()
+
+
+async def answer_call(pilot: Pilot[int], flow: FakeFlow, call_id: str, caller: str,
+                      at: dt.datetime, *, log_in: bool = True) -> None:
+    """Log in (unless already), let `call_id` ring and answer it with Enter: the call screen."""
+    app = pilot.app
+    if log_in:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")  # type: ignore[arg-type]
+    ring(flow, call_id, caller, at)
+    await until(pilot, lambda: screen_name(app) == "RingingScreen")  # type: ignore[arg-type]
+    await pilot.press("enter")
+    await until(pilot, lambda: screen_name(app) == "CallScreen")  # type: ignore[arg-type]

@@ -20,7 +20,15 @@ from console.domain.script import ScriptStep
 from console.screens.call import CallPhase, CallScreen
 from console.store import AgentState
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
-from tests.ui.helpers import login, press_button, ring, screen_name, screen_text, until
+from tests.ui.helpers import (
+    answer_call,
+    login,
+    press_button,
+    ring,
+    screen_name,
+    screen_text,
+    until,
+)
 
 Build = Callable[..., DutyConsoleApp]
 
@@ -162,12 +170,7 @@ async def test_call_waiting_while_on_call_then_taken(
 ) -> None:
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c4", "13600000004", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "c4", "13600000004", clock.now())
         from console.callflow.events import Mode
 
         ring(flow, "c5", "13500000005", clock.now(), Mode.WAITING)
@@ -192,12 +195,7 @@ async def test_hang_up_asks_first_and_cancel_keeps_the_call(
 ) -> None:
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c6", "13400000006", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "c6", "13400000006", clock.now())
         await pilot.press("f8")
         await until(pilot, lambda: screen_name(app) == "ConfirmScreen", "asks first")
         assert "客户尚未挂机" in screen_text(app)
@@ -218,12 +216,7 @@ async def test_next_call_rings_through_after_call_work(
 ) -> None:
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "a1", "13800000021", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "a1", "13800000021", clock.now())
         first = app.screen
         assert isinstance(first, CallScreen)
         flow.emit(CallFinished(clock.now(), "a1", CallStep.CONVERSATION, "caller_hangup", "1024"))
@@ -251,12 +244,7 @@ async def test_hold_toggles_and_a_refused_transfer_is_reported(
     flow.transfer_ok = False
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "h1", "13400000007", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "h1", "13400000007", clock.now())
         await pilot.press("f6")
         await until(pilot, lambda: ("hold", "h1") in flow.actions, "hold asked")
         flow.emit(StepChanged(clock.now(), "h1", CallStep.HOLD))

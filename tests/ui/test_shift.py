@@ -18,7 +18,14 @@ from console.store import CallOutcome
 from sip.api import LineStatus
 from tests.ui.conftest import TZ
 from tests.ui.fakes import FakeAudio, FakeClock, FakeFlow, FakeLine
-from tests.ui.helpers import login, press_button, ring, screen_name, screen_text, until
+from tests.ui.helpers import (
+    answer_call,
+    login,
+    press_button,
+    screen_name,
+    screen_text,
+    until,
+)
 
 Build = Callable[..., DutyConsoleApp]
 
@@ -129,12 +136,7 @@ async def test_notes_are_kept_when_the_console_closes_mid_typing(
 ) -> None:
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c9", "13100000009", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "c9", "13100000009", clock.now())
         app.screen.query_one("#contact", Input).focus()
         await pilot.press(*"555-0199")
         await pilot.press("ctrl+q")  # before the debounce fires
@@ -148,12 +150,7 @@ async def test_notes_reach_the_record_open_then_as_amendments(
     key = store.open_call("hotline", clock.now(), caller_number="13200000010", sip_call_id="c10")
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c10", "13200000010", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "c10", "13200000010", clock.now())
         app.screen.query_one("#caller_name", Input).focus()
         await pilot.press(*"Li")
         await until(pilot, lambda: store.get_call(key).caller_name == "Li", "written while open")
@@ -172,12 +169,7 @@ async def test_forbidden_phrase_in_notes_is_flagged(
 ) -> None:
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c11", "13000000011", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "c11", "13000000011", clock.now())
         app.screen.query_one("#content", TextArea).text = "大点声,听不见!"
         await until(pilot, lambda: "服务忌语" in screen_text(app), "flagged")
 
@@ -187,12 +179,7 @@ async def test_bad_follow_up_due_is_refused_and_keeps_the_screen(
 ) -> None:
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c12", "13000000012", clock.now())
-        await until(pilot, lambda: screen_name(app) == "RingingScreen")
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_name(app) == "CallScreen")
+        await answer_call(pilot, flow, "c12", "13000000012", clock.now())
         flow.emit(CallFinished(clock.now(), "c12", CallStep.CONVERSATION, "caller_hangup", "1024"))
         await until(pilot, lambda: "话后处理" in screen_text(app))
         app.screen.query_one("#follow_up_due", Input).value = "tomorrow"
