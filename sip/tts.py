@@ -62,6 +62,21 @@ MIN_RATE, MAX_RATE = 80, 450
 """Speaking rate bounds (words per minute) that espeak-ng renders intelligibly."""
 
 
+
+def _pick_voice(voices: dict[str, str], voice: str, what: str, see: str) -> str:
+    """The voice `voice` names in `voices` (any accepted name → voice id); a clear error
+    with the nearest names when there is none (checked before any call rings)."""
+    wanted = voice.strip().lower()
+    if not wanted:
+        raise TtsError("voice: empty; expected a voice such as 'cmn' or 'en'")
+    found = voices.get(wanted)
+    if found is None:
+        stem = wanted.split("-")[0][:3]
+        near = sorted({n for n in voices if stem and n.startswith(stem)})[:8]
+        hint = f" (similar: {', '.join(near)})" if near else ""
+        raise TtsError(f"voice {voice!r} is not {what}{hint}{see}")
+    return found
+
 class TtsError(SipError):
     """Speech synthesis is unavailable or failed (engine, voice, text or cache)."""
 
@@ -133,21 +148,12 @@ class EspeakNgEngine:
         return names
 
     def resolve_voice(self, voice: str) -> str:
-        wanted = voice.strip().lower()
-        if not wanted:
-            raise TtsError("voice: empty; expected an espeak-ng voice such as 'cmn' or 'en'")
         with self._voice_lock:
             if not self._voices:
                 self._voices = self._installed()
-            found = self._voices.get(wanted)
-        if found is None:
-            stem = wanted.split("-")[0][:3]
-            near = sorted({n for n in self._voices if stem and n.startswith(stem)})[:8]
-            hint = f" (similar: {', '.join(near)})" if near else ""
-            raise TtsError(
-                f"voice {voice!r} is not installed in espeak-ng{hint}; see `espeak-ng --voices`"
-            )
-        return found
+        return _pick_voice(
+            self._voices, voice, "installed in espeak-ng", "; see `espeak-ng --voices`"
+        )
 
     def render_wav(self, text: str, voice_id: str, rate: int, path: Path) -> None:
         if not text.strip():
@@ -233,19 +239,10 @@ class Pyttsx3Engine:
         return names
 
     def resolve_voice(self, voice: str) -> str:
-        wanted = voice.strip().lower()
-        if not wanted:
-            raise TtsError("voice: empty; expected a voice such as 'cmn' or 'en'")
         with self._voice_lock:
             if not self._voices:
                 self._voices = self._installed()
-            found = self._voices.get(wanted)
-        if found is None:
-            stem = wanted.split("-")[0][:3]
-            near = sorted({n for n in self._voices if stem and n.startswith(stem)})[:8]
-            hint = f" (similar: {', '.join(near)})" if near else ""
-            raise TtsError(f"voice {voice!r} is not a pyttsx3/espeak voice{hint}")
-        return found
+        return _pick_voice(self._voices, voice, "a pyttsx3/espeak voice", "")
 
     def render_wav(self, text: str, voice_id: str, rate: int, path: Path) -> None:
         if not text.strip():
