@@ -322,6 +322,44 @@ def test_packaged_calendar_makeup_days_are_weekends() -> None:
     assert dt.date(2025, 10, 11) in cal.makeup_days
 
 
+def _days(first: str, last: str | None = None) -> set[dt.date]:
+    a = dt.date.fromisoformat(first)
+    b = dt.date.fromisoformat(last or first)
+    return {a + dt.timedelta(days=i) for i in range((b - a).days + 1)}
+
+
+NOTICES = {
+    # 国办发明电〔2024〕12号, 2024-11-12: holidays, then the Saturdays/Sundays worked (上班).
+    2025: (
+        _days("2025-01-01") | _days("2025-01-28", "2025-02-04") | _days("2025-04-04", "2025-04-06")
+        | _days("2025-05-01", "2025-05-05") | _days("2025-05-31", "2025-06-02")
+        | _days("2025-10-01", "2025-10-08"),
+        {dt.date(2025, 1, 26), dt.date(2025, 2, 8), dt.date(2025, 4, 27), dt.date(2025, 9, 28),
+         dt.date(2025, 10, 11)},
+    ),
+    # 国务院办公厅关于2026年部分节假日安排的通知, 2025-11-04.
+    2026: (
+        _days("2026-01-01", "2026-01-03") | _days("2026-02-15", "2026-02-23")
+        | _days("2026-04-04", "2026-04-06") | _days("2026-05-01", "2026-05-05")
+        | _days("2026-06-19", "2026-06-21") | _days("2026-09-25", "2026-09-27")
+        | _days("2026-10-01", "2026-10-07"),
+        {dt.date(2026, 1, 4), dt.date(2026, 2, 14), dt.date(2026, 2, 28), dt.date(2026, 5, 9),
+         dt.date(2026, 9, 20), dt.date(2026, 10, 10)},
+    ),
+}
+"""The State Council's notices as published (cited in the calendar file), typed in again
+independently of it so that an edit to either shows up here."""
+
+
+@pytest.mark.parametrize("year", sorted(NOTICES))
+def test_packaged_calendar_matches_the_state_council_notice(year: int) -> None:
+    cal = load_calendar(Path(__file__).resolve().parents[1] / "console/data/holidays-cn.toml")
+    holidays, makeup = NOTICES[year]
+    assert {d for d in cal.holidays if d.year == year} == holidays
+    assert {d for d in cal.makeup_days if d.year == year} == makeup
+    assert {d.year for d in (*cal.holidays, *cal.makeup_days)} <= set(NOTICES)
+
+
 @pytest.mark.parametrize(
     ("body", "key", "words"),
     [
