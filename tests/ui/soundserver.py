@@ -1,0 +1,130 @@
+"""A real PulseAudio server for the headset tests: two null sinks stand in for the headset.
+
+`earpiece` is the sink the console plays the caller into (its `.monitor` source is what
+the agent would hear); `mic` is a sink the test plays into, and its monitor is the default
+source, so PortAudio's "pulse" device records it as the agent's microphone. The server runs
+as this user with its own runtime directory, no autospawn and no network modules, and is
+stopped by pid.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+_SINK = "load-module module-null-sink sink_name={0} rate=8000 channels=1"
+DEFAULT_PA = "\n".join([
+    _SINK.format("earpiece"),
+    _SINK.format("mic"),
+    "load-module module-native-protocol-unix",
+    "set-default-sink earpiece",
+    "set-default-source mic.monitor",
+    "",
+])
+
+
+class SoundServer:
+    """PulseAudio with null sinks; `env` points clients (PortAudio via ALSA, pacat) at it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.runtime = root / "run"
+        self.home = root / "home"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = root / "pulseaudio.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "HOME": str(self.home),
+            "PULSE_SERVER": f"unix:{self.runtime / 'pulse' / 'native'}",
+        }
+
+    def start(self, timeout: float = 10.0) -> SoundServer:
+        exe = shutil.which("pulseaudio")
+        if exe is None:
+            raise RuntimeError("pulseaudio is not installed: run ./scripts/setup")
+        self.runtime.mkdir(parents=True, exist_ok=True)
+        self.runtime.chmod(0o700)
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self.root / "default.pa"
+        config.write_text(DEFAULT_PA, encoding="utf-8")
+        env = {**os.environ, **self.env}
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [exe, "-n", "-F", str(config), "--daemonize=no", "--exit-idle-time=-1",
+                 "--disallow-exit", "--disable-shm=yes", "--log-target=stderr"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pulseaudio exited: {self.log.read_text()[-800:]}")
+            done = subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=5)
+            if done.returncode == 0:
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"pulseaudio did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def record(self, source: str, seconds: float) -> bytes:
+        """8 kHz mono s16le from `source` for `seconds` (parec, bounded)."""
+        env = {**os.environ, **self.env}
+        proc = subprocess.Popen(
+            ["parec", f"--device={source}", "--rate=8000", "--channels=1", "--format=s16le",
+             "--raw", "--latency-msec=20"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(seconds)
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=5)
+        return out
+
+    def play(self, sink: str, pcm16: bytes) -> subprocess.Popen[bytes]:
+        """Play 8 kHz mono s16le into `sink` (pacat); the caller waits for or kills it."""
+        env = {**os.environ, **self.env}
+        proc = subprocess.Popen(
+            ["pacat", "--playback", f"--device={sink}", "--rate=8000", "--channels=1",
+             "--format=s16le", "--raw", "--latency-msec=20"],
+            env=env, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(pcm16)
+        proc.stdin.close()
+        return proc
+
+
+def tone_power(pcm16: bytes, freq_hz: float, rate: int = 8000) -> float:
+    """Goertzel power of `freq_hz` relative to the signal's energy (1.0: a pure tone)."""
+    n = len(pcm16) // 2
+    if n == 0:
+        return 0.0
+    samples = memoryview(pcm16[: n * 2]).cast("h")
+    coeff = 2 * math.cos(2 * math.pi * freq_hz / rate)
+    s1 = s2 = 0.0
+    energy = 0.0
+    for x in samples:
+        s0 = x + coeff * s1 - s2
+        s2, s1 = s1, s0
+        energy += float(x) * x
+    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    return 0.0 if energy == 0 else (2 * power / n) / energy
