@@ -1,4 +1,5 @@
-"""The headset bridge with an injected duplex stream (no sound server runs on this machine).
+"""The headset bridge with an injected duplex stream, frame by frame (the same bridge over a
+real PulseAudio server is in test_headset_pulse.py).
 
 The stream fake calls the bridge's callback the way PortAudio does, 20 ms at a time, so the
 test checks what reaches the earpiece and what is sent to the caller, frame by frame.
