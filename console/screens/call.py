@@ -28,6 +28,7 @@ from console.domain.labels import Satisfaction
 from console.domain.script import CallScript, ScriptEvent, ScriptStep
 from console.screens.base import SeatScreen_
 from console.screens.dialogs import ConfirmScreen
+from console.screens.event_report import EventReportScreen
 from console.ui.model import LiveCall
 from console.ui.notes import CallNotes, NotesError
 from console.widgets.notes_form import NotesForm
@@ -219,8 +220,28 @@ class CallScreen(SeatScreen_):
             self.seat.notify(self.t("call.survey_started"), title=self.t("call.survey"))
 
     def action_escalate(self) -> None:
+        """An urgent event: the script marks it, and an event report goes to the supervisor."""
         self._fire(ScriptEvent.ESCALATE)
         self.redraw()
+        notes, call_id = self.flush_notes()
+        call = self.seat.model.calls.get(call_id)
+        draft = " ".join(x for x in (notes.caller_name, notes.address, notes.content) if x)
+        self.app.push_screen(
+            EventReportScreen(call.caller if call else call_id, draft, self._file_event)
+        )
+
+    def _file_event(self, summary: str) -> None:
+        seat, call_id = self.seat, self.call_id
+        reporter = seat.agent.agent_id if seat.agent else ""
+
+        def file() -> None:
+            key = seat.record_notes.key(call_id)
+            seat.store.report_event(reporter, summary, key)
+            seat.call_from_thread(
+                seat.notify, self.t("event.filed"), title=self.t("event.title")
+            )
+
+        seat.run_in_thread(file, "event-report")
 
     def action_transfer(self) -> None:
         self.seat.notify(self.t("call.transferring"), title=self.t("call.transfer"))

@@ -145,6 +145,11 @@ class RecordNotes:
                 return record.key
         return None
 
+    def key(self, call_id: str) -> str | None:
+        """The duty-record key of the call (blocking on the first lookup: from a worker)."""
+        with self._lock:
+            return self._key(call_id)
+
     def write(self, call_id: str, notes: CallNotes, who: str) -> str:
         """Put the notes into the record; returns "open", "amended", "unchanged" or "no record"."""
         with self._lock:

@@ -89,6 +89,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "call.greeting_tts": ("问候语由语音播放:", "Greeting played by TTS:"),
     "call.greeting_say": ("请说:", "Say:"),
     "call.survey_started": ("已开始满意度评价", "Survey started"),
+    "event.title": ("上报突发事件", "Escalate an urgent event"),
+    "event.summary": (
+        "事件摘要(给值班主任,回车提交)", "What happened, for the supervisor (Enter files it)"
+    ),
+    "event.need_summary": ("请填写事件摘要", "An event report needs a summary"),
+    "event.filed": ("事件报告已提交,主任已收到", "Event report filed for the supervisor"),
     "call.on_hold": ("客户保持中(F6 恢复通话)", "Caller on hold (F6 takes them back)"),
     "call.resumed": ("已恢复通话", "Caller taken back from hold"),
     "call.hold_failed": ("保持/恢复未成功", "Hold / resume did not take effect"),

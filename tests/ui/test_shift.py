@@ -214,3 +214,36 @@ async def test_english_labels_by_config(build: Build) -> None:
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         await until(pilot, lambda: "Today's calls" in screen_text(app))
         assert "1024 Ready" in screen_text(app)
+
+
+async def test_escalate_files_an_event_report_against_the_call(
+    build: Build, flow: FakeFlow, clock: FakeClock, store
+) -> None:
+    """F9: the script marks the escalation and an event report (pre-filled from the notes)
+    lands in the duty record against the call; an empty summary is refused, Escape files
+    nothing."""
+    key = store.open_call("hotline", clock.now(), caller_number="13200000012", sip_call_id="c12")
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await answer_call(pilot, flow, "c12", "13200000012", clock.now())
+        app.screen.query_one("#content", TextArea).text = "3号楼电梯困人"
+        await pilot.press("f9")
+        await until(pilot, lambda: screen_name(app) == "EventReportScreen", "asks a summary")
+        summary = app.screen.query_one("#event-summary", Input)
+        assert summary.value == "3号楼电梯困人"
+        await pilot.press("escape")
+        await until(pilot, lambda: screen_name(app) == "CallScreen", "escape files nothing")
+        assert store.event_reports() == []
+        await pilot.press("f9")
+        await until(pilot, lambda: screen_name(app) == "EventReportScreen")
+        app.screen.query_one("#event-summary", Input).value = "   "
+        await pilot.press("enter")
+        await until(pilot, lambda: "请填写事件摘要" in screen_text(app), "empty refused")
+        assert screen_name(app) == "EventReportScreen"
+        app.screen.query_one("#event-summary", Input).value = "3号楼电梯困人,已通知维保"
+        await pilot.press("enter")
+        await until(pilot, lambda: len(store.event_reports()) == 1, "report filed")
+        await until(pilot, lambda: "事件报告已提交" in screen_text(app), "agent told")
+    report = store.event_reports()[0]
+    assert report.call_key == key and report.reporter == "1024"
+    assert report.summary == "3号楼电梯困人,已通知维保"
