@@ -249,6 +249,11 @@ class DutyConsoleApp(App[int]):
 
             self.switch_screen(SupervisorScreen())  # review, not the seat (issue 6)
             return
+        if message.agent.role is AgentRole.GATE_POST:
+            from console.screens.gate_post import GatePostScreen
+
+            self.switch_screen(GatePostScreen())  # the night's forwarded calls and notes
+            return
         self.switch_screen(SeatScreen())
         if message.handover is not None:
             self.push_screen(HandoverAcceptScreen(message.handover))

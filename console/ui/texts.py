@@ -89,6 +89,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "call.greeting_tts": ("问候语由语音播放:", "Greeting played by TTS:"),
     "call.greeting_say": ("请说:", "Say:"),
     "call.survey_started": ("已开始满意度评价", "Survey started"),
+    "gate.title": ("门岗夜间值班 · 转接来电", "Gate post night duty · forwarded calls"),
+    "gate.columns": ("来电时间|来电号码|转接结果|备注", "Rang|Caller|Forward result|Notes"),
+    "gate.count": (
+        "近24小时转接 {n} 通;选中一行按回车添加备注",
+        "{n} forwarded calls in the last 24 h; Enter on a row adds a note",
+    ),
+    "gate.none": ("没有可备注的来电", "No call selected"),
+    "gate.note_for": ("门岗备注:来电", "Gate post note for the call from"),
+    "gate.need_note": ("备注不能为空", "A note cannot be empty"),
+    "gate.saved": ("备注已记入值班记录", "Note added to the duty record"),
     "event.title": ("上报突发事件", "Escalate an urgent event"),
     "event.summary": (
         "事件摘要(给值班主任,回车提交)", "What happened, for the supervisor (Enter files it)"

@@ -1,0 +1,160 @@
+"""The gate post at night (安管门岗): the calls forwarded to it, and a note on each.
+
+Duty rules §1: forwarded calls are in the duty record too, and the gate post can add notes
+to them, which the front desk reads in the morning review. A sealed record is never edited:
+a note is an amendment of the call's `notes` (the old text kept, the note appended with
+who and when), so the morning review shows it and the record's history keeps both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from console.screens.base import SeatModal, SeatScreen_
+from console.store import CallRecord
+
+WINDOW = dt.timedelta(hours=24)
+"""How far back the gate post's list reaches: the whole of tonight and last night."""
+
+
+def note_line(existing: str | None, who: str, at: dt.datetime, note: str) -> str:
+    """The call's notes with the gate post's note appended, signed and timed."""
+    line = f"[门岗 {who} {at:%m-%d %H:%M}] {note.strip()}"
+    return f"{existing.rstrip()}\n{line}" if existing and existing.strip() else line
+
+
+class GatePostScreen(SeatScreen_):
+    """Forwarded calls of the last 24 hours, newest first; Enter adds a note to one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "note", "备注 Note"),
+        Binding("r", "reload", "刷新 Reload"),
+        Binding("l", "logout", "登出 Log out"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[CallRecord] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label(self.t("gate.title"), classes="section")
+        yield Static("", id="gate-status")
+        yield DataTable(id="gate-calls", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.ready = True
+        table = self.query_one("#gate-calls", DataTable)
+        table.add_columns(*self.t("gate.columns").split("|"))
+        self.action_reload()
+        self.set_interval(30.0, self.action_reload)
+
+    def action_reload(self) -> None:
+        seat = self.seat
+
+        def load() -> None:
+            now = seat.clock.now()
+            calls = seat.store.gate_post_calls(now - WINDOW, now + dt.timedelta(minutes=1))
+            seat.call_from_thread(self.show, calls)
+
+        seat.run_in_thread(load, "gate post calls")
+
+    def show(self, calls: list[CallRecord]) -> None:
+        if not self.ready:
+            return
+        self.calls = sorted(calls, key=lambda c: c.ring_at, reverse=True)
+        table = self.query_one("#gate-calls", DataTable)
+        row = table.cursor_row
+        table.clear()
+        tz = self.seat.settings.timezone
+        for c in self.calls:
+            table.add_row(
+                c.ring_at.astimezone(tz).strftime("%m-%d %H:%M"),
+                c.caller_number or "",
+                c.forward_result or "",
+                (c.notes or "").replace("\n", " / ")[-60:],
+                key=c.key,
+            )
+        if self.calls:
+            table.move_cursor(row=min(row, len(self.calls) - 1))
+        self.query_one("#gate-status", Static).update(
+            self.t("gate.count").format(n=len(self.calls))
+        )
+
+    def selected(self) -> CallRecord | None:
+        table = self.query_one("#gate-calls", DataTable)
+        if not self.calls or table.cursor_row < 0 or table.cursor_row >= len(self.calls):
+            return None
+        return self.calls[table.cursor_row]
+
+    def action_note(self) -> None:
+        call = self.selected()
+        if call is None:
+            self.seat.notify(self.t("gate.none"), title=self.t("gate.title"), severity="warning")
+            return
+        self.app.push_screen(GateNoteScreen(call, self._save_note))
+
+    @on(DataTable.RowSelected, "#gate-calls")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_note()
+
+    def _save_note(self, call: CallRecord, note: str) -> None:
+        seat = self.seat
+        who = seat.agent.agent_id if seat.agent else ""
+
+        def save() -> None:
+            current = seat.store.get_call(call.key)  # amendments applied: the latest notes
+            text = note_line(current.notes, who, seat.clock.now(), note)
+            seat.store.amend(call.key, "notes", text, who, "门岗备注 gate post note")
+            seat.call_from_thread(
+                seat.notify, self.t("gate.saved"), title=self.t("gate.title")
+            )
+            seat.call_from_thread(self.action_reload)
+
+        seat.run_in_thread(save, "gate post note")
+
+    def action_logout(self) -> None:
+        self.seat.logout()
+
+
+class GateNoteScreen(SeatModal):
+    """One note for one forwarded call; empty is refused, Escape saves nothing."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+
+    def __init__(self, call: CallRecord, on_note: Callable[[CallRecord, str], None]) -> None:
+        super().__init__()
+        self.call = call
+        self.on_note = on_note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="gate-note"):
+            yield Label(
+                f"{self.t('gate.note_for')} {self.call.caller_number or ''}",
+                classes="dialog-title",
+            )
+            yield Input(id="gate-note-text", max_length=500)
+
+    def on_mount(self) -> None:
+        self.query_one("#gate-note-text", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        note = event.value.strip()
+        if not note:
+            self.seat.notify(self.t("gate.need_note"), title=self.t("gate.title"),
+                             severity="error")
+            return
+        self.dismiss()
+        self.on_note(self.call, note)
+
+    def action_cancel(self) -> None:
+        self.dismiss()
