@@ -178,6 +178,19 @@ class Prompt:
         return len(self.pcm16) / 16000
 
 
+class AudioDirection(enum.Enum):
+    """Which way a tapped audio frame went (`Call.tap_audio`)."""
+
+    RECEIVED = "received"
+    """From the caller, decoded, as it arrived (no jitter buffer)."""
+    SENT = "sent"
+    """To the caller: every frame the stream sent (prompt, microphone or silence)."""
+
+
+AudioTap = Callable[[AudioDirection, bytes], None]
+"""Receives one 20 ms frame of 8 kHz s16le mono PCM at a time, on a media thread."""
+
+
 # ---------------------------------------------------------------- events
 
 
@@ -320,6 +333,15 @@ class Call(Protocol):
 
         Sent when no prompt is playing (prompts go first); a bounded queue (200 ms) drops the
         oldest audio if the device runs ahead. Ignored before answer; CallStateError once ended.
+        """
+        ...
+
+    def tap_audio(self, tap: AudioTap | None) -> None:
+        """Copy every frame received from and sent to the caller to `tap` (None: stop).
+
+        Frames come on the media threads (received and sent on different ones, each in
+        order, the sent ones exactly every 20 ms): `tap` must return at once (queue the frame)
+        and not raise; one that raises is logged and removed. Ignored once the call ended.
         """
         ...
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sip.api import (
+    AudioTap,
     CallAnswered,
     CallEnded,
     CallRinging,
@@ -84,6 +85,7 @@ class RtpSession(Protocol):
     def wait_playback(self, timeout: float | None = None) -> bool: ...
     def read_audio(self, max_frames: int) -> bytes: ...
     def write_audio(self, pcm16: bytes) -> None: ...
+    def set_tap(self, tap: AudioTap | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -281,6 +283,12 @@ class DutyCall:
             raise CallStateError(f"write_audio: call {self.call_id} has ended")
         if state is CallState.ANSWERED:
             self.session.write_audio(pcm16)
+
+    def tap_audio(self, tap: AudioTap | None) -> None:
+        if tap is not None and not callable(tap):
+            raise CallStateError(f"tap_audio needs a callable, not {type(tap).__name__}")
+        if self._state is not CallState.ENDED:
+            self.session.set_tap(tap)
 
     def __repr__(self) -> str:
         return f"DutyCall({self.call_id!r}, {self.caller_number!r}, {self._state.value})"

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sip import codec as g711
-from sip.api import Codec, MediaError, Prompt
+from sip.api import AudioDirection, AudioTap, Codec, MediaError, Prompt
 from sip.dtmf import DtmfDetector, EventVerdict
 
 log = logging.getLogger("sip.media")
@@ -300,6 +300,8 @@ class RtpSession:
         self.mic_dropped = 0
         self.last_activity = engine.clock()
         """Engine-clock time of the last packet accepted from the peer (or of `start()`)."""
+        self._tap: AudioTap | None = None
+        self.tap_errors = 0
         self.sent = 0
         self.received = 0
         self.digits = 0
@@ -503,6 +505,30 @@ class RtpSession:
                     self.mic_dropped += 1
                 self._mic.append((codec, frame))
 
+    def set_tap(self, tap: AudioTap | None) -> None:
+        """Copy each received frame and each sent frame, as s16le PCM, to `tap` (None: stop).
+
+        Received frames are handed over on the receiver thread, sent ones on the sender
+        thread right after the packet left, outside the session lock; the sender decodes
+        its G.711 payload back (two `bytes.translate`, only while a tap is set). A tap that
+        raises is logged and removed, so a failing recorder can never stall the stream.
+        """
+        if tap is not None and not callable(tap):
+            raise MediaError(f"tap {tap!r} is not callable")
+        with self._lock:
+            self._tap = tap
+
+    def _feed_tap(self, tap: AudioTap, direction: AudioDirection, frames: list[bytes]) -> None:
+        try:
+            for pcm in frames:
+                tap(direction, pcm)
+        except Exception:
+            self.tap_errors += 1
+            log.exception("RTP %d: audio tap failed; tap removed", self.local_port)
+            with self._lock:
+                if self._tap is tap:
+                    self._tap = None
+
     @property
     def buffered_frames(self) -> int:
         with self._lock:
@@ -522,6 +548,7 @@ class RtpSession:
             if self.state is SessionState.CLOSED:
                 return None
             self._move(SessionState.CLOSED)
+            self._tap = None
             return self._drop_prompts()
 
     # ------------------------------------------------------------ sender thread
@@ -530,9 +557,11 @@ class RtpSession:
         """Send `count` frames (prompt or silence); the socket is used only under the lock."""
         done: list[_Queued] = []
         sent = 0
+        tapped: list[bytes] = []
         with self._lock:
             if self.state is not SessionState.ACTIVE or self.remote is None:
                 return 0
+            tap = self._tap
             if skipped:
                 self._ts = (self._ts + skipped * g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
                 self._marker = True
@@ -542,6 +571,8 @@ class RtpSession:
                 first = 0x80 | pt if self._marker else pt
                 self._marker = False
                 packet = HEADER.pack(0x80, first, self._seq, self._ts, self.ssrc) + payload
+                if tap is not None:
+                    tapped.append(payload)
                 try:
                     self.sock.sendto(packet, self.remote)
                     sent += 1
@@ -555,8 +586,11 @@ class RtpSession:
             self.sent += sent
             if done and self._current is None and not self._queue:
                 self._idle.notify_all()
+            codec = self.codec
         for item in done:
             self._engine._callback(item.on_done, True)
+        if tap is not None and codec is not None:
+            self._feed_tap(tap, AudioDirection.SENT, [g711.decode(codec, p) for p in tapped])
         return sent
 
     def _next_frame(self, done: list[_Queued]) -> bytes:
@@ -616,6 +650,9 @@ class RtpSession:
                 self._inbound.append(pcm)
                 self.received += 1
                 self.last_activity = self._engine.clock()
+                tap = self._tap
+            if tap is not None:
+                self._feed_tap(tap, AudioDirection.RECEIVED, [pcm])
             return None
         if dtmf_pt is not None and packet.payload_type == dtmf_pt:
             verdict, digit = self._detector.feed(packet.timestamp, packet.payload)
@@ -809,6 +846,7 @@ class MediaEngine:
             "prompts_cached": len(self.prompts),
             "prompt_encodes": self.prompts.encodes,
             "mic_dropped": sum(s.mic_dropped for s in sessions),
+            "tap_errors": sum(s.tap_errors for s in sessions),
         }
 
     # ------------------------------------------------------------ session plumbing
