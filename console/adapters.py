@@ -42,9 +42,12 @@ class _OpenCall:
     mode: Mode
     answered_by: str | None = None
     forwarded: bool = False
+    recording: str | None = None
     attempts: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)
+    rows: list[tuple[str | None, str, datetime]] = field(default_factory=list)
+    """Follow-ups (owner, description, due) to store as rows once the call is sealed."""
 
 
 class StoreCallRecords:
@@ -53,7 +56,11 @@ class StoreCallRecords:
     Facts land as they happen (`update_open_call`), so a crash leaves a row that the next
     start seals as interrupted. Several forward attempts and follow-ups are kept as lines of
     `action` / `follow_up` (the record has one `forward_result`: the last attempt's).
-    Alarms go to the audit log (`alarm:<kind>`), which is hash-chained like the calls.
+    Follow-ups also become follow-up rows (`add_follow_up`, linked to the call) so the seat's
+    open follow-ups and the supervisor's KPIs see them; those rows are written right *after*
+    the call is sealed, so a follow-up the store refuses (unknown owner, database down) can
+    neither delay nor lose the call: it is logged and raised as an alarm, and its text stays
+    in the sealed call. Alarms go to the audit log (`alarm:<kind>`), hash-chained like calls.
     """
 
     def __init__(self, store: DutyRecord, line_name: str = LINE_NAME) -> None:
@@ -92,7 +99,30 @@ class StoreCallRecords:
                 sealed += 1
             except StoreError as exc:
                 log.error("record: sealing %s at shutdown failed: %s", call_id, exc)
+            finally:
+                self._store_follow_ups(call)
         return sealed
+
+    def _store_follow_ups(self, call: _OpenCall) -> None:
+        """The call's follow-ups as rows; each failure is an alarm, never an exception."""
+        for owner, description, due in call.rows:
+            if owner is None:
+                self._safe_alarm("follow_up_unowned",
+                                 f"call {call.key}: {description} (no follow_ups.default_owner)")
+                continue
+            try:
+                self.store.add_follow_up(owner, description, due, call_key=call.key)
+            except Exception as exc:  # StoreError, or a bug: the call is sealed already
+                log.error("record: follow-up for call %s (%s) not stored: %s",
+                          call.key, owner, exc)
+                self._safe_alarm("follow_up_failed",
+                                 f"call {call.key}: {description} for {owner}: {exc}")
+
+    def _safe_alarm(self, kind: str, detail: str) -> None:
+        try:
+            self.store.audit(f"alarm:{kind}", "console", detail)
+        except Exception:
+            log.exception("record: alarm %s not stored: %s", kind, detail)
 
     # ------------------------------------------------------------ CallRecords
 
@@ -140,8 +170,12 @@ class StoreCallRecords:
         self._action(call_id, f"taken over from hold by {agent_id} at {at:%H:%M:%S}")
 
     def message_taken(self, call_id: str, seconds: float, recording: str | None) -> None:
-        self._action(call_id, f"message taken ({seconds:.0f} s)")
-        if recording:
+        """The message's file goes into `recording` unless the whole call is recorded there."""
+        where = f", recorded in {recording}" if recording else ", not recorded"
+        self._action(call_id, f"message taken ({seconds:.0f} s){where}")
+        call = self._get(call_id)
+        if recording and call is not None and call.recording is None:
+            call.recording = recording
             self._update(call_id, recording=recording)
 
     def agent_action(self, call_id: str, text: str, at: datetime) -> None:
@@ -161,14 +195,28 @@ class StoreCallRecords:
             call_id, satisfaction=score, result=None if score is not None else "survey: no rating"
         )
 
-    def follow_up(self, call_id: str, reason: str, at: datetime) -> None:
+    def follow_up(
+        self, call_id: str, reason: str, at: datetime, owner: str | None, due_at: datetime
+    ) -> None:
         call = self._get(call_id)
         if call is None:
             return
+        who = owner or "no owner"
         with self._lock:
-            call.follow_ups.append(f"{at:%Y-%m-%d %H:%M} {reason}")
+            call.follow_ups.append(
+                f"{at:%Y-%m-%d %H:%M} {reason} ({who}, due {due_at:%Y-%m-%d %H:%M})"
+            )
+            call.rows.append((owner, reason, due_at))
             text = "\n".join(call.follow_ups)
         self.store.update_open_call(call.key, follow_up=text)
+
+    def recording(self, call_id: str, path: str | None, problem: str = "") -> None:
+        call = self._get(call_id)
+        if path and call is not None:
+            call.recording = path
+            self._update(call_id, recording=path)
+        if problem:
+            self._action(call_id, f"recording: {problem}")
 
     def call_ended(self, call_id: str, at: datetime, step: CallStep, reason: str) -> None:
         with self._lock:
@@ -185,9 +233,12 @@ class StoreCallRecords:
             outcome = CallOutcome.ABANDONED
         else:
             outcome = CallOutcome.MISSED
-        self.store.seal_call(
-            call.key, outcome, ended_at=at, step=step.value, end_reason=reason[:32]
-        )
+        try:
+            self.store.seal_call(
+                call.key, outcome, ended_at=at, step=step.value, end_reason=reason[:32]
+            )
+        finally:
+            self._store_follow_ups(call)
         log.info("duty record: call %s sealed as %s at step %s (%s)",
                  call_id, outcome.value, step.value, reason)
 

@@ -215,6 +215,16 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class FollowUpSettings:
+    """`[follow_ups]`: who owns a follow-up no agent took, and when one is due."""
+
+    default_owner: str
+    """Agent ID owning follow-ups of calls answered by the console or the gate post (首问负责
+    falls to the agent who served the caller otherwise); "" = none (an alarm per follow-up)."""
+    due_hours: float
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     """`[agents]`: attendance thresholds."""
 
@@ -242,6 +252,7 @@ class ConsoleConfig:
     database_url: str
     recording: RecordingSettings
     agents: AgentSettings
+    follow_ups: FollowUpSettings = FollowUpSettings("", 24.0)
     overridden: tuple[str, ...] = ()
     """Dotted keys taken from `DUTY_*` environment variables (for the start-up log)."""
 
@@ -294,6 +305,10 @@ class ConsoleConfig:
             busy_wait=self.capacity.max_wait_seconds,
             gate_chain=tuple(chain),
             probe_interval=gp.probe_interval_seconds,
+            follow_up_owner=self.follow_ups.default_owner,
+            follow_up_hours=self.follow_ups.due_hours,
+            recording_dir=str(self.recording.directory),
+            record_calls=self.recording.enabled,
         )
 
 
@@ -588,6 +603,7 @@ _TOP = (
     "database",
     "recording",
     "agents",
+    "follow_ups",
 )
 _LINE_KEYS = (
     "registrar",
@@ -929,6 +945,28 @@ def _read_recording(r: _Reader, base_dir: Path) -> RecordingSettings:
     )
 
 
+def _agent_id(value: Any) -> str:
+    text = _str(value).strip()
+    if not text:
+        return ""
+    if len(text) > 64 or ":" in text or not text.isprintable():
+        raise ValueError("1-64 printable characters, no ':'")
+    if text in ("auto", "gate_post"):
+        raise ValueError("reserved, not an agent")
+    return text
+
+
+def _read_follow_ups(r: _Reader) -> FollowUpSettings:
+    r.check_keys("follow_ups", ("default_owner", "due_hours"))
+    return FollowUpSettings(
+        default_owner=r.get(
+            "follow_ups.default_owner", _agent_id, "",
+            'an agent ID (工号) such as "1001", or "" for none',
+        ),
+        due_hours=r.get("follow_ups.due_hours", _seconds(0, 720), 24.0, "hours, 0 < h ≤ 720"),
+    )
+
+
 def _read_agents(r: _Reader) -> AgentSettings:
     r.check_keys("agents", ("late_after", "early_before", "away_limit_minutes"))
     return AgentSettings(
@@ -1046,6 +1084,7 @@ def loads(
         database_url=database_url,
         recording=_read_recording(r, base),
         agents=_read_agents(r),
+        follow_ups=_read_follow_ups(r),
         overridden=tuple(sorted(env)),
     )
 
@@ -1063,6 +1102,7 @@ __all__ = [
     "CapacitySettings",
     "ConfigError",
     "ConsoleConfig",
+    "FollowUpSettings",
     "ForwardMethod",
     "GatePostSettings",
     "HolidaySettings",

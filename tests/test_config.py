@@ -58,6 +58,7 @@ def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
     assert cfg.database_url.startswith("sqlite:///")
     assert cfg.recording.enabled is False
     assert cfg.recording.directory == tmp_path / "var/recordings"
+    assert cfg.follow_ups.default_owner == "" and cfg.follow_ups.due_hours == 24.0
     assert cfg.calendar.holidays  # packaged calendar by default
 
 
@@ -79,6 +80,11 @@ def test_adapters_for_flow_and_prompts() -> None:
     ]
     assert flow.ring_limit_seconds == 15.0
     assert cfg.prompt_settings().centre == "XX客服中心"
+    assert flow.recording_dir.endswith("var/recordings") and flow.record_calls is False
+    owned = loads(MINIMAL + '\n[follow_ups]\ndefault_owner = "1001"\ndue_hours = 4\n'
+                  '[recording]\nenabled = true\n', environ={}).flow_settings()
+    assert (owned.follow_up_owner, owned.follow_up_hours, owned.record_calls) == ("1001", 4, True)
+    owned.validate()
 
 
 def test_prompt_names_match_the_prompt_book() -> None:
@@ -160,6 +166,12 @@ BAD = [
     ("database", 'url = "sqlite:relative.db"', "database.url", "sqlite:///"),
     ("database", 'uri = "sqlite:///x"', "database.uri", "did you mean 'url'"),
     ("recording", 'enabled = "yes"', "recording.enabled", "true or false"),
+    ("follow_ups", 'default_owner = "a:b"', "follow_ups.default_owner", "agent ID"),
+    ("follow_ups", 'default_owner = "auto"', "follow_ups.default_owner", "reserved"),
+    ("follow_ups", "default_owner = 1001", "follow_ups.default_owner", "agent ID"),
+    ("follow_ups", "due_hours = 0", "follow_ups.due_hours", "0 < h ≤ 720"),
+    ("follow_ups", 'due_hours = "24"', "follow_ups.due_hours", "hours"),
+    ("follow_ups", "default_ownr = '1001'", "follow_ups.default_ownr", "did you mean"),
     ("agents", 'late_after = "24:00"', "agents.late_after", "HH:MM"),
     ("agents", "away_limit_minutes = 0", "agents.away_limit_minutes", "0 < m"),
 ]

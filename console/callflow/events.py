@@ -121,6 +121,9 @@ class MessageTaken(FlowEvent):
 class FollowUpOpened(FlowEvent):
     call_id: str
     reason: str
+    owner: str | None = None
+    """Who owns it (首问负责: the agent who served the call, else the configured default)."""
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,14 @@ class GatePostAlarm(FlowEvent):
     """The gate post did not answer OPTIONS: a night forward would leave the line unreachable."""
 
     target: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RecordingAlarm(FlowEvent):
+    """A call (or a message) could not be recorded, or its recording stopped: the call goes on."""
+
+    call_id: str
     detail: str
 
 

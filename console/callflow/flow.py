@@ -15,6 +15,8 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from console.callflow.events import (
@@ -33,13 +35,16 @@ from console.callflow.events import (
     MessageTaken,
     Mode,
     PromptPlayed,
+    RecordingAlarm,
     SeatRinging,
     StepChanged,
     SupervisorAlert,
     SurveyScored,
 )
 from console.callflow.ports import CallRecords, Clock, FlowSettings, Staffing, SystemClock
+from console.callflow.recording import Recorder, Recording, RecordingError
 from sip.api import (
+    AudioDirection,
     Call,
     CallEnded,
     CallRinging,
@@ -115,6 +120,9 @@ class CallSession:
         self._hang_up = False
         """The agent hung up: end right after the survey/thanks instead of waiting."""
         self._requests: deque[_Request] = deque()
+        self._recordings: tuple[Recording, ...] = ()
+        """Open recordings fed by the call's audio tap (the call, a message)."""
+        self.recording_path: str | None = None
         self.thread = threading.Thread(
             target=self._run, name=f"call-{call.call_id[:12]}", daemon=True
         )
@@ -242,11 +250,53 @@ class CallSession:
         now = self.flow.clock.now()
         self.flow._record("call_answered", self.cid, now, by, rings, elapsed)
         self._emit(CallAnswered(now, self.cid, by, rings, elapsed))
+        if self.flow.settings.record_calls:
+            rec = self._record_audio("call", 2)
+            if rec is not None:
+                self.recording_path = str(rec.path)
+                self.flow._record("recording", self.cid, self.recording_path, "")
 
     def _follow_up(self, reason: str) -> None:
+        """Open a follow-up owned (首问负责) by the agent who served the caller, else by the
+        configured default owner; the record keeps it as text and as a follow-up row."""
         now = self.flow.clock.now()
-        self.flow._record("follow_up", self.cid, reason, now)
-        self._emit(FollowUpOpened(now, self.cid, reason))
+        settings = self.flow.settings
+        owner = self._taken_by or settings.follow_up_owner or None
+        due = now + timedelta(hours=settings.follow_up_hours)
+        self.flow._record("follow_up", self.cid, reason, now, owner, due)
+        self._emit(FollowUpOpened(now, self.cid, reason, owner, due))
+
+    # ------------------------------------------------------------ recording
+
+    def _record_audio(self, kind: str, channels: int) -> Recording | None:
+        """Start a recording fed by the call's audio tap; None (alarm raised) if impossible."""
+        recorder = self.flow.recorder
+        if recorder is None:
+            return None
+        now = self.flow.clock.now()
+        try:
+            path = recorder.file_for(now, self.call.caller_number, self.cid, kind)
+            rec = recorder.open(path, channels, self.cid)
+        except RecordingError as exc:
+            self.flow._recording_alarm(self.cid, f"{kind} not recorded: {exc}")
+            return None
+        self._recordings = (*self._recordings, rec)
+        if len(self._recordings) == 1:
+            try:
+                self.call.tap_audio(self._on_audio)
+            except Exception as exc:  # e.g. a call that ended meanwhile
+                self._stop_recording(rec)
+                self.flow._recording_alarm(self.cid, f"{kind} not recorded: {exc}")
+                return None
+        return rec
+
+    def _on_audio(self, direction: AudioDirection, pcm: bytes) -> None:
+        for rec in self._recordings:
+            rec.tap(direction, pcm)
+
+    def _stop_recording(self, rec: Recording) -> None:
+        self._recordings = tuple(r for r in self._recordings if r is not rec)
+        rec.close()
 
     # ------------------------------------------------------------ the script
 
@@ -450,13 +500,17 @@ class CallSession:
             return
         self._to(CallStep.MESSAGE)
         self._play("fallback", self.flow.prompts.get("fallback"))
+        message = self._record_audio("message", 1)
         start = self.flow.clock.monotonic()
         try:
             self._wait(lambda: False, settings.message_seconds)
         except CallGone:
             pass
         seconds = self.flow.clock.monotonic() - start
-        self.flow._record("message_taken", self.cid, seconds, None)
+        if message is not None:
+            self._stop_recording(message)
+        path = str(message.path) if message is not None else None
+        self.flow._record("message_taken", self.cid, seconds, path)
         self._emit(MessageTaken(self.flow.clock.now(), self.cid, seconds))
         self._follow_up(f"call back {caller} (message)")
         self._gone_check()
@@ -510,6 +564,13 @@ class CallSession:
             self._requests.clear()
         for req in pending:
             req.finish(False)
+        if self._recordings:
+            try:
+                self.call.tap_audio(None)
+            except Exception:
+                log.debug("call %s: untap", self.cid, exc_info=True)
+            for rec in self._recordings:
+                self._stop_recording(rec)
         reason = self.end_reason or ("caller_hangup" if ended else "unknown")
         if reason == EndReason.CANCELLED.value and self.answered_by is None:
             reason = "abandoned"
@@ -535,8 +596,13 @@ class CallFlow:
         clock: Clock | None = None,
         line: Line | None = None,
         bus: EventBus | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         settings.validate()
+        if recorder is None and settings.recording_dir:
+            recorder = Recorder(Path(settings.recording_dir), on_error=self._recording_failed)
+        self.recorder = recorder
+        """Writes call and message recordings (None: `recording_dir` is not set)."""
         self.records = records
         self.staffing = staffing
         self.prompts = prompts
@@ -610,6 +676,33 @@ class CallFlow:
         with self._lock:
             if self._sessions.get(session.cid) is session:
                 del self._sessions[session.cid]
+
+    def _recording_alarm(self, call_id: str, detail: str) -> None:
+        """A recording could not start or stopped: alarm, note in the call; the call goes on."""
+        now = self.clock.now()
+        log.error("call %s: %s", call_id, detail)
+        self._record("recording", call_id, None, detail)
+        self._record("alarm", "recording_failed", f"call {call_id}: {detail}", now)
+        self.bus.publish(RecordingAlarm(now, call_id, detail))
+
+    def _recording_failed(self, rec: Recording, problem: str) -> None:
+        self._recording_alarm(
+            rec.call_id, f"recording {rec.path.name} stopped after {rec.seconds:.1f} s: {problem}"
+        )
+
+    def repair_recordings(self) -> None:
+        """Fix the headers a crash left torn; report (alarm) files that are not ours."""
+        if self.recorder is None:
+            return
+        repaired, unreadable = self.recorder.repair()
+        now = self.clock.now()
+        if repaired:
+            names = ", ".join(p.name for p in repaired)
+            self._record("alarm", "recording_repaired",
+                         f"{len(repaired)} recording(s) left open by an unclean stop, "
+                         f"header fixed: {names}", now)
+        for path in unreadable:
+            self._record("alarm", "recording_unreadable", f"{path}: not a recording WAV", now)
 
     def _record(self, method: str, *args: object) -> None:
         """Write to the duty record; a store failure is logged loudly and never drops a call."""
@@ -694,6 +787,7 @@ class CallFlow:
         """Probe the gate post now, at each staffed → night boundary, and periodically."""
         if self._watch is not None:
             return
+        self.repair_recordings()
         self._watch = threading.Thread(
             target=self._watch_loop, args=(tick,), name="gate-watch", daemon=True
         )
@@ -723,3 +817,5 @@ class CallFlow:
             session.thread.join(timeout)
         if self._watch is not None:
             self._watch.join(timeout)
+        if self.recorder is not None:
+            self.recorder.stop(timeout)

@@ -79,7 +79,16 @@ class CallRecords(Protocol):
     def handed_over(self, call_id: str, agent_id: str, at: datetime) -> None: ...
     def message_taken(self, call_id: str, seconds: float, recording: str | None) -> None: ...
     def satisfaction(self, call_id: str, score: int | None) -> None: ...
-    def follow_up(self, call_id: str, reason: str, at: datetime) -> None: ...
+    def follow_up(
+        self, call_id: str, reason: str, at: datetime, owner: str | None, due_at: datetime
+    ) -> None:
+        """A follow-up the call needs; `owner` None: nobody to own it (no default configured)."""
+        ...
+
+    def recording(self, call_id: str, path: str | None, problem: str = "") -> None:
+        """The call's recording file (at answer), or why there is none or why it stopped."""
+        ...
+
     def call_ended(
         self, call_id: str, at: datetime, step: CallStep, reason: str
     ) -> None: ...
@@ -130,13 +139,22 @@ class FlowSettings:
     """Last step of every fallback: record a message (False: only a follow-up and thanks)."""
     max_waiting: int = 3
     """Calls that may wait on hold while the seat is busy; beyond it they are forwarded."""
+    follow_up_owner: str = ""
+    """Agent ID owning follow-ups of calls no agent served (auto, gate post, message);
+    empty: such follow-ups stay text in the call and raise an alarm."""
+    follow_up_hours: float = 24.0
+    """A follow-up is due this many hours after it was opened."""
+    recording_dir: str = ""
+    """Where recordings go; empty: nothing is recorded (neither calls nor messages)."""
+    record_calls: bool = False
+    """Record every answered call (both directions); messages are recorded regardless."""
 
     def validate(self) -> None:
         """Raise FlowError naming the setting that is unusable."""
         for name in (
             "ring_limit_seconds", "ring_cadence", "handover_timeout", "message_seconds",
             "digit_timeout", "hangup_timeout", "transfer_timeout", "busy_wait",
-            "probe_interval",
+            "probe_interval", "follow_up_hours",
         ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value <= 0:
@@ -148,6 +166,8 @@ class FlowSettings:
                 f"max_waiting: {self.max_waiting!r} must be a whole number 0-100",
                 "Call flow settings",
             )
+        if self.record_calls and not self.recording_dir:
+            raise FlowError("record_calls needs a recording_dir", "Call flow settings")
         if self.busy_policy not in ("hold", "forward"):
             raise FlowError(
                 f"busy_policy: {self.busy_policy!r}; expected 'hold' or 'forward'",

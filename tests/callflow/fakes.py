@@ -9,6 +9,8 @@ from datetime import datetime
 
 from console.callflow.events import CallStep, FlowEvent, Mode
 from sip.api import (
+    AudioDirection,
+    AudioTap,
     CallEnded,
     CallRinging,
     CallState,
@@ -35,6 +37,9 @@ class FakeCall:
         self.played: list[str] = []
         self.transfer_outcomes: list[TransferOutcome] = []
         self.lock = threading.Lock()
+        self.tap: AudioTap | None = None
+        self.tap_error: Exception | None = None
+        """Raised by `tap_audio` when set (a call that cannot be tapped)."""
 
     @property
     def call_id(self) -> str:
@@ -110,6 +115,17 @@ class FakeCall:
     def wait_ended(self, timeout: float | None = None) -> bool:
         return self._ended.wait(timeout)
 
+    def tap_audio(self, tap: AudioTap | None) -> None:
+        if self.tap_error is not None and tap is not None:
+            raise self.tap_error
+        self.tap = tap
+
+    def media(self, direction: AudioDirection, pcm: bytes) -> None:
+        """The line's media thread: one 20 ms frame each way it went (if tapped)."""
+        tap = self.tap
+        if tap is not None:
+            tap(direction, pcm)
+
     # caller side
     def press(self, digit: str) -> None:
         self.sink(DtmfReceived(self, digit))
@@ -156,6 +172,10 @@ class RecordRow:
     forwards: list[tuple[str, str, str]] = field(default_factory=list)
     handed_to: str | None = None
     message_seconds: float | None = None
+    message_recording: str | None = None
+    recording: str | None = None
+    recording_problems: list[str] = field(default_factory=list)
+    follow_up_rows: list[tuple[str, str | None, datetime]] = field(default_factory=list)
     satisfaction: int | str | None = "unset"
     follow_ups: list[str] = field(default_factory=list)
     ended_step: CallStep | None = None
@@ -201,14 +221,25 @@ class MemoryRecords:
     def message_taken(self, call_id: str, seconds: float, recording: str | None) -> None:
         with self.lock:
             self.rows[call_id].message_seconds = seconds
+            self.rows[call_id].message_recording = recording
 
     def satisfaction(self, call_id: str, score: int | None) -> None:
         with self.lock:
             self.rows[call_id].satisfaction = score
 
-    def follow_up(self, call_id: str, reason: str, at: datetime) -> None:
+    def follow_up(
+        self, call_id: str, reason: str, at: datetime, owner: str | None, due_at: datetime
+    ) -> None:
         with self.lock:
             self.rows[call_id].follow_ups.append(reason)
+            self.rows[call_id].follow_up_rows.append((reason, owner, due_at))
+
+    def recording(self, call_id: str, path: str | None, problem: str = "") -> None:
+        with self.lock:
+            if path:
+                self.rows[call_id].recording = path
+            if problem:
+                self.rows[call_id].recording_problems.append(problem)
 
     def call_ended(self, call_id: str, at: datetime, step: CallStep, reason: str) -> None:
         with self.closed:

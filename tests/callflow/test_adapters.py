@@ -14,7 +14,7 @@ from console.adapters import ScheduleStaffing, StoreCallRecords, flow_settings
 from console.callflow import CallFlow, CallStep, FlowError, Mode
 from console.config import load
 from console.domain.night import NightMode
-from console.store import CallOutcome, DutyRecord
+from console.store import AgentRole, CallOutcome, DutyRecord, StoreError
 from tests.callflow.fakes import FakeLine, FixedStaffing, TinyPrompts
 from tests.callflow.test_flow import FAST
 from tests.e2e.labconfig import write_console_toml
@@ -38,7 +38,8 @@ def test_every_flow_fact_lands_in_the_record(store: DutyRecord) -> None:
     records.forward_attempt("c1", "sip:200@127.0.0.1", "refer", "busy", T0)
     records.forward_attempt("c1", "sip:201@127.0.0.1", "refer", "no_answer", T0)
     records.message_taken("c1", 12.4, None)
-    records.follow_up("c1", "call back 13900000001 (message)", T0)
+    store.create_agent("1001", "Default Owner", AgentRole.AGENT, "secret1001")
+    records.follow_up("c1", "call back 13900000001 (message)", T0, "1001", T0 + timedelta(hours=24))
     records.satisfaction("c1", None)
     records.call_ended("c1", T0 + timedelta(seconds=40), CallStep.WAIT_HANGUP, "remote_bye")
     (call,) = store.calls()
@@ -48,8 +49,12 @@ def test_every_flow_fact_lands_in_the_record(store: DutyRecord) -> None:
     assert call.forwarded_to == "sip:201@127.0.0.1" and call.forward_result == "no_answer"
     assert call.action is not None
     assert "forward 1" in call.action and "busy" in call.action and "forward 2" in call.action
-    assert "message taken (12 s)" in call.action
-    assert call.follow_up and "call back" in call.follow_up
+    assert "message taken (12 s), not recorded" in call.action
+    assert call.follow_up and "call back" in call.follow_up and "1001" in call.follow_up
+    (row,) = store.follow_ups()
+    assert row.call_key == call.key and row.owner == "1001"
+    assert row.description == "call back 13900000001 (message)"
+    assert row.due_at == T0 + timedelta(hours=24)
     assert call.satisfaction is None and call.result == "survey: no rating"
     assert call.step == "wait_hangup" and call.end_reason == "remote_bye"
     assert call.notes == "mode: night"
@@ -149,3 +154,118 @@ def test_flow_settings_carry_take_message_and_max_waiting(tmp_path: Path) -> Non
     assert settings.ring_limit_seconds == 1.0 and settings.ring_cadence == 0.5
     with pytest.raises(FlowError, match="max_waiting"):
         flow_settings(cfg, max_waiting=-1).validate()
+
+
+def test_flow_settings_carry_follow_ups_and_recording(tmp_path: Path) -> None:
+    cfg = load(write_console_toml(tmp_path, 5060))
+    settings = flow_settings(cfg)
+    assert settings.follow_up_owner == "" and settings.follow_up_hours == 24.0
+    assert settings.recording_dir == str(tmp_path / "var/recordings")
+    assert settings.record_calls is False
+
+
+# ---------------------------------------------------------------- follow-up rows
+
+
+def _answered_call(records: StoreCallRecords, call_id: str = "c1") -> None:
+    records.call_rang(call_id, "13900000001", T0, Mode.STAFFED)
+    records.call_answered(call_id, T0 + timedelta(seconds=15), "auto", 3, 15.0)
+
+
+def test_follow_up_owned_by_the_agent_who_served(store: DutyRecord) -> None:
+    store.create_agent("1024", "Agent", AgentRole.AGENT, "secret1024")
+    records = StoreCallRecords(store)
+    _answered_call(records)
+    due = T0 + timedelta(hours=8)
+    records.follow_up("c1", "caller dissatisfied: supervisor to call back", T0, "1024", due)
+    assert store.follow_ups() == []  # rows only once the call is sealed
+    records.call_ended("c1", T0 + timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    (row,) = store.follow_ups(owner="1024")
+    assert row.call_key == store.calls()[0].key and row.due_at == due
+
+
+def test_follow_up_without_an_owner_is_an_alarm_and_the_call_is_sealed(
+    store: DutyRecord,
+) -> None:
+    records = StoreCallRecords(store)
+    _answered_call(records)
+    records.follow_up("c1", "call back 13900000001 (message)", T0, None, T0 + timedelta(hours=1))
+    records.call_ended("c1", T0 + timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    (call,) = store.calls()
+    assert call.outcome is CallOutcome.ANSWERED
+    assert call.follow_up and "no owner" in call.follow_up
+    assert store.follow_ups() == []
+    alarms = [e for e in store.audit_log() if e.action == "alarm:follow_up_unowned"]
+    assert len(alarms) == 1 and "default_owner" in alarms[0].detail
+
+
+def test_follow_up_for_an_unknown_agent_is_an_alarm_and_the_call_is_sealed(
+    store: DutyRecord,
+) -> None:
+    records = StoreCallRecords(store)
+    _answered_call(records)
+    records.follow_up("c1", "call back (message)", T0, "ghost", T0 + timedelta(hours=1))
+    records.call_ended("c1", T0 + timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    assert store.calls()[0].outcome is CallOutcome.ANSWERED
+    alarms = [e for e in store.audit_log() if e.action == "alarm:follow_up_failed"]
+    assert len(alarms) == 1 and "ghost" in alarms[0].detail
+
+
+class RefusingStore:
+    """The real store whose follow-up (and alarm) writes fail, as with the database gone."""
+
+    def __init__(self, store: DutyRecord) -> None:
+        self._store = store
+
+    def add_follow_up(self, *args: object, **kwargs: object) -> None:
+        raise StoreError("database unavailable")
+
+    def audit(self, *args: object) -> None:
+        raise StoreError("database unavailable")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def test_store_refusing_the_follow_up_never_loses_the_call(store: DutyRecord) -> None:
+    records = StoreCallRecords(RefusingStore(store))  # type: ignore[arg-type]
+    _answered_call(records)
+    records.follow_up("c1", "call back (message)", T0, "1024", T0 + timedelta(hours=1))
+    records.call_ended("c1", T0 + timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    (call,) = store.calls()
+    assert call.outcome is CallOutcome.ANSWERED and call.follow_up
+    assert records.open_keys() == {}
+
+
+def test_follow_ups_of_calls_open_at_shutdown_are_stored(store: DutyRecord) -> None:
+    store.create_agent("1001", "Default", AgentRole.AGENT, "secret1001")
+    records = StoreCallRecords(store)
+    _answered_call(records)
+    records.follow_up("c1", "call back (message)", T0, "1001", T0 + timedelta(hours=1))
+    assert records.seal_open() == 1
+    assert store.calls()[0].outcome is CallOutcome.INTERRUPTED
+    assert [f.owner for f in store.follow_ups()] == ["1001"]
+
+
+# ---------------------------------------------------------------- recording facts
+
+
+def test_recording_path_and_problems_land_in_the_record(store: DutyRecord) -> None:
+    records = StoreCallRecords(store)
+    _answered_call(records, "c1")
+    records.recording("c1", "/rec/2026-03/call.wav")
+    records.message_taken("c1", 5.0, "/rec/2026-03/call-message.wav")
+    records.recording("c1", None, "recording call.wav stopped after 3.0 s: No space left")
+    _answered_call(records, "c2")
+    records.message_taken("c2", 7.0, "/rec/2026-03/c2-message.wav")
+    _answered_call(records, "c3")
+    records.recording("c3", None, "call not recorded: cannot create /x: Permission denied")
+    for cid in ("c1", "c2", "c3"):
+        records.call_ended(cid, T0 + timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    calls = {c.sip_call_id: c for c in store.calls()}
+    assert calls["c1"].recording == "/rec/2026-03/call.wav"  # the call's file, not the message's
+    assert "recorded in /rec/2026-03/call-message.wav" in (calls["c1"].action or "")
+    assert "No space left" in (calls["c1"].action or "")
+    assert calls["c2"].recording == "/rec/2026-03/c2-message.wav"  # only the message recorded
+    assert calls["c3"].recording is None
+    assert "call not recorded" in (calls["c3"].action or "")
