@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -110,12 +111,33 @@ class DutyConsoleApp(App[int]):
         from console.screens.login import LoginScreen
 
         self.theme = "textual-dark"
+        self._previous_excepthook = threading.excepthook
+        threading.excepthook = self._thread_failed
         self._unsubscribe = self.flow.subscribe(self._from_flow)
         self.run_in_thread(self._probe_headset, "headset")
         if self.manage_line:
             self.run_in_thread(self.line.start, "line start")
         self.set_interval(1.0, self._poll_line)
         self.push_screen(LoginScreen())
+
+    def _thread_failed(self, args: threading.ExceptHookArgs) -> None:
+        """A SIP/flow thread died: log the traceback and show a titled notification.
+
+        Python's default hook prints to stderr, which is the terminal the TUI draws on:
+        the traceback would land on the agent's screen (and garble it).
+        """
+        name = args.thread.name if args.thread is not None else "a thread"
+        exc = args.exc_value
+        log.error("thread %s failed", name,
+                  exc_info=(args.exc_type, exc, args.exc_traceback))  # type: ignore[arg-type]
+        if exc is None or isinstance(exc, SystemExit):
+            return
+        try:
+            self.call_from_thread(
+                self.notify, f"{name}: {exc}", title=title_of(exc), severity="error"
+            )
+        except RuntimeError:  # the app's loop is gone (shutting down) or this is its thread
+            pass
 
     def _from_flow(self, event: FlowEvent) -> None:
         """Flow threads call this: it only posts (thread-safe)."""
@@ -168,6 +190,9 @@ class DutyConsoleApp(App[int]):
         if self._shut_down:
             return
         self._shut_down = True
+        previous = getattr(self, "_previous_excepthook", None)
+        if previous is not None and threading.excepthook == self._thread_failed:
+            threading.excepthook = previous
         for screen in self.screen_stack:
             flush = getattr(screen, "flush_notes", None)
             if flush is not None:
@@ -561,7 +586,10 @@ class DutyConsoleApp(App[int]):
 
         def add() -> None:
             self.store.add_follow_up(
-                agent.agent_id, f"{notes.caller_name} {description}".strip(), due
+                agent.agent_id,
+                f"{notes.caller_name} {description}".strip(),
+                due,
+                self.record_notes.key(call_id),  # linked to its call for the review
             )
 
         self.run_in_thread(add, "follow-up")

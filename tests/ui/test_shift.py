@@ -177,6 +177,7 @@ async def test_forbidden_phrase_in_notes_is_flagged(
 async def test_bad_follow_up_due_is_refused_and_keeps_the_screen(
     build: Build, flow: FakeFlow, clock: FakeClock, store
 ) -> None:
+    key = store.open_call("hotline", clock.now(), caller_number="13000000012", sip_call_id="c12")
     app = build()
     async with app.run_test(size=(150, 45)) as pilot:
         await answer_call(pilot, flow, "c12", "13000000012", clock.now())
@@ -190,6 +191,7 @@ async def test_bad_follow_up_due_is_refused_and_keeps_the_screen(
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         await until(pilot, lambda: len(store.follow_ups(owner="1024")) == 1, "follow-up opened")
+    assert store.follow_ups(owner="1024")[0].call_key == key  # linked to its call
 
 
 async def test_no_headset_gate_alarm_and_failed_line_are_shown(
