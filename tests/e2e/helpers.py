@@ -50,6 +50,17 @@ def ensure_digit_pcap(lab: labctl.Lab, digit: str = "1") -> None:
         tmp.replace(target)
 
 
+def ensure_tone_pcap(lab: labctl.Lab, hz: int = 600, seconds: float = 15.0) -> str:
+    """`pcap/tone<hz>_<seconds>s.pcap` in the lab's pcap cache (PCMU); returns its name."""
+    name = f"tone{hz}_{seconds:.0f}s.pcap"
+    target = lab.pcap_dir / name
+    if not target.exists():
+        tmp = target.with_suffix(f".{threading.get_ident()}.tmp")
+        labpcap.write_pcap(tmp, labpcap.g711_packets(labpcap.tone_pcm16(hz, seconds)))
+        tmp.replace(target)
+    return name
+
+
 def wait_until(what: str, predicate: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -49,6 +49,8 @@ def write_console_toml(
     probe_interval: float = 300.0,
     extension: str = "100",
     texts: dict[str, str] | None = None,
+    recording: bool = False,
+    default_owner: str = "",
 ) -> Path:
     """Write `console.toml` into `directory` and return its path (free SIP/RTP ports)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -109,6 +111,14 @@ max_wait_seconds = {hold_max}
 
 [database]
 url = "sqlite:///{directory / "duty.db"}"
+
+[recording]
+enabled = {"true" if recording else "false"}
+directory = "{directory / "recordings"}"
+
+[follow_ups]
+default_owner = "{default_owner}"
+due_hours = 24
 """
     path = directory / "console.toml"
     path.write_text(text, encoding="utf-8")
