@@ -225,6 +225,17 @@ class FollowUpSettings:
 
 
 @dataclass(frozen=True)
+class SeatSettings:
+    """`[seat]`: the agent's headset and how the greeting is given."""
+
+    headset_device: str
+    """A PortAudio device: part of its name or its index; "" = the system default."""
+    greeting_by_tts: bool
+    """True: the console plays the greeting (with the agent's ID) when an agent answers;
+    False: the agent says it (the script panel shows the line). Auto-answer always plays it."""
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     """`[agents]`: attendance thresholds."""
 
@@ -253,6 +264,7 @@ class ConsoleConfig:
     recording: RecordingSettings
     agents: AgentSettings
     follow_ups: FollowUpSettings = FollowUpSettings("", 24.0)
+    seat: SeatSettings = SeatSettings("", True)
     overridden: tuple[str, ...] = ()
     """Dotted keys taken from `DUTY_*` environment variables (for the start-up log)."""
 
@@ -309,6 +321,7 @@ class ConsoleConfig:
             follow_up_hours=self.follow_ups.due_hours,
             recording_dir=str(self.recording.directory),
             record_calls=self.recording.enabled,
+            agent_greeting_by_tts=self.seat.greeting_by_tts,
         )
 
 
@@ -604,6 +617,7 @@ _TOP = (
     "recording",
     "agents",
     "follow_ups",
+    "seat",
 )
 _LINE_KEYS = (
     "registrar",
@@ -967,6 +981,33 @@ def _read_follow_ups(r: _Reader) -> FollowUpSettings:
     )
 
 
+def _device(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)  # a device index, as `python -m sounddevice` numbers them
+    text = _str(value).strip()
+    if len(text) > 128 or not text.isprintable():
+        raise ValueError("at most 128 printable characters")
+    return text
+
+
+def _greeting(value: Any) -> bool:
+    text = _str(value).strip().lower()
+    if text not in ("tts", "say"):
+        raise ValueError('"tts" or "say"')
+    return text == "tts"
+
+
+def _read_seat(r: _Reader) -> SeatSettings:
+    r.check_keys("seat", ("headset_device", "greeting"))
+    return SeatSettings(
+        headset_device=r.get(
+            "seat.headset_device", _device, "",
+            'part of a PortAudio device name or its index, or "" for the default',
+        ),
+        greeting_by_tts=r.get("seat.greeting", _greeting, True, '"tts" or "say"'),
+    )
+
+
 def _read_agents(r: _Reader) -> AgentSettings:
     r.check_keys("agents", ("late_after", "early_before", "away_limit_minutes"))
     return AgentSettings(
@@ -1085,6 +1126,7 @@ def loads(
         recording=_read_recording(r, base),
         agents=_read_agents(r),
         follow_ups=_read_follow_ups(r),
+        seat=_read_seat(r),
         overridden=tuple(sorted(env)),
     )
 

@@ -59,6 +59,19 @@ def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
     assert cfg.recording.enabled is False
     assert cfg.recording.directory == tmp_path / "var/recordings"
     assert cfg.follow_ups.default_owner == "" and cfg.follow_ups.due_hours == 24.0
+    assert cfg.seat.headset_device == "" and cfg.seat.greeting_by_tts is True
+    assert cfg.flow_settings().agent_greeting_by_tts is True
+
+
+def test_seat_section(tmp_path: Path) -> None:
+    text = with_line(with_line(MINIMAL, "seat", "headset_device = 3"), "seat", 'greeting = "say"')
+    cfg = loads(text, "m.toml", tmp_path, environ={})
+    assert cfg.seat.headset_device == "3" and cfg.seat.greeting_by_tts is False
+    assert cfg.flow_settings().agent_greeting_by_tts is False
+    from console.ui.settings import UiSettings
+
+    ui = UiSettings.from_config(cfg)
+    assert ui.headset_device == "3" and ui.greeting_by_tts is False
     assert cfg.calendar.holidays  # packaged calendar by default
 
 
@@ -172,6 +185,11 @@ BAD = [
     ("follow_ups", "due_hours = 0", "follow_ups.due_hours", "0 < h ≤ 720"),
     ("follow_ups", 'due_hours = "24"', "follow_ups.due_hours", "hours"),
     ("follow_ups", "default_ownr = '1001'", "follow_ups.default_ownr", "did you mean"),
+    ("seat", 'greeting = "speak"', "seat.greeting", '"tts" or "say"'),
+    ("seat", "greeting = true", "seat.greeting", '"tts" or "say"'),
+    ("seat", f'headset_device = "{"J" * 129}"', "seat.headset_device", "PortAudio"),
+    ("seat", "headset_device = -1", "seat.headset_device", "PortAudio"),
+    ("seat", "headset = 'Jabra'", "seat.headset", "did you mean"),
     ("agents", 'late_after = "24:00"', "agents.late_after", "HH:MM"),
     ("agents", "away_limit_minutes = 0", "agents.away_limit_minutes", "0 < m"),
 ]

@@ -328,7 +328,8 @@ class CallSession:
             agent = self._taken_by or ""
             self._answer(agent)
             self._to(CallStep.GREETING)
-            self._play("greeting", self.flow.prompts.greeting_for(agent))
+            if settings.agent_greeting_by_tts:
+                self._play("greeting", self.flow.prompts.greeting_for(agent))
             self._conversation()
             return
         self._answer("auto")

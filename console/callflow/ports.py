@@ -148,6 +148,8 @@ class FlowSettings:
     """Where recordings go; empty: nothing is recorded (neither calls nor messages)."""
     record_calls: bool = False
     """Record every answered call (both directions); messages are recorded regardless."""
+    agent_greeting_by_tts: bool = True
+    """Play the greeting when an agent answers; False: the agent says it themselves."""
 
     def validate(self) -> None:
         """Raise FlowError naming the setting that is unusable."""

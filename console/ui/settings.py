@@ -46,4 +46,6 @@ class UiSettings:
             away_limit=dt.timedelta(minutes=config.agents.away_limit_minutes),
             timezone=ZoneInfo(config.timezone),
             drafts_dir=drafts_dir or Path("var/drafts"),
+            greeting_by_tts=config.seat.greeting_by_tts,
+            headset_device=config.seat.headset_device or None,
         )

@@ -155,3 +155,25 @@ def test_caller_hanging_up_while_a_transfer_waits_answers_the_agent(rig: Rig) ->
     row = rig.records.wait_closed(call.call_id)
     assert row.end_reason == "remote_bye"
     assert not rig.flow.transfer_to_gate_post(call.call_id)  # returns at once: call gone
+
+
+def test_greeting_said_by_the_agent_is_not_played_but_auto_answer_still_plays_it() -> None:
+    """`[seat] greeting = "say"`: the agent greets in person; the console's own answer at the
+    ring limit still plays the greeting (nobody else would say it)."""
+    rig = Rig(replace(SLOW_RING, agent_greeting_by_tts=False))
+    try:
+        call = _taken(rig)
+        assert call.played == []
+        call.caller_hangs_up()
+        rig.records.wait_closed(call.call_id)
+    finally:
+        rig.flow.stop()
+    auto = Rig(replace(FAST, agent_greeting_by_tts=False))
+    try:
+        call = auto.line.ring()
+        auto.log.wait_for(StepChanged, step=CallStep.HOLD, call_id=call.call_id)
+        assert call.played[:2] == ["greeting_auto", "hold"]
+        call.caller_hangs_up()
+        auto.records.wait_closed(call.call_id)
+    finally:
+        auto.flow.stop()
