@@ -127,6 +127,7 @@ class SeatScreen(SeatScreen_):
         Binding("d", "wrap_done", "话后完成 Done", show=False),
         Binding("n", "night", "夜间模式 Night"),
         Binding("o", "handover", "交班 Handover"),
+        Binding("f", "follow_ups", "跟进 Follow-ups"),
         Binding("r", "reload", "刷新 Reload"),
         Binding("l", "logout", "登出 Log out"),
     ]
@@ -197,6 +198,11 @@ class SeatScreen(SeatScreen_):
 
     def action_handover(self) -> None:
         self.seat.open_handover()
+
+    def action_follow_ups(self) -> None:
+        from console.screens.follow_ups import FollowUpsScreen
+
+        self.app.push_screen(FollowUpsScreen(), lambda _: self.action_reload())
 
     def action_logout(self) -> None:
         self.seat.logout()
