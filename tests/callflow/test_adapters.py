@@ -160,7 +160,7 @@ def test_flow_settings_carry_follow_ups_and_recording(tmp_path: Path) -> None:
     cfg = load(write_console_toml(tmp_path, 5060))
     settings = flow_settings(cfg)
     assert settings.follow_up_owner == "" and settings.follow_up_hours == 24.0
-    assert settings.recording_dir == str(tmp_path / "var/recordings")
+    assert settings.recording_dir == str(tmp_path / "recordings")  # labconfig sets it
     assert settings.record_calls is False
 
 
