@@ -25,7 +25,6 @@ from console.callflow.events import CallAnswered, CallArrived, CallFinished, Flo
 from console.callflow.ports import Clock
 from console.domain.agent import Agent as SeatAgent
 from console.domain.agent import AgentState as SeatState
-from console.domain.agent import AttendancePolicy
 from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
@@ -261,9 +260,7 @@ class DutyConsoleApp(App[int]):
         from console.screens.handover import HandoverAcceptScreen
         from console.screens.seat import SeatScreen
 
-        policy = AttendancePolicy(
-            away_limit=self.settings.away_limit, timezone=self.settings.timezone
-        )
+        policy = self.settings.attendance()  # the config's late / early / away thresholds
         self.agent = SeatAgent(message.agent.agent_id, policy)
         self.agent_record = message.agent
         self.record_notes.who = message.agent.agent_id

@@ -72,6 +72,10 @@ def test_seat_section(tmp_path: Path) -> None:
 
     ui = UiSettings.from_config(cfg)
     assert ui.headset_device == "3" and ui.greeting_by_tts is False
+    # The seat judges late / early by the config's thresholds, not built-in ones.
+    late = with_line(text, "agents", 'late_after = "09:00"')
+    policy = UiSettings.from_config(loads(late, "m.toml", tmp_path, environ={})).attendance()
+    assert policy.late_after == dt.time(9, 0) and policy.early_before == dt.time(17, 35)
     assert cfg.calendar.holidays  # packaged calendar by default
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.domain.agent import AttendancePolicy
 from console.domain.labels import Language
 from console.domain.ring import RingLimit
 
@@ -21,6 +22,10 @@ class UiSettings:
     """The centre's name, filled into the greeting line."""
     ring_limit: RingLimit = field(default_factory=RingLimit)
     away_limit: dt.timedelta = dt.timedelta(minutes=15)
+    late_after: dt.time = dt.time(8, 30)
+    """A login after this (local) is late (`[agents] late_after`)."""
+    early_before: dt.time = dt.time(17, 35)
+    """A logout before this (local) is early (`[agents] early_before`)."""
     greeting_by_tts: bool = True
     """True: the greeting is played by TTS (the panel says so); False: shown to say."""
     headset_device: str | None = None
@@ -34,6 +39,15 @@ class UiSettings:
     tick_seconds: float = 0.25
     """How often live counters (ring seconds, agent timer) redraw."""
 
+    def attendance(self) -> AttendancePolicy:
+        """The late / early / away thresholds the seat and the review judge by."""
+        return AttendancePolicy(
+            late_after=self.late_after,
+            early_before=self.early_before,
+            away_limit=self.away_limit,
+            timezone=self.timezone,
+        )
+
     @classmethod
     def from_config(cls, config: Any, drafts_dir: Path | None = None) -> UiSettings:
         """From a `console.config.ConsoleConfig` (read duck-typed to keep the import light)."""
@@ -44,6 +58,8 @@ class UiSettings:
             centre=config.centre,
             ring_limit=config.ring_limit,
             away_limit=dt.timedelta(minutes=config.agents.away_limit_minutes),
+            late_after=config.agents.late_after,
+            early_before=config.agents.early_before,
             timezone=ZoneInfo(config.timezone),
             drafts_dir=drafts_dir or Path("var/drafts"),
             greeting_by_tts=config.seat.greeting_by_tts,

@@ -79,12 +79,17 @@ async def test_auto_answer_at_the_limit_then_the_agent_takes_over(wired) -> None
         await until(pilot, lambda: flow.active().get(call.call_id) is CallStep.HOLD)
         await pilot.press("enter")
         await until(pilot, lambda: screen_name(app) == "CallScreen", "taken over")
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
         await until(pilot, lambda: records.rows[call.call_id].handed_to == "1024", "recorded")
         assert records.rows[call.call_id].answered_by == "auto"
-        # The real flow has no hang_up() yet: the key says so instead of failing.
+        # The agent hangs up (after confirming): the survey runs, then our BYE.
         await pilot.press("f8")
         await until(pilot, lambda: screen_name(app) == "ConfirmScreen")
         await press_button(pilot, "yes")
-        await until(pilot, lambda: "no hang_up() yet" in screen_text(app), "gap named")
-        call.caller_hangs_up()
-        records.wait_closed(call.call_id)
+        await until(pilot, lambda: "survey" in call.played, "survey prompt played")
+        call.press("2")
+        row = records.wait_closed(call.call_id)
+        await until(pilot, lambda: screen.phase is CallPhase.AFTER_CALL, "after-call work")
+        assert row.satisfaction == 2 and row.end_reason == "local_hangup"
+        assert call.actions[-1] == "hangup"  # ended by us, at the agent's request
