@@ -147,6 +147,43 @@ def start_ours(ports: list[int], seconds: float, spin: float | None = None) -> C
     return engine.close
 
 
+def start_recorded(ports: list[int], seconds: float) -> Callable[[], None]:
+    """As `start_ours`, each stream also recorded to a stereo WAV (`[recording] enabled`):
+    the tap decodes every sent frame and the recorder's thread writes both directions."""
+    import tempfile
+    from pathlib import Path
+
+    from console.callflow.recording import Recorder
+    from sip.api import Codec, Prompt
+    from sip.media import MediaEngine
+
+    folder = tempfile.TemporaryDirectory(prefix="bench-rtp-rec-")
+    recorder = Recorder(Path(folder.name))
+    low = random.randrange(40000, 55000) & ~1
+    engine = MediaEngine("127.0.0.1", low, low + 2 * len(ports) + 200, ["127.0.0.0/8"])
+    prompt = Prompt("bench", sine_pcm16(seconds + WARMUP + 3))
+    engine.prepare(prompt)
+    recordings = []
+    for i, port in enumerate(ports):
+        session = engine.allocate()
+        session.start(("127.0.0.1", port), Codec.PCMA, 101)
+        rec = recorder.open(Path(folder.name) / f"stream-{i}.wav", 2, f"bench-{i}")
+        recordings.append(rec)
+        session.set_tap(rec.tap)
+        session.play(prompt)
+
+    def stop() -> None:
+        engine.close()
+        for rec in recordings:
+            rec.close()
+        recorder.stop()
+        if recorder.dropped:
+            print(f"bench_rtp: the recorder dropped {recorder.dropped} frames", file=sys.stderr)
+        folder.cleanup()
+
+    return stop
+
+
 def start_stock(ports: list[int], seconds: float) -> Callable[[], None]:
     from pyVoIP.RTP import PayloadType, RTPClient, TransmitType
 
@@ -242,7 +279,8 @@ def tick_cost(streams: int, ticks: int = 200) -> tuple[float, float]:
 
 STARTERS: dict[str, Callable[[list[int], float], Callable[[], None]]] = {
     "ours": start_ours, "stock": start_stock, "plain": start_plain,
-    "ours-nospin": lambda ports, seconds: start_ours(ports, seconds, spin=0.0)}
+    "ours-nospin": lambda ports, seconds: start_ours(ports, seconds, spin=0.0),
+    "ours-rec": start_recorded}
 
 
 def run(stack: str, streams: int, seconds: float) -> Result:
@@ -273,7 +311,8 @@ def table(results: list[Result], seconds: float,
           cost: tuple[float, float] | None = None) -> str:
     names = {"ours": "sip.media.MediaEngine", "stock": "stock pyVoIP 1.6.8 RTPClient",
              "plain": "reference: bare socket loop",
-             "ours-nospin": "MediaEngine with a plain sleep (spin 0, before the change)"}
+             "ours-nospin": "MediaEngine with a plain sleep (spin 0, before the change)",
+             "ours-rec": "MediaEngine, every stream recorded to WAV (tap + recorder)"}
     lines = [
         MARK_BEGIN,
         "## RTP send pacing (`scripts/bench_rtp`)",
@@ -310,6 +349,17 @@ def table(results: list[Result], seconds: float,
     if floor and floor.get("intervals"):
         lines.append(f"The bare socket loop, 100 streams, same run: stdev {floor['stdev']:.3f} ms, "
                      f"max {floor['max']:.2f} ms: what this machine allowed at that moment.")
+    recorded = {r.streams: r for r in results if r.stack == "ours-rec"}
+    unrecorded = {r.streams: r for r in results if r.stack == "ours"}
+    for n in sorted(set(recorded) & set(unrecorded)):
+        rec, bare = recorded[n], unrecorded[n]
+        if rec.stats.get("intervals") and bare.stats.get("intervals"):
+            lines.append(
+                f"Recording every stream, {n} streams, same run: stdev "
+                f"{rec.stats['stdev']:.3f} vs {bare.stats['stdev']:.3f} ms "
+                f"(×{rec.stats['stdev'] / max(bare.stats['stdev'], 1e-9):.2f}), max "
+                f"{rec.stats['max']:.2f} vs {bare.stats['max']:.2f} ms, sender CPU "
+                f"{rec.cpu:.1f} vs {bare.cpu:.1f} % of a core.")
     plain = next((r.stats for r in results if r.stack == "ours-nospin" and r.streams == 100),
                  None)
     if plain and plain.get("intervals") and goal and goal.get("intervals"):
@@ -349,11 +399,14 @@ def main() -> int:
     parser.add_argument("--plain-streams", type=int, nargs="*", default=[1, 100])
     parser.add_argument("--nospin-streams", type=int, nargs="*", default=[1, 100],
                         help="MediaEngine with a plain sleep (spin 0), for comparison")
+    parser.add_argument("--recorded-streams", type=int, nargs="*", default=[1, 10, 50],
+                        help="MediaEngine with every stream recorded to WAV")
     args = parser.parse_args()
     if args.seconds <= 0 or args.seconds > 60:
         parser.error("--seconds must be in (0, 60]")
     if any(not 1 <= n <= 200 for n in [*args.streams, *args.stock_streams,
-                                        *args.plain_streams, *args.nospin_streams]):
+                                        *args.plain_streams, *args.nospin_streams,
+                                        *args.recorded_streams]):
         parser.error("stream counts must be 1-200")
     if args.receiver is not None:
         receive(args.receiver, args.seconds)
@@ -362,7 +415,8 @@ def main() -> int:
     LOAD_BEFORE = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     results = []
     for stack, counts in (("plain", args.plain_streams), ("stock", args.stock_streams),
-                          ("ours-nospin", args.nospin_streams), ("ours", args.streams)):
+                          ("ours-nospin", args.nospin_streams), ("ours", args.streams),
+                          ("ours-rec", args.recorded_streams)):
         for n in counts:
             result = run(stack, n, args.seconds)
             results.append(result)
