@@ -16,7 +16,7 @@ import os
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -45,6 +45,7 @@ from console.store.engine import check_schema, classify, make_engine, probe_writ
 from console.store.errors import (
     AgentLocked,
     AuthError,
+    CorruptDatabase,
     DatabaseUnavailable,
     InvalidFact,
     SealedRecordError,
@@ -620,6 +621,47 @@ class DutyRecord:
         result: list[CallRecord] = self._run(load, write=False)
         return result
 
+    def iter_sealed_calls(
+        self, flt: CallFilter, batch: int = 1000
+    ) -> Generator[tuple[CallRecord, list[Amendment]], None, None]:
+        """Sealed calls matching `flt` (limit ignored), oldest ring first, with amendments.
+
+        Each record carries its values as sealed; its amendments (oldest first) come beside
+        it, not applied. One query for the whole period — every call LEFT JOINed to its
+        amendments (rare), read `batch` rows at a time (a server-side cursor on PostgreSQL)
+        — so an export of a month neither asks once per call nor holds the month in memory.
+        The read transaction stays open while the caller consumes the iterator; closing it
+        early (or an exception in the consumer) ends the transaction. Driver failures
+        mid-read raise the `StoreError` a user can act on (e.g. `DatabaseUnavailable`).
+        """
+        amend = _AMENDMENTS.alias("a")
+        query = (
+            self._filtered(select(*_RECORD_COLUMNS), replace(flt, limit=None))
+            .where(CallRow.sealed_at.is_not(None))
+            .add_columns(*(amend.c[name] for name in _AMENDMENT_NAMES))
+            .outerjoin(amend, amend.c.call_key == CallRow.key)
+            .order_by(CallRow.ring_at, CallRow.id, amend.c.seq)
+            .execution_options(yield_per=max(1, batch))
+        )
+        width = len(_RECORD_NAMES)
+        try:
+            with self._session(False) as session, session.begin():
+                record: CallRecord | None = None
+                found: list[Amendment] = []
+                for row in session.connection().execute(query):
+                    if record is None or record.key != row[0]:
+                        if record is not None:
+                            yield record, found
+                        record, found = _record_from_row(row[:width]), []
+                    if row[width] is not None:
+                        found.append(_amendment_from_row(row[width:]))
+                if record is not None:
+                    yield record, found
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            raise classify(exc, self.url) from exc
+
     def _filtered(self, query: _Q, flt: CallFilter) -> _Q:
         conds = []
         if flt.since is not None:
@@ -732,9 +774,7 @@ class DutyRecord:
             sat = {row[0]: int(row[1]) for row in session.execute(sat_q)}
             hours = {int(row[0]): int(row[1]) for row in session.execute(hour_q)}
             fu = session.execute(open_q).one()
-            return Kpis.from_totals(
-                since, until, t, sat, hours, (int(fu[0]), int(fu[1]))
-            )
+            return Kpis.from_totals(since, until, t, sat, hours, (int(fu[0]), int(fu[1])))
 
         result: Kpis = self._run(load, write=False)
         return result
@@ -1260,7 +1300,13 @@ def _record_from_row(row: Any) -> CallRecord:
     at once. `replace()`, equality and hashing work as on any CallRecord.
     """
     values = dict(zip(_RECORD_NAMES, row, strict=True))
-    values["outcome"] = _OUTCOMES[values["outcome"]]
+    try:
+        values["outcome"] = _OUTCOMES[values["outcome"]]
+    except (KeyError, TypeError):  # written behind the store's back, or damaged
+        raise CorruptDatabase(
+            f"call {values['key']} has outcome {values['outcome']!r}, which the console does "
+            "not know; the row was changed outside the console: run `duty-console verify`"
+        ) from None
     values["amended_fields"] = ()
     record: CallRecord = _new(CallRecord)
     _set(record, "__dict__", values)
