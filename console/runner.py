@@ -2,7 +2,8 @@
 
 The same `CallFlow` that drives the TUI runs here without it. `assemble` is the headless
 composition root: config → duty record (calls a crash left open sealed as interrupted) →
-prompts (rendered now, so no call waits for speech) → `DutyLine` → `CallFlow` → `Headless`.
+prompts (rendered now, so no call waits for speech) → `DutyLine` (handed every prompt to
+encode for its codecs, so the first call plays them at once) → `CallFlow` → `Headless`.
 SIGTERM or SIGINT hangs up, unregisters, seals every open call in the duty record and
 exits 0. A start-up failure is one titled line (file, key, value for the config), exit 2.
 """
@@ -14,7 +15,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from types import FrameType
 from typing import Any, Protocol, cast
 
 from console.callflow import CallFlow, Clock, ShiftedClock, SystemClock
-from sip.api import Line, LineEvent, SipError
+from sip.api import Line, LineEvent, Prompt, SipError
 
 log = logging.getLogger("console.runner")
 
@@ -81,16 +82,36 @@ class Headless:
         return 0
 
 
+LineFactory = Callable[[Any, Callable[[LineEvent], None]], Line]
+"""Builds the line from `ConsoleConfig.line_config()` and the event sink (tests: a fake)."""
+
+
+def _duty_line(line_config: Any, sink: Callable[[LineEvent], None]) -> Line:
+    from sip.line import DutyLine
+
+    return cast(Line, DutyLine(line_config, sink))
+
+
+def fixed_prompts(prompts: Any, agent_ids: Iterable[str]) -> list[Prompt]:
+    """Every prompt the flow plays that is known at start-up (one greeting per agent)."""
+    from console.prompts import PROMPT_NAMES
+
+    fixed = [prompts.get(name) for name in PROMPT_NAMES if name != "greeting"]
+    return fixed + [prompts.greeting_for(a) for a in sorted(set(agent_ids)) if a]
+
+
 def assemble(
     config_path: str | Path,
     clock: Clock | None = None,
     environ: dict[str, str] | None = None,
+    line_factory: LineFactory | None = None,
     **flow_overrides: Any,
 ) -> Headless:
     """Build the headless console from `console.toml`; every failure carries a `title`.
 
-    `clock` is injected wall time (tests and demos run at 10:00 or 22:00); `flow_overrides`
-    replace single `FlowSettings` fields.
+    `clock` is injected wall time (tests and demos run at 10:00 or 22:00); `line_factory`
+    replaces the `DutyLine` (tests); `flow_overrides` replace single `FlowSettings` fields.
+    The line is given every rendered prompt (`Line.prepare`) before it starts.
     """
     from zoneinfo import ZoneInfo
 
@@ -99,7 +120,6 @@ def assemble(
     from console.domain.night import NightMode
     from console.prompts import PromptBook
     from console.store import DutyRecord
-    from sip.line import DutyLine
 
     cfg = config_mod.load(config_path, environ)
     if cfg.overridden:
@@ -122,7 +142,8 @@ def assemble(
             for sink in list(sinks):
                 sink(event)
 
-        line = cast(Line, DutyLine(cfg.line_config(), fan_out))
+        line = (line_factory or _duty_line)(cfg.line_config(), fan_out)
+        line.prepare(fixed_prompts(prompts, agent_ids))
         flow = CallFlow(records, ScheduleStaffing(night), prompts,
                         flow_settings(cfg, **flow_overrides), clock=clock, line=line)
         sinks.append(flow.on_line_event)
