@@ -8,6 +8,7 @@ replayed in order when it returns; everything else raises `DatabaseUnavailable`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import hmac
@@ -735,46 +736,16 @@ class DutyRecord:
         if until < since:
             raise InvalidFact(f"kpis: until {until} is before since {since}")
         limit = self.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
-        base = replace(flt or CallFilter(), since=since, until=until, limit=None)
-        answered = CallRow.answered_at.is_not(None)
-
-        def count_if(cond: Any) -> Any:
-            return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-        totals_q = self._filtered(
-            select(
-                func.count(),
-                count_if(answered),
-                count_if(and_(answered, CallRow.seconds_to_answer <= limit)),
-                count_if(CallRow.outcome == CallOutcome.MISSED.value),
-                count_if(CallRow.outcome == CallOutcome.ABANDONED.value),
-                count_if(CallRow.outcome == CallOutcome.FORWARDED.value),
-                count_if(CallRow.outcome == CallOutcome.INTERRUPTED.value),
-                func.avg(CallRow.seconds_to_answer),
-                func.avg(CallRow.handling_seconds),
-            ),
-            base,
-        ).where(CallRow.sealed_at.is_not(None))
-        sat_q = self._filtered(
-            select(CallRow.satisfaction, func.count()).group_by(CallRow.satisfaction), base
-        ).where(CallRow.sealed_at.is_not(None), answered)
-        hour_q = self._filtered(
-            select(CallRow.ring_hour, func.count()).group_by(CallRow.ring_hour), base
-        ).where(CallRow.sealed_at.is_not(None))
-        now = min(self._now(), until)
-        open_q = select(
-            count_if(FollowUpRow.status == FollowUpStatus.OPEN.value),
-            count_if(
-                and_(FollowUpRow.status == FollowUpStatus.OPEN.value, FollowUpRow.due_at < now)
-            ),
-        ).where(FollowUpRow.created_at < until)
+        shape, params = _filter_shape(replace(flt or CallFilter(), since=since, until=until))
+        totals_q, sat_q, hour_q = _kpi_statements(shape)
+        params.update(k_limit=limit, k_until=until, k_now=min(self._now(), until))
 
         def load(session: Session) -> Kpis:
-            t = session.execute(totals_q).one()
-            sat = {row[0]: int(row[1]) for row in session.execute(sat_q)}
-            hours = {int(row[0]): int(row[1]) for row in session.execute(hour_q)}
-            fu = session.execute(open_q).one()
-            return Kpis.from_totals(since, until, t, sat, hours, (int(fu[0]), int(fu[1])))
+            conn = session.connection()
+            t = conn.execute(totals_q, params).one()
+            sat = {row[0]: int(row[1]) for row in conn.execute(sat_q, params)}
+            hours = {int(row[0]): int(row[1]) for row in conn.execute(hour_q, params)}
+            return Kpis.from_totals(since, until, t, sat, hours, (int(t[9]), int(t[10])))
 
         result: Kpis = self._run(load, write=False)
         return result
@@ -1278,6 +1249,101 @@ _SET_HEAD = (
     .where(_HEADS.c.chain == bindparam("b_chain"))
     .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash"))
 )
+
+_FILTER_FIELDS = ("since", "until", "line", "agent", "category", "outcome", "satisfaction")
+
+
+def _filter_shape(flt: CallFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """A filter as the structure of its conditions and their values (bound parameters).
+
+    The structure picks a statement built once (`_kpi_statements`); the values are sent
+    as parameters, so a KPI query costs no statement building or cache-key walk per call.
+    """
+    shape: list[str] = []
+    params: dict[str, Any] = {}
+    for name in _FILTER_FIELDS:
+        value = getattr(flt, name)
+        if value is not None:
+            shape.append(name)
+            coerced = name in ("category", "outcome", "satisfaction")
+            params[f"f_{name}"] = coerce_fact(name, value) if coerced else value
+    if flt.forwarded is not None:
+        shape.append("forwarded" if flt.forwarded else "not_forwarded")
+    if flt.hours is not None:
+        start, end = flt.hours
+        if not (0 <= start <= 23 and 0 <= end <= 24):
+            raise InvalidFact(f"hours {flt.hours!r}: need (from, to) within 0..24")
+        shape.append("hours" if start <= end else "hours_wrapped")
+        params.update(f_h0=start, f_h1=end)
+    return tuple(shape), params
+
+
+def _shape_conds(shape: tuple[str, ...]) -> list[Any]:
+    """The WHERE conditions of a filter shape, with bound parameters (as `_filtered`)."""
+    c = _CALLS.c
+    conds: list[Any] = []
+    for name in shape:
+        if name == "since":
+            conds.append(c.ring_at >= bindparam("f_since"))
+        elif name == "until":
+            conds.append(c.ring_at < bindparam("f_until"))
+        elif name == "agent":
+            conds.append(c.answered_by == bindparam("f_agent"))
+        elif name in ("line", "category", "outcome", "satisfaction"):
+            conds.append(c[name] == bindparam(f"f_{name}"))
+        elif name == "forwarded":
+            conds.append(c.forwarded_to.is_not(None))
+        elif name == "not_forwarded":
+            conds.append(c.forwarded_to.is_(None))
+        elif name == "hours":
+            conds.append(and_(c.ring_hour >= bindparam("f_h0"), c.ring_hour < bindparam("f_h1")))
+        elif name == "hours_wrapped":
+            conds.append(or_(c.ring_hour >= bindparam("f_h0"), c.ring_hour < bindparam("f_h1")))
+    conds.append(c.sealed_at.is_not(None))
+    return conds
+
+
+@functools.lru_cache(maxsize=128)
+def _kpi_statements(shape: tuple[str, ...]) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """Totals (with the follow-up counts), satisfaction and per-hour queries of a shape.
+
+    Built once per filter shape: building and cache-keying three statements per call cost
+    more than the SQL on PostgreSQL (month KPIs ×1.68 of the raw driver). The follow-up
+    counts ride in the totals row as scalar subqueries: three round trips, not four.
+    """
+    c = _CALLS.c
+    fu = FollowUpRow.__table__.c
+    answered = c.answered_at.is_not(None)
+    conds = _shape_conds(shape)
+
+    def count_if(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    is_open = fu.status == FollowUpStatus.OPEN.value
+    before = fu.created_at < bindparam("k_until")
+    open_fu = select(count_if(is_open)).where(before).scalar_subquery()
+    overdue_fu = (
+        select(count_if(and_(is_open, fu.due_at < bindparam("k_now"))))
+        .where(before)
+        .scalar_subquery()
+    )
+    totals = select(
+        func.count(),
+        count_if(answered),
+        count_if(and_(answered, c.seconds_to_answer <= bindparam("k_limit"))),
+        count_if(c.outcome == CallOutcome.MISSED.value),
+        count_if(c.outcome == CallOutcome.ABANDONED.value),
+        count_if(c.outcome == CallOutcome.FORWARDED.value),
+        count_if(c.outcome == CallOutcome.INTERRUPTED.value),
+        func.avg(c.seconds_to_answer),
+        func.avg(c.handling_seconds),
+        open_fu,
+        overdue_fu,
+    ).where(*conds)
+    sat = select(c.satisfaction, func.count()).where(*conds, answered).group_by(c.satisfaction)
+    hours = select(c.ring_hour, func.count()).where(*conds).group_by(c.ring_hour)
+    return totals, sat, hours
+
 
 _RECORD_NAMES: tuple[str, ...] = tuple(
     f.name for f in fields(CallRecord) if f.name in CallRow.__table__.c
