@@ -262,6 +262,7 @@ class DutyRecord:
             if self.engine.dialect.name == "sqlite"
             else self.engine
         )
+        self._write_engine = write_engine
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
         self.journal = Journal(Path(journal_path) if journal_path else self._default_journal())
         if self.journal.pending():
@@ -295,10 +296,24 @@ class DutyRecord:
     def _session(self, write: bool) -> Session:
         return (self._writer if write else self._read)()
 
-    def _run(self, fn: Callable[[Session], Any], write: bool = True, retries: int = 3) -> Any:
-        """Run `fn` in one transaction; driver failures become `StoreError`s."""
+    def _run(
+        self,
+        fn: Callable[[Session], Any],
+        write: bool = True,
+        retries: int = 3,
+        core: Callable[[Connection], Any] | None = None,
+    ) -> Any:
+        """Run `fn` in one transaction; driver failures become `StoreError`s.
+
+        With `core`, that runs instead on a bare write connection (no ORM session): the
+        call path's open, update and seal are Core statements, and a session's bookkeeping
+        cost more than their SQL.
+        """
         for attempt in range(retries):
             try:
+                if core is not None:
+                    with self._write_engine.begin() as conn:
+                        return core(conn)
                 with self._session(write) as session, session.begin():
                     return fn(session)
             except StoreError:
@@ -323,8 +338,12 @@ class DutyRecord:
                 except DatabaseUnavailable:
                     self.journal.append(op, args)
                     return False
+            live = {**args, "live": True}
             try:
-                self._run(lambda s: _APPLY[op](self, s, {**args, "live": True}))
+                if op in _CORE_APPLY:
+                    self._run(_unused, core=lambda c: _CORE_APPLY[op](self, c, live))
+                else:
+                    self._run(lambda s: _APPLY[op](self, s, live))
                 return True
             except DatabaseUnavailable as exc:
                 self.journal.append(op, args)
@@ -1125,7 +1144,7 @@ def _facts_from_json(facts: dict[str, Any]) -> dict[str, Any]:
     return {k: _from_iso(v) if k in _DATETIME_FACTS else v for k, v in facts.items()}
 
 
-def _apply_open(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+def _apply_open(store: DutyRecord, conn: Connection, args: dict[str, Any]) -> None:
     ring_at = _from_iso(args["ring_at"])
     assert ring_at is not None
     values = {
@@ -1136,14 +1155,26 @@ def _apply_open(store: DutyRecord, session: Session, args: dict[str, Any]) -> No
         **args["facts"],
     }
     # A replayed open finds its row there already: nothing to do (exactly once).
-    conn = session.connection()
-    stmt = _insert(conn)(_CALLS).values(values)
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=[_CALLS.c.key]))
+    conn.execute(_open_insert(conn.dialect.name), values)
+
+
+@functools.lru_cache(maxsize=2)
+def _open_insert(dialect: str) -> Any:
+    """INSERT of a new call row that does nothing if its key is there (a replayed open).
+
+    Built once per dialect; the values come as parameters (their keys pick the columns).
+    """
+    insert = _insert_for(dialect)
+    return insert(_CALLS).on_conflict_do_nothing(index_elements=[_CALLS.c.key])
 
 
 def _insert(conn: Connection) -> Any:
+    return _insert_for(conn.dialect.name)
+
+
+def _insert_for(dialect: str) -> Any:
     """The dialect's INSERT (it has ON CONFLICT DO NOTHING); PostgreSQL's loaded on use."""
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert
@@ -1157,9 +1188,9 @@ def _sealed(key: str, sealed_at: datetime) -> SealedRecordError:
     )
 
 
-def _open_row(session: Session, args: dict[str, Any]) -> dict[str, Any] | None:
+def _open_row(conn: Connection, args: dict[str, Any]) -> dict[str, Any] | None:
     """The open call of `args["key"]` as a dict, None if sealed and replayed; else raises."""
-    row = session.connection().execute(_CALL_BY_KEY, {"b_key": args["key"]})
+    row = conn.execute(_CALL_BY_KEY, {"b_key": args["key"]})
     found = row.mappings().first()
     if found is None:
         raise UnknownRecord(f"no call with key {args['key']!r}")
@@ -1170,22 +1201,21 @@ def _open_row(session: Session, args: dict[str, Any]) -> dict[str, Any] | None:
     return dict(found)
 
 
-def _apply_update(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+def _apply_update(store: DutyRecord, conn: Connection, args: dict[str, Any]) -> None:
     facts = _facts_from_json(args["facts"])
-    conn = session.connection()
     if facts:
         done = conn.execute(_UPDATE_OPEN, {**facts, "b_key": args["key"]})
         if done.rowcount == 1:
             return
-    _open_row(session, args)  # says why nothing was updated (unknown, or sealed)
+    _open_row(conn, args)  # says why nothing was updated (unknown, or sealed)
 
 
-def _apply_seal(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
-    row = _open_row(session, args)
+def _apply_seal(store: DutyRecord, conn: Connection, args: dict[str, Any]) -> None:
+    row = _open_row(conn, args)
     if row is None:
         return  # replayed twice
     facts = _facts_from_json(args["facts"])
-    store._seal_row(session.connection(), row, facts, _from_iso(args["sealed_at"]))
+    store._seal_row(conn, row, facts, _from_iso(args["sealed_at"]))
 
 
 def _apply_agent_state(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
@@ -1218,13 +1248,29 @@ def _apply_event(store: DutyRecord, session: Session, args: dict[str, Any]) -> N
     session.add(row)
 
 
-_APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
+_CORE_APPLY: dict[str, Callable[[DutyRecord, Connection, dict[str, Any]], None]] = {
     "open": _apply_open,
     "update": _apply_update,
     "seal": _apply_seal,
+}
+"""Call-path writes that are plain Core statements: run live on a bare connection."""
+
+
+def _on_session(
+    fn: Callable[[DutyRecord, Connection, dict[str, Any]], None],
+) -> Callable[[DutyRecord, Session, dict[str, Any]], None]:
+    return lambda store, session, args: fn(store, session.connection(), args)
+
+
+_APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
+    **{op: _on_session(fn) for op, fn in _CORE_APPLY.items()},
     "agent_state": _apply_agent_state,
     "event": _apply_event,
 }
+
+
+def _unused(_session: Session) -> None:
+    raise AssertionError("a Core write runs on its connection, not in a session")
 
 
 # -------------------------------------------------------------------- row → value
