@@ -42,6 +42,7 @@ from tests.e2e.helpers import (  # noqa: E402
 from tests.e2e.labconfig import write_console_toml  # noqa: E402
 
 MARK = "<!-- bench_flow -->"
+END = "<!-- /bench_flow -->"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -171,7 +172,7 @@ def bench(calls: int, work: Path) -> list[str]:
         "",
         f"Greeting prompt: {greeting.seconds:.2f} s. Answer → first packet pairs the n-th answer "
         "with the n-th stream start (both sorted), so it is approximate under load.",
-        MARK,
+        END,
     ]
     return lines
 
@@ -180,7 +181,9 @@ def write_section(lines: list[str]) -> None:
     path = REPO / "BENCHMARKS.md"
     text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
     section = "\n".join(lines)
-    pattern = re.compile(re.escape(MARK) + r".*?" + re.escape(MARK), re.S)
+    # Up to the closing `END`, or to a second `MARK` as older runs closed the section.
+    pattern = re.compile(re.escape(MARK) + r".*?(?:" + re.escape(END) + "|" + re.escape(MARK) + ")",
+                         re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else (
         text.rstrip("\n") + "\n\n" + section + "\n")
     path.write_text(text, "utf-8")
