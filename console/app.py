@@ -2,6 +2,11 @@
 
 `make_app(line, store, clock, config, flow)` builds it with its collaborators, so Pilot
 tests inject a fake line, a fake or temporary duty record, a frozen clock and a fake flow.
+`make_starting_app(clock, settings, starting)` is the cold-start path of `duty-console`: the
+login screen is up at once while `starting` (the composition root) builds the duty record,
+prompts, line and flow in a worker; a login waits for them, and a start-up failure ends the
+app with its titled error. So this module imports nothing heavy at load time: the duty
+record (SQLAlchemy) and what depends on it are imported where they are used, after start-up.
 Flow and line threads reach the UI only through `post_message`; blocking calls (the duty
 record, the line's start and stop, the headset lookup) run in thread workers whose errors
 become titled notifications.
@@ -13,9 +18,9 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -28,32 +33,106 @@ from console.domain.agent import AgentState as SeatState
 from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
-from console.store import Agent, AgentRole, AgentState, FollowUpStatus, Handover, StoreError
 from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
-from console.ui.messages import (
-    AnswerRequested,
-    FlowEventPosted,
-    HandoverAccepted,
-    LineStatusPosted,
-    LoggedIn,
-    NotesEdited,
-)
 from console.ui.model import LiveCall, Phase, SeatModel
-from console.ui.notes import CallNotes, DraftBook, RecordNotes
-from console.ui.ports import FlowPort, NightSwitch, SeatFlow, SeatStore
 from console.ui.settings import UiSettings
 from console.ui.texts import text
 from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 
+if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only when used
+    from console.store import Agent, AgentState, Handover
+    from console.ui.messages import (
+        AnswerRequested,
+        FlowEventPosted,
+        HandoverAccepted,
+        LineStatusPosted,
+        LoggedIn,
+        NotesEdited,
+    )
+    from console.ui.notes import CallNotes, DraftBook, RecordNotes
+    from console.ui.ports import NightSwitch, SeatFlow, SeatStore
+
 log = logging.getLogger("console.ui")
 
-_STORE_STATE = {
-    SeatState.READY: AgentState.READY,
-    SeatState.ON_CALL: AgentState.ON_CALL,
-    SeatState.AFTER_CALL_WORK: AgentState.AFTER_CALL,
-    SeatState.AWAY: AgentState.AWAY,
-    SeatState.LOGGED_OUT: AgentState.LOGGED_OUT,
-}
+WARM_UP = (
+    "console.ui.messages", "console.ui.notes", "console.ui.ports", "console.screens.seat",
+    "console.screens.ringing", "console.screens.call", "console.screens.handover",
+)
+"""Imported by the start-up worker, so the first login and ring don't import on the UI thread."""
+
+_STILL_STARTING = ("仍在启动(首次运行要合成提示音),请稍后再登录",
+                   "still starting (the first run renders the prompts); log in again shortly")
+
+STARTUP_WAIT_SECONDS = 120.0
+"""How long a login waits for the start-up worker (the first run renders every prompt)."""
+
+
+def _store_state(state: SeatState) -> AgentState:
+    from console.store import AgentState
+
+    return {
+        SeatState.READY: AgentState.READY,
+        SeatState.ON_CALL: AgentState.ON_CALL,
+        SeatState.AFTER_CALL_WORK: AgentState.AFTER_CALL,
+        SeatState.AWAY: AgentState.AWAY,
+        SeatState.LOGGED_OUT: AgentState.LOGGED_OUT,
+    }[state]
+
+
+@dataclass
+class Started:
+    """What the start-up worker hands the app: the parts `make_app` takes up front."""
+
+    line: Line
+    store: SeatStore
+    flow: Any
+    """A `SeatFlow`, or a `console.callflow.CallFlow` (adapted by `FlowPort`)."""
+    night: NightSwitch | None = None
+    line_sinks: list[Callable[[LineEvent], None]] | None = None
+    """The line's event fan-out; the app adds itself to hear the line's status."""
+
+
+class StillStarting(UiError):
+    """A login before the duty record is open (start-up still running or failed)."""
+
+    title = "Start-up"
+
+
+class _NotStarted:
+    """Stands in for the duty record and the flow until start-up is done."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise StillStarting(f"{self._what} is not open yet (the console is starting)")
+
+
+class _PendingLine:
+    """The line before start-up is done: stopped, no calls; start and stop do nothing."""
+
+    status = LineStatus.STOPPED
+
+    def start(self, timeout: float = 10.0) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+    def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
+        return False
+
+    def calls(self) -> list[Any]:
+        return []
+
+    def prepare(self, prompts: Iterable[Any]) -> None:
+        return None
+
+
+def _flow_port(flow: Any) -> SeatFlow:
+    from console.ui.ports import FlowPort
+
+    return cast("SeatFlow", flow if hasattr(flow, "subscribe") else FlowPort(flow))
 
 
 class DutyConsoleApp(App[int]):
@@ -77,6 +156,7 @@ class DutyConsoleApp(App[int]):
         night: NightSwitch | None = None,
         headset: Headset | None = None,
         manage_line: bool = True,
+        starting: Callable[[], Started] | None = None,
     ) -> None:
         super().__init__()
         self.line = line
@@ -89,8 +169,17 @@ class DutyConsoleApp(App[int]):
         self.manage_line = manage_line
         self.language = settings.language
         self.model = SeatModel()
-        self.drafts = DraftBook(settings.drafts_dir)
-        self.record_notes = RecordNotes(store, clock.now)
+        self.starting = starting
+        """Builds the parts in a worker (cold start); None: they were given, ready now."""
+        self.ready = threading.Event()
+        """Set once line, store and flow are the real ones (at once without `starting`)."""
+        self.start_error: BaseException | None = None
+        """Why start-up failed; the app exits 1 and `run_tui` prints it, titled."""
+        self.drafts: DraftBook
+        self.record_notes: RecordNotes
+        if starting is None:
+            self._open_notes()
+            self.ready.set()
         self.agent: SeatAgent | None = None
         self.agent_record: Agent | None = None
         self.line_status: LineStatus = LineStatus.STOPPED
@@ -112,12 +201,59 @@ class DutyConsoleApp(App[int]):
         self.theme = "textual-dark"
         self._previous_excepthook = threading.excepthook
         threading.excepthook = self._thread_failed
-        self._unsubscribe = self.flow.subscribe(self._from_flow)
+        if self.starting is None:
+            self._go_live()
+        else:
+            self.run_worker(self._start_parts, name="start-up", group="io", thread=True,
+                            exit_on_error=False)
         self.run_in_thread(self._probe_headset, "headset")
-        if self.manage_line:
-            self.run_in_thread(self.line.start, "line start")
         self.set_interval(1.0, self._poll_line)
         self.push_screen(LoginScreen())
+
+    def _open_notes(self) -> None:
+        from console.ui.notes import DraftBook, RecordNotes
+
+        self.drafts = DraftBook(self.settings.drafts_dir)
+        self.record_notes = RecordNotes(self.store, self.clock.now)
+
+    def _go_live(self) -> None:
+        """Hear the flow and start the line (on the UI thread, once the parts are real)."""
+        self._unsubscribe = self.flow.subscribe(self._from_flow)
+        if self.manage_line:
+            self.run_in_thread(self.line.start, "line start")
+
+    def _start_parts(self) -> None:
+        """The start-up worker: build the parts, warm the imports, hand them to the UI."""
+        import importlib
+
+        assert self.starting is not None
+        try:
+            parts = self.starting()
+            for name in WARM_UP:
+                importlib.import_module(name)
+        except BaseException as exc:
+            log.error("start-up failed", exc_info=exc)
+            self.call_from_thread(self._start_failed, exc)
+            return
+        self.call_from_thread(self._started, parts)
+
+    def _started(self, parts: Started) -> None:
+        if self._shut_down:  # closed while starting: run_tui stops what was built
+            return
+        self.line = parts.line
+        self.store = parts.store
+        self.flow = _flow_port(parts.flow)
+        self.night = parts.night
+        self._open_notes()
+        if parts.line_sinks is not None:
+            parts.line_sinks.append(self.on_line_event)
+        self._go_live()
+        self.ready.set()
+        self.refresh_screens()
+
+    def _start_failed(self, exc: BaseException) -> None:
+        self.start_error = exc
+        self.exit(1)
 
     def _thread_failed(self, args: threading.ExceptHookArgs) -> None:
         """A SIP/flow thread died: log the traceback and show a titled notification.
@@ -140,11 +276,15 @@ class DutyConsoleApp(App[int]):
 
     def _from_flow(self, event: FlowEvent) -> None:
         """Flow threads call this: it only posts (thread-safe)."""
+        from console.ui.messages import FlowEventPosted
+
         self.post_message(FlowEventPosted(event))
 
     def on_line_event(self, event: LineEvent) -> None:
         """For the line's event sink (any thread): line status news into the app."""
         if isinstance(event, LineStatusChanged):
+            from console.ui.messages import LineStatusPosted
+
             self.post_message(LineStatusPosted(event.status, event.reason))
 
     def _poll_line(self) -> None:
@@ -154,6 +294,8 @@ class DutyConsoleApp(App[int]):
             log.warning("line status unreadable: %s", exc)
             return
         if status is not self.line_status:
+            from console.ui.messages import LineStatusPosted
+
             self.post_message(LineStatusPosted(status, self.line_reason))
 
     def on_line_status_posted(self, message: LineStatusPosted) -> None:
@@ -206,7 +348,7 @@ class DutyConsoleApp(App[int]):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self.manage_line:
+        if self.manage_line and self.ready.is_set():
             stop_flow = getattr(self.flow, "stop", None)
             if stop_flow is not None:
                 try:
@@ -247,7 +389,16 @@ class DutyConsoleApp(App[int]):
     # ------------------------------------------------------------ login and handover
 
     def login_blocking(self, agent_id: str, secret: str) -> None:
-        """Check a login (blocking: from a worker); posts `LoggedIn` or raises `StoreError`."""
+        """Check a login (blocking: from a worker); posts `LoggedIn` or raises `StoreError`.
+
+        During a cold start it first waits for the start-up worker (the duty record).
+        """
+        from console.ui.messages import LoggedIn
+
+        if not self.ready.wait(STARTUP_WAIT_SECONDS):
+            raise StillStarting(_STILL_STARTING[self.language.value == "en"])
+        if self.start_error is not None:
+            raise StillStarting(f"{title_of(self.start_error)}: {self.start_error}")
         agent = self.store.verify_secret(agent_id, secret)
         waiting = [
             h
@@ -259,6 +410,7 @@ class DutyConsoleApp(App[int]):
     def on_logged_in(self, message: LoggedIn) -> None:
         from console.screens.handover import HandoverAcceptScreen
         from console.screens.seat import SeatScreen
+        from console.store import AgentRole
 
         policy = self.settings.attendance()  # the config's late / early / away thresholds
         self.agent = SeatAgent(message.agent.agent_id, policy)
@@ -284,6 +436,8 @@ class DutyConsoleApp(App[int]):
         agent = self.require_agent()
 
         def accept() -> None:
+            from console.ui.messages import HandoverAccepted
+
             done = self.store.accept_handover(handover.key, agent.agent_id)
             self.post_message(HandoverAccepted(done))
 
@@ -342,7 +496,7 @@ class DutyConsoleApp(App[int]):
         if not agent_id:
             return
         self.run_in_thread(
-            lambda: self.store.set_agent_state(agent_id, _STORE_STATE[state], reason, at),
+            lambda: self.store.set_agent_state(agent_id, _store_state(state), reason, at),
             "agent state",
         )
 
@@ -418,8 +572,7 @@ class DutyConsoleApp(App[int]):
 
     # ------------------------------------------------------------ calls
 
-    @on(FlowEventPosted)
-    def _flow_event(self, message: FlowEventPosted) -> None:
+    def on_flow_event_posted(self, message: FlowEventPosted) -> None:
         event = message.event
         call = self.model.apply(event)
         if call is not None and isinstance(event, CallArrived):
@@ -501,8 +654,8 @@ class DutyConsoleApp(App[int]):
     def _start_headset(self, call_id: str) -> None:
         """Bridge the call to the headset when there is one and the line gives us its audio.
 
-        `sip.api.Call` has no audio accessors yet: a call object offering `read_audio` and
-        `write_audio` is bridged; otherwise the call goes on with prompts only (logged).
+        The line's calls carry the audio (`sip.api.Call.read_audio` / `write_audio`); a call
+        object without them (a test fake, say) goes on with prompts only (logged).
         """
         status = self.headset_status
         if status.state is not HeadsetState.READY or status.device is None:
@@ -564,6 +717,8 @@ class DutyConsoleApp(App[int]):
         notes = self.notes.get(call_id)
         if notes is None:
             return
+        from console.store import StoreError
+
         notes.due_at(self.settings.timezone)  # a malformed due time is reported, not stored
         who = self.agent.agent_id if self.agent else ""
         try:
@@ -605,6 +760,8 @@ class DutyConsoleApp(App[int]):
 
     def open_follow_ups(self) -> list[Any]:
         """Blocking: call from a worker."""
+        from console.store import FollowUpStatus
+
         return self.store.follow_ups(status=FollowUpStatus.OPEN)
 
 
@@ -625,7 +782,24 @@ def make_app(
     or a `console.callflow.CallFlow` (adapted by `FlowPort`).
     """
     settings = config if isinstance(config, UiSettings) else UiSettings.from_config(config)
-    port: SeatFlow = flow if hasattr(flow, "subscribe") else FlowPort(flow)
+    return DutyConsoleApp(line, store, clock, settings, _flow_port(flow), night=night,
+                          headset=headset, manage_line=manage_line)
+
+
+def make_starting_app(
+    clock: Clock,
+    settings: UiSettings,
+    starting: Callable[[], Started],
+    *,
+    headset: Headset | None = None,
+) -> DutyConsoleApp:
+    """The seat for a cold start: the login screen first, `starting` run in a worker.
+
+    The app manages the line (starts it once it has it, stops it on exit); whoever built the
+    parts seals and closes the duty record after `run()` returns.
+    """
     return DutyConsoleApp(
-        line, store, clock, settings, port, night=night, headset=headset, manage_line=manage_line
+        cast(Line, _PendingLine()), cast("SeatStore", _NotStarted("the duty record")), clock,
+        settings, cast("SeatFlow", _NotStarted("the call flow")), headset=headset,
+        starting=starting,
     )

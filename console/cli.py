@@ -39,7 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seat_args(argv: list[str]) -> argparse.Namespace | None:
+    """`duty-console [run] [--config F] [--log-file F] [--clock-start ISO]`: the seat.
+
+    Parsed without the sub-commands: building the full parser imports every command module
+    (the duty record's among them: SQLAlchemy, ~0.4 s) and opening the seat needs none of
+    them. None: not that form (`--headless`, another command, `-h`, a malformed option).
+    """
+    quick = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    quick.add_argument("--config", default="console.toml")
+    quick.add_argument("--log-file", default="duty-console.log")
+    quick.add_argument("--clock-start", default=None)
+    try:
+        args, rest = quick.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):  # the full parser says what is wrong
+        return None
+    if rest not in ([], ["run"]) or (not rest and args.clock_start is not None):
+        return None  # --clock-start belongs to `run`, as in the full parser
+    args.command = "run" if rest else None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
+    seat = _seat_args(sys.argv[1:] if argv is None else argv)
+    if seat is not None:  # no sub-command: open the seat (the TUI)
+        from console.ui.assemble import run_tui
+
+        return run_tui(seat)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

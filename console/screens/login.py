@@ -1,14 +1,22 @@
-"""Login: agent ID (工号) and secret; failures counted and locked out as the duty record says."""
+"""Login: agent ID (工号) and secret; failures counted and locked out as the duty record says.
+
+The first screen of a cold start: it imports nothing of the duty record (SQLAlchemy) so it is
+up while the start-up worker opens the record; a login waits for that worker.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Footer, Header, Input, Label
 
 from console.screens.base import SeatScreen_
-from console.store import StoreError
-from console.ui.errors import title_of
+from console.ui.errors import UiError, title_of
+
+if TYPE_CHECKING:
+    from console.store import StoreError
 
 
 class LoginScreen(SeatScreen_):
@@ -52,14 +60,16 @@ class LoginScreen(SeatScreen_):
         seat = self.seat
 
         def check() -> None:
+            from console.store import StoreError  # the duty record: loaded by start-up
+
             try:
                 seat.login_blocking(agent_id, secret)
-            except StoreError as exc:
+            except (StoreError, UiError) as exc:  # refused, locked out, or still starting
                 seat.call_from_thread(self.failed, exc)
 
         seat.run_in_thread(check, "login")
 
-    def failed(self, exc: StoreError) -> None:
+    def failed(self, exc: StoreError | UiError) -> None:
         self.show_error(f"{title_of(exc)}: {exc}")
         self.seat.notify(str(exc), title=title_of(exc), severity="error")
         self.query_one("#secret", Input).focus()

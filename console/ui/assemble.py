@@ -5,6 +5,11 @@ night mode → line → call flow, the same parts the headless line runs. This m
 the app on top: the app's night switch is the very `NightMode` behind the flow's `Staffing`
 (an override set on screen routes the next call), and the app hears the line's status
 through the same event fan-out as the flow.
+
+Cold start (`run_tui`): only the config is read before the app runs (a bad one is one titled
+line, exit 1); the login screen is up at once and `Startup` runs `assemble` in the app's
+start-up worker, so the duty record (SQLAlchemy), the prompts and the line are built while the
+agent types. `build_console` is the same wiring done up front (tests).
 """
 
 from __future__ import annotations
@@ -12,15 +17,21 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.app import DutyConsoleApp, Started
     from console.callflow import Clock
+    from console.headset import Headset
     from console.runner import Headless
 
 log = logging.getLogger("console.ui")
+
+STARTUP_JOIN_SECONDS = 180.0
+"""At exit, how long to wait for a start-up still building (it may be rendering prompts)."""
 
 
 def build_console(
@@ -46,6 +57,76 @@ def build_console(
     return app, headless
 
 
+class Startup:
+    """`assemble` + `flow.start()` for the app's start-up worker; keeps what it built.
+
+    Called once, on a worker thread. `finish()` (after the app has returned) waits for it,
+    then stops the flow, seals what is open and closes the duty record.
+    """
+
+    def __init__(self, config_path: str | Path, clock: Clock,
+                 build: Callable[..., Headless] | None = None) -> None:
+        self.config_path = config_path
+        self.clock = clock
+        self.build = build
+        self.headless: Headless | None = None
+        self.done = threading.Event()
+
+    def __call__(self) -> Started:
+        from console.app import Started
+
+        try:
+            if self.build is None:
+                from console.runner import assemble
+
+                self.build = assemble
+            headless = self.build(self.config_path, clock=self.clock)
+            self.headless = headless
+            headless.flow.start()  # the app subscribes when it gets the parts; line not started
+            return Started(headless.line, headless.store, headless.flow,
+                           night=headless.parts.get("night"),
+                           line_sinks=headless.parts.get("sinks"))
+        finally:
+            self.done.set()
+
+    def finish(self) -> None:
+        if not self.done.wait(STARTUP_JOIN_SECONDS):
+            log.error("start-up still running after %.0f s; leaving it", STARTUP_JOIN_SECONDS)
+            return
+        headless = self.headless
+        if headless is None:
+            return
+        # The app stopped the line it started; one it never took was never started.
+        headless.flow.stop()  # idempotent; the app stops it too before the line
+        if headless.seal_open is not None:
+            sealed = headless.seal_open()
+            if sealed:
+                log.info("sealed %d open record(s)", sealed)
+        if headless.store is not None:
+            headless.store.close()
+
+
+def open_console(
+    config_path: str | Path,
+    clock: Clock | None = None,
+    *,
+    headset: Headset | None = None,
+    build: Callable[..., Headless] | None = None,
+) -> tuple[DutyConsoleApp, Startup]:
+    """The cold-start app: config read now (errors titled), everything else in its worker."""
+    from console import config as config_mod
+    from console.app import make_starting_app
+    from console.callflow import SystemClock
+    from console.ui.settings import UiSettings
+
+    cfg = config_mod.load(config_path)
+    base = Path(config_path).resolve().parent
+    settings = UiSettings.from_config(cfg, drafts_dir=base / "var" / "drafts")
+    startup = Startup(config_path, clock or SystemClock(), build)
+    app = make_starting_app(startup.clock, settings, startup, headset=headset)
+    return app, startup
+
+
 def run_tui(args: argparse.Namespace) -> int:
     """Open the seat; a start-up failure is one titled line on stderr, never a traceback."""
     from console.runner import clock_from
@@ -56,28 +137,29 @@ def run_tui(args: argparse.Namespace) -> int:
     config_path = getattr(args, "config", None) or "console.toml"
     try:
         clock = clock_from(getattr(args, "clock_start", None))
-        app, headless = build_console(config_path, clock=clock)
+        app, startup = open_console(config_path, clock=clock)
     except Exception as exc:
-        # StartupError, ConfigError, StoreError, PromptError, SipError, FlowError: titled.
-        title = getattr(exc, "title", None)
-        if not isinstance(title, str) and not isinstance(exc, OSError):
+        # StartupError, ConfigError: titled.
+        if not _titled(exc):
             raise
-        print(f"{title or 'Start-up'}: {exc}", file=sys.stderr)
+        print(f"{_title(exc)}: {exc}", file=sys.stderr)
         return 1
-    return _serve(app, headless)
-
-
-def _serve(app: Any, headless: Headless) -> int:
-    """Flow up, app loop (it starts and stops the line), then seal what is open and close."""
-    headless.flow.start()  # the app subscribes on mount: nothing is posted before its loop runs
     try:
         result = app.run()
     finally:
-        headless.flow.stop()  # idempotent; the app stops it too before the line
-        if headless.seal_open is not None:
-            sealed = headless.seal_open()
-            if sealed:
-                log.info("sealed %d open record(s)", sealed)
-        if headless.store is not None:
-            headless.store.close()
+        startup.finish()
+    failure = app.start_error
+    if failure is not None:  # StoreError, PromptError, SipError, FlowError...: titled
+        print(f"{_title(failure)}: {failure}", file=sys.stderr)
+        return 1
     return int(result or 0)
+
+
+def _titled(exc: BaseException) -> bool:
+    return isinstance(getattr(exc, "title", None), str) or isinstance(exc, OSError)
+
+
+def _title(exc: BaseException) -> str:
+    title = getattr(exc, "title", None)
+    return title if isinstance(title, str) else "Start-up"
+

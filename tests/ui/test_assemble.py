@@ -33,13 +33,13 @@ def test_answered_call_with_survey_is_sealed_answered(record: DutyRecord) -> Non
     rec.call_answered("c1", _at(6), "1024", 2, 6.0)
     rec.call_step("c1", CallStep.CONVERSATION, _at(7))
     rec.satisfaction("c1", 1)
-    rec.follow_up("c1", "call back tomorrow", _at(60))
+    rec.follow_up("c1", "call back tomorrow", _at(60), "1024", _at(86400))
     rec.call_ended("c1", _at(90), CallStep.WAIT_HANGUP, "caller_hangup")
     (call,) = record.calls()
     assert call.outcome is CallOutcome.ANSWERED and call.sealed
     assert (call.answered_by, call.rings, call.satisfaction) == ("1024", 2, 1)
     assert call.step == "wait_hangup"
-    assert call.follow_up is not None and call.follow_up.endswith("call back tomorrow")
+    assert call.follow_up == "2026-03-02 10:01 call back tomorrow (1024, due 2026-03-03 10:00)"
 
 
 @pytest.mark.parametrize(
