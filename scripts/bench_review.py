@@ -126,7 +126,7 @@ async def drive(store: DutyRecord, clock: FakeClock, tmp: Path, reps: int) -> di
 
         def log_shown() -> bool:
             panes = list(app.screen.query(CallLogPane).results(CallLogPane))
-            return bool(panes) and panes[0].total is not None and not panes[0].loading
+            return bool(panes) and panes[0].total is not None and not panes[0].busy
 
         await wait(pilot, log_shown)
         out["login"] = time.perf_counter() - t0
@@ -140,7 +140,7 @@ async def drive(store: DutyRecord, clock: FakeClock, tmp: Path, reps: int) -> di
             set_values(app, values)
             t0 = time.perf_counter()
             pane.reload()
-            await wait(pilot, lambda b=before: pane.generation > b and not pane.loading)
+            await wait(pilot, lambda b=before: pane.generation > b and not pane.busy)
             per_filter.setdefault(name, []).append(time.perf_counter() - t0)
             await pilot.pause()
             set_values(
@@ -158,7 +158,7 @@ async def drive(store: DutyRecord, clock: FakeClock, tmp: Path, reps: int) -> di
 
         before = pane.generation
         pane.reload()
-        await wait(pilot, lambda: pane.generation > before and not pane.loading)
+        await wait(pilot, lambda: pane.generation > before and not pane.busy)
         table = app.screen.query_one("#log-table", DataTable)
         table.focus()
         scrolls = []
@@ -168,7 +168,7 @@ async def drive(store: DutyRecord, clock: FakeClock, tmp: Path, reps: int) -> di
             pages = pane.pages_read
             t0 = time.perf_counter()
             table.move_cursor(row=table.row_count - 1)
-            await wait(pilot, lambda p=pages: pane.pages_read > p and not pane.loading)
+            await wait(pilot, lambda p=pages: pane.pages_read > p and not pane.busy)
             scrolls.append(time.perf_counter() - t0)
             await pilot.pause()
         out["scroll"] = scrolls

@@ -3,8 +3,11 @@
 A supervisor scrolls through up to millions of calls, so nothing here loads "everything":
 `call_page` reads one page by keyset (the last row's sort value and id, never OFFSET), with
 full-text search in what the agent wrote and a "within the ring limit" filter on top of the
-store's `CallFilter`. `agent_kpis` gives the per-agent figures of the KPI screen from the
-same `DutyRecord.kpis` query the exports use, so screen and spreadsheet always agree.
+store's `CallFilter`. A page holds `ReviewRow`s — only the columns the call log shows, built
+as named tuples from Core rows (no ORM, no 34-field `CallRecord`) — and its amendments come
+in one narrow query by the page's keys; the detail reads the whole record when opened.
+`agent_kpis` gives the per-agent figures of the KPI screen from the same `DutyRecord.kpis`
+query the exports use, so screen and spreadsheet always agree.
 
 Filters select on values as sealed (like `kpis` and the exports); the rows returned show
 the amended values, with `amended_fields` naming which.
@@ -15,28 +18,24 @@ from __future__ import annotations
 import enum
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
-from console.store.errors import InvalidFact
-from console.store.models import CallRow, FollowUpRow
-from console.store.record import (
-    _RECORD_COLUMNS,
-    DutyRecord,
-    _amendments_of,
-    _apply_amendments,
-    _record_from_row,
-)
+from console.store.chain import watch_links
+from console.store.errors import CorruptDatabase, InvalidFact
+from console.store.models import CHAINED, AmendmentRow, CallRow, FollowUpRow
+from console.store.record import DutyRecord, coerce_fact
 from console.store.records import (
     AgentRole,
     CallFilter,
     CallOutcome,
-    CallRecord,
     FollowUpStatus,
     Kpis,
+    VerifyReport,
 )
 
 log = logging.getLogger("console.store.review")
@@ -98,12 +97,79 @@ class Cursor:
     row_id: int
 
 
+class ReviewRow(NamedTuple):
+    """One row of the call log: the columns the table shows, amended values applied.
+
+    Field names match `CallRecord`'s, so code that formats a row takes either.
+    """
+
+    key: str
+    ring_at: datetime
+    caller_number: str | None
+    answered_by: str | None
+    outcome: CallOutcome | None
+    seconds_to_answer: float | None
+    handling_seconds: float | None
+    category: str | None
+    satisfaction: int | None
+    content: str | None
+    amended_fields: tuple[str, ...] = ()
+
+
+_ROW_NAMES: tuple[str, ...] = ReviewRow._fields[:-1]
+_ROW_COLUMNS = [CallRow.__table__.c[name] for name in _ROW_NAMES]
+_WIDTH = len(_ROW_NAMES)
+_OUTCOME = _ROW_NAMES.index("outcome")
+_OUTCOMES: dict[str | None, CallOutcome | None] = {o.value: o for o in CallOutcome}
+_OUTCOMES[None] = None
+_new_row = tuple.__new__
+
+_PAGE_AMENDMENTS = (
+    select(AmendmentRow.call_key, AmendmentRow.field, AmendmentRow.new_value)
+    .where(AmendmentRow.call_key.in_(bindparam("keys", expanding=True)))
+    .order_by(AmendmentRow.seq)
+)
+"""A page's amendments (rare): three columns by the amendments' call_key index."""
+
+
 @dataclass(frozen=True)
 class CallPage:
     """One page of the call log and the cursor of the next one (None at the end)."""
 
-    calls: list[CallRecord]
+    calls: list[ReviewRow]
     next: Cursor | None
+
+
+def _review_row(values: tuple[Any, ...]) -> ReviewRow:
+    """A ReviewRow from the page query's first `_WIDTH` columns (outcome text → enum)."""
+    try:
+        outcome = _OUTCOMES[values[_OUTCOME]]
+    except (KeyError, TypeError):  # written behind the store's back, or damaged
+        raise CorruptDatabase(
+            f"call {values[0]} has outcome {values[_OUTCOME]!r}, which the console does not "
+            "know; the row was changed outside the console: run `duty-console verify`"
+        ) from None
+    return _new_row(  # type: ignore[no-any-return]
+        ReviewRow, (*values[:_OUTCOME], outcome, *values[_OUTCOME + 1 : _WIDTH], ())
+    )
+
+
+def _amended(row: ReviewRow, changes: list[tuple[str, str | None]]) -> ReviewRow:
+    """`row` with its amendments (oldest first) applied, as `DutyRecord` applies them."""
+    values: dict[str, Any] = {}
+    for name, new_value in changes:
+        value: Any = coerce_fact(name, new_value) if new_value is not None else None
+        if name == "outcome" and value is not None:
+            value = CallOutcome(value)
+        values[name] = value
+    if "answered_at" in values:
+        answered = values["answered_at"]
+        values["seconds_to_answer"] = (
+            None if answered is None else round((answered - row.ring_at).total_seconds(), 3)
+        )
+    amended = tuple(sorted(values))
+    shown = {k: v for k, v in values.items() if k in _ROW_NAMES}
+    return row._replace(**shown, amended_fields=amended)
 
 
 def _conditions(record: DutyRecord, flt: ReviewFilter) -> list[Any]:
@@ -149,7 +215,7 @@ def call_page(
     expr, descending = _SORT_EXPR[flt.sort]
     base = replace(flt.base, limit=None)
     query = record._filtered(
-        select(*_RECORD_COLUMNS, CallRow.id.label("row_id"), expr.label("sort_value")), base
+        select(*_ROW_COLUMNS, CallRow.id.label("row_id"), expr.label("sort_value")), base
     )
     conds = _conditions(record, flt)
     if after is not None:
@@ -165,21 +231,25 @@ def call_page(
         query = query.where(*conds)
     order = (expr.desc(), CallRow.id.desc()) if descending else (expr.asc(), CallRow.id.asc())
     query = query.order_by(*order).limit(size + 1)
-    width = len(_RECORD_COLUMNS)
 
     def load(session: Any) -> CallPage:
-        rows = list(session.execute(query))
+        conn = session.connection()  # Core rows: no ORM loading
+        rows = conn.execute(query).fetchall()
         more = len(rows) > size
         rows = rows[:size]
-        calls = [_record_from_row(tuple(row)[:width]) for row in rows]
+        calls = [_review_row(row) for row in rows]
         if calls:
-            found = _amendments_of(session, [c.key for c in calls])
+            found: dict[str, list[tuple[str, str | None]]] = {}
+            for key, name, new_value in conn.execute(
+                _PAGE_AMENDMENTS, {"keys": [c.key for c in calls]}
+            ):
+                found.setdefault(key, []).append((name, new_value))
             if found:
-                calls = [_apply_amendments(c, found.get(c.key, [])) for c in calls]
+                calls = [_amended(c, found[c.key]) if c.key in found else c for c in calls]
         cursor = None
         if more and rows:
-            last = tuple(rows[-1])
-            cursor = Cursor(last[width + 1], int(last[width]))
+            last = rows[-1]
+            cursor = Cursor(last[_WIDTH + 1], int(last[_WIDTH]))
         return CallPage(calls, cursor)
 
     result: CallPage = record._run(load, write=False)
@@ -318,6 +388,40 @@ def archive_status(record: DutyRecord) -> ArchiveStatus:
 
     result: ArchiveStatus = record._run(load, write=False)
     return result
+
+
+def chained_records(record: DutyRecord) -> int:
+    """How many records `verify` will check: every row that has its place in a chain."""
+
+    def load(session: Any) -> int:
+        return sum(
+            int(session.execute(select(func.count()).where(model.seq.is_not(None))).scalar_one())
+            for model in CHAINED
+        )
+
+    result: int = record._run(load, write=False)
+    return result
+
+
+def verify_with_progress(
+    record: DutyRecord,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    every: int = 2000,
+) -> VerifyReport:
+    """`record.verify()`, calling `progress(checked, total)` every `every` records and at the end.
+
+    `total` is counted first (`chained_records`); a chain that breaks stops the walk early,
+    so the last call may be short of the total — the report says where and why.
+    """
+    if progress is None:
+        return record.verify()
+    total = chained_records(record)
+    progress(0, total)
+    with watch_links(progress=lambda checked: progress(checked, total), every=every):
+        report = record.verify()
+    progress(report.checked, total)
+    return report
 
 
 # -------------------------------------------------------------------- quality reviews

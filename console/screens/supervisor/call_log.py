@@ -3,7 +3,9 @@
 Nothing here loads the whole record: the table holds the pages read so far (keyset pages of
 `PAGE` rows from `console.store.review.call_page`); moving the cursor near the last row
 reads the next page in a thread worker. A filter change starts a new generation, so a slow
-answer for an old filter never lands in the table.
+answer for an old filter never lands in the table. The first page is shown as soon as it is
+read; the matching count (a full scan of the filter's range, the slower query) follows in
+its own worker, so it never holds the table back.
 """
 
 from __future__ import annotations
@@ -30,8 +32,17 @@ from console.screens.supervisor.base import (
     seconds,
 )
 from console.store import CallFilter, CallOutcome, CallRecord, StoreError
-from console.store.review import CallPage, Cursor, ReviewFilter, SortKey, call_page, count_calls
+from console.store.review import (
+    CallPage,
+    Cursor,
+    ReviewFilter,
+    ReviewRow,
+    SortKey,
+    call_page,
+    count_calls,
+)
 from console.ui.errors import UiError, title_of
+from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
@@ -64,7 +75,7 @@ COLUMNS = (
 )
 
 
-def call_row(call: CallRecord, tz: dt.tzinfo) -> tuple[str, ...]:
+def call_row(call: ReviewRow | CallRecord, tz: dt.tzinfo) -> tuple[str, ...]:
     """One table row of the call log (amended values, marked ✎)."""
     content = (call.content or "").replace("\n", " ")
     return (
@@ -84,14 +95,21 @@ def call_row(call: CallRecord, tz: dt.tzinfo) -> tuple[str, ...]:
 class CallLogPane(Vertical):
     """Filters above, the paged table below; Enter opens the call's detail."""
 
+    DEFAULT_CSS = """
+    CallLogPane #log-status { width: 1fr; height: 1; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.generation = 0
         """Bumped by every filter change; pages of older generations are dropped."""
         self.next_cursor: Cursor | None = None
-        self.loading = False
+        self.busy = False
+        """A page is being read. (Not Textual's `loading`, which would cover the pane with a
+        spinner widget mounted and removed on every filter change: a layout pass each time.)"""
         self.filter = ReviewFilter()
         self.total: int | None = None
+        """Calls matching the filter; None until counted (after the first page shows)."""
         self.pages_read = 0
 
     @property
@@ -134,12 +152,11 @@ class CallLogPane(Vertical):
             )
             yield Button("查询", id="f-apply", variant="primary")
             yield Button("清除", id="f-clear")
-        yield Label("", id="log-status")
-        table: DataTable[str] = DataTable(id="log-table", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield Label("", id="log-status", markup=False)
+        yield ReviewTable(id="log-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#log-table", DataTable).add_columns(*COLUMNS)
+        self.query_one("#log-table", ReviewTable).add_columns(*COLUMNS)
         ctx = self.context()
         if ctx is None:
             return
@@ -157,7 +174,8 @@ class CallLogPane(Vertical):
             return None
 
     def show_status(self, message: str) -> None:
-        self.query_one("#log-status", Label).update(message)
+        # One line of fixed size (see the CSS): no layout pass of the whole screen per update.
+        self.query_one("#log-status", Label).update(message, layout=False)
 
     # ------------------------------------------------------------ the filter
 
@@ -222,7 +240,7 @@ class CallLogPane(Vertical):
     # ------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        """Start over with the filter as typed: count and first page in a worker."""
+        """Start over with the filter as typed: first page in a worker, then the count."""
         ctx = self.context()
         if ctx is None:
             return
@@ -235,17 +253,17 @@ class CallLogPane(Vertical):
         self.filter = flt
         self.generation += 1
         generation = self.generation
-        self.loading = True
+        self.busy = True
+        self.total = None
         self.show_status("查询中 … loading")
 
         def load() -> None:
             try:
                 page = call_page(ctx.record, flt, size=PAGE)
-                total = count_calls(ctx.record, flt)
             except StoreError as exc:
                 self.seat.call_from_thread(self._failed, generation, exc)
                 return
-            self.seat.call_from_thread(self._first_page, generation, page, total)
+            self.seat.call_from_thread(self._first_page, generation, page)
 
         self.seat.run_worker(
             load,
@@ -259,31 +277,67 @@ class CallLogPane(Vertical):
     def _failed(self, generation: int, exc: StoreError) -> None:
         if generation != self.generation:
             return
-        self.loading = False
+        self.busy = False
         self.show_status(f"{title_of(exc)}: {exc}")
         self.seat.report(exc)
 
-    def _first_page(self, generation: int, page: CallPage, total: int) -> None:
+    def _first_page(self, generation: int, page: CallPage) -> None:
         if generation != self.generation:
             return
-        table = self.query_one("#log-table", DataTable)
+        table = self.query_one("#log-table", ReviewTable)
         table.clear()
-        self.total = total
         self.pages_read = 0
         self._append(page)
+        if page.next is None:  # all of it on one page: that is the count
+            self.total = table.row_count
+            self._show_count()
+        else:
+            self._count(generation, self.filter)
+
+    def _count(self, generation: int, flt: ReviewFilter) -> None:
+        ctx = self.context()
+        if ctx is None:
+            return
+
+        def count() -> None:
+            try:
+                total = count_calls(ctx.record, flt)
+            except StoreError as exc:
+                self.seat.call_from_thread(self._failed, generation, exc)
+                return
+            self.seat.call_from_thread(self._counted, generation, total)
+
+        self.seat.run_worker(
+            count,
+            name="call log count",
+            group="review-count",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation == self.generation:
+            self.total = total
+            self._show_count()
+
+    def _show_count(self) -> None:
+        shown = self.query_one("#log-table", ReviewTable).row_count
+        counted = "计数中 counting" if self.total is None else str(self.total)
+        more = " …" if self.next_cursor is not None else ""
+        self.show_status(f"共 {counted} 条 calls · 已显示 {shown}{more}")
 
     def _append(self, page: CallPage) -> None:
         ctx = self.context()
         if ctx is None:
             return
-        table = self.query_one("#log-table", DataTable)
-        for call in page.calls:
-            table.add_row(*call_row(call, ctx.tz), key=call.key)
+        table = self.query_one("#log-table", ReviewTable)
+        tz = ctx.tz
+        table.add_text_rows((call.key, call_row(call, tz)) for call in page.calls)
         self.next_cursor = page.next
         self.pages_read += 1
-        self.loading = False
-        more = " …" if page.next is not None else ""
-        self.show_status(f"共 {self.total} 条 calls · 已显示 {table.row_count}{more}")
+        self.busy = False
+        self._show_count()
 
     @on(DataTable.RowHighlighted, "#log-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
@@ -295,9 +349,9 @@ class CallLogPane(Vertical):
         """Read the next page (if any, and not already reading) in a worker."""
         cursor = self.next_cursor
         ctx = self.context()
-        if cursor is None or self.loading or ctx is None:
+        if cursor is None or self.busy or ctx is None:
             return
-        self.loading = True
+        self.busy = True
         generation, flt = self.generation, self.filter
 
         def load() -> None:
@@ -326,8 +380,7 @@ class CallLogPane(Vertical):
     def refresh_row(self, call: CallRecord) -> None:
         """Show a call's new (amended) values in place."""
         ctx = self.context()
-        table = self.query_one("#log-table", DataTable)
+        table = self.query_one("#log-table", ReviewTable)
         if ctx is None or call.key not in table.rows:
             return
-        for column, value in zip(table.columns, call_row(call, ctx.tz), strict=True):
-            table.update_cell(call.key, column, value)
+        table.set_text_row(call.key, call_row(call, ctx.tz))

@@ -18,6 +18,7 @@ from console.screens.supervisor.kpis import KpiPane, Period, period_bounds
 from console.store import CallFilter, CallOutcome, DutyRecord
 from console.store.export import export_calls
 from console.store.review import ReviewFilter, count_calls
+from console.widgets.review_table import ReviewTable
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until
 from tests.ui.supervisor.conftest import SUPERVISOR, fill_week
@@ -38,7 +39,7 @@ async def open_review(pilot, app: DutyConsoleApp) -> CallLogPane:  # type: ignor
     await login(pilot, *SUPERVISOR)
     await until(pilot, lambda: screen_name(app) == "SupervisorScreen", "supervisor screen")
     pane = log_pane(app)
-    await until(pilot, lambda: pane.total is not None and not pane.loading, "call log")
+    await until(pilot, lambda: pane.total is not None and not pane.busy, "call log")
     return pane
 
 
@@ -54,8 +55,13 @@ async def refilter(pilot, app: DutyConsoleApp, **values: str) -> CallLogPane:  #
     pane.reload()
     await until(
         pilot,
-        lambda: pane.generation > before and not pane.loading and pane.pages_read > 0,
-        "refreshed call log",
+        lambda: (
+            pane.generation > before
+            and not pane.busy
+            and pane.pages_read > 0
+            and pane.total is not None
+        ),
+        "refreshed call log and its count",
     )
     return pane
 
@@ -169,7 +175,7 @@ async def test_scrolling_reads_the_next_page_only_when_needed(build: Build, stor
         table.move_cursor(row=PAGE - 1)
         await until(pilot, lambda: pane.pages_read == 2, "second page")
         table.move_cursor(row=table.row_count - 1)
-        await until(pilot, lambda: pane.next_cursor is None and not pane.loading, "last page")
+        await until(pilot, lambda: pane.next_cursor is None and not pane.busy, "last page")
         newest_first = sorted(store.calls(), key=lambda c: c.ring_at, reverse=True)
         assert table_keys(app) == [c.key for c in newest_first]
         assert sorted(table_keys(app)) == sorted(keys)
@@ -220,8 +226,8 @@ async def test_detail_shows_timeline_and_amend_adds_a_correction(build: Build, s
         assert store.get_call(answered.key, amended=False).category == answered.category
         await pilot.press("escape")
         await until(pilot, lambda: screen_name(app) == "SupervisorScreen", "back")
-        table = app.screen.query_one("#log-table", DataTable)
-        assert "✎" in table.get_row(answered.key)
+        table = app.screen.query_one("#log-table", ReviewTable)
+        assert "✎" in table.text_row(answered.key)
 
 
 @pytest.mark.parametrize("period", list(Period))

@@ -31,7 +31,7 @@ async def _review(pilot: Pilot[int]) -> DutyConsoleApp:
     await login(pilot, *SUPERVISOR)
     await until(pilot, lambda: screen_name(app) == "SupervisorScreen", "review")
     pane = app.screen.query_one(CallLogPane)
-    await until(pilot, lambda: pane.total is not None and not pane.loading, "call log")
+    await until(pilot, lambda: pane.total is not None and not pane.busy, "call log")
     for widget in app.screen.query(Input):
         widget.cursor_blink = False
     app.clear_notifications()

@@ -144,7 +144,7 @@ async def test_export_of_the_current_filter_and_a_month(
         app.screen.query_one("#e-what", Select).value = "filter"
         app.screen.query_one("#f-text", Input).value = "电梯"
         log.reload()
-        await until(pilot, lambda: log.filter.text == "电梯" and not log.loading, "search")
+        await until(pilot, lambda: log.filter.text == "电梯" and not log.busy, "search")
         await press_button(pilot, "e-run")
         await until(pilot, lambda: "clear those two" in screen_text(app), "refused")
         assert len([a for a in store.audit_log() if a.action == "export"]) == 2
