@@ -201,14 +201,18 @@ class DutyConsoleApp(App[int]):
         self.theme = "textual-dark"
         self._previous_excepthook = threading.excepthook
         threading.excepthook = self._thread_failed
+        self.push_screen(LoginScreen())
         if self.starting is None:
             self._go_live()
-        else:
-            self.run_worker(self._start_parts, name="start-up", group="io", thread=True,
-                            exit_on_error=False)
-        self.run_in_thread(self._probe_headset, "headset")
+            self.run_in_thread(self._probe_headset, "headset")
+        else:  # after the login screen's first paint: the worker competes for the GIL
+            self.call_after_refresh(self._begin_start_up)
         self.set_interval(1.0, self._poll_line)
-        self.push_screen(LoginScreen())
+
+    def _begin_start_up(self) -> None:
+        self.run_worker(self._start_parts, name="start-up", group="io", thread=True,
+                        exit_on_error=False)
+        self.run_in_thread(self._probe_headset, "headset")
 
     def _open_notes(self) -> None:
         from console.ui.notes import DraftBook, RecordNotes
