@@ -11,8 +11,11 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import wave
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 log = logging.getLogger("console.headset")
@@ -112,11 +115,14 @@ class Headset:
         backend: AudioBackend | None = None,
         wanted: str | None = None,
         stream_factory: StreamFactory | None = None,
+        output_factory: OutputFactory | None = None,
     ) -> None:
         self.backend: AudioBackend = backend or SoundDeviceBackend()
         self.wanted = wanted
         self.stream_factory = stream_factory
         """Opens the duplex stream of a call (PortAudio unless a test injects one)."""
+        self.output_factory = output_factory
+        """Opens the earpiece-only stream of a recording's playback (PortAudio by default)."""
         self.status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="not looked up yet")
 
     def probe(self) -> HeadsetStatus:
@@ -128,6 +134,26 @@ class Headset:
             self.status = HeadsetStatus(HeadsetState.ERROR, detail=str(exc))
         log.info("headset: %s %s", self.status.state.value, self.status.detail)
         return self.status
+
+    def play_file(self, path: str | Path, on_done: Callable[[], None] | None = None) -> Playback:
+        """Play a recorded WAV file to the earpiece (blocking start: call it from a worker).
+
+        `HeadsetError` when there is no headset (its detail says why), `RecordingUnreadable`
+        when the file is missing, unreadable or not a 16-bit PCM WAV; `on_done` is called
+        once, on the audio thread, when the file has been played to its end.
+        """
+        status = self.status
+        if status.state is not HeadsetState.READY or status.device is None:
+            raise HeadsetError(
+                f"no headset to play the recording on ({status.detail or status.state.value})"
+            )
+        playback = Playback(status.device, Path(path), self.output_factory, on_done)
+        try:
+            playback.start()
+        except BaseException:
+            playback.stop()
+            raise
+        return playback
 
     def _choose(self, devices: list[AudioDevice]) -> HeadsetStatus:
         duplex = [d for d in devices if d.duplex]
@@ -278,3 +304,178 @@ class HeadsetBridge:
             data = data + b"\x00" * (wanted - len(data))
         out[:wanted] = data[:wanted]
         self.frames_played += 1
+
+
+# ---------------------------------------------------------------- recordings
+
+
+class RecordingUnreadable(HeadsetError):
+    """A call recording cannot be played: missing, unreadable, or not a WAV we can play."""
+
+    title = "录音无法播放 Recording"
+
+
+OutputCallback = Callable[[bytearray | memoryview, int], None]
+"""(earpiece output buffer to fill, frames)"""
+OutputFactory = Callable[[AudioDevice, int, int, OutputCallback], DuplexStream]
+"""(device, sample rate, channels, callback) → a started-on-demand output stream."""
+
+
+def sounddevice_output(
+    device: AudioDevice, rate: int, channels: int, callback: OutputCallback
+) -> DuplexStream:
+    """An output-only int16 PortAudio stream on `device` (HeadsetError if refused)."""
+    sd = SoundDeviceBackend()._sd()
+
+    def on_audio(outdata: Any, frames: int, time: Any, status: Any) -> None:
+        if status:
+            log.debug("playback stream status: %s", status)
+        callback(outdata, frames)
+
+    try:
+        stream: DuplexStream = sd.RawOutputStream(
+            samplerate=rate,
+            blocksize=max(1, rate // 50),
+            device=device.index,
+            channels=channels,
+            dtype="int16",
+            callback=on_audio,
+        )
+    except Exception as exc:  # PortAudioError: unsupported rate, device busy
+        raise HeadsetError(f"{device.name}: cannot play {rate} Hz audio: {exc}") from exc
+    return stream
+
+
+def open_wav(path: Path) -> wave.Wave_read:
+    """The recording opened for reading; `RecordingUnreadable` names what is wrong."""
+    try:
+        reader = wave.open(str(path), "rb")
+    except FileNotFoundError:
+        raise RecordingUnreadable(
+            f"{path}: file not found (moved, archived or never written?)"
+        ) from None
+    except IsADirectoryError:
+        raise RecordingUnreadable(f"{path}: is a directory, not a recording") from None
+    except OSError as exc:
+        raise RecordingUnreadable(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except (wave.Error, EOFError, ValueError) as exc:
+        raise RecordingUnreadable(f"{path}: not a playable WAV file ({exc or 'empty'})") from None
+    width, channels, rate = reader.getsampwidth(), reader.getnchannels(), reader.getframerate()
+    problem = ""
+    if width != 2:
+        problem = f"{8 * width}-bit samples (the console plays 16-bit PCM)"
+    elif channels not in (1, 2):
+        problem = f"{channels} channels (the console plays mono or stereo)"
+    elif not 4000 <= rate <= 48000:
+        problem = f"sample rate {rate} Hz (4000–48000 expected)"
+    elif reader.getnframes() == 0:
+        problem = "holds no audio"
+    if problem:
+        reader.close()
+        raise RecordingUnreadable(f"{path}: {problem}")
+    return reader
+
+
+def _downmix(stereo: bytes) -> bytes:
+    """Interleaved 16-bit stereo → mono (the mean of both channels)."""
+    samples = array("h", stereo[: len(stereo) // 4 * 4])
+    left, right = samples[0::2], samples[1::2]
+    return array("h", ((a + b) // 2 for a, b in zip(left, right, strict=True))).tobytes()
+
+
+class Playback:
+    """One recording playing to the earpiece; `stop()` from any thread, any time, twice.
+
+    The file is read block by block on the audio thread (a call's recording can be long);
+    a stereo recording (caller left, console right) stays stereo on a stereo earpiece and is
+    mixed down on a mono one. Past the end the earpiece gets silence and `on_done` runs once.
+    """
+
+    def __init__(
+        self,
+        device: AudioDevice,
+        path: Path,
+        factory: OutputFactory | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        self.path = path
+        self._wav: wave.Wave_read | None = open_wav(path)
+        self.rate = self._wav.getframerate()
+        self.file_channels = self._wav.getnchannels()
+        self.channels = 1 if device.outputs < self.file_channels else self.file_channels
+        self.total_frames = self._wav.getnframes()
+        self.frames_played = 0
+        self.finished = False
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._stream: DuplexStream | None = None
+        try:
+            self._stream = (factory or sounddevice_output)(
+                device, self.rate, self.channels, self._on_audio
+            )
+        except BaseException:
+            self._close_file()
+            raise
+
+    @property
+    def seconds(self) -> float:
+        """Length of the recording."""
+        return self.total_frames / self.rate
+
+    @property
+    def position(self) -> float:
+        """Seconds played so far."""
+        return self.frames_played / self.rate
+
+    @property
+    def running(self) -> bool:
+        return self._stream is not None
+
+    def start(self) -> None:
+        stream = self._stream
+        if stream is None:
+            raise HeadsetError(f"{self.path.name}: playback was stopped")
+        stream.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        try:
+            if stream is not None:
+                try:
+                    stream.stop()
+                finally:
+                    stream.close()
+        finally:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        with self._lock:
+            wav, self._wav = self._wav, None
+        if wav is not None:
+            wav.close()
+
+    def _on_audio(self, out: bytearray | memoryview, frames: int) -> None:
+        wanted = frames * self.channels * 2
+        data = b""
+        with self._lock:
+            if self._wav is not None and not self.finished:
+                try:
+                    data = self._wav.readframes(frames)
+                except (OSError, EOFError, wave.Error) as exc:  # the file went away mid-play
+                    log.warning("playback of %s cut short: %s", self.path, exc)
+                    data = b""
+        if data and self.channels < self.file_channels:
+            data = _downmix(data)
+        self.frames_played += len(data) // (2 * self.channels)
+        done = len(data) < wanted and not self.finished
+        if len(data) < wanted:
+            data = data + b"\x00" * (wanted - len(data))
+        out[:wanted] = data[:wanted]
+        if done:
+            self.finished = True
+            if self._on_done is not None:
+                try:
+                    self._on_done()
+                except Exception:  # never let the UI's hook kill the audio thread
+                    log.exception("playback on_done failed")

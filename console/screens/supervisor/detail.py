@@ -2,7 +2,9 @@
 
 A correction is never an edit: the form adds an amendment (field, new value, reason) that
 the duty record chains after the sealed call; the detail then shows the sealed value and
-every amendment with who, when and why.
+every amendment with who, when and why. The call's recording plays through the headset
+(F5, stopped by F6 or by closing the detail); a missing or unreadable file, or no headset,
+is a titled notification and nothing else happens.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from console.headset import HeadsetError, HeadsetState, Playback
 from console.screens.supervisor.base import (
     CATEGORY_LABELS,
     OUTCOME_LABELS,
@@ -99,7 +103,18 @@ def timeline(call: CallRecord, tz: dt.tzinfo) -> list[str]:
 class CallDetailScreen(ModalScreen[None]):
     """The detail over the call log; Esc closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "关闭 Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "关闭 Close"),
+        Binding("f5", "play", "播放录音 Play"),
+        Binding("f6", "stop", "停止 Stop"),
+    ]
+
+    class PlaybackEnded(Message):
+        """The recording played to its end (posted from the audio thread)."""
+
+        def __init__(self, playback: Playback) -> None:
+            super().__init__()
+            self.playback = playback
 
     DEFAULT_CSS = """
     CallDetailScreen { align: center middle; }
@@ -115,6 +130,8 @@ class CallDetailScreen(ModalScreen[None]):
         super().__init__()
         self.key = key
         self.detail: CallDetail | None = None
+        self.playback: Playback | None = None
+        """The recording playing now, if any."""
 
     @property
     def seat(self) -> DutyConsoleApp:
@@ -124,6 +141,10 @@ class CallDetailScreen(ModalScreen[None]):
         with VerticalScroll(id="detail-box"):
             yield Label(f"通话详情 Call {self.key}", id="detail-title")
             yield Static("", id="detail-facts")
+            with Horizontal(classes="amend-row"):
+                yield Button("播放录音 Play (F5)", id="play-recording", disabled=True)
+                yield Button("停止 Stop (F6)", id="stop-recording", disabled=True)
+                yield Label("", id="play-status", markup=False)
             yield Label("振铃时间线 Ring timeline", classes="detail-heading")
             yield Static("", id="detail-timeline")
             yield Label("更正记录 Amendments", classes="detail-heading")
@@ -214,11 +235,11 @@ class CallDetailScreen(ModalScreen[None]):
             fact("action", "处理", c.action, sealed.action),
             fact("result", "结果说明", c.result, sealed.result),
             fact("notes", "备注", c.notes, sealed.notes),
-            f"录音 recording: {c.recording or '无 none'}"
-            + (" (播放到耳机尚未接入 playback not wired yet)" if c.recording else ""),
+            f"录音 recording: {c.recording or '无 none'}",
             f"链 chain: {c.line} #{c.seq if c.seq is not None else '—'}",
         ]
         self.query_one("#detail-facts", Static).update("\n".join(lines))
+        self.query_one("#play-recording", Button).disabled = not c.recording
         self.query_one("#detail-timeline", Static).update("\n".join(timeline(c, ctx.tz)))
         amendments = [
             f"{local(a.at, ctx.tz, '%Y-%m-%d %H:%M')} {a.who}: {a.field} "
@@ -321,4 +342,88 @@ class CallDetailScreen(ModalScreen[None]):
 
     @on(Button.Pressed, "#detail-close")
     def action_close(self) -> None:
+        self.action_stop()
         self.dismiss(None)
+
+    # ------------------------------------------------------------ recording playback
+
+    def play_status(self, message: str) -> None:
+        self.query_one("#play-status", Label).update(message)
+
+    @on(Button.Pressed, "#play-recording")
+    def action_play(self) -> None:
+        """Play the call's recording through the headset (from the start)."""
+        detail = self.detail
+        if detail is None:
+            return
+        path = detail.current.recording
+        if not path:
+            self.seat.notify("这通电话没有录音 this call has no recording", title="录音 Recording")
+            return
+        status = self.seat.headset_status
+        if status.state is not HeadsetState.READY:
+            message = f"无耳机,无法播放 no headset to play on: {status.detail}"
+            self.play_status(message)
+            self.seat.notify(message, title="无耳机 No headset", severity="warning")
+            return
+        self.action_stop()
+        self.play_status(f"打开 opening {path} …")
+        headset = self.seat.headset
+        holder: list[Playback] = []
+
+        def ended() -> None:  # audio thread
+            if holder:
+                self.post_message(self.PlaybackEnded(holder[0]))
+
+        def start() -> None:
+            try:
+                playback = headset.play_file(path, on_done=ended)
+            except HeadsetError as exc:
+                self.seat.call_from_thread(self._play_failed, exc)
+                return
+            holder.append(playback)
+            self.seat.call_from_thread(self._playing, playback)
+
+        self.seat.run_worker(start, name="play recording", thread=True, exit_on_error=False)
+
+    def _playing(self, playback: Playback) -> None:
+        if not self.is_attached:  # closed while the file was opening
+            self.seat.run_worker(playback.stop, name="stop playback", thread=True)
+            return
+        self.playback = playback
+        self.query_one("#stop-recording", Button).disabled = False
+        self.play_status(
+            f"播放中 playing {playback.path.name} ({playback.seconds:.0f} s) · F6 停止 stop"
+        )
+        if playback.finished:  # ended before this ran: its message may have come first
+            self._stop_playback("播放完毕 played to the end")
+
+    def _play_failed(self, exc: HeadsetError) -> None:
+        self.play_status(f"{title_of(exc)}: {exc}")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+
+    @on(PlaybackEnded)
+    def _ended(self, message: PlaybackEnded) -> None:
+        if message.playback is self.playback:
+            self._stop_playback("播放完毕 played to the end")
+
+    @on(Button.Pressed, "#stop-recording")
+    def action_stop(self) -> None:
+        """Stop the recording playing now (nothing if none)."""
+        if self.playback is not None:
+            self._stop_playback(f"已停止 stopped at {self.playback.position:.0f} s")
+
+    def _stop_playback(self, message: str) -> None:
+        playback, self.playback = self.playback, None
+        if playback is None:
+            return
+        # PortAudio's stop waits for the buffer in flight: not on the UI thread.
+        self.seat.run_worker(playback.stop, name="stop playback", thread=True, exit_on_error=False)
+        if self.is_attached:
+            self.query_one("#stop-recording", Button).disabled = True
+            self.play_status(message)
+
+    def on_unmount(self) -> None:
+        playback, self.playback = self.playback, None
+        if playback is not None:
+            playback.stop()
