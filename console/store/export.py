@@ -127,8 +127,14 @@ def export_calls(
     path: Path,
     who: str,
     flt: CallFilter | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Write the period's sealed calls and totals to `path` (.xlsx or .csv); audited.
+
+    `progress(rows written, rows expected)` is called after each row; the expected count is
+    the period's KPI total, read just before the rows (a call sealed in between can make
+    the written count pass it by one or two).
 
     Rows are streamed from one query (calls joined to their amendments) into a `.part` file
     beside `path`, renamed over `path` only when complete: a database failure mid-export
@@ -153,6 +159,8 @@ def export_calls(
         for call, amendments in stream:
             counted[0] += 1
             yield [get(call) for _, get in columns] + [_amendment_text(amendments)]
+            if progress is not None:
+                progress(counted[0], kpis.total)
 
     def anchors() -> str:  # taken after the rows, so the heads cover every exported row
         return " ".join(a.text() for a in store.chain_heads())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +125,23 @@ def test_watch_links_refuses_a_step_below_one() -> None:
     with pytest.raises(ValueError, match="every=0"):
         with watch_links(progress=print, every=0):
             pass
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_reports_each_row_against_the_expected_total(
+    store: DutyRecord, tmp_path: Path, suffix: str
+) -> None:
+    from console.store.export import export_calls
+
+    fill(store, 14)
+    seen: list[tuple[int, int]] = []
+    result = export_calls(
+        store,
+        T0,
+        T0 + timedelta(days=1),
+        tmp_path / f"day{suffix}",
+        who="9001",
+        progress=lambda n, total: seen.append((n, total)),
+    )
+    assert result.rows == 14 == result.kpis.total
+    assert seen == [(n, 14) for n in range(1, 15)]
