@@ -62,6 +62,8 @@ WARM_UP = (
 
 _STILL_STARTING = ("仍在启动(首次运行要合成提示音),请稍后再登录",
                    "still starting (the first run renders the prompts); log in again shortly")
+_LOGIN_QUEUED = ("正在打开值班记录,就绪后即登录……",
+                 "opening the duty record; logging in when ready…")
 
 STARTUP_WAIT_SECONDS = 120.0
 """How long a login waits for the start-up worker (the first run renders every prompt)."""
@@ -410,6 +412,10 @@ class DutyConsoleApp(App[int]):
             if h.accepted_by is None and h.outgoing != agent.agent_id
         ]
         self.post_message(LoggedIn(agent, waiting[-1] if waiting else None))
+
+    def login_queued_note(self) -> str:
+        """What the login screen says while a login waits for the start-up worker."""
+        return _LOGIN_QUEUED[self.language.value == "en"]
 
     def on_logged_in(self, message: LoggedIn) -> None:
         from console.screens.handover import HandoverAcceptScreen

@@ -56,8 +56,8 @@ class LoginScreen(SeatScreen_):
             self.show_error(self.t("login.empty"))
             return
         secret_input.value = ""
-        self.show_error("")
         seat = self.seat
+        self.show_error("" if seat.ready.is_set() else seat.login_queued_note())
 
         def check() -> None:
             from console.store import StoreError  # the duty record: loaded by start-up

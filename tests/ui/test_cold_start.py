@@ -94,6 +94,8 @@ async def test_login_waits_for_start_up_then_the_seat_opens(config: Path) -> Non
             for _ in range(10):
                 await pilot.pause(0.02)
             assert screen_name(app) == "LoginScreen" and not lines
+            note = str(app.screen.query_one("#login-error", Label).render())
+            assert "opening the duty record" in note  # the agent is told why nothing happens
             gate.set()
             error = app.screen.query_one("#login-error", Label)
             await until(pilot, lambda: "wrong secret" in str(error.render()),
