@@ -263,6 +263,15 @@ class DutyRecord:
             else self.engine
         )
         self._write_engine = write_engine
+        # Figures read on a bare connection: on PostgreSQL in autocommit (READ COMMITTED
+        # gives each statement its own snapshot anyway, so BEGIN and ROLLBACK were two
+        # round trips that bought nothing); SQLite keeps its read transaction, one
+        # snapshot for the three queries.
+        self._figures_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
         self.journal = Journal(Path(journal_path) if journal_path else self._default_journal())
         if self.journal.pending():
@@ -302,17 +311,18 @@ class DutyRecord:
         write: bool = True,
         retries: int = 3,
         core: Callable[[Connection], Any] | None = None,
+        core_engine: Engine | None = None,
     ) -> Any:
         """Run `fn` in one transaction; driver failures become `StoreError`s.
 
-        With `core`, that runs instead on a bare write connection (no ORM session): the
-        call path's open, update and seal are Core statements, and a session's bookkeeping
-        cost more than their SQL.
+        With `core`, that runs instead on a bare connection of `core_engine` (default: the
+        writer), no ORM session: the call path's open, update and seal and the KPI queries
+        are Core statements, and a session's bookkeeping cost more than their SQL.
         """
         for attempt in range(retries):
             try:
                 if core is not None:
-                    with self._write_engine.begin() as conn:
+                    with (core_engine or self._write_engine).begin() as conn:
                         return core(conn)
                 with self._session(write) as session, session.begin():
                     return fn(session)
@@ -759,14 +769,13 @@ class DutyRecord:
         totals_q, sat_q, hour_q = _kpi_statements(shape)
         params.update(k_limit=limit, k_until=until, k_now=min(self._now(), until))
 
-        def load(session: Session) -> Kpis:
-            conn = session.connection()
+        def load(conn: Connection) -> Kpis:
             t = conn.execute(totals_q, params).one()
             sat = {row[0]: int(row[1]) for row in conn.execute(sat_q, params)}
             hours = {int(row[0]): int(row[1]) for row in conn.execute(hour_q, params)}
             return Kpis.from_totals(since, until, t, sat, hours, (int(t[9]), int(t[10])))
 
-        result: Kpis = self._run(load, write=False)
+        result: Kpis = self._run(_unused, core=load, core_engine=self._figures_engine)
         return result
 
     # ---------------------------------------------------------------- agents
@@ -1270,7 +1279,7 @@ _APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
 
 
 def _unused(_session: Session) -> None:
-    raise AssertionError("a Core write runs on its connection, not in a session")
+    raise AssertionError("a Core statement runs on its bare connection, not in a session")
 
 
 # -------------------------------------------------------------------- row → value
