@@ -134,8 +134,12 @@ def _as(user: str | None, argv: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def pg_server() -> Iterator[PgServer]:
-    """Start a server for the duration of the `with` block."""
+def pg_server(durable: bool = False) -> Iterator[PgServer]:
+    """Start a server for the duration of the `with` block.
+
+    Tests run it with `fsync=off` (faster, nothing to keep); `durable` keeps PostgreSQL's
+    defaults, so a benchmark's commits cost what they cost in production.
+    """
     bindir = pg_bindir()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL server binaries not found under /usr/lib/postgresql")
@@ -168,7 +172,7 @@ def pg_server() -> Iterator[PgServer]:
             capture_output=True,
             timeout=120,
         )
-        server = start(bindir, datadir, user)
+        server = start(bindir, datadir, user, durable=durable)
         yield server
     finally:
         if server is not None:
@@ -176,15 +180,16 @@ def pg_server() -> Iterator[PgServer]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def start(bindir: Path, datadir: Path, user: str | None, port: int | None = None) -> PgServer:
+def start(
+    bindir: Path, datadir: Path, user: str | None, port: int | None = None, durable: bool = False
+) -> PgServer:
     """Start (or restart) the server in `datadir`; returns it with the postmaster's pid."""
     last = ""
     for _ in range(5):
         chosen = port or _free_port()
-        opts = (
-            f"-p {chosen} -k {datadir.parent} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off"
-        )
+        opts = f"-p {chosen} -k {datadir.parent} -c listen_addresses=127.0.0.1"
+        if not durable:
+            opts += " -c fsync=off -c full_page_writes=off"
         proc = subprocess.run(
             _as(
                 user,

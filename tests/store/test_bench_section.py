@@ -64,7 +64,8 @@ def test_section_replaced_with_a_closing_marker(
     assert "| ≤ 50 ms | 1.0 ms | **not met** |" in section
     assert "| ≤ 5 ms | 1.0 ms | **not met** |" in section
     assert "| 1.1 M | 1.0 ms | met |" in section
-    assert "load average before 0.1 0.2 0.3, after 0.4 0.5 0.6. A note." in section
+    assert "load average before 0.1 0.2 0.3, after 0.4 0.5 0.6. " in section
+    assert "`synchronous_commit` on). A note.\n" in section
     bench.write_section(section, path)  # a second run replaces, never appends
     assert path.read_text() == text
 
