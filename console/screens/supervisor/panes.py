@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -35,6 +38,7 @@ from console.store.review import (
     archive_status,
     quality_reviews,
     quality_week,
+    verify_with_progress,
 )
 from console.ui.errors import UiError, title_of
 
@@ -84,6 +88,31 @@ class ReviewPane(Vertical):
     def failed(self, exc: Exception) -> None:
         self.status(f"{title_of(exc)}: {exc}")
         self.seat.notify(str(exc), title=title_of(exc), severity="error")
+
+
+class ProgressRelay:
+    """Hands (done, total) from a worker thread to the UI at most every `interval` seconds.
+
+    The store calls it once per row (export) or per step (verify); the UI gets a handful
+    of updates a second, and always the last one (done == total) — never a message per row.
+    """
+
+    def __init__(
+        self, app: DutyConsoleApp, show: Callable[[int, int], None], interval: float
+    ) -> None:
+        self.app = app
+        self.show = show
+        self.interval = interval
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if done < total and now - self._last < self.interval:
+                return
+            self._last = now
+        self.app.call_from_thread(self.show, done, total)
 
 
 # ---------------------------------------------------------------- morning review
@@ -289,9 +318,16 @@ class IntegrityResult:
 class IntegrityPane(ReviewPane):
     """Run `verify` with a progress bar and show the result and the archive status."""
 
+    PROGRESS_INTERVAL = 0.1
+    """Seconds between progress updates on screen."""
+    VERIFY_STEP = 2000
+    """Records verified between two progress reports from the store."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.result: IntegrityResult | None = None
+        self.progress_shown: list[tuple[int, int]] = []
+        """(checked, total) as shown on the bar during the last run."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
@@ -306,17 +342,25 @@ class IntegrityPane(ReviewPane):
         if ctx is None:
             return
         bar = self.query_one("#i-progress", ProgressBar)
-        bar.update(total=None, progress=0)  # the store's verify reports no steps: indeterminate
+        bar.update(total=None, progress=0)  # indeterminate until the records are counted
         self.query_one("#i-run", Button).disabled = True
-        self.status("校验中 … verifying every chain")
+        self.status("校验中 … counting the records to verify")
+        self.progress_shown = []
+        relay = ProgressRelay(self.seat, self.show_progress, self.PROGRESS_INTERVAL)
+        step = self.VERIFY_STEP
 
         def verify() -> IntegrityResult:
-            report = ctx.record.verify()
+            report = verify_with_progress(ctx.record, progress=relay, every=step)
             outcome = "ok" if report.ok else f"FAILED {report.problem}"
             ctx.record.audit("verify", ctx.reviewer, f"{report.checked} records {outcome}")
             return IntegrityResult(report, archive_status(ctx.record))
 
         self.work("verify", verify, self.show)
+
+    def show_progress(self, checked: int, total: int) -> None:
+        self.progress_shown.append((checked, total))
+        self.query_one("#i-progress", ProgressBar).update(total=max(total, 1), progress=checked)
+        self.status(f"校验中 verifying … {checked:,} / {total:,} 条 records")
 
     def failed(self, exc: Exception) -> None:
         self.query_one("#i-run", Button).disabled = False
@@ -329,7 +373,11 @@ class IntegrityPane(ReviewPane):
         self.result = result
         report, status = result.report, result.archive
         self.query_one("#i-run", Button).disabled = False
-        self.query_one("#i-progress", ProgressBar).update(total=1, progress=1)
+        total = self.progress_shown[-1][1] if self.progress_shown else report.checked
+        # A broken chain stops the walk: the bar stays where it stopped.
+        self.query_one("#i-progress", ProgressBar).update(
+            total=max(total, 1), progress=report.checked if total else 1
+        )
         verdict = "完好 sound" if report.ok else f"发现问题 PROBLEM: {report.problem}"
         chains = ", ".join(f"{name} {n}" for name, n in sorted(report.chains.items()))
         archived = [
@@ -340,7 +388,7 @@ class IntegrityPane(ReviewPane):
             "\n".join(
                 [
                     f"校验结果: {verdict}",
-                    f"已校验 {report.checked} 条 records · 链 chains: {chains}",
+                    f"已校验 {report.checked} / {total} 条 records · 链 chains: {chains}",
                     f"在库通话 {status.calls_held} 通 · 最早 "
                     f"{local(status.oldest_call, ctx.tz, '%Y-%m-%d') or '—'}",
                     "归档 archives: " + ("; ".join(archived) if archived else "无 none yet"),
@@ -365,9 +413,15 @@ def export_name(since: dt.datetime, until: dt.datetime, fmt: str) -> str:
 class ExportPane(ReviewPane):
     """XLSX/CSV of the call log's current filter or of a month; the export is audited."""
 
+    PROGRESS_INTERVAL = 0.1
+    """Seconds between progress updates on screen."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.last: ExportResult | None = None
+        self._exporting: Path | None = None
+        self.progress_shown: list[tuple[int, int]] = []
+        """(rows written, rows expected) as shown on the bar during the last export."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
@@ -439,12 +493,23 @@ class ExportPane(ReviewPane):
         self.query_one("#e-progress", ProgressBar).update(total=None, progress=0)
         self.query_one("#e-run", Button).disabled = True
         self.status(f"导出中 … {path}")
+        self.progress_shown = []
+        self._exporting = path
+        relay = ProgressRelay(self.seat, self.show_progress, self.PROGRESS_INTERVAL)
 
         def export() -> ExportResult:
             folder.mkdir(parents=True, exist_ok=True)
-            return export_calls(ctx.record, since, until, path, who=ctx.reviewer, flt=flt)
+            return export_calls(
+                ctx.record, since, until, path, who=ctx.reviewer, flt=flt, progress=relay
+            )
 
         self.work("export", export, self.done)
+
+    def show_progress(self, written: int, expected: int) -> None:
+        self.progress_shown.append((written, expected))
+        total = max(expected, written, 1)
+        self.query_one("#e-progress", ProgressBar).update(total=total, progress=written)
+        self.status(f"导出中 exporting {written:,} / {expected:,} 通 calls → {self._exporting}")
 
     def failed(self, exc: Exception) -> None:
         self.query_one("#e-run", Button).disabled = False
@@ -453,7 +518,8 @@ class ExportPane(ReviewPane):
     def done(self, result: ExportResult) -> None:
         self.last = result
         self.query_one("#e-run", Button).disabled = False
-        self.query_one("#e-progress", ProgressBar).update(total=1, progress=1)
+        rows = max(result.rows, 1)
+        self.query_one("#e-progress", ProgressBar).update(total=rows, progress=rows)
         self.status(
             f"已导出 {result.rows} 通 → {result.path} · 接听 {result.kpis.answered} · "
             f"sha256 {result.digest[:12]}…"
