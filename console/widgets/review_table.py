@@ -1,17 +1,24 @@
 """A read-only table for long listings (the supervisor's call log): plain text, one line a row.
 
-Textual's `DataTable` takes a `str` cell as markup, and measures every cell of every new
-row through Rich (markup parse, console options, measurement) when the table next idles: a
-page of 100 calls × 10 columns cost more than the query that read it. Here cells are
-`rich.text.Text` built from the strings given — never parsed, so a caller's "[/]" in the
-notes shows as typed instead of breaking the render — and a new row widens its columns by
-its cells' `cell_len`, which for single-line text is exactly what Rich would measure.
+Textual's `DataTable` takes a `str` cell as markup, measures every cell of every new row
+through Rich (markup parse, console options, measurement) when the table next idles, and
+renders each visible cell through Rich's layout machinery (Styled(Padding(Text)) →
+render_lines): a page of 100 calls cost more than the query that read it, and a repaint of
+a 40-row screen about as much again. Here cells are `rich.text.Text` built from the strings
+given — never parsed, so a caller's "[/]" in the notes shows as typed instead of breaking
+the render — a new row widens its columns by its cells' `cell_len` (what Rich measures for
+single-line text), and a plain one-line cell that fits its column is drawn as one segment
+with the very style DataTable would give it (after DataTable's own `simplify()` the line
+is the same); anything else (header, wider text, styled text) takes DataTable's path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
@@ -64,3 +71,60 @@ class ReviewTable(DataTable[Text]):
                     if width > column.content_width:
                         column.content_width = width
         super()._update_dimensions(others)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        fast = self._plain_cell(row_index, column_index, width)
+        if fast is None:
+            return super()._render_cell(  # type: ignore[no-any-return]
+                row_index, column_index, base_style, width, cursor, hover
+            )
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        style = style + component_style
+        if post_style:
+            style = style + post_style
+        return [[Segment(fast, style)]]
+
+    def _plain_cell(self, row_index: int, column_index: int, width: int) -> str | None:
+        """The padded line of a plain one-line data cell that fits `width`; None otherwise."""
+        if row_index < 0 or column_index < 0:
+            return None
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return None
+        row = self.rows.get(row_key)
+        if row is None or row.height != 1 or row.auto_height:
+            return None
+        value = self._data.get(row_key, {}).get(column_key)
+        if value is None:
+            plain = ""
+        elif isinstance(value, Text) and not value.spans and not value.style:
+            plain = value.plain
+        else:
+            return None
+        pad = self.cell_padding
+        room = width - 2 * pad
+        length = cell_len(plain)
+        if room < 0 or length > room or "\n" in plain:
+            return None
+        return " " * pad + plain + " " * (room - length + pad)

@@ -281,3 +281,24 @@ async def test_kpi_screen_equals_kpis_and_export_totals(  # type: ignore[no-unty
         answered_by_agents = sum(int(agents.get_row_at(i)[1]) for i in range(agents.row_count))
         assert answered_by_agents == k.answered
         assert f" {max(k.calls_per_hour.values())}" in screen_text(app) or period is Period.DAY
+
+
+async def test_text_that_looks_like_markup_shows_as_typed(build: Build, store) -> None:  # type: ignore[no-untyped-def]
+    ring = START - dt.timedelta(hours=2)
+    key = store.open_call("hotline", ring, caller_number="[b]139[/b]")
+    store.seal_call(
+        key,
+        CallOutcome.ANSWERED,
+        answered_at=ring + dt.timedelta(seconds=3),
+        ended_at=ring + dt.timedelta(seconds=60),
+        answered_by="1024",
+        content="漏水 [/] [red]急",
+    )
+    app = build()
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await open_review(pilot, app)
+        assert pane.total == 1
+        table = app.screen.query_one("#log-table", ReviewTable)
+        assert table.text_row(key)[1] == "[b]139[/b]"
+        text = screen_text(app)  # rendered: a markup parse would have raised or eaten the tags
+        assert "漏水 [/] [red]急" in text and "[b]139[/b]" in text
