@@ -15,11 +15,15 @@ is the same); anything else (header, wider text, styled text) takes DataTable's 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.css.styles import RenderStyles
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -29,8 +33,57 @@ def cell(value: str) -> Text:
     return Text(value.replace("\n", " "), no_wrap=True, end="", overflow="ellipsis")
 
 
+class _PaintStyles:
+    """A component's styles whose `rich_style` is worked out once per paint."""
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self._styles = styles
+        self._rich: Style | None = None
+
+    @property
+    def rich_style(self) -> Style:
+        if self._rich is None:
+            self._rich = self._styles.rich_style
+        return self._rich
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
 class ReviewTable(DataTable[Text]):
     """`DataTable` of `Text` cells with one-line rows and a cheap width update."""
+
+    _paint_styles: dict[tuple[str, ...], _PaintStyles] | None = None
+    _paint_style: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # DataTable asks for its own style and the header and row (zebra) component styles
+        # once per line, and each answer walks the ancestors for the background: within
+        # one paint nothing can change them, so each is worked out once.
+        self._paint_styles = {}
+        self._paint_style = None
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_styles = None
+            self._paint_style = None
+
+    @property
+    def rich_style(self) -> Style:
+        if self._paint_styles is None:
+            return super().rich_style
+        if self._paint_style is None:
+            self._paint_style = super().rich_style
+        return self._paint_style
+
+    def get_component_styles(self, *names: str) -> RenderStyles:
+        memo = self._paint_styles
+        if memo is None:
+            return super().get_component_styles(*names)
+        found = memo.get(names)
+        if found is None:
+            found = memo[names] = _PaintStyles(super().get_component_styles(*names))
+        return cast(RenderStyles, found)
 
     def add_text_rows(self, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Append (key, cell strings) rows."""

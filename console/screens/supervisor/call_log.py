@@ -291,12 +291,12 @@ class CallLogPane(Vertical):
         if page.next is None:  # all of it on one page: that is the count
             self.total = table.row_count
             self._show_count()
-        else:
-            self._count(generation, self.filter)
+        else:  # after the page is on screen, so the count never competes with its paint
+            self.call_after_refresh(self._count, generation, self.filter)
 
     def _count(self, generation: int, flt: ReviewFilter) -> None:
         ctx = self.context()
-        if ctx is None:
+        if ctx is None or generation != self.generation:
             return
 
         def count() -> None:
