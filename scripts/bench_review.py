@@ -407,7 +407,10 @@ def section(n: int, out: dict[str, Any], raw: dict[str, Any], load_s: float, tot
         "scroll is the worst case, a jump to the last row read; scrolling row by row reads "
         "the next page 10 rows ahead, so it is not waited for. The raw reference gets "
         "strings and tuples; the store builds aware datetimes, the outcome enum and named "
-        "tuples, and opens a read transaction per page.",
+        "tuples, and opens a read transaction per page. Figures before commit 913c1bb are "
+        "not comparable: the pane then used Textual's `loading`, whose spinner still "
+        "covered the table when the paint was taken, so the spinner was timed, not the "
+        "table.",
         END,
     ]
     return "\n".join(lines)
