@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from console.screens.supervisor.base import (
     ReviewContext,
@@ -27,6 +28,7 @@ from console.store import DutyRecord, Kpis, StoreError
 from console.store.export import totals
 from console.store.review import agent_kpis
 from console.ui.errors import UiError, title_of
+from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
@@ -133,11 +135,17 @@ class KpiView:
 
 
 def load_kpis(ctx: ReviewContext, period: Period, day: dt.date) -> KpiView:
-    """Blocking: the period's overall and per-agent figures."""
+    """Blocking: the period's overall and per-agent figures.
+
+    The two read the same month independently (each on its own pooled connection; the
+    driver leaves Python while SQL runs), so the per-agent query runs on a second thread
+    beside the overall one instead of after it.
+    """
     since, until = period_bounds(ctx.record, period, day)
-    return KpiView(
-        since, until, ctx.record.kpis(since, until), agent_kpis(ctx.record, since, until)
-    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpis-per-agent") as pool:
+        per_agent = pool.submit(agent_kpis, ctx.record, since, until)
+        overall = ctx.record.kpis(since, until)
+        return KpiView(since, until, overall, per_agent.result())
 
 
 class KpiPane(Vertical):
@@ -167,16 +175,14 @@ class KpiPane(Vertical):
             yield Button("刷新", id="k-refresh", variant="primary")
         yield Label("", id="k-status")
         with Horizontal(id="k-body"):
-            overall: DataTable[str] = DataTable(id="k-overall", cursor_type="row")
-            yield overall
+            yield ReviewTable(id="k-overall", cursor_type="row")
             with Vertical(id="k-right"):
-                agents: DataTable[str] = DataTable(id="k-agents", cursor_type="row")
-                yield agents
+                yield ReviewTable(id="k-agents", cursor_type="row")
                 yield Static("", id="k-hours")
 
     def on_mount(self) -> None:
-        self.query_one("#k-overall", DataTable).add_columns("指标", "数值")
-        self.query_one("#k-agents", DataTable).add_columns(*AGENT_COLUMNS)
+        self.query_one("#k-overall", ReviewTable).add_columns("指标", "数值")
+        self.query_one("#k-agents", ReviewTable).add_columns(*AGENT_COLUMNS)
         try:
             ctx = review_context(self.seat)
         except UiError as exc:
@@ -239,14 +245,14 @@ class KpiPane(Vertical):
         self.query_one("#k-status", Label).update(
             f"{view.since.astimezone(tz):%Y-%m-%d} — {last.astimezone(tz):%Y-%m-%d}"
         )
-        overall = self.query_one("#k-overall", DataTable)
+        overall = self.query_one("#k-overall", ReviewTable)
         overall.clear()
-        for label, value in overall_rows(view.overall):
-            overall.add_row(label, value, key=label)
-        agents = self.query_one("#k-agents", DataTable)
+        overall.add_text_rows(
+            (label, (label, value)) for label, value in overall_rows(view.overall)
+        )
+        agents = self.query_one("#k-agents", ReviewTable)
         agents.clear()
-        for agent, k in view.per_agent.items():
-            agents.add_row(*agent_row(agent, k), key=agent)
+        agents.add_text_rows((agent, agent_row(agent, k)) for agent, k in view.per_agent.items())
         self.query_one("#k-hours", Static).update(
             "每小时来电 calls per hour\n" + hour_chart(view.overall)
         )

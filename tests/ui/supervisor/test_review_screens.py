@@ -278,7 +278,7 @@ async def test_kpi_screen_equals_kpis_and_export_totals(  # type: ignore[no-unty
             assert shown[label] == exported[label], label
         assert result.rows == k.total
         agents = app.screen.query_one("#k-agents", DataTable)
-        answered_by_agents = sum(int(agents.get_row_at(i)[1]) for i in range(agents.row_count))
+        answered_by_agents = sum(int(str(agents.get_row_at(i)[1])) for i in range(agents.row_count))
         assert answered_by_agents == k.answered
         assert f" {max(k.calls_per_hour.values())}" in screen_text(app) or period is Period.DAY
 
