@@ -103,6 +103,8 @@ SCENARIOS = {
     "uac_answer_wait": "INVITE, waits -d ms for the answer (ring-limit checks), ACK, BYE",
     "uac_register": "REGISTER with digest (-au/-ap); expects 200 (fails on a wrong password)",
     "uas_redirect": "callee: INVITE -> 180, 302 to [redirect_to] (-key), expects ACK",
+    "uac_demo_wait": "scripts/demo-call: caller 13800138000 keys its digits, waits for our BYE",
+    "uac_demo_hangup": "as uac_demo_wait, but hangs up itself after --hangup-after seconds",
 }
 """Every scenario in ``scripts/lab/sipp/`` and what it does."""
 
