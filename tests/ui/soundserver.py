@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -84,20 +85,34 @@ class SoundServer:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
 
-    def record(self, source: str, seconds: float) -> bytes:
-        """8 kHz mono s16le from `source` for `seconds` (parec, bounded)."""
+    def record(self, source: str, seconds: float, timeout: float = 15.0) -> bytes:
+        """`seconds` of 8 kHz mono s16le from `source` (parec), counted from the first byte:
+        parec may need a while to connect on a loaded machine; bounded by `timeout`."""
         env = {**os.environ, **self.env}
         proc = subprocess.Popen(
             ["parec", f"--device={source}", "--rate=8000", "--channels=1", "--format=s16le",
              "--raw", "--latency-msec=20"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
+        assert proc.stdout is not None
+        wanted = int(seconds * 8000) * 2
+        chunks: list[bytes] = []
+        got = 0
+        deadline = time.monotonic() + timeout
         try:
-            time.sleep(seconds)
+            while got < wanted and time.monotonic() < deadline:
+                ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+                if not ready:
+                    continue
+                chunk = os.read(proc.stdout.fileno(), wanted - got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
         finally:
             proc.terminate()
-            out, _ = proc.communicate(timeout=5)
-        return out
+            proc.communicate(timeout=5)
+        return b"".join(chunks)
 
     def play(self, sink: str, pcm16: bytes) -> subprocess.Popen[bytes]:
         """Play 8 kHz mono s16le into `sink` (pacat); the caller waits for or kills it."""
