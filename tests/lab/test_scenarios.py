@@ -47,8 +47,10 @@ def test_g729_only_offer_gets_488(lab: labctl.Lab) -> None:
 def test_cancel_while_ringing_gets_487(lab: labctl.Lab, manual_ua: labctl.BaresipUA) -> None:
     result = lab.sipp("uac_cancel", service="201", duration_ms=300, timeout=10)
     assert result.ok, result.describe()
-    # Kamailio's two workers may send the CANCEL's 200 and the 487 in either order.
-    assert sorted(_statuses(result)[-2:]) == ["200", "487"]
+    # Kamailio's two workers may send the CANCEL's 200 and the 487 in either order, and
+    # a retransmitted 200 may follow them: both are there, nothing answered the INVITE.
+    tail = _statuses(result)[-3:]
+    assert "487" in tail and "200" in tail
     assert "CALL_INCOMING" in manual_ua.event_types()
     assert manual_ua.calls() == 0
 

@@ -369,7 +369,9 @@ def test_cancel_at_second_ring_gets_487_and_is_never_answered(
     result = lab.sipp("uac_cancel", duration_ms=5500, timeout=15)
     assert result.ok, result.describe()
     # The proxy's 200 for the CANCEL and the line's 487 race through Kamailio's two workers.
-    assert sorted(statuses(result)[-2:]) == [200, 487]
+    # (and a retransmitted 200 may follow them)
+    tail = statuses(result)[-3:]
+    assert 487 in tail and 200 in tail
     ended = duty.wait(CallEnded)[0]
     assert ended.reason is EndReason.CANCELLED  # type: ignore[attr-defined]
     time.sleep(1.5)  # past the moment the answer was scheduled for
