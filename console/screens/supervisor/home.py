@@ -16,6 +16,7 @@ from console.screens.base import SeatScreen_
 from console.screens.supervisor.base import review_context
 from console.screens.supervisor.call_log import CallLogPane
 from console.screens.supervisor.kpis import KpiPane
+from console.screens.supervisor.oversight import AttendancePane, EventReportPane, FollowUpPane
 from console.screens.supervisor.panes import (
     ExportPane,
     HandoverPane,
@@ -81,6 +82,12 @@ class SupervisorScreen(SeatScreen_):
                 yield IntegrityPane(id="integrity")
             with TabPane("导出 Export", id="tab-export"):
                 yield ExportPane(id="export")
+            with TabPane("考勤 Attendance", id="tab-attendance"):
+                yield AttendancePane(id="attendance")
+            with TabPane("事件 Events", id="tab-events"):
+                yield EventReportPane(id="events")
+            with TabPane("跟进 Follow-ups", id="tab-follow-ups"):
+                yield FollowUpPane(id="follow-ups")
         yield Footer()
 
     def action_tab(self, tab: str) -> None:
