@@ -29,6 +29,7 @@ from console.screens.supervisor.base import (
 from console.screens.supervisor.panes import ReviewPane
 from console.store import (
     AgentRole,
+    AgentState,
     AgentStateChange,
     DutyRecord,
     EventReport,
@@ -40,15 +41,35 @@ from console.store import (
 # ---------------------------------------------------------------- attendance
 
 
+SESSION_STATES = frozenset(
+    {AgentState.READY, AgentState.ON_CALL, AgentState.AFTER_CALL, AgentState.AWAY}
+)
+
+
 def day_entries(
     changes: Iterable[AgentStateChange], since: dt.datetime, until: dt.datetime
 ) -> list[StateEntry]:
-    """The state log's lines inside [since, until), as the pure attendance fold takes them."""
-    return [
-        StateEntry(c.agent_id, c.state.value, c.at, c.reason)
-        for c in changes
-        if since <= c.at < until
-    ]
+    """The state log's lines inside [since, until), as the pure attendance fold takes them.
+
+    The seat logs a login as its first state (ready, with "late login" as the reason when
+    late), not as `logged_in`: an agent's first line of the day, or one right after a
+    logout, that is a seat state stands for a login too, at the same moment. Logs that do
+    write `logged_in` are read as they are (the ready after it is not a second login).
+    Agents do not work across midnight (the gate post has the night, §2), so an agent's
+    first line of the day is taken as a login even if yesterday's log ended at the seat
+    (a console killed without logout).
+    """
+    entries: list[StateEntry] = []
+    last: dict[str, AgentState] = {}
+    for c in sorted(changes, key=lambda change: change.at):
+        if not since <= c.at < until:
+            continue
+        before = last.get(c.agent_id)
+        if c.state in SESSION_STATES and before in (None, AgentState.LOGGED_OUT):
+            entries.append(StateEntry(c.agent_id, AgentState.LOGGED_IN.value, c.at))
+        entries.append(StateEntry(c.agent_id, c.state.value, c.at, c.reason))
+        last[c.agent_id] = c.state
+    return entries
 
 
 @dataclass(frozen=True)
@@ -120,6 +141,11 @@ class AttendancePane(ReviewPane):
         if ctx is not None:
             today = self.seat.clock.now().astimezone(ctx.record.tz).date()
             self.query_one("#a-day", Input).value = today.isoformat()
+            self.reload()
+
+    def on_show(self) -> None:
+        """Shown again (tab chosen): read the day again (logins and absences move on)."""
+        if self.view is not None:
             self.reload()
 
     @on(Button.Pressed, "#a-refresh")
@@ -387,6 +413,11 @@ class FollowUpPane(ReviewPane):
             "到期", "负责人", "姓名", "状态", "事项", "创建", "关闭", "关闭说明"
         )
         self.reload()
+
+    def on_show(self) -> None:
+        """Shown again (tab chosen): what was closed or became overdue meanwhile."""
+        if self.items is not None:
+            self.reload()
 
     @on(Select.Changed, "#fu-filter")
     @on(Button.Pressed, "#fu-refresh")
