@@ -31,6 +31,7 @@ from tests.e2e.helpers import (
     ensure_digit_pcap,
     greeting_correlation,
     running_console,
+    wait_until,
 )
 from tests.e2e.labconfig import write_console_toml
 
@@ -106,7 +107,10 @@ def test_two_calls_at_once_are_both_recorded(lab: labctl.Lab, config: Path) -> N
         results = [run.wait(timeout=50) for run in runs]
         for result in results:
             assert result.ok, result.describe()
-        console.sealed_call()
+        # Both SIPp runs can end (on our BYE) before the second call is sealed: wait for both.
+        wait_until("two calls finished and sealed",
+                   lambda: len(console.of(CallFinished)) == 2
+                   and sum(r.outcome is not None for r in console.calls()) == 2, 30)
         finished = console.of(CallFinished)
         records = [r for r in console.calls() if r.outcome is not None]
     assert len(finished) == 2 and len(records) == 2
@@ -213,7 +217,6 @@ def test_sigterm_mid_call_seals_the_record_and_exits_0(
     from zoneinfo import ZoneInfo
 
     from console.store import DutyRecord
-    from tests.e2e.helpers import wait_until
 
     config = write_console_toml(tmp_path / "seat", lab.proxy_port,
                                 prompt_cache=tmp_path_factory.getbasetemp() / "prompt-cache")
