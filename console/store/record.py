@@ -17,7 +17,7 @@ import os
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -25,13 +25,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    Dialect,
     Engine,
+    Integer,
     Select,
     String,
     Table,
     and_,
     bindparam,
     case,
+    exists,
     func,
     or_,
     select,
@@ -70,6 +73,7 @@ from console.store.models import (
     FollowUpRow,
     HandoverRow,
     SignatureRow,
+    UtcDateTime,
 )
 from console.store.records import (
     AMENDABLE,
@@ -100,6 +104,7 @@ _DATETIME_FACTS = frozenset({"answered_at", "ended_at", "forwarded_at"})
 _INT_FACTS = frozenset({"rings", "satisfaction"})
 _SCRYPT = (2**14, 8, 1)
 _Q = TypeVar("_Q", bound="Select[Any] | Select[Any, Any]")  # any select over calls
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -545,18 +550,22 @@ class DutyRecord:
 
     def get_call(self, key: str, amended: bool = True) -> CallRecord:
         """One call; with `amended`, the latest amendment of each field applied."""
+        sql = read_statement(
+            self.engine.dialect,
+            ("call", amended),
+            lambda: select(*_RECORD_COLUMNS, *((_HAS_AMENDMENTS,) if amended else ())).where(
+                _CALLS.c.key == bindparam("f_key")
+            ),
+        )
+        to_time = time_reader(self.engine.dialect)
 
-        def load(session: Session) -> CallRecord:
-            row = session.scalar(select(CallRow).where(CallRow.key == key))
-            if row is None:
+        def load(conn: Connection, rows: Sequence[Any]) -> CallRecord:
+            if not rows:
                 raise UnknownRecord(f"no call with key {key!r}")
-            record = _call_record(row)
-            if amended:
-                record = _apply_amendments(record, _amendments_of(session, [key]).get(key, []))
-            return record
+            records = _records_from(rows, to_time)
+            return (_amended_records(conn, rows, records) if amended else records)[0]
 
-        result: CallRecord = self._run(load, write=False)
-        return result
+        return self.read(sql, {"f_key": key}, load)
 
     def amend(self, call_key: str, field: str, new_value: Any, who: str, why: str) -> Amendment:
         """Correct one field of a sealed call by a new, chained amendment row."""
@@ -608,48 +617,57 @@ class DutyRecord:
 
     def calls(self, flt: CallFilter | None = None, amended: bool = True) -> list[CallRecord]:
         """Sealed and open calls matching the filter, oldest ring first."""
-        query = self._filtered(select(*_RECORD_COLUMNS), flt or CallFilter()).order_by(
-            CallRow.ring_at, CallRow.id
+        flt = flt or CallFilter()
+        shape, values = _filter_shape(flt)
+        limited = flt.limit is not None
+        if flt.limit is not None:
+            if isinstance(flt.limit, bool) or not isinstance(flt.limit, int) or flt.limit < 0:
+                raise InvalidFact(f"limit {flt.limit!r}: a whole number, 0 or more")
+            values["f_limit"] = flt.limit
+        sql = read_statement(
+            self.engine.dialect,
+            ("calls", shape, amended, limited),
+            lambda: _calls_statement(shape, amended, limited),
         )
-        if flt is not None and flt.limit is not None:
-            query = query.limit(flt.limit)
+        to_time = time_reader(self.engine.dialect)
 
-        # One query for the page: each call with its amendments (rare) by a LEFT JOIN on
-        # the amendments' call_key index, instead of running the filter a second time.
-        # A limited page can't join (a call's amendments would take slots of the limit):
-        # its amendments come by key afterwards, in chunks.
-        joined = amended and (flt is None or flt.limit is None)
-        if joined:
-            amend = _AMENDMENTS.alias("a")
-            query = (
-                query.add_columns(*(amend.c[name] for name in _AMENDMENT_NAMES))
-                .outerjoin(amend, amend.c.call_key == CallRow.key)
-                .order_by(amend.c.seq)
-            )
-        width = len(_RECORD_NAMES)
+        def load(conn: Connection, rows: Sequence[Any]) -> list[CallRecord]:
+            records = _records_from(rows, to_time)
+            return _amended_records(conn, rows, records) if amended and records else records
 
-        def load(session: Session) -> list[CallRecord]:
-            conn = session.connection()  # Core rows: no ORM loading on the review path
-            if not joined:
-                page = [_record_from_row(row) for row in conn.execute(query)]
-                if not amended or not page:
-                    return page
-                by_key = _amendments_of(session, [r.key for r in page])
-                return [_apply_amendments(r, by_key.get(r.key, [])) for r in page]
-            records: list[CallRecord] = []
-            found: dict[str, list[Amendment]] = {}
-            for row in conn.execute(query):
-                key = row[0]
-                if not records or records[-1].key != key:
-                    records.append(_record_from_row(row[:width]))
-                if row[width] is not None:
-                    found.setdefault(key, []).append(_amendment_from_row(row[width:]))
-            if found:
-                records = [_apply_amendments(r, found.get(r.key, [])) for r in records]
-            return records
+        return self.read(sql, values, load)
 
-        result: list[CallRecord] = self._run(load, write=False)
-        return result
+    def read(
+        self,
+        sql: ReadStatement,
+        values: dict[str, Any],
+        then: Callable[[Connection, Sequence[Any]], _T],
+    ) -> _T:
+        """Run a compiled read with `values` and hand its rows (the driver's tuples) to `then`.
+
+        The statement goes to the driver's cursor on a pooled connection through
+        SQLAlchemy's own cursor-execute path (its cursor events, logging and disconnect
+        handling: the connection is invalidated on a lost server), but with no execution
+        context, result object or transaction of its own: a single SELECT reads one
+        snapshot by itself (SQLite's implicit read transaction; autocommit on PostgreSQL,
+        as the figures). What `then` reads on `conn` (amendments, rare) is a second
+        statement. Driver failures become `StoreError`s.
+        """
+        args = sql.args(values)
+        dbapi_error: Any = self.engine.dialect.loaded_dbapi.Error
+        try:
+            with self._figures_engine.connect() as conn:
+                cursor = conn.connection.cursor()
+                try:
+                    conn._cursor_execute(cursor, sql.text, args)
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+                return then(conn, rows)
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError, dbapi_error) as exc:
+            raise classify(exc, self.url) from exc
 
     def iter_sealed_calls(
         self, flt: CallFilter, batch: int = 1000
@@ -731,26 +749,14 @@ class DutyRecord:
 
     def gate_post_calls(self, since: datetime, until: datetime) -> list[CallRecord]:
         """The night's forwarded and gate-post calls, for the morning review."""
-        query = (
-            select(CallRow)
-            .where(CallRow.ring_at >= since, CallRow.ring_at < until)
-            .where(
-                or_(
-                    CallRow.forwarded_to.is_not(None),
-                    CallRow.outcome == CallOutcome.FORWARDED.value,
-                    CallRow.answered_by == "gate_post",
-                )
-            )
-            .order_by(CallRow.ring_at, CallRow.id)
-        )
+        sql = read_statement(self.engine.dialect, ("gate_post",), _gate_post_statement)
+        to_time = time_reader(self.engine.dialect)
 
-        def load(session: Session) -> list[CallRecord]:
-            records = [_call_record(row) for row in session.scalars(query)]
-            found = _amendments_of(session, [r.key for r in records]) if records else {}
-            return [_apply_amendments(r, found.get(r.key, [])) for r in records]
+        def load(conn: Connection, rows: Sequence[Any]) -> list[CallRecord]:
+            records = _records_from(rows, to_time)
+            return _amended_records(conn, rows, records) if records else records
 
-        result: list[CallRecord] = self._run(load, write=False)
-        return result
+        return self.read(sql, {"f_since": since, "f_until": until}, load)
 
     def kpis(
         self,
@@ -1333,8 +1339,11 @@ def _filter_shape(flt: CallFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
     return tuple(shape), params
 
 
-def _shape_conds(shape: tuple[str, ...]) -> list[Any]:
-    """The WHERE conditions of a filter shape, with bound parameters (as `_filtered`)."""
+def _shape_conds(shape: tuple[str, ...], sealed: bool = True) -> list[Any]:
+    """The WHERE conditions of a filter shape, with bound parameters (as `_filtered`).
+
+    With `sealed` (the figures), only sealed calls; without (the review), open ones too.
+    """
     c = _CALLS.c
     conds: list[Any] = []
     for name in shape:
@@ -1354,7 +1363,8 @@ def _shape_conds(shape: tuple[str, ...]) -> list[Any]:
             conds.append(and_(c.ring_hour >= bindparam("f_h0"), c.ring_hour < bindparam("f_h1")))
         elif name == "hours_wrapped":
             conds.append(or_(c.ring_hour >= bindparam("f_h0"), c.ring_hour < bindparam("f_h1")))
-    conds.append(c.sealed_at.is_not(None))
+    if sealed:
+        conds.append(c.sealed_at.is_not(None))
     return conds
 
 
@@ -1441,6 +1451,219 @@ _AMENDMENT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Amendment))
 def _amendment_from_row(row: Any) -> Amendment:
     """An Amendment from Core columns in `_AMENDMENT_NAMES` order."""
     return Amendment(*row)
+
+
+# -------------------------------------------------------------------- fast reads
+#
+# The review's reads (`calls`, `get_call`, `gate_post_calls`, the call log's pages and
+# counts) run a statement compiled once per dialect and filter shape, sent with
+# `exec_driver_sql` on a Core connection (no ORM session, no per-call statement building
+# or cache-key walk, no per-value result processors; SQLAlchemy's cursor events still see
+# every statement), and turn the driver's rows into records here: times in one C call
+# each, outcomes by a dict lookup, one dict per record. Whether a call has amendments
+# (rare) rides along as an EXISTS column; they are read only for the calls that have some.
+
+_TIME_NAMES: tuple[str, ...] = tuple(
+    name for name in _RECORD_NAMES if isinstance(_CALLS.c[name].type, UtcDateTime)
+)
+if _TIME_NAMES != ("ring_at", "answered_at", "ended_at", "forwarded_at", "sealed_at"):
+    raise ImportError(f"_records_from converts five times by name; the model has {_TIME_NAMES}")
+_HAS_AMENDMENTS = exists().where(_AMENDMENTS.c.call_key == _CALLS.c.key).label("amended")
+"""True when the call has at least one amendment (the amendments' call_key index)."""
+_fromiso = datetime.fromisoformat
+
+
+def sqlite_time(value: str) -> datetime:
+    """A time as the store keeps it in SQLite (naive UTC text) as an aware UTC datetime."""
+    return _fromiso(value + "+00:00")
+
+
+def server_time(value: datetime) -> datetime:
+    """A `timestamptz` from the driver as an aware UTC datetime."""
+    zone = value.tzinfo
+    if zone is UTC:
+        return value
+    return value.replace(tzinfo=UTC) if zone is None else value.astimezone(UTC)
+
+
+def time_reader(dialect: Dialect) -> Callable[[Any], datetime]:
+    """How the driver's time values become aware UTC datetimes on this dialect."""
+    return sqlite_time if dialect.name == "sqlite" else server_time
+
+
+@dataclass(frozen=True)
+class ReadStatement:
+    """A SELECT compiled once for one dialect, run with `DutyRecord.read`."""
+
+    text: str
+    order: tuple[str, ...] | None
+    """Parameter names in placeholder order (positional paramstyles), else None."""
+    defaults: dict[str, Any]
+    """Values SQLAlchemy bound while compiling (literals of the statement)."""
+    sqlite: bool
+
+    def args(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The driver's parameters: times as the column types bind them, in order."""
+        merged = {**self.defaults, **values}
+        for name, value in merged.items():
+            if isinstance(value, datetime):
+                if value.tzinfo is None:
+                    raise InvalidFact(f"{name.removeprefix('f_')}: needs a time zone, got {value}")
+                value = value.astimezone(UTC)
+                merged[name] = (
+                    value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+                    if self.sqlite
+                    else value
+                )
+        if self.order is None:
+            return merged
+        return tuple(merged[name] for name in self.order)
+
+
+_COMPILED: dict[tuple[Any, ...], ReadStatement] = {}
+_COMPILED_MAX = 1024
+
+
+def read_statement(
+    dialect: Dialect, key: tuple[Any, ...], build: Callable[[], Select[Any]]
+) -> ReadStatement:
+    """`build()` compiled for `dialect`, once per `key` (a filter shape, not its values)."""
+    full = (dialect.name, dialect.paramstyle, *key)
+    found = _COMPILED.get(full)
+    if found is None:
+        compiled = build().compile(dialect=dialect)
+        order = compiled.positiontup
+        found = ReadStatement(
+            str(compiled),
+            tuple(order) if order is not None else None,
+            {k: v for k, v in compiled.params.items() if v is not None},
+            dialect.name == "sqlite",
+        )
+        if len(_COMPILED) < _COMPILED_MAX:  # shapes are few; never grow without bound
+            _COMPILED[full] = found
+    return found
+
+
+def corrupt_call(
+    names: tuple[str, ...], row: Any, to_time: Callable[[Any], datetime]
+) -> CorruptDatabase:
+    """The error for a call row the console cannot read, naming the call and the column."""
+    values = dict(zip(names, row, strict=False))
+    key = values.get("key")
+    after = "the row was changed outside the console: run `duty-console verify`"
+    for name, value in values.items():
+        if value is not None and isinstance(_CALLS.c[name].type, UtcDateTime):
+            try:
+                to_time(value)
+            except (TypeError, ValueError, AttributeError, OverflowError):
+                return CorruptDatabase(f"call {key} has {name} {value!r}, not a time; {after}")
+    return CorruptDatabase(
+        f"call {key} has outcome {values.get('outcome')!r}, which the console does not know; "
+        + after
+    )
+
+
+def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> list[CallRecord]:
+    """CallRecords from driver rows of `_RECORD_COLUMNS` (a trailing flag column is ignored).
+
+    As `_record_from_row`, the frozen dataclass's `__init__` is skipped and the instance
+    dict filled at once (a copy of a dict of the right size, then the row's values: no
+    resizing while it grows); here the driver's values are converted too — the five times
+    by name, no loop (this runs for every row of a review; on SQLite the parse is inlined,
+    the same as `sqlite_time`), the outcome text to its enum.
+    """
+    names, outcomes, template = _RECORD_NAMES, _OUTCOMES, _RECORD_TEMPLATE
+    sqlite = to_time is sqlite_time
+    parse, utc = _fromiso, "+00:00"
+    records: list[CallRecord] = []
+    for row in rows:
+        v = template.copy()
+        v.update(zip(names, row, strict=False))
+        try:
+            if sqlite:
+                v["ring_at"] = parse(v["ring_at"] + utc)
+                if (x := v["answered_at"]) is not None:
+                    v["answered_at"] = parse(x + utc)
+                if (x := v["ended_at"]) is not None:
+                    v["ended_at"] = parse(x + utc)
+                if (x := v["forwarded_at"]) is not None:
+                    v["forwarded_at"] = parse(x + utc)
+                if (x := v["sealed_at"]) is not None:
+                    v["sealed_at"] = parse(x + utc)
+            else:
+                v["ring_at"] = to_time(v["ring_at"])
+                if (x := v["answered_at"]) is not None:
+                    v["answered_at"] = to_time(x)
+                if (x := v["ended_at"]) is not None:
+                    v["ended_at"] = to_time(x)
+                if (x := v["forwarded_at"]) is not None:
+                    v["forwarded_at"] = to_time(x)
+                if (x := v["sealed_at"]) is not None:
+                    v["sealed_at"] = to_time(x)
+            v["outcome"] = outcomes[v["outcome"]]
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            raise corrupt_call(names, row, to_time) from None
+        record: CallRecord = _new(CallRecord)
+        _set(record, "__dict__", v)
+        records.append(record)
+    return records
+
+
+_RECORD_TEMPLATE: dict[str, Any] = {**dict.fromkeys(_RECORD_NAMES), "amended_fields": ()}
+
+
+_AMENDMENTS_BY_KEY = (
+    select(*(_AMENDMENTS.c[name] for name in _AMENDMENT_NAMES))
+    .where(_AMENDMENTS.c.call_key.in_(bindparam("keys", expanding=True)))
+    .order_by(_AMENDMENTS.c.seq)
+)
+
+
+def amendments_by_key(conn: Connection, keys: list[str]) -> dict[str, list[Amendment]]:
+    """The amendments of these calls, oldest first, by call key (500 keys a statement)."""
+    found: dict[str, list[Amendment]] = {}
+    for start in range(0, len(keys), 500):
+        for row in conn.execute(_AMENDMENTS_BY_KEY, {"keys": keys[start : start + 500]}):
+            found.setdefault(row[1], []).append(Amendment(*row))
+    return found
+
+
+def _amended_records(
+    conn: Connection, rows: Sequence[Any], records: list[CallRecord]
+) -> list[CallRecord]:
+    """`records` with their amendments applied, read only for rows whose flag is set."""
+    width = len(_RECORD_NAMES)
+    keys = [row[0] for row in rows if row[width]]
+    if not keys:
+        return records
+    found = amendments_by_key(conn, keys)
+    return [_apply_amendments(r, found[r.key]) if r.key in found else r for r in records]
+
+
+def _gate_post_statement() -> Select[Any]:
+    c = _CALLS.c
+    return (
+        select(*_RECORD_COLUMNS, _HAS_AMENDMENTS)
+        .where(c.ring_at >= bindparam("f_since"), c.ring_at < bindparam("f_until"))
+        .where(
+            or_(
+                c.forwarded_to.is_not(None),
+                c.outcome == CallOutcome.FORWARDED.value,
+                c.answered_by == "gate_post",
+            )
+        )
+        .order_by(c.ring_at, c.id)
+    )
+
+
+def _calls_statement(shape: tuple[str, ...], amended: bool, limited: bool) -> Select[Any]:
+    c = _CALLS.c
+    query = select(*_RECORD_COLUMNS, *((_HAS_AMENDMENTS,) if amended else ()))
+    conds = _shape_conds(shape, sealed=False)
+    if conds:
+        query = query.where(*conds)
+    query = query.order_by(c.ring_at, c.id)
+    return query.limit(bindparam("f_limit", type_=Integer)) if limited else query
 
 
 def _call_record(row: CallRow) -> CallRecord:

@@ -18,17 +18,26 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
 
 from console.store.chain import watch_links
 from console.store.errors import CorruptDatabase, InvalidFact
 from console.store.models import CHAINED, AmendmentRow, CallRow, FollowUpRow
-from console.store.record import DutyRecord, coerce_fact
+from console.store.record import (
+    _HAS_AMENDMENTS,
+    DutyRecord,
+    _filter_shape,
+    _shape_conds,
+    coerce_fact,
+    corrupt_call,
+    read_statement,
+    time_reader,
+)
 from console.store.records import (
     AgentRole,
     CallFilter,
@@ -120,6 +129,8 @@ _ROW_NAMES: tuple[str, ...] = ReviewRow._fields[:-1]
 _ROW_COLUMNS = [CallRow.__table__.c[name] for name in _ROW_NAMES]
 _WIDTH = len(_ROW_NAMES)
 _OUTCOME = _ROW_NAMES.index("outcome")
+if (_ROW_NAMES[1], _OUTCOME, _WIDTH) != ("ring_at", 4, 10):
+    raise ImportError(f"call_page builds rows by position; ReviewRow is now {_ROW_NAMES}")
 _OUTCOMES: dict[str | None, CallOutcome | None] = {o.value: o for o in CallOutcome}
 _OUTCOMES[None] = None
 _new_row = tuple.__new__
@@ -140,17 +151,22 @@ class CallPage:
     next: Cursor | None
 
 
-def _review_row(values: tuple[Any, ...]) -> ReviewRow:
-    """A ReviewRow from the page query's first `_WIDTH` columns (outcome text → enum)."""
+def _review_row(values: Sequence[Any], to_time: Callable[[Any], datetime]) -> ReviewRow:
+    """A ReviewRow from a driver row's first `_WIDTH` columns (time and outcome converted).
+
+    The page builds its rows inline; this one-at-a-time form finds and names a bad row.
+    """
+    try:
+        ring_at = to_time(values[1])
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        raise corrupt_call(_ROW_NAMES, values, to_time) from None
     try:
         outcome = _OUTCOMES[values[_OUTCOME]]
     except (KeyError, TypeError):  # written behind the store's back, or damaged
-        raise CorruptDatabase(
-            f"call {values[0]} has outcome {values[_OUTCOME]!r}, which the console does not "
-            "know; the row was changed outside the console: run `duty-console verify`"
-        ) from None
+        raise corrupt_call(_ROW_NAMES, values, to_time) from None
     return _new_row(  # type: ignore[no-any-return]
-        ReviewRow, (*values[:_OUTCOME], outcome, *values[_OUTCOME + 1 : _WIDTH], ())
+        ReviewRow,
+        (values[0], ring_at, *values[2:_OUTCOME], outcome, *values[_OUTCOME + 1 : _WIDTH], ()),
     )
 
 
@@ -172,30 +188,6 @@ def _amended(row: ReviewRow, changes: list[tuple[str, str | None]]) -> ReviewRow
     return row._replace(**shown, amended_fields=amended)
 
 
-def _conditions(record: DutyRecord, flt: ReviewFilter) -> list[Any]:
-    conds: list[Any] = []
-    if flt.text is not None and flt.text.strip():
-        text = flt.text.strip()
-        if len(text) > MAX_SEARCH:
-            raise InvalidFact(f"search text of {len(text)} characters; at most {MAX_SEARCH}")
-        for word in text.split():
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{escaped}%"
-            conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
-    if flt.within_limit is not None:
-        limit = (
-            record.ring_limit_seconds if flt.ring_limit_seconds is None else flt.ring_limit_seconds
-        )
-        if limit < 0:
-            raise InvalidFact(f"ring limit {limit} s: must not be negative")
-        inside = and_(CallRow.answered_at.is_not(None), CallRow.seconds_to_answer <= limit)
-        if flt.within_limit:
-            conds.append(inside)
-        else:
-            conds.append(or_(CallRow.answered_at.is_(None), CallRow.seconds_to_answer > limit))
-    return conds
-
-
 def _check_base(base: CallFilter) -> None:
     if base.since is not None and base.since.tzinfo is None:
         raise InvalidFact("review: 'since' needs a time zone")
@@ -205,68 +197,147 @@ def _check_base(base: CallFilter) -> None:
         raise InvalidFact(f"review: until {base.until} is before since {base.since}")
 
 
+def _search_patterns(flt: ReviewFilter) -> list[str]:
+    """The LIKE pattern of each search word (escaped), checked for length."""
+    if flt.text is None or not flt.text.strip():
+        return []
+    text = flt.text.strip()
+    if len(text) > MAX_SEARCH:
+        raise InvalidFact(f"search text of {len(text)} characters; at most {MAX_SEARCH}")
+    patterns = []
+    for word in text.split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        patterns.append(f"%{escaped}%")
+    return patterns
+
+
+def _review_shape(record: DutyRecord, flt: ReviewFilter) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The structure of the call log's filter (picks a compiled statement) and its values."""
+    _check_base(flt.base)
+    shape, values = _filter_shape(replace(flt.base, limit=None))
+    patterns = _search_patterns(flt)
+    values.update({f"w_{i}": pattern for i, pattern in enumerate(patterns)})
+    if flt.within_limit is not None:
+        limit = (
+            record.ring_limit_seconds if flt.ring_limit_seconds is None else flt.ring_limit_seconds
+        )
+        if limit < 0:
+            raise InvalidFact(f"ring limit {limit} s: must not be negative")
+        values["r_limit"] = limit
+    return (shape, len(patterns), flt.within_limit), values
+
+
+def _review_conds(shape: tuple[Any, ...]) -> list[Any]:
+    """WHERE conditions of a review shape (`_review_shape`), values as bound parameters."""
+    base, words, within = shape
+    conds = _shape_conds(base, sealed=False)
+    for i in range(words):
+        pattern: Any = bindparam(f"w_{i}")
+        conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
+    if within is not None:
+        answered = CallRow.answered_at.is_not(None)
+        if within:
+            conds.append(and_(answered, CallRow.seconds_to_answer <= bindparam("r_limit")))
+        else:
+            conds.append(
+                or_(CallRow.answered_at.is_(None), CallRow.seconds_to_answer > bindparam("r_limit"))
+            )
+    return conds
+
+
+def _page_statement(shape: tuple[Any, ...], sort: SortKey, after: bool) -> Any:
+    """One page: the shown columns, id, sort value and the has-amendments flag."""
+    expr, descending = _SORT_EXPR[sort]
+    conds = _review_conds(shape)
+    if after:
+        value: Any = bindparam("c_value")
+        row_id: Any = bindparam("c_id")
+        if descending:
+            conds.append(or_(expr < value, and_(expr == value, CallRow.id < row_id)))
+        else:
+            conds.append(or_(expr > value, and_(expr == value, CallRow.id > row_id)))
+    order = (expr.desc(), CallRow.id.desc()) if descending else (expr.asc(), CallRow.id.asc())
+    query = select(*_ROW_COLUMNS, CallRow.id, expr.label("sort_value"), _HAS_AMENDMENTS)
+    if conds:
+        query = query.where(*conds)
+    return query.order_by(*order).limit(bindparam("p_size", type_=Integer))
+
+
 def call_page(
     record: DutyRecord, flt: ReviewFilter, after: Cursor | None = None, size: int = 100
 ) -> CallPage:
-    """One page of calls matching `flt`, after `after` in `flt.sort` order."""
+    """One page of calls matching `flt`, after `after` in `flt.sort` order.
+
+    One statement (compiled once per filter shape); a second only when some call on the
+    page has amendments.
+    """
     if not 1 <= size <= MAX_PAGE:
         raise InvalidFact(f"page size {size}: 1..{MAX_PAGE}")
-    _check_base(flt.base)
-    expr, descending = _SORT_EXPR[flt.sort]
-    base = replace(flt.base, limit=None)
-    query = record._filtered(
-        select(*_ROW_COLUMNS, CallRow.id.label("row_id"), expr.label("sort_value")), base
-    )
-    conds = _conditions(record, flt)
+    shape, values = _review_shape(record, flt)
     if after is not None:
-        if descending:
-            conds.append(
-                or_(expr < after.value, and_(expr == after.value, CallRow.id < after.row_id))
-            )
-        else:
-            conds.append(
-                or_(expr > after.value, and_(expr == after.value, CallRow.id > after.row_id))
-            )
-    if conds:
-        query = query.where(*conds)
-    order = (expr.desc(), CallRow.id.desc()) if descending else (expr.asc(), CallRow.id.asc())
-    query = query.order_by(*order).limit(size + 1)
+        values.update(c_value=after.value, c_id=after.row_id)
+    values["p_size"] = size + 1
+    sort = flt.sort
+    sql = read_statement(
+        record.engine.dialect,
+        ("page", shape, sort, after is not None),
+        lambda: _page_statement(shape, sort, after is not None),
+    )
+    to_time = time_reader(record.engine.dialect)
+    outcomes, new_row, empty = _OUTCOMES, _new_row, ()
 
-    def load(session: Any) -> CallPage:
-        conn = session.connection()  # Core rows: no ORM loading
-        rows = conn.execute(query).fetchall()
+    def load(conn: Connection, rows: Sequence[Any]) -> CallPage:
         more = len(rows) > size
         rows = rows[:size]
-        calls = [_review_row(row) for row in rows]
-        if calls:
+        try:  # the row's shown columns are ReviewRow's fields in order (time, outcome converted)
+            calls: list[ReviewRow] = [
+                new_row(
+                    ReviewRow,
+                    (r[0], to_time(r[1]), r[2], r[3], outcomes[r[4]], *r[5:10], empty),
+                )
+                for r in rows
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            raise _bad_row(rows, to_time) from None
+        flagged = [row[0] for row in rows if row[_WIDTH + 2]]
+        if flagged:
             found: dict[str, list[tuple[str, str | None]]] = {}
-            for key, name, new_value in conn.execute(
-                _PAGE_AMENDMENTS, {"keys": [c.key for c in calls]}
-            ):
+            for key, name, new_value in conn.execute(_PAGE_AMENDMENTS, {"keys": flagged}):
                 found.setdefault(key, []).append((name, new_value))
-            if found:
-                calls = [_amended(c, found[c.key]) if c.key in found else c for c in calls]
+            calls = [_amended(c, found[c.key]) if c.key in found else c for c in calls]
         cursor = None
         if more and rows:
             last = rows[-1]
-            cursor = Cursor(last[_WIDTH + 1], int(last[_WIDTH]))
+            value = last[_WIDTH + 1]
+            if sort in (SortKey.NEWEST, SortKey.OLDEST):
+                value = to_time(value)
+            cursor = Cursor(value, int(last[_WIDTH]))
         return CallPage(calls, cursor)
 
-    result: CallPage = record._run(load, write=False)
-    return result
+    return record.read(sql, values, load)
+
+
+def _bad_row(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> CorruptDatabase:
+    """The error naming the first row of a page the console cannot read."""
+    for row in rows:
+        try:
+            _review_row(row, to_time)
+        except CorruptDatabase as exc:
+            return exc
+    return CorruptDatabase("a page of the call log could not be read")  # not reached
 
 
 def count_calls(record: DutyRecord, flt: ReviewFilter) -> int:
     """How many calls match `flt` (for the screen's "n calls" line)."""
-    _check_base(flt.base)
-    query = record._filtered(
-        select(func.count()).select_from(CallRow), replace(flt.base, limit=None)
-    )
-    conds = _conditions(record, flt)
-    if conds:
-        query = query.where(*conds)
-    result: int = record._run(lambda s: int(s.execute(query).scalar_one()), write=False)
-    return result
+    shape, values = _review_shape(record, flt)
+
+    def build() -> Any:
+        conds = _review_conds(shape)
+        query = select(func.count()).select_from(CallRow)
+        return query.where(*conds) if conds else query
+
+    sql = read_statement(record.engine.dialect, ("count", shape), build)
+    return record.read(sql, values, lambda _conn, rows: int(rows[0][0]))
 
 
 def agent_kpis(
