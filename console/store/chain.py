@@ -9,12 +9,9 @@ MAC'd with a supervisor's key) can.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,38 +54,7 @@ def link_hash(prev_hash: str, table: str, content: dict[str, Any]) -> str:
     digest = hashlib.sha256(prev_hash.encode("ascii"))
     digest.update(b"\n")
     digest.update(canonical_bytes(table, content))
-    watch = _LINK_WATCH.get()
-    if watch is not None:
-        watch()
     return digest.hexdigest()
-
-
-_LINK_WATCH: ContextVar[Callable[[], None] | None] = ContextVar("link_watch", default=None)
-
-
-@contextlib.contextmanager
-def watch_links(*, progress: Callable[[int], None], every: int = 1000) -> Iterator[None]:
-    """Within the block, in this thread only, `progress(n)` after every `every` links hashed.
-
-    A verification hashes each record it checks exactly once, so a screen gets "records
-    checked so far" without the verifier knowing about screens. Other threads (a seat
-    sealing calls meanwhile) hash in their own context and are not counted.
-    """
-    if every < 1:
-        raise ValueError(f"watch_links: every={every}, must be at least 1")
-    count = 0
-
-    def seen() -> None:
-        nonlocal count
-        count += 1
-        if count % every == 0:
-            progress(count)
-
-    token = _LINK_WATCH.set(seen)
-    try:
-        yield
-    finally:
-        _LINK_WATCH.reset(token)
 
 
 def row_content(row: Any) -> dict[str, Any]:

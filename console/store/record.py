@@ -1138,12 +1138,28 @@ class DutyRecord:
             anchors.append(anchor)
         return anchors
 
-    def verify(self, anchors: Iterable[Anchor] = (), batch: int = 5000) -> VerifyReport:
-        """Walk every chain; name the first record whose content, link or anchor fails."""
+    def verify(
+        self,
+        anchors: Iterable[Anchor] = (),
+        batch: int = 5000,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        progress_every: int = 2000,
+    ) -> VerifyReport:
+        """Walk every chain; name the first record whose content, link or anchor fails.
+
+        With `progress`, `progress(done, total)` is called before the walk (0, total),
+        after every `progress_every` records checked, and once at the end (where a broken
+        chain stops the walk, `done` stays short of `total`). `total` is the chained
+        records counted in the same read at the start; records sealed meanwhile (a
+        PostgreSQL walk reads new rows) raise it, never make `done` pass it.
+        """
+        if progress is not None and (isinstance(progress_every, bool) or progress_every < 1):
+            raise InvalidFact(f"verify: progress_every={progress_every!r}, must be at least 1")
         external = list(anchors)
         with self._session(write=False) as session:
             try:
-                return _verify(self, session, external, batch)
+                return _verify(self, session, external, batch, progress, progress_every)
             except SQLAlchemyError as exc:
                 raise classify(exc, self.url) from exc
 
@@ -1791,7 +1807,32 @@ def _chain_rows(
 
 
 def _verify(
-    store: DutyRecord, session: Session, external: list[Anchor], batch: int
+    store: DutyRecord,
+    session: Session,
+    external: list[Anchor],
+    batch: int,
+    progress: Callable[[int, int], None] | None = None,
+    every: int = 2000,
+) -> VerifyReport:
+    total = 0
+    if progress is not None:
+        for model in CHAINED:
+            total += int(session.scalar(select(func.count()).where(model.seq.is_not(None))) or 0)
+        progress(0, total)
+        report = _verify_chains(store, session, external, batch, progress, every, total)
+        progress(report.checked, max(total, report.checked))
+        return report
+    return _verify_chains(store, session, external, batch, None, every, 0)
+
+
+def _verify_chains(
+    store: DutyRecord,
+    session: Session,
+    external: list[Anchor],
+    batch: int,
+    progress: Callable[[int, int], None] | None,
+    every: int,
+    total: int,
 ) -> VerifyReport:
     chains: set[str] = set(session.scalars(select(ChainHeadRow.chain)))
     for model in CHAINED:
@@ -1871,6 +1912,8 @@ def _verify(
             expected_seq += 1
             count += 1
             checked += 1
+            if progress is not None and checked % every == 0:
+                progress(checked, max(total, checked))
         per_chain[chain] = count
         last = expected_seq - 1
         beyond = [s for s in anchors if s > last]

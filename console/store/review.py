@@ -25,7 +25,6 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
 
-from console.store.chain import watch_links
 from console.store.errors import CorruptDatabase, InvalidFact
 from console.store.models import CHAINED, AmendmentRow, CallRow, FollowUpRow
 from console.store.record import (
@@ -482,17 +481,15 @@ def verify_with_progress(
 ) -> VerifyReport:
     """`record.verify()`, calling `progress(checked, total)` every `every` records and at the end.
 
-    `total` is counted first (`chained_records`); a chain that breaks stops the walk early,
-    so the last call may be short of the total — the report says where and why.
+    `total` is counted first, in the verification's own read; a chain that breaks stops
+    the walk early, so the last call may be short of the total — the report says where
+    and why.
     """
     if progress is None:
         return record.verify()
-    total = chained_records(record)
-    progress(0, total)
-    with watch_links(progress=lambda checked: progress(checked, total), every=every):
-        report = record.verify()
-    progress(report.checked, total)
-    return report
+    if isinstance(every, bool) or every < 1:
+        raise ValueError(f"verify_with_progress: every={every}, must be at least 1")
+    return record.verify(progress=progress, progress_every=every)
 
 
 # -------------------------------------------------------------------- quality reviews

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from console.store import CallOutcome, CorruptDatabase, DutyRecord
-from console.store.chain import watch_links
+from console.store import CallOutcome, CorruptDatabase, DutyRecord, InvalidFact
 from console.store.review import (
     ReviewFilter,
     ReviewRow,
@@ -108,23 +106,21 @@ def test_verify_progress_stops_where_a_tampered_record_is(store: DutyRecord) -> 
     assert report.checked < chained_records(store)
 
 
-def test_links_hashed_by_other_threads_are_not_counted(store: DutyRecord) -> None:
-    fill(store, 2)
-    counts: list[int] = []
-    with watch_links(progress=counts.append, every=1):
-        writer = threading.Thread(target=fill, args=(store, 3))
-        writer.start()
-        writer.join(30)
-        assert not writer.is_alive()
-        assert counts == []  # three seals hashed on the other thread
-        store.verify()
-    assert counts and counts[-1] == chained_records(store)
+def test_verify_progress_comes_from_verify_itself(store: DutyRecord) -> None:
+    fill(store, 7)
+    seen: list[tuple[int, int]] = []
+    report = store.verify(progress=lambda n, total: seen.append((n, total)), progress_every=3)
+    total = chained_records(store)
+    assert report.ok and report.checked == total
+    steps = [(n, total) for n in range(3, total + 1, 3)]
+    assert total == 7 and seen == [(0, total), *steps, (total, total)]
 
 
-def test_watch_links_refuses_a_step_below_one() -> None:
+def test_verify_progress_refuses_a_step_below_one(store: DutyRecord) -> None:
     with pytest.raises(ValueError, match="every=0"):
-        with watch_links(progress=print, every=0):
-            pass
+        verify_with_progress(store, progress=print, every=0)
+    with pytest.raises(InvalidFact, match="progress_every=0"):
+        store.verify(progress=print, progress_every=0)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
