@@ -15,17 +15,22 @@ is the same); anything else (header, wider text, styled text) takes DataTable's 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import zip_longest
 from typing import Any, cast
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.css.styles import RenderStyles
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
+
+_STYLE_MEMO = 4096
+"""Rows' cell styles kept across paints (see `ReviewTable._row_styles`)."""
 
 
 def cell(value: str) -> Text:
@@ -55,6 +60,10 @@ class ReviewTable(DataTable[Text]):
 
     _paint_styles: dict[tuple[str, ...], _PaintStyles] | None = None
     _paint_style: Style | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_memo: dict[tuple[Style, int], list[Style]] = {}
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # DataTable asks for its own style and the header and row (zebra) component styles
@@ -86,9 +95,46 @@ class ReviewTable(DataTable[Text]):
         return cast(RenderStyles, found)
 
     def add_text_rows(self, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
-        """Append (key, cell strings) rows."""
+        """Append (key, cell strings) rows, as `add_row` would one by one, in one batch.
+
+        `add_row` sorts the columns twice, revalidates the cursor and asks for an idle pass
+        per row; a page of 100 rows does each once here. Keys are checked before anything
+        is added, so a duplicate (or a row wider than the columns) adds nothing at all.
+        """
+        columns = self.ordered_columns
+        keys = [column.key for column in columns]
+        batch: list[tuple[RowKey, dict[ColumnKey, Text | None]]] = []
+        seen: set[RowKey] = set()
         for key, values in rows:
-            self.add_row(*(cell(v) for v in values), key=key)
+            row_key = RowKey(key)
+            if row_key in self._row_locations or row_key in seen:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            if len(values) > len(keys):
+                raise ValueError("More values provided than there are columns.")
+            seen.add(row_key)
+            batch.append((row_key, dict(zip_longest(keys, [cell(v) for v in values]))))
+        if not batch:
+            return
+        was_empty = self.row_count == 0
+        locations, data, table_rows, new_rows = (
+            self._row_locations,
+            self._data,
+            self.rows,
+            self._new_rows,
+        )
+        index = self.row_count
+        for row_key, cells in batch:
+            locations[row_key] = index
+            data[row_key] = cast(dict[ColumnKey, Text], cells)  # None: no cell, as add_row
+            table_rows[row_key] = Row(row_key, 1, None, False)
+            new_rows.add(row_key)
+            index += 1
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self._update_count += len(batch)
+        self.check_idle()
 
     def set_text_row(self, key: str, values: Sequence[str]) -> None:
         """Replace the cells of the row `key` (which must exist)."""
@@ -124,6 +170,142 @@ class ReviewTable(DataTable[Text]):
                     if width > column.content_width:
                         column.content_width = width
         super()._update_dimensions(others)
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        # A data row of plain one-line cells in row-cursor mode: its cursor, hover and zebra
+        # state are the row's, so the cell style is worked out once per row, not per cell
+        # (DataTable adds four styles and asks for the component styles per cell), giving
+        # the very segments and styles DataTable gives. Anything else: DataTable's path.
+        fast = self._plain_row(row_key, line_no, base_style, cursor_location, hover_location)
+        if fast is None:
+            return super()._render_line_in_row(  # type: ignore[no-any-return]
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        return fast
+
+    def _plain_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]] | None:
+        if (
+            self.cursor_type != "row"
+            or line_no != 0
+            or self.fixed_columns
+            or (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return None
+        row_index = self._row_locations.get(row_key)
+        row = self.rows.get(row_key)
+        if row_index is None or row is None or row_index < self.fixed_rows:
+            return None
+        if row.height != 1 or row.auto_height:
+            return None
+        cache_key = (
+            row_key,
+            line_no,
+            base_style,
+            cursor_location,
+            hover_location,
+            self.cursor_type,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._row_render_cache.get(cache_key)
+        if cached is not None:
+            return cast(tuple[list[list[Segment]], list[list[Segment]]], cached)
+        columns = self.ordered_columns
+        widths = [column.get_render_width(self) for column in columns]
+        values = self._data.get(row_key, {})
+        pad = " " * self.cell_padding
+        texts: list[str] = []
+        for column, width in zip(columns, widths, strict=True):
+            value = values.get(column.key)
+            if value is None:
+                plain = ""
+            elif isinstance(value, Text) and not value.spans and not value.style:
+                plain = value.plain
+            else:
+                return None
+            room = width - 2 * len(pad)
+            length = cell_len(plain)
+            if room < 0 or length > room or "\n" in plain:
+                return None
+            texts.append(pad + plain + " " * (room - length) + pad)
+        cursor = cursor_location.row == row_index
+        hover = hover_location.row == row_index
+        row_style = self._get_row_style(row_index, base_style)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        # (row + meta) + component + post as DataTable composes it: the meta carries no
+        # colour or attribute, so adding it last gives an equal style (same meta, same link
+        # id), one addition per cell instead of three.
+        cell_style = row_style + component_style
+        if post_style:
+            cell_style = cell_style + post_style
+        styles = self._row_styles(cell_style, row_index, len(texts))
+        scrollable: list[list[Segment]] = [
+            [Segment(text, style)] for text, style in zip(texts, styles, strict=False)
+        ]
+        extend_style, _ = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            False,
+            False,
+        )
+        extend_style = row_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        remaining = max(0, self.size.width - sum(widths) - self._row_label_column_width)
+        scrollable.append([Segment(" " * remaining, extend_style)])
+        result: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable)
+        self._row_render_cache[cache_key] = result
+        return result
+
+    def _row_styles(self, cell_style: Style, row_index: int, columns: int) -> list[Style]:
+        """The cells' styles of a row: `cell_style` plus each cell's (row, column) meta.
+
+        They depend on nothing else, so they are kept (a few thousand at most) across
+        paints and filter changes: the rows on screen after a new page have the same
+        indices and the same few cell styles (even, odd, cursor, hover) as before.
+        """
+        memo = self._style_memo
+        key = (cell_style, row_index)
+        styles = memo.get(key)
+        if styles is None or len(styles) < columns:
+            if len(memo) >= _STYLE_MEMO:
+                memo.clear()
+            from_meta = Style.from_meta
+            styles = memo[key] = [
+                cell_style + from_meta({"row": row_index, "column": index})
+                for index in range(columns)
+            ]
+        return styles
 
     def _render_cell(
         self,
