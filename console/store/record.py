@@ -1589,6 +1589,7 @@ def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> li
     the same as `sqlite_time`), the outcome text to its enum.
     """
     names, outcomes, template = _RECORD_NAMES, _OUTCOMES, _RECORD_TEMPLATE
+    i_ring, i_answered, i_ended, i_forwarded, i_sealed, i_outcome = _RECORD_INDEX
     sqlite = to_time is sqlite_time
     parse, utc = _fromiso, "+00:00"
     records: list[CallRecord] = []
@@ -1597,26 +1598,26 @@ def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> li
         v.update(zip(names, row, strict=False))
         try:
             if sqlite:
-                v["ring_at"] = parse(v["ring_at"] + utc)
-                if (x := v["answered_at"]) is not None:
+                v["ring_at"] = parse(row[i_ring] + utc)
+                if (x := row[i_answered]) is not None:
                     v["answered_at"] = parse(x + utc)
-                if (x := v["ended_at"]) is not None:
+                if (x := row[i_ended]) is not None:
                     v["ended_at"] = parse(x + utc)
-                if (x := v["forwarded_at"]) is not None:
+                if (x := row[i_forwarded]) is not None:
                     v["forwarded_at"] = parse(x + utc)
-                if (x := v["sealed_at"]) is not None:
+                if (x := row[i_sealed]) is not None:
                     v["sealed_at"] = parse(x + utc)
             else:
-                v["ring_at"] = to_time(v["ring_at"])
-                if (x := v["answered_at"]) is not None:
+                v["ring_at"] = to_time(row[i_ring])
+                if (x := row[i_answered]) is not None:
                     v["answered_at"] = to_time(x)
-                if (x := v["ended_at"]) is not None:
+                if (x := row[i_ended]) is not None:
                     v["ended_at"] = to_time(x)
-                if (x := v["forwarded_at"]) is not None:
+                if (x := row[i_forwarded]) is not None:
                     v["forwarded_at"] = to_time(x)
-                if (x := v["sealed_at"]) is not None:
+                if (x := row[i_sealed]) is not None:
                     v["sealed_at"] = to_time(x)
-            v["outcome"] = outcomes[v["outcome"]]
+            v["outcome"] = outcomes[row[i_outcome]]
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raise corrupt_call(names, row, to_time) from None
         record: CallRecord = _new(CallRecord)
@@ -1626,6 +1627,7 @@ def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> li
 
 
 _RECORD_TEMPLATE: dict[str, Any] = {**dict.fromkeys(_RECORD_NAMES), "amended_fields": ()}
+_RECORD_INDEX = tuple(_RECORD_NAMES.index(name) for name in (*_TIME_NAMES, "outcome"))
 
 
 _AMENDMENTS_BY_KEY = (
