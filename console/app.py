@@ -207,6 +207,7 @@ class DutyConsoleApp(App[int]):
         if self.starting is None:
             self._go_live()
             self.run_in_thread(self._probe_headset, "headset")
+            self.call_after_refresh(self._freeze_heap)  # parts given: start-up is done
         else:  # after the login screen's first paint: the worker competes for the GIL
             self.call_after_refresh(self._begin_start_up)
         self.set_interval(1.0, self._poll_line)
@@ -256,6 +257,13 @@ class DutyConsoleApp(App[int]):
         self._go_live()
         self.ready.set()
         self.refresh_screens()
+        self.call_after_refresh(self._freeze_heap)
+
+    def _freeze_heap(self) -> None:
+        """Start-up is done: keep what is alive now out of full collections (once a process)."""
+        from console.ui.heap import freeze_startup_heap
+
+        freeze_startup_heap()
 
     def _start_failed(self, exc: BaseException) -> None:
         self.start_error = exc

@@ -11,7 +11,6 @@ its own worker, so it never holds the table back.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
@@ -54,26 +53,6 @@ PAGE = 100
 """Rows read per page (a screenful or three)."""
 PREFETCH = 10
 """Read the next page when the cursor is this close to the last row read."""
-
-_heap_frozen = False
-
-
-def freeze_startup_heap() -> None:
-    """Collect once, then move every object alive now out of the garbage collector's scans.
-
-    What exists once the review is on screen (the app, its stylesheet and widgets, the
-    store's mappings) lives as long as the console; a full (oldest-generation) collection
-    walks all of it — 50–120 ms each in `scripts/bench_review` — and lands on whichever filter
-    change happens to allocate past the threshold: that was the call log's p95.
-    Frozen objects are never collected (`gc.freeze`), so this runs once per process.
-    """
-    global _heap_frozen
-    if _heap_frozen:
-        return
-    _heap_frozen = True
-    gc.collect()
-    gc.freeze()
-
 
 SORT_LABELS: dict[SortKey, str] = {
     SortKey.NEWEST: "最新在前",
@@ -309,8 +288,6 @@ class CallLogPane(Vertical):
         table.clear()
         self.pages_read = 0
         self._append(page)
-        if not _heap_frozen:  # the review is up: what is alive now stays (see above)
-            self.call_after_refresh(freeze_startup_heap)
         if page.next is None:  # all of it on one page: that is the count
             self.total = table.row_count
             self._show_count()
