@@ -259,11 +259,11 @@ class DutyConsoleApp(App[int]):
         self.refresh_screens()
         self.call_after_refresh(self._freeze_heap)
 
-    def _freeze_heap(self) -> None:
-        """Start-up is done: keep what is alive now out of full collections (once a process)."""
-        from console.ui.heap import freeze_startup_heap
+    def _freeze_heap(self, milestone: str = "started") -> None:
+        """Keep what is alive now out of full collections (once a process per milestone)."""
+        from console.ui.heap import freeze_heap
 
-        freeze_startup_heap()
+        freeze_heap(milestone)
 
     def _start_failed(self, exc: BaseException) -> None:
         self.start_error = exc
@@ -430,6 +430,7 @@ class DutyConsoleApp(App[int]):
         from console.screens.seat import SeatScreen
         from console.store import AgentRole
 
+        self.call_after_refresh(self._freeze_heap, "logged in")  # the role's screen is up
         policy = self.settings.attendance()  # the config's late / early / away thresholds
         self.agent = SeatAgent(message.agent.agent_id, policy)
         self.agent_record = message.agent

@@ -1,32 +1,35 @@
-"""The process's start-up heap, moved out of the garbage collector's full scans once.
+"""The console's long-lived heap, moved out of the garbage collector's full scans.
 
 What exists once the console has started (the app and its stylesheet, the imported
-modules, the store's mappings) lives as long as the process; a full (oldest-generation)
-collection walks all of it — 50–120 ms each in `scripts/bench_review` — and lands on
-whichever user action happens to allocate past the threshold (that was the supervisor call
-log's p95 filter change). `gc.freeze()` moves every object alive now to a permanent
-generation that collections skip; frozen objects are never collected, so this runs once
-per process, when start-up is done (`DutyConsoleApp`, once the duty record is ready).
+modules, the store's mappings) — and, after a login, the role's screen with its widgets
+and the modules it imported — lives as long as the process (or the shift); a full
+(oldest-generation) collection walks all of it, 50–120 ms each in `scripts/bench_review`,
+and lands on whichever user action happens to allocate past the threshold (that was the
+supervisor call log's p95 filter change). `gc.freeze()` moves every object alive now to a
+permanent generation that collections skip. Frozen objects are never collected, so each
+milestone freezes once per process: start-up done, and the first login's screen shown.
 """
 
 from __future__ import annotations
 
 import gc
 
-_frozen = False
+STARTED = "started"
+LOGGED_IN = "logged in"
+
+_done: set[str] = set()
 
 
-def freeze_startup_heap() -> bool:
-    """Collect once, then freeze what is alive; False (nothing done) if already done."""
-    global _frozen
-    if _frozen:
+def freeze_heap(milestone: str) -> bool:
+    """Collect, then freeze what is alive; False (nothing done) if `milestone` was done."""
+    if milestone in _done:
         return False
-    _frozen = True
+    _done.add(milestone)
     gc.collect()
     gc.freeze()
     return True
 
 
-def heap_frozen() -> bool:
-    """Whether `freeze_startup_heap` has run in this process."""
-    return _frozen
+def frozen_at() -> frozenset[str]:
+    """The milestones frozen so far in this process."""
+    return frozenset(_done)

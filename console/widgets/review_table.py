@@ -29,7 +29,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
 
-_STYLE_MEMO = 4096
+_STYLE_MEMO = 512
 """Rows' cell styles kept across paints (see `ReviewTable._row_styles`)."""
 
 
@@ -290,9 +290,10 @@ class ReviewTable(DataTable[Text]):
     def _row_styles(self, cell_style: Style, row_index: int, columns: int) -> list[Style]:
         """The cells' styles of a row: `cell_style` plus each cell's (row, column) meta.
 
-        They depend on nothing else, so they are kept (a few thousand at most) across
-        paints and filter changes: the rows on screen after a new page have the same
-        indices and the same few cell styles (even, odd, cursor, hover) as before.
+        They depend on nothing else, so they are kept across paints and filter changes: the
+        rows on screen after a new page have the same indices and the same few cell styles
+        (even, odd, cursor, hover) as before. At most `_STYLE_MEMO` rows' worth: each style
+        is an object the garbage collector walks.
         """
         memo = self._style_memo
         key = (cell_style, row_index)
