@@ -410,7 +410,13 @@ def section(n: int, out: dict[str, Any], raw: dict[str, Any], load_s: float, tot
         "tuples, and opens a read transaction per page. Figures before commit 913c1bb are "
         "not comparable: the pane then used Textual's `loading`, whose spinner still "
         "covered the table when the paint was taken, so the spinner was timed, not the "
-        "table.",
+        "table. Since the previous run (commits e24dc59…f8f6d5d): the table draws a plain "
+        "row in one pass and adds a page as one batch, the heap is frozen at start-up and "
+        "once the login's screen is up (no longer after the call log's first page), and "
+        "the XLSX export writes the sheets' XML itself (`console/store/xlsx.py`) instead "
+        "of openpyxl's per-cell objects. What is left of a filter change is mostly "
+        "Textual's: the layout pass the changed filter widget asks for, and the paint of "
+        "the whole 160×50 screen.",
         END,
     ]
     return "\n".join(lines)
