@@ -7,8 +7,9 @@ cells, a bold frozen header row, a second sheet — so the sheets' XML is writte
 directly, row by row, into a temporary file beside the target, then packed with the few
 fixed parts every workbook has. Strings are inline (`t="inlineStr"`), as openpyxl writes
 them; empty and None cells are left out. Characters XML 1.0 cannot carry (control
-characters) are written in the format's own `_xHHHH_` escape, which Excel and openpyxl
-read back as the character, so no text is lost.
+characters) are written in the format's own `_xHHHH_` escape (ECMA-376 ST_Xstring), which
+Excel reads back as the character, so no text is lost (openpyxl returns the escape as
+written; `openpyxl.utils.escape.unescape` decodes it, as the tests do).
 """
 
 from __future__ import annotations
