@@ -436,7 +436,7 @@ class DutyConsoleApp(App[int]):
         self.agent_record = message.agent
         self.record_notes.who = message.agent.agent_id
         change = self.agent.login(self.clock.now())
-        self._store_state(change.target, change.note or None)
+        self._log_login(message.agent.agent_id, change.at, change.note or None, change.target)
         if message.agent.role is AgentRole.SUPERVISOR:
             from console.screens.supervisor import SupervisorScreen
 
@@ -450,6 +450,19 @@ class DutyConsoleApp(App[int]):
         self.switch_screen(SeatScreen())
         if message.handover is not None:
             self.push_screen(HandoverAcceptScreen(message.handover))
+
+    def _log_login(
+        self, agent_id: str, at: dt.datetime, reason: str | None, first: SeatState
+    ) -> None:
+        """Log the login as a `logged_in` line ("late login" when late), then the seat's
+        first state (ready) at the same moment: one worker, so the login is always first."""
+        from console.store import AgentState
+
+        def log() -> None:
+            self.store.set_agent_state(agent_id, AgentState.LOGGED_IN, reason, at)
+            self.store.set_agent_state(agent_id, _store_state(first), None, at)
+
+        self.run_in_thread(log, "agent state")
 
     def accept_handover(self, handover: Handover) -> None:
         agent = self.require_agent()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 
@@ -18,7 +19,8 @@ from console.callflow.events import (
 from console.domain.agent import AgentState as SeatState
 from console.domain.script import ScriptStep
 from console.screens.call import CallPhase, CallScreen
-from console.store import AgentState
+from console.store import AgentRole, AgentState
+from tests.ui.conftest import START
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import (
     answer_call,
@@ -44,9 +46,43 @@ async def test_login_opens_the_seat_with_status(build: Build, store, line: FakeL
         assert "1024 就绪" in text
         assert "日间" in text and "耳机: 就绪" in text
         assert line.started == 1
-        await until(pilot, lambda: any(
-            c.state is AgentState.READY for c in store.agent_states("1024")), "state logged")
+        # The login is a line of its own (late: 10:00 is after 08:30), then the seat's ready,
+        # at the same moment; the seat's state timer starts at that ready.
+        await until(pilot, lambda: len(store.agent_states("1024")) == 2, "login logged")
+        assert log_shape(store, "1024") == [
+            (AgentState.LOGGED_IN, "late login", START), (AgentState.READY, None, START)]
+        assert app.agent.since == START and "1024 就绪 00:00" in screen_text(app)
     assert line.stopped == 1
+
+
+def log_shape(store, agent_id: str) -> list[tuple[AgentState, str | None, dt.datetime]]:  # type: ignore[no-untyped-def]
+    return [(c.state, c.reason, c.at) for c in store.agent_states(agent_id)]
+
+
+async def test_a_login_after_a_logout_is_logged_again_and_on_time_without_a_reason(
+    build: Build, store, clock: FakeClock
+) -> None:
+    """Gate post and supervisor log in the same way as an agent; on time, no reason."""
+    store.create_agent("7001", "赵门岗", AgentRole.GATE_POST, "s3cret-7001")
+    app = build(settings={"late_after": dt.time(10, 0)})  # 10:00 is not after 10:00
+    async with app.run_test(size=(150, 45)) as pilot:
+        await login(pilot, "7001", "s3cret-7001")
+        await until(pilot, lambda: screen_name(app) == "GatePostScreen", "gate post screen")
+        await until(pilot, lambda: len(store.agent_states("7001")) == 2, "gate post login")
+        assert log_shape(store, "7001") == [
+            (AgentState.LOGGED_IN, None, START), (AgentState.READY, None, START)]
+        app.logout()
+        await until(pilot, lambda: screen_name(app) == "LoginScreen"
+                    and bool(app.screen.query("#agent-id")), "logged out, login form up")
+        clock.advance(60)
+        await login(pilot, "9001", "s3cret-9001")
+        await until(pilot, lambda: screen_name(app) == "SupervisorScreen", "supervisor")
+        await until(pilot, lambda: len(store.agent_states("9001")) == 2, "supervisor login")
+        later = START + dt.timedelta(seconds=60)
+        assert log_shape(store, "9001") == [
+            (AgentState.LOGGED_IN, "late login", later), (AgentState.READY, None, later)]
+        await until(pilot, lambda: len(store.agent_states("7001")) == 3, "gate post logout")
+        assert log_shape(store, "7001")[2] == (AgentState.LOGGED_OUT, "early logout", START)
 
 
 async def test_wrong_secret_counts_and_locks_out(build: Build, store) -> None:

@@ -51,13 +51,14 @@ def day_entries(
 ) -> list[StateEntry]:
     """The state log's lines inside [since, until), as the pure attendance fold takes them.
 
-    The seat logs a login as its first state (ready, with "late login" as the reason when
-    late), not as `logged_in`: an agent's first line of the day, or one right after a
-    logout, that is a seat state stands for a login too, at the same moment. Logs that do
-    write `logged_in` are read as they are (the ready after it is not a second login).
-    Agents do not work across midnight (the gate post has the night, §2), so an agent's
-    first line of the day is taken as a login even if yesterday's log ended at the seat
-    (a console killed without logout).
+    The seat logs a login as a `logged_in` line ("late login" as its reason when late)
+    followed by its first state (ready) at the same moment; those are read as they are (the
+    ready after it is not a second login). Older logs wrote the login as the first state
+    only: an agent's first line of the day, or one right after a logout, that is a seat
+    state stands for a login too, at the same moment. Agents do not work across midnight
+    (the gate post has the night, §2), so an agent's first line of the day is taken as a
+    login even if yesterday's log ended at the seat (a console killed without logout).
+    Lines at the same moment keep the log's order (the login before its ready).
     """
     entries: list[StateEntry] = []
     last: dict[str, AgentState] = {}

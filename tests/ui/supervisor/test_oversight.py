@@ -12,13 +12,16 @@ from collections.abc import Callable
 from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from console.app import DutyConsoleApp
+from console.domain.agent import AttendancePolicy
+from console.domain.attendance import day_attendance
 from console.screens.supervisor import SupervisorScreen
 from console.screens.supervisor.oversight import (
     AttendancePane,
     EventReportPane,
     FollowUpPane,
+    day_entries,
 )
-from console.store import AgentState, DutyRecord, FollowUpStatus
+from console.store import AgentState, AgentStateChange, DutyRecord, FollowUpStatus
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review
@@ -84,6 +87,53 @@ def fill_yesterday(store: DutyRecord) -> None:
     state(store, "2048", AgentState.AWAY, at(START.date(), 9, 40), "午饭")
 
 
+def change(who: str, s: AgentState, when: dt.datetime, why: str | None = None) -> AgentStateChange:
+    return AgentStateChange(who, s, when, why)
+
+
+def test_day_entries_read_the_seats_login_lines_as_they_are_without_a_second_login() -> None:
+    """The seat's log shape: `logged_in` then ready at the same moment, per login. Each
+    login is one `logged_in` entry (none inferred from the ready after it), also when the
+    console was killed without a logout and the agent logged in again; an old-shape day
+    (ready first) beside it still gets its inferred login."""
+    d = YESTERDAY
+    log = [
+        change("1024", AgentState.LOGGED_IN, at(d, 9, 5), "late login"),
+        change("1024", AgentState.READY, at(d, 9, 5)),
+        change("1024", AgentState.AWAY, at(d, 10, 0), "如厕"),
+        change("1024", AgentState.READY, at(d, 10, 5)),
+        change("1024", AgentState.LOGGED_OUT, at(d, 12, 0), "early logout"),
+        change("1024", AgentState.LOGGED_IN, at(d, 13, 0), "late login"),
+        change("1024", AgentState.READY, at(d, 13, 0)),
+        # Killed at 14:00 without a logout; logged in again at 14:10.
+        change("1024", AgentState.ON_CALL, at(d, 13, 55)),
+        change("1024", AgentState.LOGGED_IN, at(d, 14, 10), "late login"),
+        change("1024", AgentState.READY, at(d, 14, 10)),
+        change("1024", AgentState.LOGGED_OUT, at(d, 17, 40)),
+        change("2048", AgentState.READY, at(d, 8, 0)),  # old shape: the login is inferred
+        change("2048", AgentState.LOGGED_OUT, at(d, 17, 40)),
+    ]
+    since, until_ = at(d, 0, 0), at(d + dt.timedelta(days=1), 0, 0)
+    entries = day_entries(log, since, until_)
+    logins = [(e.agent_id, e.at, e.reason) for e in entries if e.state == "logged_in"]
+    assert logins == [
+        ("2048", at(d, 8, 0), None),
+        ("1024", at(d, 9, 5), "late login"),
+        ("1024", at(d, 13, 0), "late login"),
+        ("1024", at(d, 14, 10), "late login"),
+    ]
+    assert len(entries) == len(log) + 1  # every line once, plus 2048's inferred login
+    policy = AttendancePolicy(
+        late_after=THRESHOLDS["late_after"], early_before=THRESHOLDS["early_before"],
+        away_limit=THRESHOLDS["away_limit"], timezone=TZ,
+    )
+    first, second = day_attendance(entries, policy, until_)
+    assert (first.agent_id, first.first_login, first.late) == ("1024", at(d, 9, 5), True)
+    assert (first.last_logout, first.early, first.logged_in_now) == (at(d, 17, 40), False, False)
+    assert (first.aways, first.calls) == (1, 1)
+    assert (second.agent_id, second.first_login, second.late) == ("2048", at(d, 8, 0), False)
+
+
 async def test_attendance_flags_late_early_and_overdue_at_the_configured_thresholds(
     build: Build, store: DutyRecord
 ) -> None:
@@ -94,7 +144,9 @@ async def test_attendance_flags_late_early_and_overdue_at_the_configured_thresho
         await show_tab(pilot, app, "tab-attendance")
         pane = app.screen.query_one(AttendancePane)
         # The seat writes the supervisor's own login in a thread: read again once it is in.
-        await until(pilot, lambda: bool(store.agent_states("9001")), "supervisor's login")
+        await until(pilot, lambda: len(store.agent_states("9001")) == 2, "supervisor's login")
+        assert [(c.state, c.reason) for c in store.agent_states("9001")] == [
+            (AgentState.LOGGED_IN, "late login"), (AgentState.READY, None)]
         await until(pilot, lambda: pane.view is not None, "today's attendance")
         first = pane.view
         await press_button(pilot, "a-refresh")
