@@ -18,6 +18,7 @@ from console.headset import Headset
 from console.store import AgentRole, DutyRecord
 from console.ui.settings import UiSettings
 from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine
+from tests.ui.soundserver import SoundServer
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)  # a Monday, day shift
@@ -35,6 +36,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+
+
+@pytest.fixture
+def sound(tmp_path: Path) -> Iterator[SoundServer]:
+    """A real PulseAudio server of this test's own, stopped by pid afterwards."""
+    server = SoundServer(tmp_path / "pulse").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

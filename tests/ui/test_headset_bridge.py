@@ -11,34 +11,14 @@ import pytest
 
 from console.headset import (
     FRAME_BYTES,
-    FRAME_SAMPLES,
     AudioDevice,
     HeadsetBridge,
     HeadsetError,
     sounddevice_stream,
 )
+from tests.ui.fake_streams import FakeStream
 
 DEVICE = AudioDevice(3, "Jabra USB Headset", inputs=1, outputs=2, default_samplerate=16000.0)
-
-
-class FakeStream:
-    def __init__(self, callback) -> None:  # type: ignore[no-untyped-def]
-        self.callback = callback
-        self.started = self.stopped = self.closed = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.stopped = True
-
-    def close(self) -> None:
-        self.closed = True
-
-    def tick(self, mic: bytes) -> bytes:
-        out = bytearray(FRAME_BYTES)
-        self.callback(mic, out, FRAME_SAMPLES)
-        return bytes(out)
 
 
 class FakeChannel:

@@ -12,10 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.ui.soundserver import SoundServer, tone_power
 
@@ -23,15 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "lab"))
 from labpcap import tone_pcm16
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sound(tmp_path: Path) -> Iterator[SoundServer]:
-    server = SoundServer(tmp_path / "pulse").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _driver(sound: SoundServer, seconds: float) -> subprocess.Popen[str]:

@@ -8,109 +8,27 @@ loopback; tmux and SIPp are stopped by this test (tmux by its own session name).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import shutil
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import labctl
 import pytest
 
 from console.store import AgentRole, DutyRecord
-
-ROOT = Path(__file__).resolve().parents[2]
-CONSOLE = ROOT / ".venv" / "bin" / "duty-console"
-
-
-def _config(lab: labctl.Lab) -> str:
-    return f"""
-centre = "XX客服中心"
-timezone = "Asia/Shanghai"
-
-[line]
-registrar = "127.0.0.1"
-registrar_port = {lab.proxy_port}
-extension = "100"
-secret = "secret100"
-local_address = "127.0.0.1"
-sip_port = {labctl.free_udp_port()}
-
-[rosters.allday]
-label = "全天"
-days = "daily"
-start = "00:00"
-end = "23:59"
-
-[gate_post]
-uri = "{lab.uri('200')}"
-
-[prompts]
-cache_dir = "var/prompts"
-
-[database]
-url = "sqlite:///var/duty.db"
-"""
-
-
-class Pane:
-    """One tmux session running the console; `wait_for` polls `capture-pane` (bounded)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def text(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True, timeout=5)
-
-    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.text()
-            if check(screen):
-                return screen
-            time.sleep(0.2)  # polling a separate process's screen: nothing to await
-        raise AssertionError(f"{what} not on screen within {timeout} s:\n{screen}")
+from tests.ui.tmux import Pane, console_config, skip_near_midnight, tmux_console
 
 
 @pytest.fixture
 def pane(tmp_path: Path, lab: labctl.Lab) -> Iterator[Pane]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux missing — run scripts/setup (it installs tmux)", pytrace=False)
-    local = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
-    if local.hour == 23 and local.minute >= 58:
-        pytest.skip("the test roster leaves 23:59–00:00 unstaffed; retry after midnight (CST)")
-    (tmp_path / "var").mkdir()
-    (tmp_path / "console.toml").write_text(_config(lab), encoding="utf-8")
-    record = DutyRecord(f"sqlite:///{tmp_path / 'var' / 'duty.db'}")
-    record.create_agent("1024", "王芳", AgentRole.AGENT, "s3cret-1024")
-    record.close()
-    name = f"duty-smoke-{os.getpid()}"
-    command = (f"cd {tmp_path} && {CONSOLE} --config console.toml --log-file ui.log; "
-               "echo CONSOLE-EXIT=$?; sleep 30")
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "150", "-y", "45", command],
-                   check=True, timeout=10)
-    try:
-        yield Pane(name)
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=10)
+    skip_near_midnight()
+    agents = {"1024": ("王芳", AgentRole.AGENT, "s3cret-1024")}
+    with tmux_console(tmp_path, f"duty-smoke-{os.getpid()}", console_config(lab), agents) as pane:
+        yield pane
 
 
 def test_console_in_tmux_answers_a_sipp_call(pane: Pane, lab: labctl.Lab, tmp_path: Path) -> None:
-    pane.wait_for(lambda s: "坐席登录" in s, "login screen", timeout=60)
-    pane.keys("1024")
-    pane.wait_for(lambda s: "1024" in s, "agent ID typed")
-    pane.keys("Enter")
-    time.sleep(0.5)  # the focus moves to the secret asynchronously; tmux cannot see focus
-    pane.keys("s3cret-1024", "Enter")
+    pane.log_in("1024", "s3cret-1024")
     pane.wait_for(lambda s: "线路: 已注册" in s and "1024 就绪" in s, "seat, registered")
     run = lab.sipp_start("uac_answer_wait", service="100", duration_ms=1000, timeout=60)
     try:

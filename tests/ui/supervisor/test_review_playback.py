@@ -22,6 +22,7 @@ from console.headset import (
 from console.screens.supervisor.detail import CallDetailScreen
 from console.store import CallOutcome, DutyRecord
 from tests.ui.conftest import START
+from tests.ui.fake_streams import FakeOutput
 from tests.ui.fakes import HEADSET, FakeAudio
 from tests.ui.helpers import login, screen_name, screen_text, until
 from tests.ui.supervisor.conftest import SUPERVISOR
@@ -29,28 +30,6 @@ from tests.ui.supervisor.conftest import SUPERVISOR
 Build = Callable[..., DutyConsoleApp]
 FRAMES = 400
 """Frames in the test recording (50 ms at 8 kHz)."""
-
-
-class FakeOutput:
-    """An earpiece stream the test pulls audio from, as PortAudio's thread would."""
-
-    def __init__(self, device: AudioDevice, rate: int, channels: int, cb: OutputCallback) -> None:
-        self.device, self.rate, self.channels, self.callback = device, rate, channels, cb
-        self.started = self.stopped = self.closed = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.stopped = True
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pull(self, frames: int) -> bytes:
-        out = bytearray(frames * self.channels * 2)
-        self.callback(out, frames)
-        return bytes(out)
 
 
 def write_wav(path: Path, channels: int = 2, width: int = 2, frames: int = FRAMES) -> bytes:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +19,18 @@ import pytest
 
 from console.screens.supervisor.base import OUTCOME_LABELS
 from console.store import AgentRole, CallOutcome, DutyRecord
-from tests.ui.test_tmux_smoke import CONSOLE, Pane, _config
+from tests.ui.tmux import Pane, console_config, tmux_console
 
 
 @pytest.fixture
 def review_pane(tmp_path: Path, lab: labctl.Lab) -> Iterator[Pane]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux missing — run scripts/setup (it installs tmux)", pytrace=False)
-    (tmp_path / "var").mkdir()
-    (tmp_path / "console.toml").write_text(_config(lab), encoding="utf-8")
-    record = DutyRecord(f"sqlite:///{tmp_path / 'var' / 'duty.db'}")
-    record.create_agent("1024", "王芳", AgentRole.AGENT, "s3cret-1024")
-    record.create_agent("9001", "张主任", AgentRole.SUPERVISOR, "s3cret-9001")
-    record.close()
+    agents = {
+        "1024": ("王芳", AgentRole.AGENT, "s3cret-1024"),
+        "9001": ("张主任", AgentRole.SUPERVISOR, "s3cret-9001"),
+    }
     name = f"duty-review-{os.getpid()}"
-    command = (
-        f"cd {tmp_path} && {CONSOLE} --config console.toml --log-file ui.log; "
-        "echo CONSOLE-EXIT=$?; sleep 30"
-    )
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "45", command],
-        check=True,
-        timeout=10,
-    )
-    try:
-        yield Pane(name)
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=10)
+    with tmux_console(tmp_path, name, console_config(lab), agents, width=160) as pane:
+        yield pane
 
 
 def _sealed_sipp_calls(db: Path) -> list[object]:
@@ -62,12 +45,7 @@ def test_supervisor_filters_the_lab_call(
     review_pane: Pane, lab: labctl.Lab, tmp_path: Path
 ) -> None:
     pane = review_pane
-    pane.wait_for(lambda s: "坐席登录" in s, "login screen", timeout=60)
-    pane.keys("9001")
-    pane.wait_for(lambda s: "9001" in s, "supervisor ID typed")
-    pane.keys("Enter")
-    time.sleep(0.5)  # the focus moves to the secret asynchronously; tmux cannot see focus
-    pane.keys("s3cret-9001", "Enter")
+    pane.log_in("9001", "s3cret-9001")
     pane.wait_for(lambda s: "通话记录 Calls" in s and "共 0 条" in s, "empty call log")
     run = lab.sipp_start("uac_cancel", service="100", duration_ms=3000, timeout=60)
     try:
