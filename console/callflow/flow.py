@@ -71,6 +71,11 @@ class Prompts(Protocol):
     def greeting_for(self, agent_id: str) -> Prompt: ...
 
 
+_ENDED_GRACE = 2.0
+"""Seconds a call thread waits for the line's "ended" event after the line refused an
+operation because the call had ended."""
+
+
 class CallGone(Exception):
     """The caller hung up (or the line stopped): unwind to the record-keeping."""
 
@@ -229,7 +234,17 @@ class CallSession:
 
     def _play(self, name: str, prompt: Prompt) -> None:
         self._gone_check()
-        self.call.play(prompt)
+        try:
+            self.call.play(prompt)
+        except CallStateError as exc:
+            # The caller's BYE crossed the prompt: the line ended the call before its
+            # "ended" event (which carries the reason) reached this thread. Wait for it
+            # briefly, so the record says the caller hung up rather than "error".
+            with self._cv:
+                self._cv.wait_for(lambda: self._ended, timeout=_ENDED_GRACE)
+                if self._ended:
+                    raise CallGone from exc
+            raise
         done = self.call.wait_playback(timeout=prompt.seconds + 5.0)
         self._emit(PromptPlayed(self.flow.clock.now(), self.cid, name, done))
         self._gone_check()

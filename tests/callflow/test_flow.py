@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+import console.callflow.flow as flow_module
 from console.callflow import CallFlow, CallStep, FlowError, FlowSettings, ForwardTarget, Mode
 from console.callflow.events import (
     CallAnswered,
@@ -18,8 +19,15 @@ from console.callflow.events import (
     SupervisorAlert,
     SurveyScored,
 )
-from sip.api import RequestRefused, TransferOutcome
-from tests.callflow.fakes import EventLog, FakeLine, FixedStaffing, MemoryRecords, TinyPrompts
+from sip.api import CallEnded, CallState, EndReason, Prompt, RequestRefused, TransferOutcome
+from tests.callflow.fakes import (
+    EventLog,
+    FakeCall,
+    FakeLine,
+    FixedStaffing,
+    MemoryRecords,
+    TinyPrompts,
+)
 
 GATE = "sip:200@127.0.0.1"
 SECOND = "sip:201@127.0.0.1"
@@ -365,3 +373,37 @@ def test_take_call_needs_an_agent_id(rig: Rig) -> None:
         rig.flow.take_call("call-1", "")
     assert rig.flow.take_call("no-such-call", "1024") is False
     assert rig.flow.finish_call("no-such-call") is False
+
+
+def _bye_crossing_the_prompt(rig: Rig, call: FakeCall, deliver_after: float | None) -> None:
+    """The line ends the call as the flow starts a prompt; its event arrives a bit later."""
+    real_play = call.play
+
+    def crossed(prompt: Prompt) -> None:
+        with call.lock:
+            call._state = CallState.ENDED
+        if deliver_after is not None:
+            event = CallEnded(call, EndReason.REMOTE_BYE)  # type: ignore[arg-type]
+            threading.Timer(deliver_after, rig.flow.on_line_event, (event,)).start()
+        real_play(prompt)  # refused: the call has ended
+
+    call.play = crossed  # type: ignore[method-assign]
+
+
+def test_a_bye_crossing_a_prompt_is_recorded_as_the_caller_hanging_up(rig: Rig) -> None:
+    """Seen in CI: the BYE landed between the flow's check and `play` → "error: play needs…"."""
+    call = rig.line.ring()
+    _bye_crossing_the_prompt(rig, call, deliver_after=0.2)
+    row = rig.records.wait_closed(call.call_id)
+    assert row.end_reason == "remote_bye"
+    assert row.ended_step is CallStep.GREETING
+
+
+def test_a_refused_prompt_without_an_end_event_is_still_an_error(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flow_module, "_ENDED_GRACE", 0.1)
+    call = rig.line.ring()
+    _bye_crossing_the_prompt(rig, call, deliver_after=None)
+    row = rig.records.wait_closed(call.call_id)
+    assert row.end_reason.startswith("error: ") and "play in ended" in row.end_reason
