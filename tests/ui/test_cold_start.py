@@ -119,7 +119,7 @@ async def test_login_waits_for_start_up_then_the_seat_opens(config: Path) -> Non
         states = [s.state.value for s in record.agent_states("1024")]
     finally:
         record.close()
-    assert states[:1] == ["ready"]  # the login reached the record
+    assert states[:2] == ["logged_in", "ready"]  # the login reached the record
 
 
 async def test_a_start_up_failure_ends_the_app_with_its_title(config: Path) -> None:
