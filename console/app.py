@@ -782,6 +782,8 @@ class DutyConsoleApp(App[int]):
 
     def refresh_screens(self) -> None:
         """Ask every screen on the stack to redraw from the model (method calls down)."""
+        if not self.is_running:  # shutting down: screens are losing their widgets
+            return
         for screen in list(self.screen_stack):
             redraw = getattr(screen, "redraw", None)
             if redraw is not None:

@@ -21,6 +21,12 @@ class SeatScreenMixin:
     (`is_mounted` only turns true after `on_mount` returns)."""
 
     @property
+    def drawable(self) -> bool:
+        """`redraw` may query the children: mounted, and the app not shutting down (its
+        screens lose their widgets before their last timers and messages are handled)."""
+        return self.ready and self.seat.is_running
+
+    @property
     def seat(self) -> DutyConsoleApp:
         return cast("DutyConsoleApp", cast(Any, self).app)
 

@@ -111,7 +111,7 @@ class CallScreen(SeatScreen_):
         )
 
     def redraw(self) -> None:
-        if not self.ready:
+        if not self.drawable:
             return
         call = self.seat.model.calls.get(self.call_id)
         title = self.t("call.title") if self.live else self.t("acw.title")

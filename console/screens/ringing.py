@@ -54,7 +54,7 @@ class RingingScreen(SeatModal):
 
     def redraw(self) -> None:
         call = self.call
-        if call is None or not self.ready:
+        if call is None or not self.drawable:
             return
         self.query_one(RingBanner).show(
             call, self.elapsed(), self.seat.settings.ring_limit, self.language

@@ -153,7 +153,7 @@ class SeatScreen(SeatScreen_):
         self.action_reload()
 
     def redraw(self) -> None:
-        if not self.ready:
+        if not self.drawable:
             return
         self.query_one(StatusBar).show(status_view(self.seat))
         waiting = waiting_lines(self.seat.model.ringing(), self.seat)

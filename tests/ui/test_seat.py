@@ -298,3 +298,23 @@ async def test_hold_toggles_and_a_refused_transfer_is_reported(
         )
         assert screen_name(app) == "CallScreen"
         assert isinstance(app.screen, CallScreen) and app.screen.live
+
+
+async def test_a_redraw_asked_while_the_app_shuts_down_is_skipped(build: Build) -> None:
+    """Seen in CI: a line-status message handled during shutdown made the seat query a
+    status bar that was already pruned (NoMatches raised out of `run_test`)."""
+    app = build()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
+        seat = app.screen
+    from textual._context import active_app  # as during shutdown: the app is the active one
+
+    token = active_app.set(app)
+    try:
+        assert not app.is_running and seat.ready  # torn down: its widgets are gone
+        assert not seat.query("StatusBar")
+        app.refresh_screens()  # neither raises NoMatches
+        seat.redraw()  # type: ignore[attr-defined]
+    finally:
+        active_app.reset(token)
