@@ -197,8 +197,10 @@ class Pyttsx3Engine:
             )
         from importlib.metadata import version
 
-        self.name = f"pyttsx3 {version('pyttsx3')} espeak"
-        """Part of the cache key: another pyttsx3 renders the prompts again."""
+        self.name = f"pyttsx3 {version('pyttsx3')} espeak, tail kept"
+        """Part of the cache key: another pyttsx3 renders the prompts again; "tail kept"
+        re-renders prompts cached before `sip.tts_render.keep_last_samples` (some lost
+        their last buffer)."""
         self._voices: dict[str, str] = {}
         self._voice_lock = threading.Lock()
 

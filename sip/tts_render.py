@@ -13,6 +13,7 @@ Exit codes: 0 rendered (the WAV is complete), 2 bad input (empty text, unknown v
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import sys
 import threading
@@ -27,7 +28,38 @@ EXIT_OK, EXIT_INPUT, EXIT_ENGINE = 0, 2, 3
 def _engine() -> Any:
     import pyttsx3
 
-    return pyttsx3.init("espeak")
+    engine = pyttsx3.init("espeak")
+    keep_last_samples(engine.proxy._driver)
+    return engine
+
+
+def keep_last_samples(driver: Any) -> None:
+    """Route espeak's callback through `last_samples_first` for pyttsx3's espeak driver.
+
+    pyttsx3's `EspeakDriver._onSynth` writes the WAV when it meets the "message
+    terminated" event and only then appends the samples that came in the same callback,
+    so they never reach the file. espeak (retrieval mode, its own thread) hands over its
+    last buffer together with that event or before it depending on timing: one loaded CI
+    run rendered the greeting 1.9 s short. The wrapper appends such samples first.
+    """
+    from pyttsx3.drivers import _espeak
+
+    _espeak.SetSynthCallback(lambda wav, n, events: last_samples_first(driver, wav, n, events))
+
+
+def last_samples_first(driver: Any, wav: Any, numsamples: int, events: Any) -> int:
+    """Call `driver._onSynth`, handing it the samples of a terminating callback first."""
+    from pyttsx3.drivers import _espeak
+
+    if numsamples > 0 and getattr(driver, "_speaking", False):
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            if events[i].type == _espeak.EVENT_MSG_TERMINATED:
+                size = numsamples * ctypes.sizeof(ctypes.c_short)
+                driver._data_buffer += ctypes.string_at(wav, size)
+                return int(driver._onSynth(wav, 0, events))
+            i += 1
+    return int(driver._onSynth(wav, numsamples, events))
 
 
 def list_voices() -> int:

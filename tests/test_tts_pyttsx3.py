@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
+import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +122,39 @@ def test_config_engine_key(tmp_path: Path) -> None:
     assert cfg.prompt_settings().engine == "espeak-ng"
     with pytest.raises(ConfigError, match=r"prompts\.engine = 'festival'"):
         loads(base + '[prompts]\nengine = "festival"\n', source="t.toml", base_dir=tmp_path)
+
+
+def _events(*types: int) -> Any:
+    from pyttsx3.drivers import _espeak
+
+    array = (_espeak.EVENT * len(types))()
+    for slot, kind in zip(array, types, strict=True):
+        slot.type = kind
+    return array
+
+
+def test_samples_that_come_with_the_end_event_reach_the_file(tmp_path: Path) -> None:
+    """pyttsx3's driver writes the WAV before appending the terminating callback's samples;
+    `last_samples_first` hands them over first, so the render keeps its tail."""
+    from pyttsx3.drivers import _espeak
+    from pyttsx3.drivers.espeak import EspeakDriver
+
+    from sip.tts_render import last_samples_first
+
+    class Proxy:
+        def notify(self, *_: Any, **__: Any) -> None: ...
+        def setBusy(self, _: bool) -> None: ...
+
+    driver = EspeakDriver.__new__(EspeakDriver)  # the real _onSynth, no espeak init
+    driver._proxy, driver._speaking, driver._looping = Proxy(), True, True
+    driver._text_to_say, driver._save_file = "x", str(tmp_path / "out.wav")
+    driver._data_buffer = b""
+    body = (ctypes.c_short * 4)(1, 2, 3, 4)
+    tail = (ctypes.c_short * 3)(5, 6, 7)
+    last_samples_first(driver, body, 4, _events(_espeak.EVENT_LIST_TERMINATED))
+    last_samples_first(
+        driver, tail, 3, _events(_espeak.EVENT_MSG_TERMINATED, _espeak.EVENT_LIST_TERMINATED)
+    )
+    with wave.open(str(tmp_path / "out.wav")) as w:
+        samples = memoryview(w.readframes(w.getnframes())).cast("h").tolist()
+    assert samples == [1, 2, 3, 4, 5, 6, 7]  # the stock callback alone loses 5, 6, 7
