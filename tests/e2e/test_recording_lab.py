@@ -106,6 +106,9 @@ def test_night_gate_post_refuses_fallback_message_follow_up_row(
             record = console.sealed_call(timeout=60)
             attempts = console.of(ForwardAttempted)
             steps = [e.step for e in console.of(StepChanged)]
+            # The follow-up row is written after the seal (a store failure never touches
+            # the call): wait for it, bounded.
+            wait_until("the follow-up row", lambda: bool(store.follow_ups(owner=OWNER)), 10)
             follow_ups = store.follow_ups(owner=OWNER)
             wait_until("the caller's end of the call",
                        lambda: "CALL_CLOSED" in caller.event_types(), 10)
