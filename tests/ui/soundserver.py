@@ -38,6 +38,7 @@ class SoundServer:
         self.home = root / "home"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "pulseaudio.log"
+        self._plays = 0
 
     @property
     def env(self) -> dict[str, str]:
@@ -115,17 +116,23 @@ class SoundServer:
         return b"".join(chunks)
 
     def play(self, sink: str, pcm16: bytes) -> subprocess.Popen[bytes]:
-        """Play 8 kHz mono s16le into `sink` (pacat); the caller waits for or kills it."""
+        """Play 8 kHz mono s16le into `sink` (pacat); the caller waits for or kills it.
+
+        Returns as soon as pacat runs: pacat reads the audio from a file at its own pace.
+        (Writing it into pacat's stdin pipe blocked until all but a pipe's worth, 64 KiB or
+        4 s, had been played, so a "10 s" tone had 4 s left when the test went on, and on
+        a loaded machine what the test then started could find the tone over.)
+        """
+        self._plays += 1
+        audio = self.root / f"play-{self._plays}.raw"
+        audio.write_bytes(pcm16)
         env = {**os.environ, **self.env}
-        proc = subprocess.Popen(
-            ["pacat", "--playback", f"--device={sink}", "--rate=8000", "--channels=1",
-             "--format=s16le", "--raw", "--latency-msec=20"],
-            env=env, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        assert proc.stdin is not None
-        proc.stdin.write(pcm16)
-        proc.stdin.close()
-        return proc
+        with audio.open("rb") as source:
+            return subprocess.Popen(
+                ["pacat", "--playback", f"--device={sink}", "--rate=8000", "--channels=1",
+                 "--format=s16le", "--raw", "--latency-msec=20"],
+                env=env, stdin=source, stderr=subprocess.DEVNULL,
+            )
 
 
 def tone_power(pcm16: bytes, freq_hz: float, rate: int = 8000) -> float:
@@ -143,3 +150,17 @@ def tone_power(pcm16: bytes, freq_hz: float, rate: int = 8000) -> float:
         energy += float(x) * x
     power = s1 * s1 + s2 * s2 - coeff * s1 * s2
     return 0.0 if energy == 0 else (2 * power / n) / energy
+
+
+def tone_share(pcm16: bytes, freq_hz: float, block_s: float = 0.25, rate: int = 8000) -> float:
+    """Share of `block_s` blocks of audio (whole blocks only) in which `freq_hz` dominates.
+
+    A loaded machine makes PortAudio's stream skip now and then; each skip breaks the tone's
+    phase, and a Goertzel over seconds then sees less of the tone than was sent. Judged
+    block by block, a tone that is there stays there; silence or another tone does not.
+    """
+    size = int(block_s * rate) * 2
+    blocks = [pcm16[i:i + size] for i in range(0, len(pcm16) - size + 1, size)]
+    if not blocks:
+        return 0.0
+    return sum(tone_power(b, freq_hz, rate) > 0.5 for b in blocks) / len(blocks)

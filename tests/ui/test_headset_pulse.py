@@ -22,26 +22,36 @@ from labpcap import tone_pcm16
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _driver(sound: SoundServer, seconds: float) -> subprocess.Popen[str]:
+def _driver(sound: SoundServer, seconds: float, longest: float = 0.0) -> subprocess.Popen[str]:
+    """The bridge in its own process for `seconds`, or (with `longest`) until told on stdin."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.ui.headset_pulse_driver", str(seconds)],
-        cwd=ROOT, env={**os.environ, **sound.env}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tests.ui.headset_pulse_driver", str(seconds),
+         str(max(seconds, longest))],
+        cwd=ROOT, env={**os.environ, **sound.env}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
 def test_caller_reaches_the_earpiece_and_the_microphone_reaches_the_caller(
     sound: SoundServer,
 ) -> None:
-    mic = sound.play("mic", tone_pcm16(1000.0, 8.0, amplitude=8000))
-    driver = _driver(sound, 4.0)
+    mic = sound.play("mic", tone_pcm16(1000.0, 30.0, amplitude=8000))  # killed below
+    # The bridge runs 4 s at least, and on until the earpiece has been recorded (parec can
+    # take seconds to connect on a loaded machine), at most 20 s.
+    driver = _driver(sound, 4.0, longest=20.0)
     try:
         assert driver.stdout is not None
         first = driver.stdout.readline().strip()
         assert first == "ready", f"{first} {driver.stderr.read() if driver.stderr else ''}"
-        time.sleep(0.5)  # the stream settles
-        heard = sound.record("earpiece.monitor", 2.0)
-        out, _err = driver.communicate(timeout=20)
+        # The first stream into a fresh sink can take a while to come through on a loaded
+        # machine: listen in 1.5 s windows (bounded, 12 s) until the caller's tone is there.
+        heard = b""
+        deadline = time.monotonic() + 12.0
+        while time.monotonic() < deadline:
+            heard = sound.record("earpiece.monitor", 1.5)
+            if len(heard) >= 8000 * 2 and tone_power(heard, 600.0) > 0.5:
+                break
+        out, _err = driver.communicate("stop\n", timeout=30)
     finally:
         if driver.poll() is None:
             driver.kill()
@@ -53,11 +63,10 @@ def test_caller_reaches_the_earpiece_and_the_microphone_reaches_the_caller(
     assert not result["failed"], result
     # About 4 s of 20 ms callbacks; PortAudio over ALSA may group them, so count loosely.
     assert result["frames_played"] >= 50, result
-    # parec needs part of its 2 s to connect; three quarters of a second of audio is plenty.
-    assert len(heard) >= 8000 * 2 * 0.75, f"parec recorded {len(heard)} bytes"
+    assert len(heard) >= 8000 * 2, f"parec recorded {len(heard)} bytes"
     assert tone_power(heard, 600.0) > 0.5, "the caller's 600 Hz is not in the earpiece"
     assert result["mic_bytes"] >= 8000 * 2 * 2, result
-    assert result["mic_1k"] > 0.5, f"the microphone's 1 kHz did not reach the call: {result}"
+    assert result["mic_1k_share"] >= 0.6, f"the microphone's 1 kHz did not reach the call: {result}"
     assert result["mic_600"] < 0.1, result  # no echo of the caller into the microphone
 
 

@@ -20,7 +20,7 @@ import labpcap
 import pytest
 
 from console.store import AgentRole
-from tests.ui.soundserver import SoundServer, tone_power
+from tests.ui.soundserver import SoundServer, tone_power, tone_share
 from tests.ui.tmux import console_config, skip_near_midnight, tmux_console
 
 pytestmark = pytest.mark.lab
@@ -64,7 +64,7 @@ def test_the_caller_is_heard_in_the_headset_and_the_agent_by_the_caller(
                 heard = sound.record("earpiece.monitor", 1.5)
                 if len(heard) >= 8000 * 2 and tone_power(heard, 600.0) > 0.3:
                     break
-            mic = sound.play("mic", labpcap.tone_pcm16(1000.0, 10.0, amplitude=8000))
+            mic = sound.play("mic", labpcap.tone_pcm16(1000.0, 20.0, amplitude=8000))
             time.sleep(1.0)  # greeting ("Hello.") over, the microphone flowing
             with lab.capture(ports=range(rtp_low, rtp_low + 8)) as cap:
                 time.sleep(3.5)  # dumpcap may take a second to start on a loaded machine
@@ -81,4 +81,5 @@ def test_the_caller_is_heard_in_the_headset_and_the_agent_by_the_caller(
     assert len(heard) >= 8000 * 2 * 1.0, f"parec recorded {len(heard)} bytes"
     assert tone_power(heard, 600.0) > 0.3, "the caller's 600 Hz is not in the earpiece"
     assert len(to_caller) >= 8000 * 2 * 1, f"{len(sent)} RTP packets to the caller"
-    assert tone_power(to_caller, 1000.0) > 0.3, "the microphone's 1 kHz did not reach the caller"
+    share = tone_share(to_caller, 1000.0)
+    assert share >= 0.5, f"the microphone's 1 kHz did not reach the caller ({share:.0%} of blocks)"
