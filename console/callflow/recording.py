@@ -185,14 +185,16 @@ class Recording:
         self._flush()
         self._close_file()
 
-    def _close_file(self) -> None:
+    def _close_file(self, finished: bool = True) -> None:
+        """Close the file; `done` is set unless the caller still has to report (`finished`)."""
         file, self._file = self._file, None
         if file is not None:
             try:
                 file.close()
             except OSError as exc:
                 self.failed = self.failed or _why(exc)
-        self.done.set()
+        if finished:
+            self.done.set()
 
 
 def _why(exc: OSError) -> str:
@@ -326,13 +328,15 @@ class Recorder:
             rec._flush()
         except OSError:
             pass
-        rec._close_file()
+        rec._close_file(finished=False)
         log.error("recording %s stopped after %.1f s: %s", rec.path, rec.seconds, problem)
-        if self.on_error is not None:
-            try:
+        try:
+            if self.on_error is not None:
                 self.on_error(rec, problem)
-            except Exception:
-                log.exception("recording error handler failed")
+        except Exception:
+            log.exception("recording error handler failed")
+        finally:  # done once reported: who waits for `done` sees the report made
+            rec.done.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish what is queued (open recordings are closed first) and stop the writer."""

@@ -208,8 +208,13 @@ class FillsUp:
 
 def test_disk_full_mid_call_keeps_a_playable_file_and_reports(tmp_path: Path) -> None:
     problems: list[tuple[Path, str]] = []
+
+    def report(r: Recording, problem: str) -> None:
+        time.sleep(0.2)  # a slow handler: `done` must still mean "reported" (CI raced here)
+        problems.append((r.path, problem))
+
     room = HEADER_BYTES + 30 * FRAME_BYTES * 2
-    recorder = Recorder(tmp_path, on_error=lambda r, p: problems.append((r.path, p)),
+    recorder = Recorder(tmp_path, on_error=report,
                         opener=lambda p: FillsUp(p, room))  # type: ignore[arg-type,return-value]
     try:
         rec = recorder.open(recorder.file_for(AT, "1", "c"))
