@@ -18,10 +18,10 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields, make_dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -1434,30 +1434,39 @@ _RECORD_COLUMNS = [CallRow.__table__.c[name] for name in _RECORD_NAMES]
 
 _OUTCOMES: dict[str | None, CallOutcome | None] = {o.value: o for o in CallOutcome}
 _OUTCOMES[None] = None
-_new = object.__new__
-_set = object.__setattr__
+_I_OUTCOME = _RECORD_NAMES.index("outcome")
+if (*_RECORD_NAMES, "amended_fields") != tuple(f.name for f in fields(CallRecord)):
+    raise ImportError("CallRecord's fields must be the call columns, then amended_fields")
+_CallRecordBuilder = make_dataclass(
+    "_CallRecordBuilder", [(f.name, Any) for f in fields(CallRecord)], slots=True
+)
+"""CallRecord's twin, not frozen: same slots in the same order, so an instance filled by
+its plain `__init__` (one slot store per field, a fraction of a microsecond for all) can
+become a CallRecord by `__class__` assignment, which CPython allows between classes whose
+instances have the same layout. The frozen `__init__` (one `object.__setattr__` call per
+field) cost most of a review's time. The result is an ordinary CallRecord: frozen, equal
+to and hashing as one built by `CallRecord(...)`."""
+if _CallRecordBuilder.__slots__ != CallRecord.__slots__:  # type: ignore[attr-defined]
+    raise ImportError("_CallRecordBuilder must have CallRecord's slots, in its order")
 
 
 def _record_from_row(row: Any) -> CallRecord:
     """A CallRecord from a Core row of `_RECORD_COLUMNS` (no ORM objects: fast review).
 
-    The columns arrive typed by the table (aware UTC times, ints, floats, text), so the
-    frozen dataclass's generated `__init__` (one `object.__setattr__` per field, 34 of
-    them: the larger part of a review's time) is skipped and the instance dict is filled
-    at once. `replace()`, equality and hashing work as on any CallRecord.
+    The columns arrive typed by the table (aware UTC times, ints, floats, text); only the
+    outcome text becomes its enum.
     """
-    values = dict(zip(_RECORD_NAMES, row, strict=True))
+    values = list(row)
     try:
-        values["outcome"] = _OUTCOMES[values["outcome"]]
+        values[_I_OUTCOME] = _OUTCOMES[values[_I_OUTCOME]]
     except (KeyError, TypeError):  # written behind the store's back, or damaged
         raise CorruptDatabase(
-            f"call {values['key']} has outcome {values['outcome']!r}, which the console does "
+            f"call {values[0]} has outcome {values[_I_OUTCOME]!r}, which the console does "
             "not know; the row was changed outside the console: run `duty-console verify`"
         ) from None
-    values["amended_fields"] = ()
-    record: CallRecord = _new(CallRecord)
-    _set(record, "__dict__", values)
-    return record
+    record: Any = _CallRecordBuilder(*values, ())
+    record.__class__ = CallRecord
+    return cast(CallRecord, record)
 
 
 _AMENDMENTS: Table = AmendmentRow.__table__  # type: ignore[assignment]
@@ -1582,51 +1591,57 @@ def corrupt_call(
 def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> list[CallRecord]:
     """CallRecords from driver rows of `_RECORD_COLUMNS` (a trailing flag column is ignored).
 
-    As `_record_from_row`, the frozen dataclass's `__init__` is skipped and the instance
-    dict filled at once (a copy of a dict of the right size, then the row's values: no
-    resizing while it grows); here the driver's values are converted too — the five times
-    by name, no loop (this runs for every row of a review; on SQLite the parse is inlined,
-    the same as `sqlite_time`), the outcome text to its enum.
+    Each row's values are copied into a list, the five times converted by position (no
+    loop: this runs for every row of a review; on SQLite the parse is inlined, the same as
+    `sqlite_time`) and the outcome text mapped to its enum, then the record is built by
+    its slotted twin (`_CallRecordBuilder`, see there) and becomes a CallRecord.
     """
-    names, outcomes, template = _RECORD_NAMES, _OUTCOMES, _RECORD_TEMPLATE
+    if not rows:
+        return []
+    width = len(_RECORD_NAMES)
+    flagged = len(rows[0]) > width  # the EXISTS column: its place takes amended_fields
     i_ring, i_answered, i_ended, i_forwarded, i_sealed, i_outcome = _RECORD_INDEX
     sqlite = to_time is sqlite_time
-    parse, utc = _fromiso, "+00:00"
+    parse, utc, outcomes = _fromiso, "+00:00", _OUTCOMES
+    build, cls = _CallRecordBuilder, CallRecord
     records: list[CallRecord] = []
+    append = records.append
     for row in rows:
-        v = template.copy()
-        v.update(zip(names, row, strict=False))
+        v = list(row)
         try:
             if sqlite:
-                v["ring_at"] = parse(row[i_ring] + utc)
-                if (x := row[i_answered]) is not None:
-                    v["answered_at"] = parse(x + utc)
-                if (x := row[i_ended]) is not None:
-                    v["ended_at"] = parse(x + utc)
-                if (x := row[i_forwarded]) is not None:
-                    v["forwarded_at"] = parse(x + utc)
-                if (x := row[i_sealed]) is not None:
-                    v["sealed_at"] = parse(x + utc)
+                v[i_ring] = parse(v[i_ring] + utc)
+                if (x := v[i_answered]) is not None:
+                    v[i_answered] = parse(x + utc)
+                if (x := v[i_ended]) is not None:
+                    v[i_ended] = parse(x + utc)
+                if (x := v[i_forwarded]) is not None:
+                    v[i_forwarded] = parse(x + utc)
+                if (x := v[i_sealed]) is not None:
+                    v[i_sealed] = parse(x + utc)
             else:
-                v["ring_at"] = to_time(row[i_ring])
-                if (x := row[i_answered]) is not None:
-                    v["answered_at"] = to_time(x)
-                if (x := row[i_ended]) is not None:
-                    v["ended_at"] = to_time(x)
-                if (x := row[i_forwarded]) is not None:
-                    v["forwarded_at"] = to_time(x)
-                if (x := row[i_sealed]) is not None:
-                    v["sealed_at"] = to_time(x)
-            v["outcome"] = outcomes[row[i_outcome]]
+                v[i_ring] = to_time(v[i_ring])
+                if (x := v[i_answered]) is not None:
+                    v[i_answered] = to_time(x)
+                if (x := v[i_ended]) is not None:
+                    v[i_ended] = to_time(x)
+                if (x := v[i_forwarded]) is not None:
+                    v[i_forwarded] = to_time(x)
+                if (x := v[i_sealed]) is not None:
+                    v[i_sealed] = to_time(x)
+            v[i_outcome] = outcomes[v[i_outcome]]
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-            raise corrupt_call(names, row, to_time) from None
-        record: CallRecord = _new(CallRecord)
-        _set(record, "__dict__", v)
-        records.append(record)
+            raise corrupt_call(_RECORD_NAMES, row, to_time) from None
+        if flagged:
+            v[width] = ()
+        else:
+            v.append(())
+        record = build(*v)
+        record.__class__ = cls
+        append(record)
     return records
 
 
-_RECORD_TEMPLATE: dict[str, Any] = {**dict.fromkeys(_RECORD_NAMES), "amended_fields": ()}
 _RECORD_INDEX = tuple(_RECORD_NAMES.index(name) for name in (*_TIME_NAMES, "outcome"))
 
 

@@ -116,9 +116,13 @@ AMENDABLE: tuple[str, ...] = (
 """Fields a correction (amendment) may change; the original stays as it was sealed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallRecord:
-    """One call of the duty record as stored (amendments applied if asked for)."""
+    """One call of the duty record as stored (amendments applied if asked for).
+
+    Slotted: a review builds hundreds of these per query, and a slotted instance is
+    filled several times faster than an instance dict (see `_records_from`).
+    """
 
     key: str
     line: str

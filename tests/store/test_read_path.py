@@ -8,6 +8,8 @@ events, so what a listener captures is what the raw driver can re-run.
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from console.store import CallFilter, CallOutcome, CorruptDatabase, DutyRecord, InvalidFact
+from console.store import (
+    CallFilter,
+    CallOutcome,
+    CallRecord,
+    CorruptDatabase,
+    DutyRecord,
+    InvalidFact,
+)
 from console.store.models import CallRow
 from console.store.record import _apply_amendments, _call_record, amendments_by_key
 from console.store.review import ReviewFilter, SortKey, call_page, count_calls
@@ -73,6 +82,23 @@ def test_records_equal_the_orm_ones_amendments_included(store: DutyRecord) -> No
     at_gate = [k for k, r in plain.items() if r.answered_by == "gate_post"]
     assert at_gate and [r.key for r in gate] == at_gate  # selected on values as sealed
     assert gate == [expected[k] for k in at_gate]
+
+
+def test_fast_built_records_are_ordinary_frozen_call_records(store: DutyRecord) -> None:
+    """The read path builds records by their slotted twin and a class switch: the result
+    must be a CallRecord in every way — frozen, hashable, picklable, `replace`-able."""
+    fill(store, 3)
+    fast = store.calls()
+    also = store.calls(amended=False)
+    built = orm_records(store)
+    for record in fast + also:
+        assert type(record) is CallRecord
+        assert record == built[record.key] and hash(record) == hash(built[record.key])
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            record.notes = "changed"  # type: ignore[misc]
+        assert pickle.loads(pickle.dumps(record)) == record
+        assert dataclasses.replace(record, notes="x").notes == "x" and record.notes != "x"
+        assert not hasattr(record, "__dict__")
 
 
 def test_filters_select_what_a_scan_selects(store: DutyRecord) -> None:
