@@ -12,13 +12,20 @@ from __future__ import annotations
 import ast
 import functools
 import logging
+import select
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 
 from console.store.errors import (
     BadDatabaseUrl,
@@ -81,11 +88,50 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs: Any)
         _sqlite_events(engine, busy_timeout_ms)
         return engine
     try:
-        return create_engine(
-            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs
-        )
+        engine = create_engine(parsed, connect_args={"connect_timeout": 5}, **kwargs)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise BadDatabaseUrl(f"cannot use database URL {url!r}: {exc}") from exc
+    _server_events(engine)
+    return engine
+
+
+def _server_events(engine: Engine) -> None:
+    """PostgreSQL: sessions in UTC, and a check-out that drops connections the server closed.
+
+    In UTC, psycopg hands times back with `datetime.UTC` itself, which the review passes
+    on as they are (another session zone cost an `astimezone` per time per row).
+
+    SQLAlchemy's `pool_pre_ping` asks the server (a round trip) at every check-out: three
+    per call on the call path. A server that restarted or ended our session has sent its
+    goodbye and closed the socket, so an idle connection's socket is readable then, and
+    that is checked here without a round trip; raising `DisconnectionError` makes the pool
+    throw that connection away and open a fresh one. A server that vanished without a word
+    (a cut cable) is found by the next statement instead, which fails: the call path then
+    journals (nothing lost) and raises the outage alarm.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        finally:
+            dbapi_conn.autocommit = autocommit
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_conn.closed or _has_input(dbapi_conn.fileno()):
+            raise DisconnectionError("the server closed this connection while it was idle")
+
+
+def _has_input(fd: int) -> bool:
+    """True if the socket has something to read (an idle session should have nothing)."""
+    try:
+        readable, _, _ = select.select([fd], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:

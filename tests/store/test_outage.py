@@ -129,6 +129,27 @@ def test_postgres_down_and_back(postgres: PgServer, tmp_path: Path) -> None:
         store.close()
 
 
+@pytest.mark.postgres
+def test_postgres_restart_between_calls_is_no_outage(postgres: PgServer, tmp_path: Path) -> None:
+    """Pooled connections the restarted server closed are dropped at check-out (no round
+    trip): the next call and the next review go straight to the new server, no alarm."""
+    from tests.store.pg import pg_server
+
+    with pg_server() as server:
+        url = server.create_database()
+        alarms: list[StoreAlarm] = []
+        store = DutyRecord(url, tz=UTC, on_alarm=alarms.append, journal_path=tmp_path / "j.jsonl")
+        first = one_call(store, 0)
+        assert [c.key for c in store.calls()] == [first]
+        server.kill()
+        server.pid = restart(server).pid
+        second = one_call(store, 1)
+        assert alarms == [] and store.journal.pending() == 0 and not store.database_down
+        assert [c.key for c in store.calls()] == [first, second]
+        assert store.kpis(T0 - timedelta(days=1), T0 + timedelta(days=1)).total == 2
+        store.close()
+
+
 def test_a_bad_journal_entry_is_set_aside_not_blocking(tmp_path: Path) -> None:
     db = tmp_path / "duty.db"
     store = DutyRecord(str(db), tz=UTC, busy_timeout_ms=100, journal_path=tmp_path / "j.jsonl")
