@@ -58,6 +58,9 @@ log = logging.getLogger("sip.line")
 
 ENDED_MEMORY = TIMER_H
 """Seconds an ended dialog is remembered to absorb retransmissions (RFC 3261 §17.2.1)."""
+ACK_WAIT_BEFORE_REFER = 8 * T1
+"""How long a transfer waits for the caller's ACK before sending REFER anyway: the 200's
+retransmissions at T1, 2·T1 and 4·T1 have drawn a lost ACK again by then (4 s)."""
 REFUSAL_LOG_INTERVAL = 5.0
 """At most one log line / 403 per refused source in this many seconds."""
 BYE_WAIT = 2.0
@@ -148,6 +151,7 @@ class DutyCall:
         self._sdp_session = random.randint(1, 2**31)
         self._sdp_version = 1
         self._transfer_done = threading.Event()
+        self._acked = threading.Event()
         self._transfer_result: tuple[TransferOutcome, str] | None = None
         self._transfer_cseq: int | None = None
         self._playing: list[str] = []
@@ -215,6 +219,11 @@ class DutyCall:
         """Blind transfer by in-dialog REFER (RFC 3515 §2.4); NOTIFY sipfrag gives the outcome."""
         if ":" not in target_uri or any(c in target_uri for c in "<>\r\n "):
             raise CallStateError(f"transfer target {target_uri!r} is not a SIP URI")
+        deadline = time.monotonic() + timeout
+        # Not before the caller's ACK (bounded): a REFER that overtakes our 200 OK (two
+        # proxy workers, a loaded machine) reaches a caller whose dialog isn't up yet, which
+        # may leave it unanswered; the 200's retransmissions draw a lost ACK again.
+        self._acked.wait(min(ACK_WAIT_BEFORE_REFER, timeout))
         with self._line.lock:
             self._require(CallState.ANSWERED, "transfer")
             self._transfer_done.clear()
@@ -222,7 +231,6 @@ class DutyCall:
             extra = (f"Refer-To: <{target_uri}>", f"Referred-By: <{self._line.client.aor}>")
             req = self._line.send_in_dialog(self, "REFER", extra)
             self._transfer_cseq = self.dialog.local_cseq
-        deadline = time.monotonic() + timeout
         req.done.wait(max(0.0, deadline - time.monotonic()))
         if req.response is not None and req.response.status_code >= 300:
             self._transfer_result = (TransferOutcome.FAILURE,
@@ -374,6 +382,7 @@ class DutyCall:
 
     def on_ack(self, msg: SipMessage) -> None:
         self.txn.acked = True
+        self._acked.set()
         self._line.stop_retransmit(self.txn)
         if self._watchdog is None and self._state is CallState.ANSWERED:
             self._arm_watchdog(self._line.clock())

@@ -332,6 +332,43 @@ def test_transfer_refused_by_4xx_and_timeout(rig):
     assert call.state is CallState.ANSWERED
 
 
+def test_transfer_waits_for_the_ack_before_sending_refer(rig):
+    """A REFER must not overtake our 200 OK: it waits (bounded) for the caller's ACK."""
+    import threading
+
+    line, transport, sched, _m, events, _r = rig
+    call = ring(transport, events)
+    call.answer()
+    ok = transport.take()[-1][0]
+    result: list[TransferOutcome] = []
+    t = threading.Thread(target=lambda: result.append(call.transfer("sip:200@127.0.0.1", 5)))
+    t.start()
+    threading.Event().wait(0.3)
+    assert not [m for m, _ in transport.sent if m.is_request and m.method == "REFER"]
+    transport.inject(request("ACK", "c1", ok.to_addr.tag, cseq=1))
+    for _ in range(200):
+        refers = [m for m, _ in transport.sent if m.is_request and m.method == "REFER"]
+        if refers:
+            break
+        threading.Event().wait(0.01)
+    assert refers, "no REFER after the ACK"
+    transport.inject(response_to(refers[0], 603, "Decline"))
+    t.join(5)
+    assert result == [TransferOutcome.FAILURE]
+
+
+def test_transfer_without_an_ack_still_sends_refer_in_the_end(rig, monkeypatch):
+    import sip.line
+
+    monkeypatch.setattr(sip.line, "ACK_WAIT_BEFORE_REFER", 0.2)
+    line, transport, sched, _m, events, _r = rig
+    call = ring(transport, events)
+    call.answer()
+    transport.take()
+    assert call.transfer("sip:200@127.0.0.1", timeout=0.5) is TransferOutcome.TIMEOUT
+    assert [m for m, _ in transport.sent if m.is_request and m.method == "REFER"]
+
+
 # ------------------------------------------------------------------ 8. odd requests
 
 
