@@ -278,6 +278,12 @@ class DutyRecord:
             else self.engine
         )
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
+        # A call's open and update are one statement each: on PostgreSQL in autocommit, the
+        # statement is its own transaction (BEGIN and COMMIT were two more round trips).
+        # SQLite keeps BEGIN IMMEDIATE, whose lock order the busy timeout relies on.
+        self._single_engine = (
+            self._figures_engine if self.engine.dialect.name == "postgresql" else write_engine
+        )
         self.journal = Journal(Path(journal_path) if journal_path else self._default_journal())
         if self.journal.pending():
             try:
@@ -356,7 +362,11 @@ class DutyRecord:
             live = {**args, "live": True}
             try:
                 if op in _CORE_APPLY:
-                    self._run(_unused, core=lambda c: _CORE_APPLY[op](self, c, live))
+                    self._run(
+                        _unused,
+                        core=lambda c: _CORE_APPLY[op](self, c, live),
+                        core_engine=self._single_engine if op in _ONE_STATEMENT else None,
+                    )
                 else:
                     self._run(lambda s: _APPLY[op](self, s, live))
                 return True
@@ -437,14 +447,27 @@ class DutyRecord:
         return int(head[0]) + 1, str(head[1])
 
     def _chain_values(
-        self, conn: Connection, chain: str, table: str, content: dict[str, Any]
-    ) -> None:
-        """Link `content` (canonical columns of a new link) into `chain`, in this transaction."""
-        seq, prev = self._claim(conn, chain)
+        self,
+        conn: Connection,
+        chain: str,
+        table: str,
+        content: dict[str, Any],
+        head: tuple[int, str] | None = None,
+    ) -> dict[str, Any]:
+        """Link `content` (canonical columns of a new link) into `chain`, in this transaction.
+
+        `head` is the chain's next position and predecessor's hash when the caller has
+        already read and locked the head. Returns the head's new values (`_SET_HEAD`'s
+        parameters); the head is written here unless the caller writes it itself.
+        """
+        seq, prev = head or self._claim(conn, chain)
         content.update(chain=chain, seq=seq, prev_hash=prev)
         row_hash = link_hash(prev, table, content)
         content["row_hash"] = row_hash
-        conn.execute(_SET_HEAD, {"b_chain": chain, "b_seq": seq, "b_hash": row_hash})
+        new_head = {"b_chain": chain, "b_seq": seq, "b_hash": row_hash}
+        if head is None:
+            conn.execute(_SET_HEAD, new_head)
+        return new_head
 
     def _link(self, session: Session, chain: str, row: Any) -> None:
         """Link an ORM row (amendments, agent states, admin records) into `chain`."""
@@ -529,10 +552,13 @@ class DutyRecord:
         row: dict[str, Any],
         facts: dict[str, Any],
         at: datetime | None = None,
+        head: tuple[int, str] | None = None,
     ) -> None:
         """Seal one open call in one UPDATE, its chain link computed in the same transaction.
 
         `row` holds the call's canonical columns and `id` as stored (Core, no ORM objects).
+        With `head` (read and locked with the row, PostgreSQL), the chain head's update
+        rides in the call's UPDATE as a CTE: one statement, one round trip.
         """
         content = {name: row[name] for name in _CALL_CANONICAL}
         content.update(facts)
@@ -542,9 +568,17 @@ class DutyRecord:
             content["seconds_to_answer"] = round((answered - content["ring_at"]).total_seconds(), 3)
             if ended is not None:
                 content["handling_seconds"] = round((ended - answered).total_seconds(), 3)
-        self._chain_values(conn, content["line"], CallRow.__tablename__, content)
+        new_head = self._chain_values(
+            conn, content["line"], CallRow.__tablename__, content, head
+        )
         changed = {k: v for k, v in content.items() if k not in row or row[k] != v}
-        done = conn.execute(_SEAL_CALL, {**changed, "b_id": row["id"]})
+        if head is None:
+            done = conn.execute(_SEAL_CALL, {**changed, "b_id": row["id"]})
+        else:
+            values = {f"v_{name}": value for name, value in changed.items()}
+            done = conn.execute(
+                _seal_call_and_head(frozenset(changed)), {**values, **new_head, "b_id": row["id"]}
+            )
         if done.rowcount != 1:  # sealed by another seat between our read and our write
             raise SealedRecordError(f"call {row['key']} was sealed meanwhile")
 
@@ -1221,10 +1255,14 @@ def _sealed(key: str, sealed_at: datetime) -> SealedRecordError:
 
 def _open_row(conn: Connection, args: dict[str, Any]) -> dict[str, Any] | None:
     """The open call of `args["key"]` as a dict, None if sealed and replayed; else raises."""
-    row = conn.execute(_CALL_BY_KEY, {"b_key": args["key"]})
-    found = row.mappings().first()
+    found = conn.execute(_CALL_BY_KEY, {"b_key": args["key"]}).mappings().first()
     if found is None:
         raise UnknownRecord(f"no call with key {args['key']!r}")
+    return _still_open(found, args)
+
+
+def _still_open(found: Any, args: dict[str, Any]) -> dict[str, Any] | None:
+    """`found` (a call's row mapping) as a dict if open; None if sealed and replayed."""
     if found["sealed_at"] is not None:
         if args.get("live"):
             raise _sealed(found["key"], found["sealed_at"])
@@ -1242,11 +1280,24 @@ def _apply_update(store: DutyRecord, conn: Connection, args: dict[str, Any]) -> 
 
 
 def _apply_seal(store: DutyRecord, conn: Connection, args: dict[str, Any]) -> None:
-    row = _open_row(conn, args)
-    if row is None:
-        return  # replayed twice
+    head: tuple[int, str] | None = None
+    row: dict[str, Any] | None
+    if conn.dialect.name == "postgresql":
+        # The call and its line's chain head (locked) in one statement; no row if either
+        # is missing (unknown key, or the line's first link): the general path says which.
+        found = conn.execute(_CALL_AND_HEAD, {"b_key": args["key"]}).mappings().first()
+        if found is not None:
+            row = _still_open(found, args)
+            if row is None:
+                return  # replayed twice
+            head = (int(row.pop("head_seq")) + 1, str(row.pop("head_hash")))
+    if head is None:
+        row = _open_row(conn, args)
+        if row is None:
+            return  # replayed twice
+    assert row is not None
     facts = _facts_from_json(args["facts"])
-    store._seal_row(conn, row, facts, _from_iso(args["sealed_at"]))
+    store._seal_row(conn, row, facts, _from_iso(args["sealed_at"]), head)
 
 
 def _apply_agent_state(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
@@ -1285,6 +1336,9 @@ _CORE_APPLY: dict[str, Callable[[DutyRecord, Connection, dict[str, Any]], None]]
     "seal": _apply_seal,
 }
 """Call-path writes that are plain Core statements: run live on a bare connection."""
+_ONE_STATEMENT = frozenset({"open", "update"})
+"""Call-path writes that send one statement when live (an update that finds nothing reads
+once more to say why: still a single write)."""
 
 
 def _on_session(
@@ -1326,6 +1380,31 @@ _SET_HEAD = (
     .where(_HEADS.c.chain == bindparam("b_chain"))
     .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash"))
 )
+# PostgreSQL's seal in two statements: the call with its line's head, locked as `_claim`
+# locks it; then the call's UPDATE carrying the head's UPDATE as a CTE.
+_CALL_AND_HEAD = (
+    select(*_CALL_ROW, _HEADS.c.seq.label("head_seq"), _HEADS.c.row_hash.label("head_hash"))
+    .join_from(_CALLS, _HEADS, _HEADS.c.chain == _CALLS.c.line)
+    .where(_CALLS.c.key == bindparam("b_key"))
+    .with_for_update(of=_HEADS)
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _seal_call_and_head(names: frozenset[str]) -> Any:
+    """The call's sealing UPDATE of `names` (values bound as `v_<name>`) with the head's.
+
+    The values are bound under names no column has: SQLAlchemy adds a SET for every
+    parameter named like a column, and the head (chain, seq, row_hash) shares names with
+    the call. Built once per set of changed columns (a few: the facts a seal brings).
+    """
+    c = _CALLS.c
+    return (
+        update(_CALLS)
+        .where(c.id == bindparam("b_id"), c.sealed_at.is_(None))
+        .values({c[name]: bindparam(f"v_{name}", type_=c[name].type) for name in sorted(names)})
+        .add_cte(_SET_HEAD.cte("set_head"))
+    )
 
 _FILTER_FIELDS = ("since", "until", "line", "agent", "category", "outcome", "satisfaction")
 
