@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -43,6 +44,10 @@ class GatePostScreen(SeatScreen_):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[CallRecord] = []
+        self._asked = 0
+        """Reloads started so far (on the UI thread)."""
+        self._shown = 0
+        """The reload whose answer is on screen."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,37 +58,59 @@ class GatePostScreen(SeatScreen_):
 
     def on_mount(self) -> None:
         self.ready = True
-        table = self.query_one("#gate-calls", DataTable)
-        table.add_columns(*self.t("gate.columns").split("|"))
+        self.query_one("#gate-calls", DataTable).add_columns(*self.labels())  # until loaded
         self.action_reload()
         self.set_interval(30.0, self.action_reload)
 
+    def labels(self) -> list[Text]:
+        return [Text(label) for label in self.t("gate.columns").split("|")]
+
     def action_reload(self) -> None:
         seat = self.seat
+        self._asked += 1
+        asked = self._asked
 
         def load() -> None:
             now = seat.clock.now()
             calls = seat.store.gate_post_calls(now - WINDOW, now + dt.timedelta(minutes=1))
-            seat.call_from_thread(self.show, calls)
+            seat.call_from_thread(self.show, calls, asked)
 
         seat.run_in_thread(load, "gate post calls")
 
-    def show(self, calls: list[CallRecord]) -> None:
-        if not self.ready:
+    def show(self, calls: list[CallRecord], asked: int) -> None:
+        """Fill the list with `calls`, the answer to reload number `asked`.
+
+        An answer older than the one on screen is dropped: reloads run side by side (the
+        timer's and the one after a note), and one that read before a note was stored can
+        answer after one that read it.
+
+        The columns are rebuilt with their widths measured here, not left to the table's
+        auto width: that is applied in the table's idle handler, and a screen refresh
+        before it caches the cells cut at the old width (the cache key holds no width),
+        so a note that widened its column stayed hidden (Textual issue #3533).
+        """
+        if not self.drawable or asked < self._shown:
             return
+        self._shown = asked
         self.calls = sorted(calls, key=lambda c: c.ring_at, reverse=True)
+        tz = self.seat.settings.timezone
+        rows = [
+            (
+                Text(c.ring_at.astimezone(tz).strftime("%m-%d %H:%M")),
+                Text(c.caller_number or ""),
+                Text(c.forward_result or ""),
+                Text((c.notes or "").replace("\n", " / ")[-60:]),  # plain text, never markup
+            )
+            for c in self.calls
+        ]
+        labels = self.labels()
         table = self.query_one("#gate-calls", DataTable)
         row = table.cursor_row
-        table.clear()
-        tz = self.seat.settings.timezone
-        for c in self.calls:
-            table.add_row(
-                c.ring_at.astimezone(tz).strftime("%m-%d %H:%M"),
-                c.caller_number or "",
-                c.forward_result or "",
-                (c.notes or "").replace("\n", " / ")[-60:],
-                key=c.key,
-            )
+        table.clear(columns=True)
+        for i, label in enumerate(labels):
+            table.add_column(label, width=max([label.cell_len, *(r[i].cell_len for r in rows)]))
+        for c, cells in zip(self.calls, rows, strict=True):
+            table.add_row(*cells, key=c.key)
         if self.calls:
             table.move_cursor(row=min(row, len(self.calls) - 1))
         self.query_one("#gate-status", Static).update(
