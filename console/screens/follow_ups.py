@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import FollowUp, FollowUpStatus
+from console.widgets.plain_table import PlainTable
 
 
 class FollowUpsScreen(SeatScreen_):
@@ -37,7 +38,7 @@ class FollowUpsScreen(SeatScreen_):
         yield Header()
         yield Label(self.t("fu.title"), classes="section")
         yield Static("", id="fu-status")
-        yield DataTable(id="fu-table", cursor_type="row", zebra_stripes=True)
+        yield PlainTable(id="fu-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

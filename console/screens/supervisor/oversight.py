@@ -37,6 +37,7 @@ from console.store import (
     FollowUpStatus,
     UnknownRecord,
 )
+from console.widgets.plain_table import PlainTable
 
 # ---------------------------------------------------------------- attendance
 
@@ -122,7 +123,7 @@ class AttendancePane(ReviewPane):
             yield Input(placeholder="考勤日期 YYYY-MM-DD", id="a-day", max_length=10)
             yield Button("刷新", id="a-refresh")
         yield Label("", classes="pane-status")
-        table: DataTable[str] = DataTable(id="a-table", cursor_type="row")
+        table: PlainTable = PlainTable(id="a-table", cursor_type="row")
         yield table
         yield Static("", id="a-detail")
 
@@ -274,7 +275,7 @@ class EventReportPane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Button("刷新", id="ev-refresh")
         yield Label("", classes="pane-status")
-        table: DataTable[str] = DataTable(id="ev-table", cursor_type="row")
+        table: PlainTable = PlainTable(id="ev-table", cursor_type="row")
         yield table
         yield Static("", id="ev-detail")
 
@@ -397,7 +398,7 @@ class FollowUpPane(ReviewPane):
             yield Select(FOLLOW_UP_FILTERS, value="open", allow_blank=False, id="fu-filter")
             yield Button("刷新", id="fu-refresh")
         yield Label("", classes="pane-status")
-        table: DataTable[str] = DataTable(id="fu-table", cursor_type="row")
+        table: PlainTable = PlainTable(id="fu-table", cursor_type="row")
         yield table
         yield Static("", id="fu-detail")
         with Horizontal(classes="review-filters"):

@@ -41,6 +41,7 @@ from console.store.review import (
     verify_with_progress,
 )
 from console.ui.errors import UiError, title_of
+from console.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
@@ -140,7 +141,7 @@ class MorningPane(ReviewPane):
             yield Button("刷新", id="m-refresh")
             yield Button("签字确认 Sign off", id="m-sign", variant="success")
         yield Label("", classes="pane-status")
-        table: DataTable[str] = DataTable(id="m-table", cursor_type="row")
+        table: PlainTable = PlainTable(id="m-table", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:
@@ -235,7 +236,7 @@ class HandoverPane(ReviewPane):
             yield Button("刷新", id="h-refresh")
             yield Button("签字 Sign the selected handover", id="h-sign", variant="success")
         yield Label("", classes="pane-status")
-        table: DataTable[str] = DataTable(id="h-table", cursor_type="row")
+        table: PlainTable = PlainTable(id="h-table", cursor_type="row")
         yield table
         yield Static("", id="h-notes")
 
@@ -558,9 +559,9 @@ class QualityPane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Button("刷新", id="q-refresh")
         yield Label("", classes="pane-status")
-        agents: DataTable[str] = DataTable(id="q-agents", cursor_type="row")
+        agents: PlainTable = PlainTable(id="q-agents", cursor_type="row")
         yield agents
-        reviews: DataTable[str] = DataTable(id="q-reviews", cursor_type="row")
+        reviews: PlainTable = PlainTable(id="q-reviews", cursor_type="row")
         yield reviews
 
     def on_mount(self) -> None:

@@ -82,13 +82,14 @@ async def test_handovers_show_who_accepted_and_the_supervisor_signs(build: Build
         await show_tab(pilot, app, "tab-handovers")
         pane = app.screen.query_one(HandoverPane)
         await until(pilot, lambda: pane.handovers is not None, "handovers")
-        row = app.screen.query_one("#h-table", DataTable).get_row(written.key)
+        row = [str(c) for c in app.screen.query_one("#h-table", DataTable).get_row(written.key)]
         assert row[1] == "1024" and row[2] == "2048" and row[4] == "未签"
         await press_button(pilot, "h-sign")
         await until(pilot, lambda: store.handovers()[0].signed_by == "9001", "signed")
         await until(
             pilot,
-            lambda: app.screen.query_one("#h-table", DataTable).get_row(written.key)[4] == "9001",
+            lambda: str(app.screen.query_one("#h-table", DataTable).get_row(written.key)[4])
+            == "9001",
             "shown signed",
         )
         await press_button(pilot, "h-sign")  # twice: the record refuses, the screen says so
