@@ -574,8 +574,9 @@ class BaresipUA:
         self.dir = run_dir / f"baresip-{user}"
         self.rec_dir = self.dir / "rec"
         self.rec_dir.mkdir(parents=True, exist_ok=True)
-        self.sip_port = free_port_range(1)
-        """baresip's SIP port (UDP and TCP on 127.0.0.1)."""
+        self.sip_port = free_port_range(2)
+        """baresip's SIP port (UDP and TCP on 127.0.0.1); its SIP/TLS listener takes the next
+        one, so both are probed and reserved (CI once saw baresip exit on that port taken)."""
         self.ctrl_port = free_port_range(1)
         """baresip's ctrl_tcp port."""
         rtp_low = free_port_range(20, align=2)
@@ -629,7 +630,7 @@ class BaresipUA:
     @property
     def ports(self) -> list[int]:
         """Every port this UA owns (for release after stop)."""
-        return [self.sip_port, self.ctrl_port, *self.rtp_ports]
+        return [self.sip_port, self.sip_port + 1, self.ctrl_port, *self.rtp_ports]
 
     @property
     def aor(self) -> str:
