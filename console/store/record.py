@@ -1681,7 +1681,7 @@ def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> li
     flagged = len(rows[0]) > width  # the EXISTS column: its place takes amended_fields
     i_ring, i_answered, i_ended, i_forwarded, i_sealed, i_outcome = _RECORD_INDEX
     sqlite = to_time is sqlite_time
-    parse, utc, outcomes = _fromiso, "+00:00", _OUTCOMES
+    parse, utc, outcomes, utc_zone = _fromiso, "+00:00", _OUTCOMES, UTC
     build, cls = _CallRecordBuilder, CallRecord
     records: list[CallRecord] = []
     append = records.append
@@ -1698,15 +1698,16 @@ def _records_from(rows: Sequence[Any], to_time: Callable[[Any], datetime]) -> li
                     v[i_forwarded] = parse(x + utc)
                 if (x := v[i_sealed]) is not None:
                     v[i_sealed] = parse(x + utc)
-            else:
-                v[i_ring] = to_time(v[i_ring])
-                if (x := v[i_answered]) is not None:
+            else:  # sessions run in UTC: psycopg's times come as they should be, as a rule
+                if (x := v[i_ring]).tzinfo is not utc_zone:
+                    v[i_ring] = to_time(x)
+                if (x := v[i_answered]) is not None and x.tzinfo is not utc_zone:
                     v[i_answered] = to_time(x)
-                if (x := v[i_ended]) is not None:
+                if (x := v[i_ended]) is not None and x.tzinfo is not utc_zone:
                     v[i_ended] = to_time(x)
-                if (x := v[i_forwarded]) is not None:
+                if (x := v[i_forwarded]) is not None and x.tzinfo is not utc_zone:
                     v[i_forwarded] = to_time(x)
-                if (x := v[i_sealed]) is not None:
+                if (x := v[i_sealed]) is not None and x.tzinfo is not utc_zone:
                     v[i_sealed] = to_time(x)
             v[i_outcome] = outcomes[v[i_outcome]]
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
