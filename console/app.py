@@ -317,8 +317,9 @@ class DutyConsoleApp(App[int]):
         self.line_status = message.status
         self.line_reason = message.reason
         if changed and message.status is LineStatus.FAILED:
-            self.notify(message.reason or message.status.value,
-                        title=text("line.failed", self.language), severity="error")
+            self.notify(message.reason or message.status.value,  # the registrar's words
+                        title=text("line.failed", self.language), severity="error",
+                        markup=False)
         self.refresh_screens()
 
     def _probe_headset(self) -> None:
@@ -328,8 +329,9 @@ class DutyConsoleApp(App[int]):
     def _headset_found(self, status: HeadsetStatus) -> None:
         self.headset_status = status
         if status.state is not HeadsetState.READY:
-            self.notify(
-                status.detail, title=text("headset.none", self.language), severity="warning"
+            self.notify(  # the detail names sound devices: their names, never markup
+                status.detail, title=text("headset.none", self.language), severity="warning",
+                markup=False,
             )
         self.refresh_screens()
 
@@ -398,7 +400,11 @@ class DutyConsoleApp(App[int]):
     def report(self, exc: BaseException) -> None:
         """Show a failure as a notification with a title; log it in full."""
         log.warning("%s: %s", title_of(exc), exc, exc_info=exc)
-        self.notify(str(exc) or type(exc).__name__, title=title_of(exc), severity="error")
+        # A message may quote what was typed or read (a note, a path, a SIP header): the
+        # toast shows it as written; parsed as markup, "[/]" would stop the console.
+        self.notify(
+            str(exc) or type(exc).__name__, title=title_of(exc), severity="error", markup=False
+        )
 
     # ------------------------------------------------------------ login and handover
 
@@ -479,6 +485,7 @@ class DutyConsoleApp(App[int]):
         self.notify(
             f"{message.handover.outgoing} → {message.handover.accepted_by}",
             title=text("handover.accepted", self.language),
+            markup=False,
         )
         self.refresh_screens()
 
@@ -591,7 +598,7 @@ class DutyConsoleApp(App[int]):
         self.run_in_thread(
             lambda: self.store.audit("night_mode", agent.agent_id, detail), "night mode"
         )
-        self.notify(detail, title=text("night.done", self.language))
+        self.notify(detail, title=text("night.done", self.language), markup=False)  # typed reason
         self.refresh_screens()
 
     def open_handover(self) -> None:
@@ -637,7 +644,10 @@ class DutyConsoleApp(App[int]):
             return
         on_call = any(isinstance(s, CallScreen) and s.live for s in self.screen_stack)
         if on_call:
-            self.notify(call.caller, title=text("seat.waiting", self.language), severity="warning")
+            self.notify(  # the caller's number comes from the INVITE: shown, never parsed
+                call.caller, title=text("seat.waiting", self.language), severity="warning",
+                markup=False,
+            )
             return
         if not any(isinstance(s, RingingScreen) for s in self.screen_stack):
             self.push_screen(RingingScreen(call.call_id))

@@ -79,12 +79,13 @@ class CallScreen(SeatScreen_):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Label("", id="call-head")
+        # The caller's number and SIP display name are the caller's to choose: never markup.
+        yield Label("", id="call-head", markup=False)
         with Horizontal(id="call-body"):
             with Vertical(id="call-left"):
                 yield Label(self.t("call.script"), classes="section")
                 yield ScriptPanel(id="script")
-                yield Static("", id="call-waiting")
+                yield Static("", id="call-waiting", markup=False)
             with Vertical(id="call-right"):
                 yield Label(self.t("call.notes"), classes="section")
                 yield NotesForm(self.language, self._initial_notes, id="notes")

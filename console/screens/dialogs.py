@@ -26,7 +26,7 @@ class ConfirmScreen(SeatModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm"):
-            yield Label(self.question, id="confirm-question")
+            yield Label(self.question, id="confirm-question", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.t("common.ok"), id="yes", variant="error")
                 yield Button(self.t("common.cancel"), id="no", variant="primary")

@@ -32,7 +32,9 @@ class EventReportScreen(SeatModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="event-report"):
-            yield Label(f"{self.t('event.title')}  {self.caller}", classes="dialog-title")
+            yield Label(  # the caller's number, as the INVITE gave it
+                f"{self.t('event.title')}  {self.caller}", classes="dialog-title", markup=False
+            )
             yield Label(self.t("event.summary"))
             yield Input(self.draft, id="event-summary", max_length=500)
 

@@ -137,7 +137,9 @@ class CloseFollowUpScreen(SeatModal):
     def compose(self) -> ComposeResult:
         title = self.t("fu.done" if self.status is FollowUpStatus.DONE else "fu.cancel")
         with Vertical(classes="dialog", id="fu-close"):
-            yield Label(f"{title}: {self.item.description[:60]}", classes="dialog-title")
+            yield Label(  # the description as typed: never markup
+                f"{title}: {self.item.description[:60]}", classes="dialog-title", markup=False
+            )
             yield Label(self.t("fu.note"))
             yield Input(id="fu-note", max_length=500)
 

@@ -168,6 +168,7 @@ class GateNoteScreen(SeatModal):
             yield Label(
                 f"{self.t('gate.note_for')} {self.call.caller_number or ''}",
                 classes="dialog-title",
+                markup=False,  # the caller's number, as the INVITE gave it
             )
             yield Input(id="gate-note-text", max_length=500)
 

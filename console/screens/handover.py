@@ -33,14 +33,20 @@ class HandoverAcceptScreen(SeatModal):
         h = self.handover
         with Vertical(classes="dialog", id="handover-accept"):
             yield Label(self.t("handover.title"), classes="dialog-title")
-            yield Label(f"{self.t('handover.from')}: {h.outgoing}  {h.written_at:%Y-%m-%d %H:%M}")
+            yield Label(
+                f"{self.t('handover.from')}: {h.outgoing}  {h.written_at:%Y-%m-%d %H:%M}",
+                markup=False,
+            )
             with VerticalScroll():
                 yield Label(self.t("handover.notes"), classes="section")
-                yield Static(h.notes or self.t("seat.none"), id="handover-notes")
+                # What the last shift typed: shown as written, never read as markup.
+                yield Static(h.notes or self.t("seat.none"), id="handover-notes", markup=False)
                 yield Label(self.t("handover.open"), classes="section")
-                yield Static(h.open_items or self.t("seat.none"), id="handover-open")
+                yield Static(
+                    h.open_items or self.t("seat.none"), id="handover-open", markup=False
+                )
                 yield Label(self.t("handover.followups"), classes="section")
-                yield Static("…", id="handover-followups")
+                yield Static("…", id="handover-followups", markup=False)
             yield Footer()
 
     def on_mount(self) -> None:
@@ -78,7 +84,7 @@ class HandoverWriteScreen(SeatModal):
             yield Label(self.t("handover.open"), classes="section")
             yield TextArea(id="handover-open-input")
             yield Label(self.t("handover.carry"), classes="section")
-            yield Static("…", id="handover-carry")
+            yield Static("…", id="handover-carry", markup=False)
             yield Footer()
 
     def on_mount(self) -> None:

@@ -31,7 +31,7 @@ class LoginScreen(SeatScreen_):
             yield Label(self.t("login.secret"))
             yield Input(id="secret", password=True, max_length=256)
             yield Button(self.t("login.submit"), id="login-submit", variant="primary")
-            yield Label("", id="login-error")
+            yield Label("", id="login-error", markup=False)  # may quote the typed ID
             yield Label(self.t("login.hint"), id="login-hint")
         yield Footer()
 
@@ -71,7 +71,7 @@ class LoginScreen(SeatScreen_):
 
     def failed(self, exc: StoreError | UiError) -> None:
         self.show_error(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
         self.query_one("#secret", Input).focus()
 
     def show_error(self, message: str) -> None:

@@ -26,7 +26,8 @@ class NightSwitchScreen(SeatModal):
         with Vertical(classes="dialog", id="night"):
             yield Label(self.t("night.title"), classes="dialog-title")
             mode = self.t("mode.night") if decision.night else self.t("mode.day")
-            yield Label(f"{mode}: {decision.reason}", id="night-now")
+            # The reason may be an agent's typed override reason: never markup.
+            yield Label(f"{mode}: {decision.reason}", id="night-now", markup=False)
             yield Label(self.t("night.reason"))
             yield Input(id="night-reason", max_length=200)
             with Horizontal(classes="buttons"):

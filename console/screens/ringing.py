@@ -63,9 +63,10 @@ class RingingScreen(SeatModal):
     def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
         if isinstance(event, CallFinished) and event.call_id == self.call_id:
             self.seat.notify(
-                call.caller if call else event.call_id,
+                call.caller if call else event.call_id,  # from the INVITE: never markup
                 title=self.t("ring.gone"),
                 severity="warning",
+                markup=False,
             )
             others = self.seat.model.ringing()
             if others:

@@ -141,9 +141,10 @@ class SeatScreen(SeatScreen_):
                 yield CallsTable(id="today")
             with Vertical(id="seat-right"):
                 yield Label(self.t("seat.waiting"), classes="section")
-                yield Static(self.t("seat.none"), id="waiting")
+                # Callers' numbers and follow-up descriptions: shown as written, not markup.
+                yield Static(self.t("seat.none"), id="waiting", markup=False)
                 yield Label(self.t("seat.followups"), classes="section")
-                yield Static("…", id="followups")
+                yield Static("…", id="followups", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

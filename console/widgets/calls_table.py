@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from textual.widgets import DataTable
-
 from console.domain.labels import Category, Language
 from console.store import CallRecord
 from console.store.records import OUTCOME_ZH
+from console.widgets.plain_table import PlainTable
 
 
-class CallsTable(DataTable[str]):
-    """A read-only table, refilled by its screen with `show`."""
+class CallsTable(PlainTable):
+    """A read-only table, refilled by its screen with `show`.
+
+    Caller numbers come from the INVITE and categories from the record as stored: cells are
+    plain text (`PlainTable`), never markup.
+    """
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

@@ -64,7 +64,7 @@ class NotesForm(VerticalScroll):
             yield Input(getattr(n, name), id=name)
         yield Label(text("notes.content", lang))
         yield TextArea(n.content, id="content")
-        yield Label("", id="forbidden")
+        yield Label("", id="forbidden", markup=False)
         yield Label(text("notes.action", lang))
         yield Input(n.action, id="action")
         yield Label(text("notes.result", lang))

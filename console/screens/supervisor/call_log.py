@@ -248,7 +248,7 @@ class CallLogPane(Vertical):
             flt = self.read_filter(ctx.record.tz)
         except UiError as exc:
             self.show_status(f"{title_of(exc)}: {exc}")
-            self.seat.notify(str(exc), title=title_of(exc), severity="error")
+            self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
             return
         self.filter = flt
         self.generation += 1

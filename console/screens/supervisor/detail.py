@@ -139,18 +139,20 @@ class CallDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-box"):
-            yield Label(f"通话详情 Call {self.key}", id="detail-title")
-            yield Static("", id="detail-facts")
+            yield Label(f"通话详情 Call {self.key}", id="detail-title", markup=False)
+            # Every fact below is the record's: numbers from INVITEs, what agents typed,
+            # amendments' values and reasons. Shown as written, never read as markup.
+            yield Static("", id="detail-facts", markup=False)
             with Horizontal(classes="amend-row"):
                 yield Button("播放录音 Play (F5)", id="play-recording", disabled=True)
                 yield Button("停止 Stop (F6)", id="stop-recording", disabled=True)
                 yield Label("", id="play-status", markup=False)
             yield Label("振铃时间线 Ring timeline", classes="detail-heading")
-            yield Static("", id="detail-timeline")
+            yield Static("", id="detail-timeline", markup=False)
             yield Label("更正记录 Amendments", classes="detail-heading")
-            yield Static("", id="detail-amendments")
+            yield Static("", id="detail-amendments", markup=False)
             yield Label("回访 Follow-ups", classes="detail-heading")
-            yield Static("", id="detail-follow-ups")
+            yield Static("", id="detail-follow-ups", markup=False)
             yield Label("更正 Amend (新增更正,原记录不变)", classes="detail-heading")
             with Horizontal(classes="amend-row"):
                 yield Select(
@@ -161,13 +163,13 @@ class CallDetailScreen(ModalScreen[None]):
                 yield Input(placeholder="新值 new value", id="amend-value", max_length=2000)
                 yield Input(placeholder="原因 reason (必填)", id="amend-why", max_length=500)
                 yield Button("更正", id="amend-submit", variant="warning")
-            yield Label("", id="amend-error")
+            yield Label("", id="amend-error", markup=False)
             yield Label("质检评分 Quality score (监听后评分)", classes="detail-heading")
             with Horizontal(classes="amend-row"):
                 yield Input(placeholder="得分 0–100", id="score-value", max_length=3)
                 yield Input(placeholder="评语 notes", id="score-notes", max_length=2000)
                 yield Button("评分", id="score-submit", variant="primary")
-            yield Label("", id="score-error")
+            yield Label("", id="score-error", markup=False)
             yield Button("关闭", id="detail-close")
 
     def on_mount(self) -> None:
@@ -285,7 +287,7 @@ class CallDetailScreen(ModalScreen[None]):
 
     def failed(self, exc: StoreError) -> None:
         self.error(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
 
     def amended(self, detail: CallDetail) -> None:
         from console.screens.supervisor.call_log import CallLogPane
@@ -324,7 +326,7 @@ class CallDetailScreen(ModalScreen[None]):
 
     def _score_failed(self, exc: StoreError) -> None:
         self.query_one("#score-error", Label).update(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
 
     def _scored(self, score: int) -> None:
         from console.screens.supervisor.panes import QualityPane
@@ -364,7 +366,7 @@ class CallDetailScreen(ModalScreen[None]):
         if status.state is not HeadsetState.READY:
             message = f"无耳机,无法播放 no headset to play on: {status.detail}"
             self.play_status(message)
-            self.seat.notify(message, title="无耳机 No headset", severity="warning")
+            self.seat.notify(message, title="无耳机 No headset", severity="warning", markup=False)
             return
         self.action_stop()
         self.play_status(f"打开 opening {path} …")
@@ -400,7 +402,7 @@ class CallDetailScreen(ModalScreen[None]):
 
     def _play_failed(self, exc: HeadsetError) -> None:
         self.play_status(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
 
     @on(PlaybackEnded)
     def _ended(self, message: PlaybackEnded) -> None:

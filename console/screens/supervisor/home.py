@@ -63,7 +63,7 @@ class SupervisorScreen(SeatScreen_):
         try:
             ctx = review_context(self.seat)
         except UiError as exc:
-            yield Label(f"{title_of(exc)}: {exc}", id="review-refused")
+            yield Label(f"{title_of(exc)}: {exc}", id="review-refused", markup=False)
             yield Footer()
             return
         self.sub_title = f"主任 {ctx.reviewer} · 值班记录审阅 review"  # in the header

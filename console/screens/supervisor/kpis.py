@@ -173,7 +173,7 @@ class KpiPane(Vertical):
             )
             yield Input(placeholder="日期 YYYY-MM-DD", id="k-day", max_length=10)
             yield Button("刷新", id="k-refresh", variant="primary")
-        yield Label("", id="k-status")
+        yield Label("", id="k-status", markup=False)  # may quote the typed date
         with Horizontal(id="k-body"):
             yield ReviewTable(id="k-overall", cursor_type="row")
             with Vertical(id="k-right"):
@@ -206,7 +206,7 @@ class KpiPane(Vertical):
             day = parse_day(self.query_one("#k-day", Input).value, "日期 date")
         except UiError as exc:
             status.update(f"{title_of(exc)}: {exc}")
-            self.seat.notify(str(exc), title=title_of(exc), severity="error")
+            self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
             return
         period = Period(str(self.query_one("#k-period", Select).value))
         self.generation += 1

@@ -122,10 +122,10 @@ class AttendancePane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Input(placeholder="考勤日期 YYYY-MM-DD", id="a-day", max_length=10)
             yield Button("刷新", id="a-refresh")
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="a-table", cursor_type="row")
         yield table
-        yield Static("", id="a-detail")
+        yield Static("", id="a-detail", markup=False)  # typed away reasons
 
     def on_mount(self) -> None:
         self.query_one("#a-table", DataTable).add_columns(
@@ -274,10 +274,10 @@ class EventReportPane(ReviewPane):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
             yield Button("刷新", id="ev-refresh")
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="ev-table", cursor_type="row")
         yield table
-        yield Static("", id="ev-detail")
+        yield Static("", id="ev-detail", markup=False)  # the agent's summary, the caller
 
     def on_mount(self) -> None:
         self.query_one("#ev-table", DataTable).add_columns(
@@ -397,10 +397,10 @@ class FollowUpPane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Select(FOLLOW_UP_FILTERS, value="open", allow_blank=False, id="fu-filter")
             yield Button("刷新", id="fu-refresh")
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="fu-table", cursor_type="row")
         yield table
-        yield Static("", id="fu-detail")
+        yield Static("", id="fu-detail", markup=False)  # description and closing note
         with Horizontal(classes="review-filters"):
             yield Input(
                 placeholder="关闭说明 closing note (必填 required)", id="fu-note", max_length=500
@@ -519,5 +519,6 @@ class FollowUpPane(ReviewPane):
         self.seat.notify(
             f"{f.owner} · {f.description[:30]} → {STATUS_LABELS[f.status]}",
             title="跟进已关闭 Follow-up closed",
+            markup=False,
         )
         self.reload()

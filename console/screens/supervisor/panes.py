@@ -88,7 +88,7 @@ class ReviewPane(Vertical):
 
     def failed(self, exc: Exception) -> None:
         self.status(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error")
+        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
 
 
 class ProgressRelay:
@@ -140,7 +140,7 @@ class MorningPane(ReviewPane):
             yield Input(placeholder="晨检日期 YYYY-MM-DD", id="m-day", max_length=10)
             yield Button("刷新", id="m-refresh")
             yield Button("签字确认 Sign off", id="m-sign", variant="success")
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="m-table", cursor_type="row")
         yield table
 
@@ -235,10 +235,10 @@ class HandoverPane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Button("刷新", id="h-refresh")
             yield Button("签字 Sign the selected handover", id="h-sign", variant="success")
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="h-table", cursor_type="row")
         yield table
-        yield Static("", id="h-notes")
+        yield Static("", id="h-notes", markup=False)  # the agents' handover notes as typed
 
     def on_mount(self) -> None:
         self.query_one("#h-table", DataTable).add_columns(
@@ -301,6 +301,7 @@ class HandoverPane(ReviewPane):
         self.seat.notify(
             f"{handover.outgoing} → {handover.accepted_by or '—'}",
             title="交接班已签字 Handover signed",
+            markup=False,
         )
         self.reload()
 
@@ -334,8 +335,8 @@ class IntegrityPane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Button("校验 Verify the record", id="i-run", variant="primary")
         yield ProgressBar(total=1, id="i-progress", show_eta=False)
-        yield Label("", classes="pane-status")
-        yield Static("", id="i-report")
+        yield Label("", classes="pane-status", markup=False)
+        yield Static("", id="i-report", markup=False)  # a problem may quote a record's values
 
     @on(Button.Pressed, "#i-run")
     def run_verify(self) -> None:
@@ -399,7 +400,10 @@ class IntegrityPane(ReviewPane):
         self.status(verdict)
         if not report.ok:
             self.seat.notify(
-                report.problem or "", title="完整性校验失败 Integrity", severity="error"
+                report.problem or "",
+                title="完整性校验失败 Integrity",
+                severity="error",
+                markup=False,
             )
 
 
@@ -443,7 +447,7 @@ class ExportPane(ReviewPane):
             yield Input(placeholder="导出目录 directory", id="e-dir", max_length=500)
             yield Button("导出 Export", id="e-run", variant="primary")
         yield ProgressBar(total=1, id="e-progress", show_eta=False)
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
 
     def on_mount(self) -> None:
         ctx = self.context()
@@ -525,7 +529,7 @@ class ExportPane(ReviewPane):
             f"已导出 {result.rows} 通 → {result.path} · 接听 {result.kpis.answered} · "
             f"sha256 {result.digest[:12]}…"
         )
-        self.seat.notify(str(result.path), title="已导出 Exported")
+        self.seat.notify(str(result.path), title="已导出 Exported", markup=False)  # typed dir
 
 
 # ---------------------------------------------------------------- quality
@@ -558,7 +562,7 @@ class QualityPane(ReviewPane):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
             yield Button("刷新", id="q-refresh")
-        yield Label("", classes="pane-status")
+        yield Label("", classes="pane-status", markup=False)
         agents: PlainTable = PlainTable(id="q-agents", cursor_type="row")
         yield agents
         reviews: PlainTable = PlainTable(id="q-reviews", cursor_type="row")
