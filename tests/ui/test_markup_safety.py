@@ -14,14 +14,18 @@ from collections.abc import Callable
 
 from textual.widget import Widget
 from textual.widgets import Input, TextArea
+from textual.widgets._toast import Toast  # not exported; the class the toasts are drawn by
 
 from console.app import DutyConsoleApp
 from console.callflow.events import CallFinished, CallStep
+from console.domain.night import NightMode
 from console.screens.call import CallScreen
 from console.screens.handover import HandoverAcceptScreen
 from console.screens.ringing import RingingScreen
 from console.screens.seat import SeatScreen
 from console.store import CallOutcome, DutyRecord
+from console.ui.messages import LineStatusPosted
+from sip.api import LineStatus
 from tests.ui.conftest import START
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine, FakeSipCall
 from tests.ui.helpers import answer_call, login, ring, screen_name, screen_text, until
@@ -39,6 +43,16 @@ NOTE = "[/]门口 [b]漏水[/i]"
 def shown(widget: Widget) -> str:
     """The text a Static or Label renders (what it would draw), as plain characters."""
     return str(widget.render())
+
+
+def toasts(app: DutyConsoleApp) -> list[str]:
+    """The toasts up on the current screen, each rendered as it would be drawn.
+
+    Rendering is where a markup message fails: the notification list alone holds the raw
+    string whether or not it could be drawn. (`run_test` draws no toasts unless asked with
+    `notifications=True`.)
+    """
+    return [str(t.render()) for t in app.screen.query(Toast)]
 
 
 def assert_alive(app: DutyConsoleApp) -> None:
@@ -78,7 +92,7 @@ async def test_a_second_caller_and_a_caller_who_hangs_up_are_named_as_sent(
 ) -> None:
     other = "[b]x[/b][/]"
     app = build()
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
         # A call that ends while ringing: the banner's toast names its caller.
         await login(pilot)
         await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
@@ -86,17 +100,16 @@ async def test_a_second_caller_and_a_caller_who_hangs_up_are_named_as_sent(
         await until(pilot, lambda: isinstance(app.screen, RingingScreen), "ringing")
         flow.emit(CallFinished(clock.now(), "c0", CallStep.RINGING, "caller_cancel", None))
         await until(pilot, lambda: screen_name(app) == "SeatScreen", "banner gone")
-        await until(pilot, lambda: CALLER in screen_text(app), "toast naming the caller")
-        assert any(n.message == CALLER for n in app._notifications)
+        await until(pilot, lambda: any(CALLER in t for t in toasts(app)), "toast naming the caller")
         # On a call, a second caller is named in the waiting line and in a toast.
         await answer_call(pilot, flow, "c1", "13800000001", clock.now(), log_in=False)
         ring(flow, "c2", other, clock.now())
         screen = app.screen
         assert isinstance(screen, CallScreen)
         await until(pilot, lambda: other in shown(screen.query_one("#call-waiting")), "waiting")
-        await until(pilot, lambda: any(n.message == other for n in app._notifications), "toast")
+        await until(pilot, lambda: any(other in t for t in toasts(app)), "toast drawn")
         await pilot.pause()
-        assert other in screen_text(app)  # drawn, both in the panel and the toast
+        assert other in screen_text(app)
         assert_alive(app)
     assert app.return_code in (None, 0)
 
@@ -105,7 +118,7 @@ async def test_notes_in_markup_on_the_call_screen_and_in_the_follow_up(
     build: Build, flow: FakeFlow, clock: FakeClock, store: DutyRecord
 ) -> None:
     app = build()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
         await answer_call(pilot, flow, "c1", CALLER, clock.now())
         screen = app.screen
         assert isinstance(screen, CallScreen)
@@ -116,7 +129,7 @@ async def test_notes_in_markup_on_the_call_screen_and_in_the_follow_up(
         # A malformed due time quoting markup is refused by a toast that quotes it as typed.
         screen.query_one("#follow_up_due", Input).value = "[/]9:00"
         await pilot.press("f10")
-        await until(pilot, lambda: "'[/]9:00'" in screen_text(app), "refusal quoting the input")
+        await until(pilot, lambda: any("'[/]9:00'" in t for t in toasts(app)), "refusal toast")
         assert screen_name(app) == "CallScreen"
         assert_alive(app)
         screen.query_one("#follow_up_due", Input).value = "2026-03-03 09:00"
@@ -177,5 +190,77 @@ async def test_a_handover_in_markup_is_shown_to_the_next_shift_as_written(
         await pilot.pause()
         text = screen_text(app)
         assert NOTE in text and "[b]3号楼[/i] 待回访" in text
+        assert_alive(app)
+    assert app.return_code in (None, 0)
+
+
+async def test_a_line_failure_reason_from_the_registrar_is_quoted_as_sent(
+    build: Build, line: FakeLine
+) -> None:
+    reason = "403 [/]Forbidden [b]realm"  # the registrar's reason phrase, over the network
+    app = build()
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
+        line.set_status(LineStatus.FAILED)
+        app.post_message(LineStatusPosted(LineStatus.FAILED, reason))
+        await until(pilot, lambda: any(reason in t for t in toasts(app)), "toast drawn")
+        await until(pilot, lambda: f"({reason})" in screen_text(app), "status bar")
+        assert_alive(app)
+    assert app.return_code in (None, 0)
+
+
+async def test_a_night_switch_reason_in_markup_is_shown_as_typed(
+    build: Build, night: NightMode, clock: FakeClock
+) -> None:
+    reason = "[/]停电 [b]提前"
+    app = build()
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
+        await pilot.press("n")
+        await until(pilot, lambda: screen_name(app) == "NightSwitchScreen", "night dialog")
+        app.screen.query_one("#night-reason", Input).value = reason
+        app.screen.query_one("#early").press()  # type: ignore[attr-defined]
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "switched")
+        assert night.override is not None
+        detail = night.decide(clock.now()).reason
+        assert reason in detail
+        await until(pilot, lambda: any(detail in t for t in toasts(app)), "toast drawn")
+        await pilot.press("n")  # the dialog states the decision, the typed reason in it
+        await until(pilot, lambda: screen_name(app) == "NightSwitchScreen", "night dialog")
+        assert reason in shown(app.screen.query_one("#night-now"))
+        await pilot.pause()
+        assert reason in screen_text(app)
+        assert_alive(app)
+    assert app.return_code in (None, 0)
+
+
+async def test_the_event_and_follow_up_dialogs_name_caller_and_item_as_sent(
+    build: Build, flow: FakeFlow, clock: FakeClock, store: DutyRecord
+) -> None:
+    store.add_follow_up("1024", f"回访 {NOTE}", clock.now() + dt.timedelta(hours=2))
+    app = build()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await answer_call(pilot, flow, "c1", CALLER, clock.now())
+        await pilot.press("f9")
+        await until(pilot, lambda: screen_name(app) == "EventReportScreen", "event dialog")
+        assert CALLER in shown(app.screen.query_one(".dialog-title"))
+        await pilot.pause()
+        assert CALLER in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: screen_name(app) == "CallScreen", "back on the call")
+        flow.emit(CallFinished(clock.now(), "c1", CallStep.CONVERSATION, "caller_hangup", "1024"))
+        await until(pilot, lambda: not app.screen.live, "after-call work")  # type: ignore[attr-defined]
+        await pilot.press("f10")
+        await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
+        await pilot.press("f")
+        await until(pilot, lambda: screen_name(app) == "FollowUpsScreen", "follow-ups")
+        await until(pilot, lambda: app.screen.query_one("#fu-table").row_count == 1, "listed")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_name(app) == "CloseFollowUpScreen", "close dialog")
+        assert f"回访 {NOTE}" in shown(app.screen.query_one(".dialog-title"))
+        await pilot.pause()
+        assert f"回访 {NOTE}" in screen_text(app)
         assert_alive(app)
     assert app.return_code in (None, 0)

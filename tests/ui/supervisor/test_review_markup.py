@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from textual.widget import Widget
 from textual.widgets import Input, TabbedContent
+from textual.widgets._toast import Toast  # not exported; the class the toasts are drawn by
 
 from console.app import DutyConsoleApp
 from console.screens.supervisor.detail import CallDetailScreen
@@ -31,6 +32,11 @@ WHY = "[link=javascript:x]误记[/]"
 
 def shown(widget: Widget) -> str:
     return str(widget.render())
+
+
+def toasts(app: DutyConsoleApp) -> list[str]:
+    """The toasts up, rendered as drawn (`run_test` needs `notifications=True` for any)."""
+    return [str(t.render()) for t in app.screen.query(Toast)]
 
 
 def assert_alive(app: DutyConsoleApp) -> None:
@@ -92,7 +98,7 @@ async def test_oversight_tabs_show_summaries_notes_and_bad_input_as_typed(
     store.add_follow_up("1024", f"回访 {NOTE}", START + dt.timedelta(hours=3), key)
     store.write_handover("1024", NOTE, WHY)
     app = build()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
         await open_review(pilot, app)
         tabs = app.screen.query_one("#review-tabs", TabbedContent)
 
@@ -130,7 +136,7 @@ async def test_oversight_tabs_show_summaries_notes_and_bad_input_as_typed(
         await until(
             pilot, lambda: "'[/]'" in shown(attendance.query_one(".pane-status")), "bad date"
         )
-        await pilot.pause()
+        await until(pilot, lambda: any("'[/]'" in t for t in toasts(app)), "toast drawn")
         assert "'[/]' is not a date" in screen_text(app)
         assert_alive(app)
     assert app.return_code in (None, 0)
@@ -138,7 +144,7 @@ async def test_oversight_tabs_show_summaries_notes_and_bad_input_as_typed(
 
 async def test_kpi_status_quotes_a_bad_date_as_typed(build: Build, store: DutyRecord) -> None:
     app = build()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
         await open_review(pilot, app)
         app.screen.query_one("#review-tabs", TabbedContent).active = "tab-kpis"
         await pilot.pause()
@@ -148,7 +154,7 @@ async def test_kpi_status_quotes_a_bad_date_as_typed(build: Build, store: DutyRe
         await until(
             pilot, lambda: "'[b]x[/i]'" in shown(app.screen.query_one("#k-status")), "bad date"
         )
-        await pilot.pause()
+        await until(pilot, lambda: any("'[b]x[/i]'" in t for t in toasts(app)), "toast drawn")
         assert "'[b]x[/i]' is not a date" in screen_text(app)
         assert_alive(app)
     assert app.return_code in (None, 0)
