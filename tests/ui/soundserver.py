@@ -115,6 +115,22 @@ class SoundServer:
             proc.communicate(timeout=5)
         return b"".join(chunks)
 
+    def record_until_tone(
+        self, source: str, freq_hz: float, window: float = 1.5, within: float = 12.0
+    ) -> bytes:
+        """`window` s recordings of `source` until one carries `freq_hz` (bounded, `within`).
+
+        What a console starts into a fresh sink (a stream in a worker, PortAudio on a loaded
+        machine) may take seconds to come through; the last window is returned either way.
+        """
+        heard = b""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            heard = self.record(source, window)
+            if len(heard) >= 8000 * 2 and tone_power(heard, freq_hz) > 0.5:
+                break
+        return heard
+
     def play(self, sink: str, pcm16: bytes) -> subprocess.Popen[bytes]:
         """Play 8 kHz mono s16le into `sink` (pacat); the caller waits for or kills it.
 

@@ -20,7 +20,7 @@ from tests.ui.helpers import login, screen_name, screen_text, until
 Build = Callable[..., DutyConsoleApp]
 
 
-def _forwarded(store, clock: FakeClock, caller: str, minutes_ago: int) -> str:  # type: ignore[no-untyped-def]
+def forwarded(store, clock: FakeClock, caller: str, minutes_ago: int) -> str:  # type: ignore[no-untyped-def]
     at = clock.now() - dt.timedelta(minutes=minutes_ago)
     key = store.open_call("hotline", at, caller_number=caller, sip_call_id=f"g{caller}")
     store.seal_call(key, CallOutcome.FORWARDED, ended_at=at + dt.timedelta(seconds=40),
@@ -33,8 +33,8 @@ async def test_gate_post_sees_the_forwarded_calls_and_notes_one(
     build: Build, store, clock: FakeClock
 ) -> None:
     store.create_agent("7001", "赵门岗", AgentRole.GATE_POST, "s3cret-7001")
-    older = _forwarded(store, clock, "13500000001", 90)
-    newer = _forwarded(store, clock, "13500000002", 30)
+    older = forwarded(store, clock, "13500000001", 90)
+    newer = forwarded(store, clock, "13500000002", 30)
     plain = store.open_call("hotline", clock.now() - dt.timedelta(minutes=10),
                             caller_number="13500000003", sip_call_id="plain")
     store.seal_call(plain, CallOutcome.ANSWERED, ended_at=clock.now(), answered_by="1024")

@@ -24,27 +24,19 @@ from textual.widgets import DataTable, Input
 
 from console.app import DutyConsoleApp
 from console.screens.gate_post import GatePostScreen
-from console.store import AgentRole, CallOutcome
+from console.store import AgentRole
 from tests.ui.fakes import FakeClock
 from tests.ui.helpers import login, screen_name, screen_text, until
+from tests.ui.test_gate_post import forwarded
 
 Build = Callable[..., DutyConsoleApp]
-
-
-def _forwarded(store, clock: FakeClock, caller: str, minutes_ago: int) -> str:  # type: ignore[no-untyped-def]
-    at = clock.now() - dt.timedelta(minutes=minutes_ago)
-    key = store.open_call("hotline", at, caller_number=caller, sip_call_id=f"g{caller}")
-    store.seal_call(key, CallOutcome.FORWARDED, ended_at=at + dt.timedelta(seconds=40),
-                    forwarded_to="sip:200@127.0.0.1", forward_method="refer",
-                    forward_result="success", answered_by="auto", notes="mode: night")
-    return str(key)
 
 
 async def _gate_post(pilot: Any, app: DutyConsoleApp, store: Any, clock: FakeClock) -> str:
     """Log the gate post in with two forwarded calls listed; the newer one's key."""
     store.create_agent("7001", "赵门岗", AgentRole.GATE_POST, "s3cret-7001")
-    _forwarded(store, clock, "13500000001", 90)
-    newer = _forwarded(store, clock, "13500000002", 30)
+    forwarded(store, clock, "13500000001", 90)
+    newer = forwarded(store, clock, "13500000002", 30)
     await login(pilot, "7001", "s3cret-7001")
     await until(pilot, lambda: screen_name(app) == "GatePostScreen", "gate post screen")
     table = app.screen.query_one("#gate-calls", DataTable)

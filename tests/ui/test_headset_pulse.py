@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.ui.soundserver import SoundServer, tone_power
@@ -43,14 +42,7 @@ def test_caller_reaches_the_earpiece_and_the_microphone_reaches_the_caller(
         assert driver.stdout is not None
         first = driver.stdout.readline().strip()
         assert first == "ready", f"{first} {driver.stderr.read() if driver.stderr else ''}"
-        # The first stream into a fresh sink can take a while to come through on a loaded
-        # machine: listen in 1.5 s windows (bounded, 12 s) until the caller's tone is there.
-        heard = b""
-        deadline = time.monotonic() + 12.0
-        while time.monotonic() < deadline:
-            heard = sound.record("earpiece.monitor", 1.5)
-            if len(heard) >= 8000 * 2 and tone_power(heard, 600.0) > 0.5:
-                break
+        heard = sound.record_until_tone("earpiece.monitor", 600.0)
         out, _err = driver.communicate("stop\n", timeout=30)
     finally:
         if driver.poll() is None:

@@ -56,14 +56,7 @@ def test_the_caller_is_heard_in_the_headset_and_the_agent_by_the_caller(
             pane.wait_for(lambda s: "Rings" in s, "ring banner")
             pane.keys("Enter")
             pane.wait_for(lambda s: "On call" in s, "on-call screen")
-            # The bridge starts in a worker and PortAudio needs a moment on a loaded machine:
-            # listen in 1.5 s windows (bounded, 12 s) until the caller's tone is there.
-            heard = b""
-            deadline = time.monotonic() + 12.0
-            while time.monotonic() < deadline:
-                heard = sound.record("earpiece.monitor", 1.5)
-                if len(heard) >= 8000 * 2 and tone_power(heard, 600.0) > 0.3:
-                    break
+            heard = sound.record_until_tone("earpiece.monitor", 600.0)
             mic = sound.play("mic", labpcap.tone_pcm16(1000.0, 20.0, amplitude=8000))
             time.sleep(1.0)  # greeting ("Hello.") over, the microphone flowing
             with lab.capture(ports=range(rtp_low, rtp_low + 8)) as cap:

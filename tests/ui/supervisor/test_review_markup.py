@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from textual.widget import Widget
 from textual.widgets import Input, TabbedContent
-from textual.widgets._toast import Toast  # not exported; the class the toasts are drawn by
 
 from console.app import DutyConsoleApp
 from console.screens.supervisor.detail import CallDetailScreen
@@ -21,26 +19,15 @@ from console.screens.supervisor.panes import HandoverPane
 from console.store import CallOutcome, DutyRecord
 from tests.ui.conftest import START
 from tests.ui.helpers import screen_text, until
+from tests.ui.markup import CALLER, NOTE, assert_alive, shown, toasts
 from tests.ui.supervisor.test_review_screens import open_review
 
 Build = Callable[..., DutyConsoleApp]
 
-CALLER = "[/]139[b]00"
-NOTE = "[/]门口 [b]漏水[/i]"
 WHY = "[link=javascript:x]误记[/]"
 
 
-def shown(widget: Widget) -> str:
-    return str(widget.render())
 
-
-def toasts(app: DutyConsoleApp) -> list[str]:
-    """The toasts up, rendered as drawn (`run_test` needs `notifications=True` for any)."""
-    return [str(t.render()) for t in app.screen.query(Toast)]
-
-
-def assert_alive(app: DutyConsoleApp) -> None:
-    assert app.is_running and app.return_code is None, "the console stopped"
 
 
 def a_call(store: DutyRecord) -> str:
