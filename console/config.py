@@ -40,7 +40,7 @@ from console.domain.schedule import (
     parse_days,
 )
 from console.domain.text import PromptText
-from sip.api import LineConfig, LineConfigError
+from sip.api import LineConfig, LineConfigError, RtpLatching
 
 if TYPE_CHECKING:
     from console.callflow.ports import FlowSettings
@@ -120,6 +120,9 @@ class LineSettings:
     extension: str
     secret: str
     local_address: str
+    """The address the PBX reaches this seat at: written into Via, Contact and SDP."""
+    bind_address: str
+    """Where the sockets listen: local_address, or a wildcard (0.0.0.0, ::)."""
     sip_port: int
     """0 picks a free port."""
     rtp_port_low: int
@@ -127,6 +130,12 @@ class LineSettings:
     trusted_sources: tuple[str, ...]
     max_calls: int
     register_expires: int
+    media_networks: tuple[str, ...] = ()
+    """Where RTP may go; () = the registrar and the trusted sources."""
+    media_peers: tuple[str, ...] = ()
+    """Media servers whose SDP address is sent to at once, besides the signalling peer."""
+    rtp_latching: RtpLatching = RtpLatching.AUTO
+    latch_timeout_seconds: float = 10.0
 
     def line_config(self) -> LineConfig:
         """The `sip.api.LineConfig` the line is started with."""
@@ -136,12 +145,17 @@ class LineSettings:
             extension=self.extension,
             secret=self.secret,
             local_host=self.local_address,
+            bind_host="" if self.bind_address == self.local_address else self.bind_address,
             sip_port=self.sip_port,
             rtp_port_low=self.rtp_port_low,
             rtp_port_high=self.rtp_port_high,
             trusted_sources=self.trusted_sources,
             max_calls=self.max_calls,
             register_expires=self.register_expires,
+            media_networks=self.media_networks,
+            media_peers=self.media_peers,
+            rtp_latching=self.rtp_latching,
+            latch_timeout_seconds=self.latch_timeout_seconds,
         )
 
 
@@ -625,12 +639,17 @@ _LINE_KEYS = (
     "extension",
     "secret",
     "local_address",
+    "bind_address",
     "sip_port",
     "rtp_port_low",
     "rtp_port_high",
     "trusted_sources",
     "max_calls",
     "register_expires",
+    "media_networks",
+    "media_peers",
+    "rtp_latching",
+    "latch_timeout_seconds",
 )
 _ROSTER_KEYS = ("days", "start", "end", "label", "enabled")
 
@@ -638,6 +657,7 @@ _ROSTER_KEYS = ("days", "start", "end", "label", "enabled")
 def _read_line(r: _Reader) -> LineSettings:
     r.check_keys("line", _LINE_KEYS)
     port = _int_in(1, 65535)
+    local_address = r.get("line.local_address", _ip, "127.0.0.1", "a local IP address")
     settings = LineSettings(
         registrar=r.get("line.registrar", _ip, expected="the registrar's IP address"),
         registrar_port=r.get("line.registrar_port", port, 5060, "a port 1-65535"),
@@ -645,7 +665,10 @@ def _read_line(r: _Reader) -> LineSettings:
             "line.extension", _extension, expected="the extension (digits, letters, .-_+)"
         ),
         secret=r.get("line.secret", _str, "", "text"),
-        local_address=r.get("line.local_address", _ip, "127.0.0.1", "a local IP address"),
+        local_address=local_address,
+        bind_address=r.get(
+            "line.bind_address", _ip, local_address, "an IP address of this host, or 0.0.0.0 / ::"
+        ),
         sip_port=r.get("line.sip_port", _int_in(0, 65535), 5060, "a port 0-65535 (0 = any)"),
         rtp_port_low=r.get("line.rtp_port_low", port, 20000, "a port 1-65535"),
         rtp_port_high=r.get("line.rtp_port_high", port, 20999, "a port 1-65535"),
@@ -656,7 +679,24 @@ def _read_line(r: _Reader) -> LineSettings:
         register_expires=r.get(
             "line.register_expires", _int_in(30, 86400), 120, "seconds 30-86400"
         ),
+        media_networks=r.get(
+            "line.media_networks", _networks, (), "a list of addresses or CIDR networks"
+        ),
+        media_peers=r.get(
+            "line.media_peers", _networks, (), "a list of addresses or CIDR networks"
+        ),
+        rtp_latching=r.get(
+            "line.rtp_latching", _enum(RtpLatching), RtpLatching.AUTO, '"auto" or "always"'
+        ),
+        latch_timeout_seconds=r.get(
+            "line.latch_timeout_seconds", _seconds(0, 120), 10.0, "seconds, 1 ≤ s ≤ 120"
+        ),
     )
+    if settings.latch_timeout_seconds < 1:
+        raise r.error(
+            "line.latch_timeout_seconds", "expected seconds, 1 ≤ s ≤ 120",
+            settings.latch_timeout_seconds,
+        )
     if settings.rtp_port_high - settings.rtp_port_low < 1:
         raise r.error(
             "line.rtp_port_high",

@@ -98,6 +98,17 @@ class TransferOutcome(enum.Enum):
     TIMEOUT = "timeout"
 
 
+class RtpLatching(enum.Enum):
+    """Where the line sends a call's RTP (symmetric RTP, "comedia"; RFC 4961 §3, RFC 3264 §5)."""
+
+    AUTO = "auto"
+    """To the SDP's address at once when it is the signalling peer's, the registrar's or a
+    configured `media_peers` address; otherwise to the source of the caller's first RTP."""
+    ALWAYS = "always"
+    """Always to the source of the caller's first RTP packet (behind NAT, or a PBX whose SDP
+    names an address it does not send from)."""
+
+
 class Codec(enum.Enum):
     """Audio codecs the line speaks (RTP static payload types, RFC 3551)."""
 
@@ -115,15 +126,27 @@ class LineConfig:
     extension: str
     secret: str = ""
     local_host: str = "127.0.0.1"
-    """Address written into Via, Contact and SDP `c=`; the SIP socket binds here."""
+    """The address advertised in Via, Contact and SDP `c=`/`o=`: where the PBX reaches us.
+    Must be one of this host's addresses (checked at `start()`)."""
+    bind_host: str = ""
+    """Where the SIP and RTP sockets bind; "" binds `local_host`. "0.0.0.0" / "::" listen on
+    every address of that family (the advertised one is still what headers carry)."""
     sip_port: int = 0
     """Local SIP UDP port; 0 picks a free one."""
     rtp_port_low: int = 20000
     rtp_port_high: int = 20999
     trusted_sources: tuple[str, ...] = ()
     """Hosts or networks allowed to send us requests, besides the registrar itself."""
-    media_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
-    """Networks RTP may be sent to; an SDP pointing elsewhere gets 488."""
+    media_networks: tuple[str, ...] = ()
+    """Networks RTP may be sent to; an SDP pointing elsewhere gets 488. Empty: the
+    registrar's address and `trusted_sources` (see `effective_media_networks`)."""
+    media_peers: tuple[str, ...] = ()
+    """Addresses or networks (a PBX's media servers) whose SDP `c=` we send to at once,
+    besides the signalling peer and the registrar; any other address is latched first."""
+    rtp_latching: RtpLatching = RtpLatching.AUTO
+    latch_timeout_seconds: float = 10.0
+    """An answered call that is waiting to latch (see `RtpLatching`) and has had no RTP from
+    the caller for this long is hung up: we have nowhere we may send the caller's audio."""
     max_calls: int = 8
     """Calls up at once (ringing or answered); beyond it an INVITE gets 486 (or 503)."""
     register_expires: int = 120
@@ -134,6 +157,21 @@ class LineConfig:
     """An answered call with no RTP (audio or DTMF) from the caller for this long is hung up
     (BYE, `CallEnded(ERROR, "no RTP for N s")`): the caller vanished without a BYE. 0 disables."""
 
+    @property
+    def bind_address(self) -> str:
+        """The address the sockets bind: `bind_host`, or `local_host` when that is empty."""
+        return self.bind_host or self.local_host
+
+    def effective_media_networks(self) -> tuple[str, ...]:
+        """`media_networks`, or by default the registrar's address and the trusted sources:
+        an office PBX anchors media on itself (or on hosts it is trusted as), so those are
+        where its SDP may point."""
+        if self.media_networks:
+            return self.media_networks
+        host = ipaddress.ip_address(self.registrar_host)
+        own = f"{host}/{host.max_prefixlen}"
+        return tuple(dict.fromkeys((own, *self.trusted_sources)))
+
     def validate(self) -> None:
         """Raise `LineConfigError` naming the field that is wrong."""
         for name in ("registrar_host", "local_host"):
@@ -142,6 +180,27 @@ class LineConfig:
                 ipaddress.ip_address(value)
             except ValueError:
                 raise LineConfigError(f"{name}: {value!r} is not an IP address") from None
+        advertised = ipaddress.ip_address(self.local_host)
+        if advertised.is_unspecified:
+            raise LineConfigError(f"local_host: {self.local_host} cannot be advertised; give "
+                                  "the address the PBX reaches this host at (bind_host may be "
+                                  "the wildcard)")
+        if self.bind_host:
+            try:
+                bind = ipaddress.ip_address(self.bind_host)
+            except ValueError:
+                raise LineConfigError(f"bind_host: {self.bind_host!r} is not an IP address") \
+                    from None
+            if bind.version != advertised.version:
+                raise LineConfigError(f"bind_host: {bind} is IPv{bind.version} but local_host "
+                                      f"{advertised} is IPv{advertised.version}")
+        if not isinstance(self.rtp_latching, RtpLatching):
+            raise LineConfigError(f"rtp_latching: {self.rtp_latching!r} is not one of "
+                                  f"{[m.value for m in RtpLatching]}")
+        latch = self.latch_timeout_seconds
+        if (isinstance(latch, bool) or not isinstance(latch, (int, float))
+                or not math.isfinite(latch) or not 1 <= latch <= 120):
+            raise LineConfigError(f"latch_timeout_seconds: {latch!r} must be 1-120 seconds")
         for name in ("registrar_port", "rtp_port_low", "rtp_port_high"):
             value = getattr(self, name)
             if not 1 <= value <= 65535:
@@ -159,7 +218,7 @@ class LineConfig:
                                   "or a number of seconds >= 1")
         if self.max_calls < 1:
             raise LineConfigError(f"max_calls: {self.max_calls!r} must be at least 1")
-        for net in (*self.trusted_sources, *self.media_networks):
+        for net in (*self.trusted_sources, *self.media_networks, *self.media_peers):
             try:
                 ipaddress.ip_network(net, strict=False)
             except ValueError:

@@ -14,10 +14,12 @@ Beyond the stock: a media watchdog hangs up an answered call whose caller has se
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import queue
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,6 +38,7 @@ from sip.api import (
     EndReason,
     EventSink,
     LineConfig,
+    LineConfigError,
     LineEvent,
     LineStatus,
     LineStatusChanged,
@@ -44,6 +47,7 @@ from sip.api import (
     Prompt,
     RegistrationError,
     RequestRefused,
+    RtpLatching,
     TransferFinished,
     TransferOutcome,
 )
@@ -81,8 +85,9 @@ class RtpSession(Protocol):
     local_port: int
     on_dtmf: Callable[[str], None] | None
 
-    def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None) -> None: ...
-    def retarget(self, remote: tuple[str, int]) -> None: ...
+    def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None,
+              latch: bool = False) -> None: ...
+    def retarget(self, remote: tuple[str, int], latch: bool = False) -> None: ...
     def play(self, prompt: Prompt, on_done: Callable[[bool], None] | None = None) -> None: ...
     def stop_playback(self) -> None: ...
     def wait_playback(self, timeout: float | None = None) -> bool: ...
@@ -156,6 +161,7 @@ class DutyCall:
         self._transfer_cseq: int | None = None
         self._playing: list[str] = []
         self._watchdog: TimerHandle | None = None
+        self._latch_timer: TimerHandle | None = None
         self.caller_silent = _caller_sends_nothing(invite)
         """The caller's SDP says it sends no RTP (a=inactive / a=recvonly, e.g. on hold): the
         media watchdog waits instead of hanging up."""
@@ -327,12 +333,37 @@ class DutyCall:
         self.answered_at = self._line.clock()
         self._line.send_text(text, self.source)
         self._line.reliable_final(self.txn, text, on_timeout=self._no_ack)
+        latch = self._line.must_latch(self.offer.host, self.source)
         try:
             self.session.start((self.offer.host, self.offer.port), self.offer.codec,
-                               self.offer.dtmf_pt)
+                               self.offer.dtmf_pt, latch=latch)
         except Exception:
             log.exception("media start failed for %s", self.call_id)
+        if latch:
+            self._arm_latch_check()
         self._line.emit(CallAnswered(self))
+
+    # latching: a caller whose SDP names a host we may not send to must show us where it is
+
+    def _arm_latch_check(self) -> None:
+        wait = self._line.config.latch_timeout_seconds
+        self._latch_timer = self._line.scheduler.call_later(wait, self._check_latched,
+                                                            f"latch {self.call_id}")
+
+    def _check_latched(self) -> None:
+        with self._line.lock:
+            self._latch_timer = None
+            if self._state is not CallState.ANSWERED or getattr(self.session, "latched", True):
+                return
+            if self.caller_silent:  # on hold: it will send when it takes the call back
+                self._arm_latch_check()
+                return
+        wait = self._line.config.latch_timeout_seconds
+        log.warning("call %s: no RTP from the caller in %.0f s, and its SDP address %s is not "
+                    "one we may send to unasked; hanging up", self.call_id, wait,
+                    self.offer.host)
+        self._bye(EndReason.ERROR, f"no RTP to latch onto in {wait:g} s "
+                                   f"(SDP address {self.offer.host} not trusted)", wait=False)
 
     def _final(self, code: int, reason: str | None = None, extra: tuple[str, ...] = ()) -> None:
         text = self._line.client.gen_response(self.invite, code, to_tag=self.dialog.local_tag,
@@ -362,9 +393,10 @@ class DutyCall:
         if self._answer_timer is not None:
             self._answer_timer.cancel()
         self._move(CallState.ENDED)
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
+        for timer in (self._watchdog, self._latch_timer):
+            if timer is not None:
+                timer.cancel()
+        self._watchdog = self._latch_timer = None
         try:
             self.session.close()
         except Exception:
@@ -431,18 +463,22 @@ class DutyCall:
             self._line.send_text(client.gen_response(msg, 491), source)
             return
         try:
-            offer = parse_offer(msg, self._line.config.media_networks)
+            offer = parse_offer(msg, self._line.media_networks)
         except SdpRejected as exc:
             self._line.send_text(client.gen_response(msg, 488, extra=(f"Warning: {exc.warning}",)),
                                  source)
             return
         self.caller_silent = _caller_sends_nothing(msg)
         if (offer.host, offer.port) != (self.offer.host, self.offer.port):
+            latch = self._line.must_latch(offer.host, source)
             try:
-                self.session.retarget((offer.host, offer.port))
+                self.session.retarget((offer.host, offer.port), latch=latch)
             except Exception:
                 log.exception("retarget failed for %s", self.call_id)
-        self.offer = SdpOffer(offer.host, offer.port, self.offer.codec, self.offer.dtmf_pt)
+            if latch and self._latch_timer is None:
+                self._arm_latch_check()
+        # the codec stays as negotiated; the streams and direction are the new offer's (§8)
+        self.offer = dataclasses.replace(offer, codec=self.offer.codec, dtmf_pt=self.offer.dtmf_pt)
         self._sdp_version += 1
         body = build_answer(self._line.config.local_host, self.session.local_port, self.offer,
                             self._sdp_session, self._sdp_version)
@@ -486,6 +522,24 @@ class DutyCall:
             self._transfer_done.set()
 
 
+def check_local_address(host: str) -> None:
+    """Raise `LineConfigError` unless `host` is one of this machine's addresses.
+
+    The advertised address goes into Via, Contact and SDP; one this host does not have sends
+    every response and all RTP to somebody else, so the line refuses to start with it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        probe.bind((host, 0))
+    except OSError as exc:
+        raise LineConfigError(
+            f"local_address {host} is not an address of this host ({exc.strerror or exc}); "
+            "give the address the PBX reaches this machine at", title="Line address") from None
+    finally:
+        probe.close()
+
+
 def _caller_sends_nothing(msg: SipMessage) -> bool:
     """True if the SDP's direction says the caller will send no RTP (RFC 3264 §5.1, §8.4)."""
     if msg.content_type != "application/sdp":
@@ -523,6 +577,10 @@ class DutyLine:
         self._dispatcher: threading.Thread | None = None
         self._trusted = [ipaddress.ip_network(n, strict=False)
                          for n in (config.registrar_host, *config.trusted_sources)]
+        self.media_networks = config.effective_media_networks()
+        """Where RTP may go (an SDP elsewhere gets 488)."""
+        self._media_peers = [ipaddress.ip_network(n, strict=False)
+                             for n in (config.registrar_host, *config.media_peers)]
         self.parse_errors = 0
         self.transport: Transport | None = None
         self.registration: Registration | None = None
@@ -538,8 +596,13 @@ class DutyLine:
         if self.transport is not None:
             raise RegistrationError("the line is already started", title="Line")
         cfg = self.config
+        if self._transport_given is None:
+            check_local_address(cfg.local_host)
+            transport: Transport = UdpTransport(cfg.bind_address, cfg.sip_port)
+        else:
+            transport = self._transport_given
         self.scheduler = self._scheduler_given or ThreadScheduler(self.clock)
-        self.transport = self._transport_given or UdpTransport(cfg.local_host, cfg.sip_port)
+        self.transport = transport
         self.media = self._media_given or self._default_media()
         for prompt in self._to_prepare:
             self.media.prepare(prompt)
@@ -726,6 +789,30 @@ class DutyLine:
         self._ended[call.call_id] = _Ended(call.txn, call.dialog.local_tag,
                                            self.clock() + ENDED_MEMORY)
 
+    def must_latch(self, host: str, source: Address) -> bool:
+        """Whether RTP to the SDP's `host` must wait for the caller's first packet.
+
+        Sent at once only to the signalling peer (the packet source of the INVITE, §18.2.2),
+        the registrar or a configured media peer; any other address could be a third host
+        the caller names to have us stream at it (issue 15), so we latch (RFC 4961 §3).
+        """
+        if self.config.rtp_latching is RtpLatching.ALWAYS:
+            return True
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return True
+        if host == source[0]:
+            return False
+        return not any(ip in net for net in self._media_peers)
+
+    @property
+    def observed_address(self) -> Address | None:
+        """Where the registrar saw our REGISTER come from (its Via received/rport, RFC 3581
+        §4), None until a 2xx said so; differs from what we advertise behind a NAT."""
+        registration = self.registration
+        return registration.observed if registration is not None else None
+
     def trusted(self, host: str) -> bool:
         try:
             ip = ipaddress.ip_address(host)
@@ -745,6 +832,7 @@ class DutyLine:
             self.parse_errors += 1
             self._log_refusal(source, "?", f"unparsable datagram ({exc})")
             return
+        msg.source = source
         try:
             with self.lock:
                 self._prune()
@@ -859,7 +947,7 @@ class DutyLine:
             self._refuse_invite(msg, source, local_tag, 486, "over max_calls")
             return
         try:
-            offer = parse_offer(msg, self.config.media_networks)
+            offer = parse_offer(msg, self.media_networks)
         except SdpRejected as exc:
             self._refuse_invite(msg, source, local_tag, 488, str(exc),
                                 extra=(f"Warning: {exc.warning}",))
@@ -981,8 +1069,8 @@ class DutyLine:
         from sip.media import MediaEngine  # another module of sip/, loaded only when needed
 
         cfg = self.config
-        return MediaEngine(cfg.local_host, cfg.rtp_port_low, cfg.rtp_port_high,  # type: ignore[no-any-return]
-                           cfg.media_networks, self.clock)
+        return MediaEngine(cfg.bind_address, cfg.rtp_port_low, cfg.rtp_port_high,  # type: ignore[no-any-return]
+                           self.media_networks, self.clock)
 
     def pending_memory(self) -> dict[str, int]:
         """Sizes of the per-call tables (tests check memory stays bounded)."""

@@ -20,7 +20,10 @@ checks, and its codec path is 8-bit. The pieces here are:
   The agent's microphone (`write_audio`) goes out when no prompt is playing, through a
   bounded queue that drops the oldest frames if the device runs ahead.
   Inbound: accepted only from the negotiated peer (host and port), bad packets dropped and
-  counted, DTMF by `sip.dtmf`, audio into a bounded ring buffer.
+  counted, DTMF by `sip.dtmf`, audio into a bounded ring buffer. A session started with
+  `latch=True` (the SDP named a host the line may not send to unasked) sends nothing, and
+  its prompts wait, until the caller's first valid RTP packet from the media networks; its
+  source becomes the peer (symmetric RTP, RFC 4961 §3).
 * `MediaEngine` - owns the two threads plus a callback thread, so a slow or failing `on_dtmf`
   / `on_done` handler can neither stall pacing nor kill a thread.
 """
@@ -280,6 +283,9 @@ class RtpSession:
         self._idle = threading.Condition(self._lock)
         self.state = SessionState.ALLOCATED
         self.remote: tuple[str, int] | None = None
+        """Where the stream is sent; None before `start()` and while waiting to latch."""
+        self.offered: tuple[str, int] | None = None
+        """The address the SDP named (the destination unless the session latches)."""
         self.codec: Codec | None = None
         self.dtmf_pt: int | None = None
         rng = random.SystemRandom()
@@ -337,23 +343,42 @@ class RtpSession:
         if dtmf_pt is not None and not (isinstance(dtmf_pt, int) and 96 <= dtmf_pt <= 127):
             raise MediaError(f"telephone-event payload type {dtmf_pt!r} is not dynamic (96-127)")
 
-    def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None) -> None:
-        """Begin the stream to `remote` (silence until a prompt is played)."""
+    def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None,
+              latch: bool = False) -> None:
+        """Begin the stream to `remote` (silence until a prompt is played).
+
+        `latch`: `remote` (the SDP's address) is not trusted as a destination; nothing is
+        sent, and prompts wait, until the caller's first RTP packet names where to send
+        (symmetric RTP, RFC 4961 §3: the source we receive from is where we send to).
+        """
         peer = self._check_remote(remote)
         self._check_codec(codec)
         self._check_dtmf_pt(dtmf_pt)
         with self._lock:
             self._move(SessionState.ACTIVE)
-            self.remote, self.codec, self.dtmf_pt = peer, codec, dtmf_pt
+            self.offered = peer
+            self.remote = None if latch else peer
+            self.codec, self.dtmf_pt = codec, dtmf_pt
             self._silence = bytes([g711.SILENCE_BYTE[codec]]) * g711.SAMPLES_PER_FRAME
             self.last_activity = self._engine.clock()
         self._encode_pending()
         self._engine._activate(self)
-        log.info("RTP %d -> %s:%d %s dtmf=%s", self.local_port, *peer, codec.name, dtmf_pt)
+        log.info("RTP %d -> %s %s dtmf=%s", self.local_port,
+                 f"latching (SDP {peer[0]}:{peer[1]})" if latch else f"{peer[0]}:{peer[1]}",
+                 codec.name, dtmf_pt)
+
+    @property
+    def latched(self) -> bool:
+        """True once the stream has a destination (at once, or from the first packet)."""
+        with self._lock:
+            return self.remote is not None
 
     def retarget(self, remote: tuple[str, int], codec: Codec | None = None,
-                 dtmf_pt: int | Literal[_Keep.KEEP] | None = KEEP) -> None:
-        """Re-INVITE: same socket, SSRC, sequence and timestamp; new peer (and codec)."""
+                 dtmf_pt: int | Literal[_Keep.KEEP] | None = KEEP, latch: bool = False) -> None:
+        """Re-INVITE: same socket, SSRC, sequence and timestamp; new peer (and codec).
+
+        `latch`: the new address is not trusted; the stream pauses until RTP arrives.
+        """
         peer = self._check_remote(remote)
         if codec is not None:
             self._check_codec(codec)
@@ -363,7 +388,8 @@ class RtpSession:
             if self.state is not SessionState.ACTIVE:
                 raise MediaError(f"RTP session on port {self.local_port} is "
                                  f"{self.state.value}: nothing to retarget")
-            self.remote = peer
+            self.offered = peer
+            self.remote = None if latch else peer
             if dtmf_pt is not KEEP:
                 self.dtmf_pt = dtmf_pt
             if codec is not None and codec is not self.codec:
@@ -372,8 +398,8 @@ class RtpSession:
             self._marker = True
             now_codec = self.codec
         self._encode_pending()
-        log.info("RTP %d retargeted -> %s:%d %s", self.local_port, *peer,
-                 now_codec.name if now_codec else "-")
+        log.info("RTP %d retargeted -> %s:%d%s %s", self.local_port, *peer,
+                 " (latching)" if latch else "", now_codec.name if now_codec else "-")
 
     @staticmethod
     def _check_codec(codec: object) -> None:
@@ -633,15 +659,21 @@ class RtpSession:
     def _on_datagram(self, data: bytes, source: tuple[Any, ...]) -> DropReason | None:
         with self._lock:
             remote, audio_pt, dtmf_pt, codec = self.remote, None, self.dtmf_pt, self.codec
+            active = self.state is SessionState.ACTIVE
             if codec is not None:
                 audio_pt = codec.value
-        if remote is None:
+        if not active or codec is None:
             return DropReason.NOT_STARTED
-        if source[0] != remote[0] or source[1] != remote[1]:
+        if remote is not None and (source[0] != remote[0] or source[1] != remote[1]):
             return DropReason.FOREIGN_SOURCE
         packet = parse_rtp(data)
         if isinstance(packet, DropReason):
             return packet
+        if remote is None:  # waiting to latch: the first RTP of this call from our networks
+            if packet.payload_type != audio_pt and packet.payload_type != dtmf_pt:
+                return DropReason.UNKNOWN_PAYLOAD
+            if not self._latch((str(source[0]), int(source[1]))):
+                return DropReason.FOREIGN_SOURCE
         if packet.payload_type == audio_pt and codec is not None:
             pcm = g711.decode(codec, packet.payload)
             with self._lock:
@@ -667,6 +699,26 @@ class RtpSession:
                 self._engine._callback(self._dispatch_digit, digit)
             return None
         return DropReason.UNKNOWN_PAYLOAD
+
+    def _latch(self, source: tuple[str, int]) -> bool:
+        """Make `source` the stream's destination if it may be one (receiver thread)."""
+        try:
+            ip = ipaddress.ip_address(source[0].split("%", 1)[0])
+        except ValueError:
+            return False
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if not any(ip in net for net in self._engine.media_networks):
+            return False
+        with self._lock:
+            if self.remote is not None or self.state is not SessionState.ACTIVE:
+                return self.remote == source
+            self.remote = source
+            self._marker = True
+        self._engine.latches += 1
+        log.info("RTP %d latched -> %s:%d (SDP said %s)", self.local_port, source[0],
+                 source[1], f"{self.offered[0]}:{self.offered[1]}" if self.offered else "-")
+        return True
 
     def _dispatch_digit(self, digit: str) -> None:
         handler = self.on_dtmf
@@ -711,6 +763,8 @@ class MediaEngine:
         self.packets_sent = 0
         self.packets_received = 0
         self.dtmf_digits = 0
+        self.latches = 0
+        """Sessions that took their destination from the caller's first packet."""
         self.callback_errors = 0
         self.callbacks_dropped = 0
         self.pacer: Pacer | None = None
@@ -836,6 +890,7 @@ class MediaEngine:
             "drops": {k: v for k, v in list(self.drops.items()) if v},
             "dropped": sum(list(self.drops.values())),
             "dtmf_digits": self.dtmf_digits,
+            "latches": self.latches,
             "audio_overruns": sum(s.overruns for s in sessions),
             "send_errors": sum(s.send_errors for s in sessions),
             "callback_errors": self.callback_errors,

@@ -237,6 +237,9 @@ class SipMessage(SIPMessage):
         self.method = ""
         self.header_list: list[tuple[str, str]] = []
         self.vias: list[Via] = []
+        self.source: tuple[str, int] | None = None
+        """The packet's source address, set by the receiver (for the Via `received`/`rport`
+        of our responses, RFC 3261 §18.2.1, RFC 3581 §4)."""
         self.body_raw = b""
         self.defect: tuple[int, str] | None = None
         """A request we parsed but must refuse (code, reason): the line answers it."""

@@ -17,7 +17,7 @@ import pyVoIP
 import pyVoIP.VoIP  # must load first: pyVoIP.SIP alone is a circular import
 from pyVoIP.SIP import SIPClient
 
-from sip.message import SipMessage
+from sip.message import SipMessage, Via
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY"
 """Methods we take (RFC 3261 §20.5); REFER is refused, the line never transfers on request."""
@@ -71,7 +71,10 @@ class DutySipClient(SIPClient):
                      body: str = "", content_type: str = "") -> str:
         """A response to `request` (RFC 3261 §8.2.6); To gets `to_tag` unless it has one."""
         lines = [f"SIP/2.0 {code} {reason or REASONS.get(code, 'Unknown')}"]
-        lines += [f"Via: {via.raw}" for via in request.vias]
+        vias = [via.raw for via in request.vias]
+        if vias and request.source is not None:
+            vias[0] = stamp_via(request.vias[0], request.source)
+        lines += [f"Via: {via}" for via in vias]
         if record_route:
             lines += [f"Record-Route: {rr}" for rr in request.header_values("Record-Route")]
         lines.append(f"From: {request.header('From')}")
@@ -128,6 +131,29 @@ class DutySipClient(SIPClient):
         if "opaque" in challenge:
             parts.append(f'opaque="{challenge["opaque"]}"')
         return "Digest " + ", ".join(parts)
+
+
+def stamp_via(via: Via, source: tuple[str, int]) -> str:
+    """The top Via of a response, telling the sender where its request came from.
+
+    RFC 3261 §18.2.1: `received` is added when the sent-by host is not the packet's source
+    IP; RFC 3581 §4: a `rport` without a value is filled in with the source port, and then
+    `received` is added always. Other parameters keep their order and spelling.
+    """
+    host, port = source
+    head, *params = via.raw.split(";")
+    wants_rport = "rport" in via.params and not via.params["rport"]
+    differs = via.host.strip("[]").lower() != host.lower()
+    if not wants_rport and not differs:
+        return via.raw
+    out = []
+    for param in params:
+        key = param.split("=", 1)[0].strip().lower()
+        if key == "received":
+            continue
+        out.append(f"rport={port}" if key == "rport" and wants_rport else param.strip())
+    out.append(f"received={host}")
+    return ";".join([head.rstrip(), *out])
 
 
 def parse_challenge(value: str) -> dict[str, str]:

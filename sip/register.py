@@ -66,6 +66,8 @@ class Registration:
         self.first_done = threading.Event()
         self.unregistered = threading.Event()
         self.granted = 0
+        self.observed: tuple[str, int] | None = None
+        """Our address as the registrar saw it (Via received/rport of its last 2xx)."""
 
     # ------------------------------------------------------------ driving
 
@@ -152,6 +154,7 @@ class Registration:
                 return
             if 200 <= code < 300:
                 self.granted = self._granted(msg)
+                self._observe(msg)
                 self._set_status(LineStatus.REGISTERED, "")
                 self._set_first(RegistrationOutcome.OK)
                 refresh = max(1.0, min(self.granted * 0.8, REFRESH_CAP))
@@ -192,6 +195,30 @@ class Registration:
         answer = "Authorization" if msg.status_code == 401 else "Proxy-Authorization"
         self._send_register(expires, (answer, params))
         return True
+
+    def _observe(self, msg: SipMessage) -> None:
+        """Read where the registrar saw us from our Via (RFC 3261 §18.2.1, RFC 3581 §4).
+
+        A registrar that adds `received` (the source IP, when it differs from our sent-by)
+        or fills our `rport` tells us what a NAT or a wrong `local_address` turned us into.
+        """
+        if not msg.vias:
+            return
+        via = msg.vias[0]
+        received = via.params.get("received") or ""
+        rport = via.params.get("rport") or ""
+        if not received and not rport.isdigit():
+            return
+        host = received or via.host
+        port = int(rport) if rport.isdigit() else (via.port or 5060)
+        seen = (host, port)
+        if seen != self.observed:
+            advertised = (self._client.myIP, int(self._client.myPort))
+            if seen != advertised:
+                log.warning("the registrar sees this line at %s:%d, but it advertises %s:%d "
+                            "(NAT, or line.local_address is not the address the PBX reaches)",
+                            *seen, *advertised)
+            self.observed = seen
 
     def _granted(self, msg: SipMessage) -> int:
         for contact in msg.header_values("Contact"):

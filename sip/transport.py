@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from sip.api import LineConfigError
 from sip.message import MAX_DATAGRAM
 
 log = logging.getLogger("sip.transport")
@@ -39,7 +40,12 @@ class UdpTransport:
     def __init__(self, host: str, port: int) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError as exc:
+            self._sock.close()
+            raise LineConfigError(f"cannot listen for SIP on udp {host}:{port}: "
+                                  f"{exc.strerror or exc}", title="Line address") from None
         self._sock.settimeout(0.2)
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None

@@ -18,6 +18,7 @@ from console.config import (
     loads,
 )
 from console.domain import HolidayPolicy, Language
+from sip.api import RtpLatching
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "console.toml.example"
@@ -196,6 +197,16 @@ BAD = [
     ("seat", "headset = 'Jabra'", "seat.headset", "did you mean"),
     ("agents", 'late_after = "24:00"', "agents.late_after", "HH:MM"),
     ("agents", "away_limit_minutes = 0", "agents.away_limit_minutes", "0 < m"),
+    ("line", 'media_networks = "10.0.0.0/8"', "line.media_networks", "a list of addresses"),
+    ("line", 'media_networks = ["10.0.0.0/33"]', "line.media_networks", "'10.0.0.0/33'"),
+    ("line", 'media_peers = ["pbx.local"]', "line.media_peers", "'pbx.local'"),
+    ("line", 'rtp_latching = "never"', "line.rtp_latching", '"auto" or "always"'),
+    ("line", "latch_timeout_seconds = 0", "line.latch_timeout_seconds", "1 ≤ s ≤ 120"),
+    ("line", "latch_timeout_seconds = 0.5", "line.latch_timeout_seconds", "1 ≤ s ≤ 120"),
+    ("line", 'bind_address = "any"', "line.bind_address", "0.0.0.0"),
+    ("line", 'bind_address = "::"', "line", "IPv6 but local_host 127.0.0.1 is IPv4"),
+    ("line", 'local_address = "0.0.0.0"', "line", "cannot be advertised"),
+    ("line", "media_network = []", "line.media_network", "did you mean 'media_networks'"),
 ]
 
 
@@ -322,9 +333,42 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert "line.secret" in cfg.overridden
 
 
+def test_network_keys_of_the_line(tmp_path: Path) -> None:
+    """Issue 15: `[line] media_networks` and `DUTY_LINE__MEDIA_NETWORKS` were unknown keys,
+    so every call from an office PBX (SDP c=10.x / 192.168.x) got 488."""
+    office = MINIMAL.replace('registrar = "127.0.0.1"', 'registrar = "10.77.0.2"')
+    office = with_line(office, "line", 'trusted_sources = ["10.77.0.0/24"]')
+    default = loads(office, "m.toml", tmp_path, environ={}).line_config()
+    assert default.effective_media_networks() == ("10.77.0.2/32", "10.77.0.0/24")
+    assert default.bind_address == default.local_host == "127.0.0.1"
+    assert default.rtp_latching is RtpLatching.AUTO and default.latch_timeout_seconds == 10.0
+    text = with_line(office, "line", 'media_networks = ["192.168.0.0/16", "10.77.0.0/24"]\n'
+                     'media_peers = ["10.77.0.9"]\nrtp_latching = "always"\n'
+                     'latch_timeout_seconds = 4\nbind_address = "0.0.0.0"')
+    cfg = loads(text, "m.toml", tmp_path, environ={}).line_config()
+    assert cfg.effective_media_networks() == ("192.168.0.0/16", "10.77.0.0/24")
+    assert cfg.media_peers == ("10.77.0.9",) and cfg.rtp_latching is RtpLatching.ALWAYS
+    assert cfg.latch_timeout_seconds == 4.0
+    assert (cfg.bind_address, cfg.local_host) == ("0.0.0.0", "127.0.0.1")
+    env = {"DUTY_LINE__MEDIA_NETWORKS": '["172.16.0.0/12"]', "DUTY_LINE__RTP_LATCHING": "always"}
+    from_env = loads(office, "m.toml", tmp_path, environ=env).line_config()
+    assert from_env.effective_media_networks() == ("172.16.0.0/12",)
+    assert from_env.rtp_latching is RtpLatching.ALWAYS
+
+
+def test_the_example_says_what_the_network_keys_default_to() -> None:
+    cfg = load(EXAMPLE, environ={}).line_config()
+    assert cfg.effective_media_networks() == ("127.0.0.1/32",)
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for key in ("bind_address", "media_networks", "media_peers", "rtp_latching",
+                "latch_timeout_seconds"):
+        assert f"\n# {key} = " in text or f"\n{key} = " in text, key
+
+
 @pytest.mark.parametrize(
     ("name", "value", "key"),
     [
+        ("DUTY_LINE__MEDIA_NETWORKS", "10.0.0.0/8", "line.media_networks"),
         ("DUTY_RING_LIMIT__RINGS", "zero", "ring_limit.rings"),
         ("DUTY_LINE__SECRETT", "x", "line.secrett"),
         ("DUTY_GATE_POST__URI", "tel:1", "gate_post.uri"),

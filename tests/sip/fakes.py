@@ -48,6 +48,10 @@ class FakeSession:
         self.on_dtmf: Callable[[str], None] | None = None
         self.started: list[tuple[tuple[str, int], Codec, int | None]] = []
         self.retargets: list[tuple[str, int]] = []
+        self.latching: list[bool] = []
+        """`latch` of each start/retarget: whether the line withheld the SDP's address."""
+        self.latched = True
+        """A test sets False to play a caller that never sent RTP to latch onto."""
         self.closed = False
         self.played: list[str] = []
         self.inbound: list[bytes] = []
@@ -56,11 +60,14 @@ class FakeSession:
         self.last_activity = 0.0
         """Clock time of the caller's last packet (a test moves it to keep the call alive)."""
 
-    def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None) -> None:
+    def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None,
+              latch: bool = False) -> None:
         self.started.append((remote, codec, dtmf_pt))
+        self.latching.append(latch)
 
-    def retarget(self, remote: tuple[str, int]) -> None:
+    def retarget(self, remote: tuple[str, int], latch: bool = False) -> None:
         self.retargets.append(remote)
+        self.latching.append(latch)
 
     def play(self, prompt: Prompt, on_done: Callable[[bool], None] | None = None) -> None:
         self.played.append(prompt.name)
