@@ -423,7 +423,14 @@ class Line(Protocol):
         ...
 
     def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
-        """SIP OPTIONS to `target_uri` through the proxy; True if any final response arrives."""
+        """SIP OPTIONS to `target_uri` through the proxy; True if the target answered (a
+        challenge is answered once with our credentials first)."""
+        ...
+
+    @property
+    def observed_address(self) -> tuple[str, int] | None:
+        """Where the registrar saw our REGISTER come from (its Via received/rport, RFC 3581);
+        None until a 2xx said so."""
         ...
 
     def calls(self) -> list[Call]: ...

@@ -53,7 +53,7 @@ from sip.api import (
 )
 from sip.dialog import Dialog, SdpOffer, SdpRejected, build_answer, parse_offer
 from sip.message import SipMessage, SipParseError, parse_message
-from sip.pyvoip_client import ALLOW, DutySipClient
+from sip.pyvoip_client import ALLOW, DutySipClient, parse_challenge
 from sip.register import Registration, RegistrationOutcome
 from sip.timers import T1, T2, TIMER_H, Scheduler, ThreadScheduler, TimerHandle
 from sip.transport import Address, Transport, UdpTransport
@@ -117,15 +117,27 @@ class _ServerInvite:
     deadline: TimerHandle | None = None
 
 
+Rebuild = Callable[[str], tuple[str, int]]
+"""Builds a request again with one more header (the digest answer): (text, its CSeq)."""
+
+
 @dataclass
 class _ClientRequest:
     """A non-INVITE request we sent (BYE, REFER, OPTIONS) waiting for its final response."""
 
     text: str
     addr: Address
+    key: tuple[str, int, str] = ("", 0, "")
+    """(Call-ID, CSeq, method): how its responses are matched."""
+    uri: str = ""
+    """Its Request-URI, which the digest answer covers (RFC 2617 §3.2.2)."""
+    rebuild: Rebuild | None = None
+    authenticated: bool = False
     done: threading.Event = field(default_factory=threading.Event)
     response: SipMessage | None = None
     timer: TimerHandle | None = None
+    left: float = 0.0
+    """Seconds before timer F gives up on it."""
 
 
 @dataclass
@@ -662,15 +674,21 @@ class DutyLine:
         if ":" not in target_uri or any(c in target_uri for c in "<>\r\n "):
             raise CallStateError(f"probe target {target_uri!r} is not a SIP URI")
         call_id = self.client.gen_call_id()
-        text = self.client.gen_request(
-            "OPTIONS", target_uri, from_=f"<{self.client.aor}>;tag={self.client.new_tag()}",
-            to=f"<{target_uri}>", call_id=call_id, cseq=1, extra=("Accept: application/sdp",))
-        req = self._send_request(text, self.registrar, (call_id, 1, "OPTIONS"))
+        from_ = f"<{self.client.aor}>;tag={self.client.new_tag()}"
+
+        def build(cseq: int, extra: tuple[str, ...] = ()) -> str:
+            return self.client.gen_request(
+                "OPTIONS", target_uri, from_=from_, to=f"<{target_uri}>", call_id=call_id,
+                cseq=cseq, extra=("Accept: application/sdp", *extra))
+
+        req = self._send_request(build(1), self.registrar, (call_id, 1, "OPTIONS"), target_uri,
+                                 lambda auth: (build(2, (auth,)), 2))
         req.done.wait(timeout)
         with self.lock:
-            self._drop_request((call_id, 1, "OPTIONS"))
+            self._drop_request(req.key)
         code = req.response.status_code if req.response is not None else 0
-        return 200 <= code < 500 and code not in (404, 408, 410, 480)
+        # a challenge we could not answer says nothing about the target (§22.3)
+        return 200 <= code < 500 and code not in (401, 404, 407, 408, 410, 480)
 
     def prepare(self, prompts: Iterable[Prompt]) -> None:
         """Encode `prompts` for every codec now (before `start()`: as it starts)."""
@@ -753,30 +771,65 @@ class DutyLine:
                                        cseq=cseq, routes=routes, extra=extra)
         hop = dialog.first_hop()
         addr = hop if hop is not None and self.trusted(hop[0]) else call.source
-        return self._send_request(text, addr, (dialog.call_id, cseq, method))
 
-    def _send_request(self, text: str, addr: Address, key: tuple[str, int, str]) -> _ClientRequest:
-        """Non-INVITE client transaction: timer E retransmissions, timer F = 64*T1 (§17.1.2)."""
-        req = _ClientRequest(text=text, addr=addr)
+        def rebuild(auth: str) -> tuple[str, int]:
+            again = dialog.next_cseq()  # a new request in the dialog (RFC 3261 §22.2)
+            return self.client.gen_request(method, uri, from_=dialog.local_header,
+                                           to=dialog.remote_party, call_id=dialog.call_id,
+                                           cseq=again, routes=routes,
+                                           extra=(*extra, auth)), again
+
+        return self._send_request(text, addr, (dialog.call_id, cseq, method), uri, rebuild)
+
+    def _send_request(self, text: str, addr: Address, key: tuple[str, int, str],
+                      uri: str = "", rebuild: Rebuild | None = None) -> _ClientRequest:
+        """Non-INVITE client transaction: timer E retransmissions, timer F = 64*T1 (§17.1.2).
+
+        A 401/407 is answered once with credentials (§22.2, §22.3) when `rebuild` is given:
+        an Asterisk endpoint with auth challenges every request, its BYE and REFER too.
+        """
+        req = _ClientRequest(text=text, addr=addr, key=key, uri=uri, rebuild=rebuild)
         with self.lock:
             self._requests[key] = req
-        self.send_text(text, addr)
+            self._transmit(req)
+        return req
 
-        def again(interval: float, left: float) -> None:
+    def _transmit(self, req: _ClientRequest) -> None:
+        """Send `req` now and arm its retransmissions (lock held)."""
+        self.send_text(req.text, req.addr)
+        req.left = TIMER_H - T1
+        key = req.key
+
+        def again(interval: float) -> None:
             with self.lock:
-                if req.done.is_set() or key not in self._requests:
+                if req.done.is_set() or self._requests.get(key) is not req:
                     return
-                if left <= 0:
+                if req.left <= 0:
                     self._drop_request(key)
                     req.done.set()
                     return
                 self.send_text(req.text, req.addr)
                 nxt = min(interval * 2, T2)
-                req.timer = self.scheduler.call_later(nxt, lambda: again(nxt, left - nxt),
-                                                      f"{key[2]}-E")
+                req.left -= nxt
+                req.timer = self.scheduler.call_later(nxt, lambda: again(nxt), f"{key[2]}-E")
 
-        req.timer = self.scheduler.call_later(T1, lambda: again(T1, TIMER_H - T1), f"{key[2]}-E")
-        return req
+        req.timer = self.scheduler.call_later(T1, lambda: again(T1), f"{key[2]}-E")
+
+    def _authenticate(self, req: _ClientRequest, msg: SipMessage) -> bool:
+        """Answer a 401/407 to `req` once with our digest (RFC 3261 §22.2); lock held."""
+        header = "WWW-Authenticate" if msg.status_code == 401 else "Proxy-Authenticate"
+        challenge = msg.header(header)
+        if req.rebuild is None or req.authenticated or not challenge:
+            return False
+        answer = "Authorization" if msg.status_code == 401 else "Proxy-Authorization"
+        method = req.key[2]
+        digest = self.client.digest_header(parse_challenge(challenge), method, req.uri)
+        text, cseq = req.rebuild(f"{answer}: {digest}")
+        self._drop_request(req.key)
+        req.text, req.key, req.authenticated = text, (req.key[0], cseq, method), True
+        self._requests[req.key] = req
+        self._transmit(req)
+        return True
 
     def _drop_request(self, key: tuple[str, int, str]) -> None:
         req = self._requests.pop(key, None)
@@ -856,6 +909,8 @@ class DutyLine:
             return
         req = self._requests.get((msg.call_id, msg.cseq, msg.cseq_method))
         if req is not None:
+            if msg.status_code in (401, 407) and self._authenticate(req, msg):
+                return
             req.response = msg
             self._drop_request((msg.call_id, msg.cseq, msg.cseq_method))
             req.done.set()

@@ -80,7 +80,9 @@ class Registration:
             self._stopped = True
             self._cancel_timers()
             was = self.status
-        if was == LineStatus.REGISTERED:
+        if was != LineStatus.REGISTERED:
+            self.unregistered.set()  # no binding to remove: nobody need wait for one
+        else:
             self.unregistered.clear()
             # a registrar may reuse the nonce it gave the last REGISTER (Kamailio does within
             # a second); the removal must still be answered, or the binding outlives the line
