@@ -16,6 +16,7 @@ from collections.abc import Callable
 COMMAND_MODULES = (
     "console.store.cli",  # db upgrade, verify, archive, export
     "console.runner",  # run [--headless]
+    "console.check",  # check (the line against the PBX)
 )
 
 

@@ -86,7 +86,8 @@ LineFactory = Callable[[Any, Callable[[LineEvent], None]], Line]
 """Builds the line from `ConsoleConfig.line_config()` and the event sink (tests: a fake)."""
 
 
-def _duty_line(line_config: Any, sink: Callable[[LineEvent], None]) -> Line:
+def duty_line(line_config: Any, sink: Callable[[LineEvent], None]) -> Line:
+    """The real line (`sip.line`), imported only here so pyVoIP loads only when it is used."""
     from sip.line import DutyLine
 
     return cast(Line, DutyLine(line_config, sink))
@@ -142,7 +143,7 @@ def assemble(
             for sink in list(sinks):
                 sink(event)
 
-        line = (line_factory or _duty_line)(cfg.line_config(), fan_out)
+        line = (line_factory or duty_line)(cfg.line_config(), fan_out)
         line.prepare(fixed_prompts(prompts, agent_ids))
         flow = CallFlow(records, ScheduleStaffing(night), prompts,
                         flow_settings(cfg, **flow_overrides), clock=clock, line=line)
