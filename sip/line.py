@@ -474,6 +474,11 @@ class DutyCall:
         if self._state is not CallState.ANSWERED or not self.txn.acked:
             self._line.send_text(client.gen_response(msg, 491), source)
             return
+        if _unsupported_body(msg):
+            self._line.send_text(client.gen_response(
+                msg, 415, extra=(f"Accept: {', '.join(BODY_TYPES)}",
+                                 "Accept-Encoding: identity")), source)
+            return
         try:
             offer = parse_offer(msg, self._line.media_networks)
         except SdpRejected as exc:
@@ -532,6 +537,33 @@ class DutyCall:
         elif "terminated" in (msg.header("Subscription-State") or "").lower():
             self._transfer_result = (TransferOutcome.FAILURE, f"subscription ended at {frag}")
             self._transfer_done.set()
+
+
+SCHEMES = frozenset({"sip"})
+"""Request-URI schemes we take; any other (sips: we have no TLS, tel:, …) gets 416."""
+SUPPORTED: frozenset[str] = frozenset()
+"""Option tags (RFC 3261 §19.2) we support: none, so any `Require` gets 420."""
+BODY_TYPES = ("application/sdp",)
+"""Bodies an INVITE may carry (§8.2.3): anything else gets 415 with `Accept`."""
+
+
+def _unsupported(msg: SipMessage) -> list[str]:
+    """The option tags of `Require` we do not support, in order (RFC 3261 §8.2.2.3)."""
+    tags: list[str] = []
+    for value in msg.header_values("Require"):
+        for tag in value.split(","):
+            tag = tag.strip()
+            if tag and tag.lower() not in SUPPORTED and tag not in tags:
+                tags.append(tag)
+    return tags[:16]
+
+
+def _unsupported_body(msg: SipMessage) -> bool:
+    """An offer we cannot read: a body whose type or encoding is not ours (§8.2.3)."""
+    if not msg.body_raw.strip():
+        return False
+    encoding = (msg.header("Content-Encoding") or "identity").strip().lower()
+    return msg.content_type not in BODY_TYPES or encoding not in ("", "identity")
 
 
 def check_local_address(host: str) -> None:
@@ -932,12 +964,32 @@ class DutyLine:
             "OPTIONS": self._on_options, "INFO": self._on_info, "NOTIFY": self._on_notify,
             "REFER": self._on_refer,
         }.get(method)
-        if handler is not None:
-            handler(msg, source)
-        elif method in _KNOWN_NOT_ALLOWED:
-            self._reply(msg, source, 405)
-        else:
-            self._reply(msg, source, 501)
+        if handler is None:  # the method first (§8.2.1)
+            self._reply(msg, source, 405 if method in _KNOWN_NOT_ALLOWED else 501)
+            return
+        scheme = msg.request_uri.split(":", 1)[0].lower()
+        if scheme not in SCHEMES:  # then the Request-URI (§8.2.2.1)
+            self._refuse_early(msg, source, 416, f"Request-URI scheme {scheme[:20]!r}")
+            return
+        unsupported = [] if method == "CANCEL" else _unsupported(msg)
+        if unsupported:  # then what the request requires of us (§8.2.2.3)
+            self._refuse_early(msg, source, 420, f"requires {', '.join(unsupported)}",
+                               (f"Unsupported: {', '.join(unsupported)}",))
+            return
+        handler(msg, source)
+
+    def _refuse_early(self, msg: SipMessage, source: Address, code: int, why: str,
+                      extra: tuple[str, ...] = ()) -> None:
+        """A final answer before any dialog: an INVITE's is retransmitted until ACKed (§17.2.1)
+        unless it retransmits the request itself (answered from memory, as any INVITE)."""
+        if msg.method != "INVITE" or msg.to_addr.tag:
+            self._reply(msg, source, code, extra=extra)
+            return
+        old = self._refused.get(msg.call_id)
+        if old is not None:
+            self.send_text(old.txn.response, source)
+            return
+        self._refuse_invite(msg, source, self.client.new_tag(), code, why, extra)
 
     def _reply(self, msg: SipMessage, source: Address, code: int, reason: str | None = None,
                extra: tuple[str, ...] = (), to_tag: str | None = None,
@@ -1000,6 +1052,12 @@ class DutyLine:
         self.send_text(self.client.gen_response(msg, 100), source)
         if len(self._calls) >= self.config.max_calls:
             self._refuse_invite(msg, source, local_tag, 486, "over max_calls")
+            return
+        if _unsupported_body(msg):
+            self._refuse_invite(msg, source, local_tag, 415,
+                                f"body of type {msg.content_type or '?'} not supported",
+                                extra=(f"Accept: {', '.join(BODY_TYPES)}",
+                                       "Accept-Encoding: identity"))
             return
         try:
             offer = parse_offer(msg, self.media_networks)

@@ -187,7 +187,10 @@ class Via:
 
 
 def parse_via(value: str) -> Via:
-    m = re.match(r"^SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+([^;\s]+)\s*(.*)$", value.strip(), re.S)
+    # any SIP/x.y here: a request of another version is answered 505 (RFC 3261 §21.5.7),
+    # which needs its Via; the start line's version decides that, not this one
+    m = re.match(r"^SIP\s*/\s*\d{1,3}\.\d{1,3}\s*/\s*([A-Za-z]+)\s+([^;\s]+)\s*(.*)$",
+                 value.strip(), re.S)
     if not m:
         raise SipParseError(f"bad Via {value[:60]!r}")
     transport, sent_by, ptext = m.group(1).upper(), m.group(2), m.group(3)
