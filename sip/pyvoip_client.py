@@ -56,6 +56,14 @@ class DutySipClient(SIPClient):
     def new_tag(self) -> str:
         return secrets.token_hex(6)
 
+    def gen_call_id(self) -> str:
+        """A Call-ID unique across runs (RFC 3261 §8.1.1.4): pyVoIP hashes a counter that
+        starts again at every start, so a line restarted after a crash sent its REGISTER with
+        the old Call-ID and a lower CSeq, which Kamailio refuses (400 "invalid cseq for aor")
+        until the retry 10 s later — calls in that gap got 404 (issue 10)."""
+        host = f"[{self.myIP}]" if ":" in self.myIP else self.myIP
+        return f"{secrets.token_hex(16)}@{host}"
+
     def via(self, branch: str | None = None) -> str:
         host = f"[{self.myIP}]" if ":" in self.myIP else self.myIP
         return f"SIP/2.0/UDP {host}:{self.myPort};branch={branch or self.gen_branch()};rport"
