@@ -4,8 +4,8 @@ Seen before: the restarted line's REGISTER reused the dead one's Call-ID (pyVoIP
 `gen_call_id` hashes a counter that restarts with the process) with a lower CSeq; the lab's
 Kamailio answered 400 "invalid cseq for aor" and the line retried 10 s later, so calls in
 that gap got 404. The first line refreshes once before it is killed (as a line that has run
-a while has), so the registrar's CSeq for that Call-ID is above the new line's first. The first line runs in a child process killed by pid; everything is on
-127.0.0.1.
+a while has), so the registrar's CSeq for that Call-ID is above the new line's first. The
+first line runs in a child process killed by pid; everything is on 127.0.0.1.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def test_an_invite_requiring_an_option_gets_420_retransmitted_until_acked(
 
 def test_supported_is_not_required(rig: tuple[DutyLine, FakeTransport, Events]) -> None:
     """`Supported` (what the caller can do) and `Proxy-Require` (for proxies) ask nothing of us."""
-    _line, transport, events = rig
+    _line, transport, _events = rig
     text = invite("req2").replace("Max-Forwards: 69", "Max-Forwards: 69\r\nSupported: 100rel,"
                                   " timer\r\nProxy-Require: sec-agree")
     assert [m.status_code for m in answers(transport, text)] == [100, 180]
