@@ -300,3 +300,18 @@ def test_bad_network_settings_name_the_field(overrides: dict[str, object], messa
 def test_parse_keeps_the_source_for_nobody_but_the_receiver() -> None:
     msg = parse_message(invite("c4").encode())
     assert msg.source is None  # only the line's receiver sets it, from recvfrom
+
+
+def test_a_line_that_never_registered_does_not_wait_for_an_unregister() -> None:
+    """stop() waited 2 s for the answer to an un-REGISTER it had not sent (the check command
+    with nothing at the registrar took 2 s longer than its own bound)."""
+    transport = FakeTransport()  # nobody answers the REGISTER
+    line = DutyLine(config(), Events(), transport=transport, scheduler=ManualScheduler(),
+                    media=FakeMedia())
+    line.start(timeout=0)
+    registration = line.registration
+    assert registration is not None and not registration.unregistered.is_set()
+    transport.take()
+    line.stop()
+    assert registration.unregistered.is_set()
+    assert not [m for m, _ in transport.sent if m.is_request and m.method == "REGISTER"]
