@@ -24,6 +24,15 @@ Usage (Python; ``tests/conftest.py`` puts ``scripts/lab`` on ``sys.path``)::
 
     run = lab.sipp_start("uac_wait_bye", service="100"); ...; res = run.wait(timeout=20)
 
+Off loopback (``netns``, root only): the same lab inside a namespace of a private network this
+process created; targets are then only that network's addresses, never anything else::
+
+    with netns.Network(seat=["10.77.0.1/24"], pbx=["10.77.0.2/24", "10.77.0.3/24"]) as net:
+        lab = labctl.Lab(host="10.77.0.2", ua_host="10.77.0.3", netns=net["pbx"])
+        lab.start()                      # Kamailio on 10.77.0.2, the gate post on 10.77.0.3
+        lab.capture(interface=net["pbx"].interface)                    # dumpcap on the veth
+        lab.capture(interface=net["seat"].interface, netns=net["seat"])  # the other end
+
 Command line (the run dir defaults to ``var/lab`` in the repository)::
 
     python scripts/lab/labctl.py start [--auth] [--follow-3xx] [--caller] [--run-dir DIR]
@@ -62,6 +71,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import labpcap
+import netns as netns_mod
 
 log = logging.getLogger("lab")
 
@@ -166,6 +176,36 @@ def _check_loopback(host: str) -> str:
     if packed[0] != 127:
         raise LabError(f"lab traffic may only target 127.0.0.0/8, got {host!r}")
     return host
+
+
+def _check_target(host: str, netns: netns_mod.Namespace | None = None) -> str:
+    """``host`` if lab traffic may go there: 127.0.0.0/8, or — only when sent from inside
+    ``netns``, a namespace this process created and has not deleted — an address that
+    namespace's network assigned (`netns.Namespace.reaches`). Anything else: `LabError`."""
+    if netns is None:
+        return _check_loopback(host)
+    if not netns_mod.owned(netns.name) or not netns.reaches(host):
+        raise LabError(
+            f"lab traffic from namespace {netns.name} may only target 127.0.0.0/8 or "
+            f"{', '.join(sorted(netns.network.addresses))} (a network the lab created), "
+            f"got {host!r}"
+        )
+    return host
+
+
+def _udp_socket(netns: netns_mod.Namespace | None) -> socket.socket:
+    """A UDP socket here, or inside ``netns``."""
+    if netns is None:
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        return netns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    except netns_mod.NetnsError as exc:
+        raise LabError(str(exc)) from exc
+
+
+def _in_netns(argv: list[str], netns: netns_mod.Namespace | None) -> list[str]:
+    """``argv`` as is, or run inside ``netns`` (``ip netns exec`` keeps the pid)."""
+    return argv if netns is None else netns.argv(argv)
 
 
 # --------------------------------------------------------------------------- ports
@@ -354,18 +394,28 @@ def _wait_until(
     raise LabTimeout(f"{what} not within {timeout:.0f} s\n{tail}")
 
 
-def sip_options_ping(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> str | None:
-    """Send one out-of-dialog OPTIONS (RFC 3261 §11) and return the status line, or None."""
-    _check_loopback(host)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((LOOPBACK, 0))
+def sip_options_ping(
+    port: int,
+    host: str = LOOPBACK,
+    timeout: float = 0.5,
+    netns: netns_mod.Namespace | None = None,
+) -> str | None:
+    """Send one out-of-dialog OPTIONS (RFC 3261 §11) and return the status line, or None.
+
+    With ``netns`` the probe is sent from inside that lab namespace, from ``host`` itself
+    (the OPTIONS goes to a process in the same namespace).
+    """
+    _check_target(host, netns)
+    source = LOOPBACK if netns is None else host
+    with _udp_socket(netns) as sock:
+        sock.bind((source, 0))
         sock.settimeout(timeout)
         lport = sock.getsockname()[1]
         branch = "z9hG4bK" + uuid.uuid4().hex[:16]
         msg = (
             f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP {LOOPBACK}:{lport};branch={branch};rport\r\n"
-            f"From: <sip:labprobe@{LOOPBACK}>;tag={uuid.uuid4().hex[:8]}\r\n"
+            f"Via: SIP/2.0/UDP {source}:{lport};branch={branch};rport\r\n"
+            f"From: <sip:labprobe@{source}>;tag={uuid.uuid4().hex[:8]}\r\n"
             f"To: <sip:{host}:{port}>\r\n"
             f"Call-ID: {uuid.uuid4().hex}@lab\r\n"
             "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
@@ -385,11 +435,16 @@ def register_contact(
     password: str | None = None,
     expires: int = 60,
     timeout: float = 2.0,
+    host: str = LOOPBACK,
+    netns: netns_mod.Namespace | None = None,
 ) -> int:
-    """REGISTER ``sip:user@127.0.0.1:contact_port`` for ``user`` (RFC 3261 §10) with MD5
-    digest (RFC 2617, no qop) if challenged; returns the final status code."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((LOOPBACK, 0))
+    """REGISTER ``sip:user@host:contact_port`` for ``user`` (RFC 3261 §10) with MD5
+    digest (RFC 2617, no qop) if challenged; returns the final status code.
+
+    ``host`` is the proxy's address and the contact's (127.0.0.1, or inside ``netns``)."""
+    _check_target(host, netns)
+    with _udp_socket(netns) as sock:
+        sock.bind((host, 0))
         sock.settimeout(timeout)
         lport = sock.getsockname()[1]
         call_id, tag = f"{uuid.uuid4().hex}@lab", uuid.uuid4().hex[:8]
@@ -397,25 +452,25 @@ def register_contact(
         for cseq in (1, 2):
             branch = "z9hG4bK" + uuid.uuid4().hex[:16]
             msg = (
-                f"REGISTER sip:{LOOPBACK}:{proxy_port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {LOOPBACK}:{lport};branch={branch};rport\r\n"
-                f"From: <sip:{user}@{LOOPBACK}>;tag={tag}\r\nTo: <sip:{user}@{LOOPBACK}>\r\n"
+                f"REGISTER sip:{host}:{proxy_port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {host}:{lport};branch={branch};rport\r\n"
+                f"From: <sip:{user}@{host}>;tag={tag}\r\nTo: <sip:{user}@{host}>\r\n"
                 f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
-                f"Contact: <sip:{user}@{LOOPBACK}:{contact_port}>\r\nExpires: {expires}\r\n"
+                f"Contact: <sip:{user}@{host}:{contact_port}>\r\nExpires: {expires}\r\n"
                 f"{auth}Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
             )
-            sock.sendto(msg.encode(), (LOOPBACK, proxy_port))
+            sock.sendto(msg.encode(), (host, proxy_port))
             try:
                 reply = sock.recv(65535).decode(errors="replace")
             except OSError as exc:
-                raise LabTimeout(f"no answer to REGISTER from 127.0.0.1:{proxy_port}") from exc
+                raise LabTimeout(f"no answer to REGISTER from {host}:{proxy_port}") from exc
             code = int(reply.split(" ", 2)[1])
             challenge = re.search(r"WWW-Authenticate: Digest (.*)", reply)
             if code != 401 or challenge is None or password is None or cseq == 2:
                 return code
             params = dict(re.findall(r'(\w+)="([^"]*)"', challenge.group(1)))
-            realm, nonce = params.get("realm", LOOPBACK), params.get("nonce", "")
-            uri = f"sip:{LOOPBACK}:{proxy_port}"
+            realm, nonce = params.get("realm", host), params.get("nonce", "")
+            uri = f"sip:{host}:{proxy_port}"
             ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode()).hexdigest()
             ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
             response = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
@@ -450,11 +505,23 @@ class Kamailio:
     """The lab registrar and stateful proxy (record_route, in-dialog relay by R-URI)."""
 
     def __init__(
-        self, run_dir: Path, port: int, auth: bool, follow_3xx: bool, qop: bool = False
+        self,
+        run_dir: Path,
+        port: int,
+        auth: bool,
+        follow_3xx: bool,
+        qop: bool = False,
+        host: str = LOOPBACK,
+        netns: netns_mod.Namespace | None = None,
     ) -> None:
+        _check_target(host, netns)
         self.run_dir = run_dir / "kamailio"
         self.port = port
-        """The UDP port Kamailio listens on (127.0.0.1)."""
+        """The UDP port Kamailio listens on (on ``host``)."""
+        self.host = host
+        """The address Kamailio listens on: 127.0.0.1, or one of ``netns``'s."""
+        self.netns = netns
+        """The lab namespace Kamailio runs in (None: this one, on loopback)."""
         self.auth = auth
         self.follow_3xx = follow_3xx
         self.qop = qop
@@ -464,7 +531,7 @@ class Kamailio:
         dbtext.mkdir(exist_ok=True)
         (dbtext / "version").write_text("table_name(str) table_version(int)\nsubscriber:7\n")
         rows = "".join(
-            f"{i}:{user}:{LOOPBACK}:{pw}::\n" for i, (user, pw) in enumerate(USERS.items(), 1)
+            f"{i}:{user}:{host}:{pw}::\n" for i, (user, pw) in enumerate(USERS.items(), 1)
         )
         (dbtext / "subscriber").write_text(
             "id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n"
@@ -474,6 +541,7 @@ class Kamailio:
             _render(
                 "kamailio.cfg",
                 {
+                    "HOST": host,
                     "SIP_PORT": port,
                     "MODULE_PATH": _kamailio_module_path(),
                     "DBTEXT_DIR": dbtext,
@@ -486,7 +554,7 @@ class Kamailio:
                 defines += ["-A", name]
         self.process = ManagedProcess(
             "kamailio",
-            [
+            _in_netns([
                 "kamailio",
                 "-f",
                 str(self.cfg_path),
@@ -501,16 +569,17 @@ class Kamailio:
                 "-M",
                 "8",
                 *defines,
-            ],
+            ], netns),
             self.run_dir / "kamailio.log",
             self.run_dir,
         )
 
     def check_config(self) -> None:
         """``kamailio -c``: raise `LabError` with Kamailio's words if the config is bad."""
-        defines = self.process.argv[self.process.argv.index("8") + 1 :]
+        argv = self.process.argv
+        defines = argv[argv.index("-M") + 2 :]
         done = subprocess.run(
-            ["kamailio", "-c", "-f", str(self.cfg_path), *defines],
+            _in_netns(["kamailio", "-c", "-f", str(self.cfg_path), *defines], self.netns),
             capture_output=True,
             text=True,
             timeout=20,
@@ -522,9 +591,14 @@ class Kamailio:
     def start(self, timeout: float = 10.0) -> None:
         """Start Kamailio and wait until it answers OPTIONS with 200."""
         self.process.start()
+
+        def answers() -> bool:
+            status = sip_options_ping(self.port, self.host, timeout=0.2, netns=self.netns)
+            return (status or "").startswith("SIP/2.0 200")
+
         _wait_until(
-            f"kamailio on udp:{self.port} answering OPTIONS",
-            lambda: (sip_options_ping(self.port, timeout=0.2) or "").startswith("SIP/2.0 200"),
+            f"kamailio on udp:{self.host}:{self.port} answering OPTIONS",
+            answers,
             timeout,
             self.process,
         )
@@ -563,7 +637,12 @@ class BaresipUA:
         record: bool = True,
         codecs: str = "PCMU/8000/1,PCMA/8000/1",
         regint: int = 60,
+        host: str = LOOPBACK,
+        proxy_host: str = LOOPBACK,
+        netns: netns_mod.Namespace | None = None,
     ) -> None:
+        _check_target(host, netns)
+        _check_target(proxy_host, netns)
         if mode not in self.MODES:
             raise LabError(f"baresip mode must be one of {self.MODES}, got {mode!r}")
         if not user.isdigit():
@@ -571,11 +650,16 @@ class BaresipUA:
         self.user = user
         self.mode = mode
         self.proxy_port = proxy_port
+        self.host = host
+        """The address baresip listens on for SIP and RTP (127.0.0.1 or in ``netns``)."""
+        self.proxy_host = proxy_host
+        self.netns = netns
+        """The lab namespace baresip runs in (None: this one); ctrl_tcp is on its loopback."""
         self.dir = run_dir / f"baresip-{user}"
         self.rec_dir = self.dir / "rec"
         self.rec_dir.mkdir(parents=True, exist_ok=True)
         self.sip_port = free_port_range(2)
-        """baresip's SIP port (UDP and TCP on 127.0.0.1); its SIP/TLS listener takes the next
+        """baresip's SIP port (UDP and TCP on ``host``); its SIP/TLS listener takes the next
         one, so both are probed and reserved (CI once saw baresip exit on that port taken)."""
         self.ctrl_port = free_port_range(1)
         """baresip's ctrl_tcp port."""
@@ -587,6 +671,7 @@ class BaresipUA:
             _render(
                 "baresip_config",
                 {
+                    "HOST": host,
                     "SIP_PORT": self.sip_port,
                     "CTRL_PORT": self.ctrl_port,
                     "RTP_LOW": rtp_low,
@@ -603,7 +688,9 @@ class BaresipUA:
                 "baresip_accounts",
                 {
                     "USER": user,
+                    "HOST": host,
                     "PASSWORD": password if password is not None else USERS.get(user, "none"),
+                    "PROXY_HOST": proxy_host,
                     "PROXY_PORT": proxy_port,
                     "REGINT": regint,
                     "ANSWERMODE": "auto" if mode == "auto" else "manual",
@@ -614,7 +701,7 @@ class BaresipUA:
         (self.dir / "contacts").write_text("")
         self.process = ManagedProcess(
             f"baresip-{user}",
-            ["baresip", "-f", str(self.dir), "-n", LOOPBACK],
+            _in_netns(["baresip", "-f", str(self.dir), "-n", host], netns),
             self.dir / "baresip.log",
             self.dir,
             second_term=0.5,
@@ -635,7 +722,7 @@ class BaresipUA:
     @property
     def aor(self) -> str:
         """The UA's address of record, e.g. ``sip:200@127.0.0.1``."""
-        return f"sip:{self.user}@{LOOPBACK}"
+        return f"sip:{self.user}@{self.host}"
 
     def start(self, timeout: float = 10.0, wait_registered: bool = True) -> None:
         """Start baresip, connect to ctrl_tcp and (by default) wait for its REGISTER 200."""
@@ -651,8 +738,17 @@ class BaresipUA:
 
     def _connect(self) -> bool:
         try:
-            sock = socket.create_connection((LOOPBACK, self.ctrl_port), timeout=0.2)
-        except OSError:
+            if self.netns is None:
+                sock = socket.create_connection((LOOPBACK, self.ctrl_port), timeout=0.2)
+            else:
+                sock = self.netns.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.settimeout(0.2)
+                try:
+                    sock.connect((LOOPBACK, self.ctrl_port))
+                except OSError:
+                    sock.close()
+                    raise
+        except (OSError, netns_mod.NetnsError):
             return False
         sock.settimeout(0.2)
         self._sock = sock
@@ -767,9 +863,10 @@ class BaresipUA:
             return [str(e.get("type")) for e in self.events]
 
     def dial(self, uri: str) -> dict[str, Any]:
-        """Place a call to ``uri`` (must be a loopback SIP URI, e.g. ``lab.uri("100")``)."""
+        """Place a call to ``uri`` (a loopback SIP URI, e.g. ``lab.uri("100")``, or one in
+        this UA's lab network)."""
         host = uri.split("@", 1)[-1].split(":", 1)[0].split(";", 1)[0].split(">", 1)[0]
-        _check_loopback(host)
+        _check_target(host, self.netns)
         return self.command("dial", uri)
 
     def answer(self) -> dict[str, Any]:
@@ -985,17 +1082,29 @@ def scenario_path(scenario: str | Path) -> Path:
 
 
 class Capture:
-    """A dumpcap capture on ``lo`` with a BPF filter; packets are parsed when it stops."""
+    """A dumpcap capture on ``lo`` (or ``interface``, inside ``netns``) with a BPF filter;
+    packets are parsed when it stops."""
 
-    def __init__(self, path: Path, ports: Iterable[int] | None, bpf: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        ports: Iterable[int] | None,
+        bpf: str | None = None,
+        interface: str = "lo",
+        netns: netns_mod.Namespace | None = None,
+    ) -> None:
         self.path = path
         self.ports = sorted(set(ports)) if ports is not None else None
         self.bpf = bpf or _ports_filter(self.ports)
+        self.interface = interface
+        """The interface captured on: ``lo``, or a lab namespace's veth end."""
         self.packets: list[labpcap.RtpPacket] = []
         """RTP packets captured (filled in by `stop`)."""
         self.process = ManagedProcess(
             "dumpcap",
-            ["dumpcap", "-i", "lo", "-f", self.bpf, "-w", str(path), "-P", "-n"],
+            _in_netns(
+                ["dumpcap", "-i", interface, "-f", self.bpf, "-w", str(path), "-P", "-n"], netns
+            ),
             path.with_suffix(".log"),
             path.parent,
         )
@@ -1005,7 +1114,7 @@ class Capture:
         require_tools(["dumpcap"])
         self.process.start()
         _wait_until(
-            "dumpcap capturing on lo",
+            f"dumpcap capturing on {self.interface}",
             lambda: "Capturing on" in self.process.log_text(),
             timeout,
             self.process,
@@ -1057,7 +1166,12 @@ def _ports_filter(ports: list[int] | None) -> str:
 
 
 class Lab:
-    """One loopback lab instance: a run dir, free ports, Kamailio, baresip UAs, SIPp runs."""
+    """One loopback lab instance: a run dir, free ports, Kamailio, baresip UAs, SIPp runs.
+
+    By default everything is on 127.0.0.1 here. With ``netns`` (a namespace of a
+    `netns.Network` this process created) every program runs inside that namespace:
+    Kamailio on ``host``, the UAs and SIPp on ``ua_host`` (default: ``host``).
+    """
 
     def __init__(
         self,
@@ -1065,8 +1179,17 @@ class Lab:
         auth: bool = True,
         follow_3xx: bool = False,
         qop: bool = False,
+        host: str = LOOPBACK,
+        ua_host: str | None = None,
+        netns: netns_mod.Namespace | None = None,
     ) -> None:
         require_tools()
+        self.netns = netns
+        """The lab namespace everything runs in (None: this one, loopback only)."""
+        self.host = _check_target(host, netns)
+        """Kamailio's address."""
+        self.ua_host = _check_target(ua_host or host, netns)
+        """Where baresip UAs and SIPp listen (SIP and RTP)."""
         if run_dir is None:
             run_dir = tempfile.mkdtemp(prefix="lab-")
         self.run_dir = Path(run_dir).resolve()
@@ -1076,8 +1199,10 @@ class Lab:
         self.users = dict(USERS)
         """Digest users (extension -> password); enforced only when ``auth``."""
         self.proxy_port = free_port_range(1)
-        """Kamailio's UDP port on 127.0.0.1: where the console registers."""
-        self.proxy = Kamailio(self.run_dir, self.proxy_port, auth, follow_3xx, qop)
+        """Kamailio's UDP port on ``host``: where the console registers."""
+        self.proxy = Kamailio(
+            self.run_dir, self.proxy_port, auth, follow_3xx, qop, host=host, netns=netns
+        )
         self.uas: dict[str, BaresipUA] = {}
         self._sipp_runs: list[SippRun] = []
         self._captures: list[Capture] = []
@@ -1089,11 +1214,11 @@ class Lab:
     @property
     def proxy_addr(self) -> tuple[str, int]:
         """(host, port) of the registrar/proxy."""
-        return (LOOPBACK, self.proxy_port)
+        return (self.host, self.proxy_port)
 
     def uri(self, extension: str) -> str:
         """A SIP URI for ``extension`` routed through the lab proxy."""
-        return f"sip:{extension}@{LOOPBACK}:{self.proxy_port}"
+        return f"sip:{extension}@{self.host}:{self.proxy_port}"
 
     @property
     def gate(self) -> BaresipUA:
@@ -1148,6 +1273,9 @@ class Lab:
             password=password,
             tone_hz=tone_hz,
             record=record,
+            host=self.ua_host,
+            proxy_host=self.host,
+            netns=self.netns,
         )
         with self._lock:
             self.uas[user] = ua
@@ -1192,7 +1320,7 @@ class Lab:
         if timeout <= 0:
             raise LabError(f"timeout must be positive, got {timeout}")
         host, port = target if target is not None else self.proxy_addr
-        _check_loopback(host)
+        _check_target(host, self.netns)
         with self._lock:
             self._counter += 1
             run_dir = self.run_dir / f"sipp-{self._counter:03d}-{path.stem}"
@@ -1208,13 +1336,13 @@ class Lab:
             service,
             f"{host}:{port}",
             "-i",
-            LOOPBACK,
+            self.ua_host,
             "-p",
             str(sip_port),
             "-cp",
             str(sip_port + 1),
             "-mi",
-            LOOPBACK,
+            self.ua_host,
             "-mp",
             str(media_port),
             "-m",
@@ -1246,6 +1374,7 @@ class Lab:
                 raise LabError(f"duration_ms must be >= 0, got {duration_ms}")
             argv += ["-d", str(duration_ms)]
         argv += list(extra)
+        argv = _in_netns(argv, self.netns)
         run = SippRun(path.stem, argv, run_dir, trace, media_port, sip_port, timeout + 5)
         with self._lock:
             self._sipp_runs.append(run)
@@ -1258,20 +1387,35 @@ class Lab:
     def register_contact(
         self, user: str, contact_port: int, password: str | None = None, expires: int = 60
     ) -> int:
-        """Bind ``user`` to a loopback port (e.g. a SIPp UAS); returns the status code.
+        """Bind ``user`` to a port on the lab's address (e.g. a SIPp UAS); the status code.
 
         The password defaults to the lab's for ``user``; ``expires=0`` removes the binding.
         """
         secret = password if password is not None else self.users.get(user)
-        return register_contact(self.proxy_port, user, contact_port, secret, expires)
+        return register_contact(
+            self.proxy_port, user, contact_port, secret, expires, host=self.host, netns=self.netns
+        )
 
     # -- capture
-    def capture(self, ports: Iterable[int] | None = None, bpf: str | None = None) -> Capture:
-        """A context manager capturing UDP to/from ``ports`` on ``lo`` (RTP parsed on exit)."""
+    def capture(
+        self,
+        ports: Iterable[int] | None = None,
+        bpf: str | None = None,
+        interface: str = "lo",
+        netns: netns_mod.Namespace | None = None,
+    ) -> Capture:
+        """A context manager capturing UDP to/from ``ports`` on ``lo`` (RTP parsed on exit).
+
+        In a namespaced lab it captures inside the lab's namespace (or ``netns``, another
+        namespace of the same network) on ``interface``, e.g. its veth end.
+        """
+        where = netns or self.netns
+        if where is not None and not netns_mod.owned(where.name):
+            raise LabError(f"namespace {where.name} was not created by this lab run")
         with self._lock:
             self._counter += 1
             path = self.run_dir / f"capture-{self._counter:03d}.pcap"
-        cap = Capture(path, ports, bpf)
+        cap = Capture(path, ports, bpf, interface=interface, netns=where)
         with self._lock:
             self._captures.append(cap)
         return cap
@@ -1315,7 +1459,8 @@ class Lab:
             "run_dir": str(self.run_dir),
             "auth": self.auth,
             "follow_3xx": self.follow_3xx,
-            "proxy": {"host": LOOPBACK, "port": self.proxy_port, "pid": self.proxy.process.pid},
+            "netns": self.netns.name if self.netns is not None else None,
+            "proxy": {"host": self.host, "port": self.proxy_port, "pid": self.proxy.process.pid},
             "users": self.users,
             "uas": {
                 user: {

@@ -1,7 +1,8 @@
 """A `console.toml` for the loopback lab: the duty line 100 registering at the lab's Kamailio.
 
 Shared by the end-to-end tests, the adapter tests and `scripts/bench_flow`; everything
-points at 127.0.0.1 and the record is a SQLite file next to the config.
+points at 127.0.0.1 (unless a test on a lab network namespace passes its addresses) and the
+record is a SQLite file next to the config.
 """
 
 from __future__ import annotations
@@ -51,8 +52,16 @@ def write_console_toml(
     texts: dict[str, str] | None = None,
     recording: bool = False,
     default_owner: str = "",
+    registrar: str = "127.0.0.1",
+    local_address: str = "127.0.0.1",
+    trusted_sources: tuple[str, ...] = ("127.0.0.1/32",),
+    line_extra: dict[str, object] | None = None,
 ) -> Path:
-    """Write `console.toml` into `directory` and return its path (free SIP/RTP ports)."""
+    """Write `console.toml` into `directory` and return its path (free SIP/RTP ports).
+
+    `registrar`, `local_address` and `trusted_sources` default to the loopback lab;
+    `line_extra` adds `[line]` keys as given (strings quoted, lists as TOML arrays).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     sip_port = labctl.free_udp_port()
     rtp_low = labctl.free_port_range(max(4, 2 * max_calls + 2), align=2, tcp=False)
@@ -60,23 +69,25 @@ def write_console_toml(
     cache = prompt_cache or (directory / "prompts")
     texts = SHORT_TEXTS if texts is None else texts
     text_lines = "\n".join(f'{name} = "{value}"' for name, value in texts.items())
+    trusted = ", ".join(f'"{net}"' for net in trusted_sources)
+    extra_lines = "".join(f"{key} = {_toml(value)}\n" for key, value in (line_extra or {}).items())
     text = f"""\
 centre = "Lab Service Centre"
 timezone = "Asia/Shanghai"
 
 [line]
-registrar = "127.0.0.1"
+registrar = "{registrar}"
 registrar_port = {proxy_port}
 extension = "{extension}"
 secret = "{labctl.USERS.get(extension, "")}"
-local_address = "127.0.0.1"
+local_address = "{local_address}"
 sip_port = {sip_port}
 rtp_port_low = {rtp_low}
 rtp_port_high = {rtp_high}
-trusted_sources = ["127.0.0.1/32"]
+trusted_sources = [{trusted}]
 max_calls = {max_calls}
 register_expires = 60
-
+{extra_lines}
 [ring_limit]
 rings = {rings}
 cadence_seconds = {cadence}
@@ -123,3 +134,16 @@ due_hours = 24
     path = directory / "console.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _toml(value: object) -> str:
+    """A TOML literal for a bool, number, string or list of those (enough for `[line]`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"no TOML literal for {value!r}")
