@@ -67,10 +67,12 @@ def lab_factory(
     made: list[labctl.Lab] = []
 
     def make(
-        auth: bool = True, follow_3xx: bool = False, gate: bool = True, qop: bool = False
+        auth: bool = True, follow_3xx: bool = False, gate: bool = True, qop: bool = False,
+        proxy_auth: bool = False,
     ) -> labctl.Lab:
         instance = labctl.Lab(
-            tmp_path_factory.mktemp("labv"), auth=auth, follow_3xx=follow_3xx, qop=qop
+            tmp_path_factory.mktemp("labv"), auth=auth, follow_3xx=follow_3xx, qop=qop,
+            proxy_auth=proxy_auth,
         )
         made.append(instance)
         instance.start(gate=gate)

@@ -513,6 +513,7 @@ class Kamailio:
         qop: bool = False,
         host: str = LOOPBACK,
         netns: netns_mod.Namespace | None = None,
+        proxy_auth: bool = False,
     ) -> None:
         _check_target(host, netns)
         self.run_dir = run_dir / "kamailio"
@@ -549,7 +550,9 @@ class Kamailio:
             )
         )
         defines: list[str] = []
-        for flag, name in ((auth, "WITH_AUTH"), (qop, "WITH_QOP"), (follow_3xx, "FOLLOW_3XX")):
+        variants = ((auth, "WITH_AUTH"), (qop, "WITH_QOP"), (follow_3xx, "FOLLOW_3XX"),
+                    (auth and proxy_auth, "WITH_PROXY_AUTH"))
+        for flag, name in variants:
             if flag:
                 defines += ["-A", name]
         self.process = ManagedProcess(
@@ -1182,6 +1185,7 @@ class Lab:
         host: str = LOOPBACK,
         ua_host: str | None = None,
         netns: netns_mod.Namespace | None = None,
+        proxy_auth: bool = False,
     ) -> None:
         require_tools()
         self.netns = netns
@@ -1201,7 +1205,8 @@ class Lab:
         self.proxy_port = free_port_range(1)
         """Kamailio's UDP port on ``host``: where the console registers."""
         self.proxy = Kamailio(
-            self.run_dir, self.proxy_port, auth, follow_3xx, qop, host=host, netns=netns
+            self.run_dir, self.proxy_port, auth, follow_3xx, qop, host=host, netns=netns,
+            proxy_auth=proxy_auth,
         )
         self.uas: dict[str, BaresipUA] = {}
         self._sipp_runs: list[SippRun] = []
