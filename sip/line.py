@@ -705,6 +705,8 @@ class DutyLine:
         """
         if ":" not in target_uri or any(c in target_uri for c in "<>\r\n "):
             raise CallStateError(f"probe target {target_uri!r} is not a SIP URI")
+        if self.transport is None:  # a watcher that started before the line (issue 11)
+            raise CallStateError("the line is not started: nothing can be probed yet")
         call_id = self.client.gen_call_id()
         from_ = f"<{self.client.aor}>;tag={self.client.new_tag()}"
 

@@ -315,3 +315,14 @@ def test_a_line_that_never_registered_does_not_wait_for_an_unregister() -> None:
     line.stop()
     assert registration.unregistered.is_set()
     assert not [m for m, _ in transport.sent if m.is_request and m.method == "REGISTER"]
+
+
+def test_a_probe_before_the_line_started_is_a_clear_sip_error() -> None:
+    """The seat's gate-post watcher died with AttributeError ('DutyLine' object has no
+    attribute 'client') when it probed before the line had started."""
+    from sip.api import CallStateError
+
+    line = DutyLine(config(), Events(), transport=FakeTransport(), scheduler=ManualScheduler(),
+                    media=FakeMedia())
+    with pytest.raises(CallStateError, match="the line is not started"):
+        line.probe("sip:200@127.0.0.1")
