@@ -223,11 +223,22 @@ class Registration:
             self.observed = seen
 
     def _granted(self, msg: SipMessage) -> int:
-        for contact in msg.header_values("Contact"):
-            if f"{self._client.myPort}" in contact and "expires=" in contact.lower():
-                value = contact.lower().split("expires=", 1)[1].split(";")[0].split(",")[0]
-                if value.strip().isdigit():
-                    return int(value)
+        """Seconds the registrar granted our binding (RFC 3261 §10.2.4).
+
+        Its 200 lists every binding of the AOR, other seats' and stale ones among them; ours
+        is the one whose URI is our Contact's exactly (a port that merely contains ours, as
+        5060 in 15060, is somebody else's).
+        """
+        ours = self._client.contact.strip("<>").lower()
+        for header in msg.header_values("Contact"):
+            for contact in _split_contacts(header):
+                uri, _, params = contact.partition(">")
+                if uri.strip().lstrip("<").lower() != ours:
+                    continue
+                for param in params.split(";"):
+                    key, _, value = param.partition("=")
+                    if key.strip().lower() == "expires" and value.strip().isdigit():
+                        return int(value.strip())
         value = msg.header("Expires") or ""
         return int(value) if value.strip().isdigit() else self._expires
 
@@ -256,3 +267,20 @@ class Registration:
             if handle is not None:
                 handle.cancel()
         self._retx = self._deadline = self._next = None
+
+
+def _split_contacts(header: str) -> list[str]:
+    """One Contact header's values (RFC 3261 §20.10): commas inside <> or quotes don't split."""
+    out, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(header):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "<":
+            depth += 1
+        elif not quoted and ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == "," and not quoted and depth == 0:
+            out.append(header[start:i].strip())
+            start = i + 1
+    out.append(header[start:].strip())
+    return [c for c in out if c]

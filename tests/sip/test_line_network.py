@@ -326,3 +326,23 @@ def test_a_probe_before_the_line_started_is_a_clear_sip_error() -> None:
                     media=FakeMedia())
     with pytest.raises(CallStateError, match="the line is not started"):
         line.probe("sip:200@127.0.0.1")
+
+
+def test_the_granted_expiry_is_read_from_our_own_binding() -> None:
+    """A registrar's 200 lists every binding of the AOR. The line took the first Contact whose
+    text merely contained its port (15099 contains 5099) and so refreshed on another seat's
+    expiry: a line granted 10 s waited 45 s (seen in the suite's shared lab)."""
+    transport = FakeTransport()
+    sched = ManualScheduler()
+    line = DutyLine(config(register_expires=10), Events(), sched.clock, transport=transport,
+                    scheduler=sched, media=FakeMedia())
+    line.start(timeout=0)
+    reg = transport.take()[0][0]
+    others = ('Contact: <sip:100@127.0.0.1:15099>;expires=3600, "x, y" <sip:100@10.0.0.9:5099>'
+              ';expires=120, <sip:100@127.0.0.1:5099>;expires=10;+sip.instance="<urn:a>"')
+    transport.inject(response_to(reg, 200, "OK", (others, "Expires: 3600"), "r1"))
+    assert line.registration is not None and line.registration.granted == 10
+    transport.take()
+    sched.advance(8.1)  # 0.8 × 10 s: the refresh is due
+    assert [m.method for m, _ in transport.sent if m.is_request] == ["REGISTER"]
+    line.stop()
