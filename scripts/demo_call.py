@@ -5,7 +5,10 @@ the seat, var/demo/lab.json for the headless demo), calls the duty line (extensi
 through the lab's Kamailio on 127.0.0.1, keys `--digits` (RFC 4733) from the moment it is
 answered — the last digit repeated, so the survey hears it whenever it asks — and either waits
 for the console to hang up or hangs up itself `--hangup-after` seconds after the answer.
-Loopback only; SIPp is bounded by `--timeout` and stopped by its pid if it outlives it.
+Loopback only; SIPp is bounded by `--timeout` and stopped by its pid if it outlives it. The
+default limit comes from the console's own timers (the console.toml beside lab.json): a
+call nobody answers rings out, holds, leaves a message and sits through the survey, and the
+limit must outlast all of it (`call_limit`).
 Prints what it did; exit 0 when the call went as planned.
 """
 
@@ -35,6 +38,15 @@ KEYS_REPEATED = 60
 """The last digit is keyed this many times (80 s), then the caller only listens."""
 
 
+FALLBACK_TIMEOUT = 120.0
+"""The limit when no console.toml lies beside the lab file."""
+PROMPT_ALLOWANCE_SECONDS = 90.0
+"""Room for what an unanswered call hears besides the timers: greeting, hold, message and
+survey prompts (the survey twice), thanks, the tone, call set-up. tests/scripts checks that
+the real prompts fit."""
+MAX_TIMEOUT = 600.0
+
+
 class DemoError(Exception):
     """A demo-call option or the lab file is unusable; the message says which."""
 
@@ -59,6 +71,30 @@ def lab_proxy(lab_json: Path) -> tuple[str, int]:
     return host, port
 
 
+def longest_call(config_path: Path) -> float:
+    """Seconds of timers a call nobody answers sits through under this console config:
+    the ring limit, the hold, the message, the survey's two digit timeouts and the wait for
+    the caller to hang up (prompts not included; see `PROMPT_ALLOWANCE_SECONDS`)."""
+    from console import config
+
+    try:
+        cfg = config.load(config_path, environ={})
+    except config.ConfigError as exc:
+        raise DemoError(f"{config_path}: {exc}") from None
+    timers = cfg.timers
+    return (cfg.ring_limit.seconds + timers.hold_max_seconds + timers.message_seconds
+            + 2 * timers.survey_digit_timeout_seconds + timers.caller_hangup_timeout_seconds)
+
+
+def call_limit(lab_json: Path) -> float:
+    """The default `--timeout`: the console's `longest_call` plus the prompts' allowance,
+    from the console.toml beside `lab_json` (`scripts/console` writes both)."""
+    config_path = lab_json.parent / "console.toml"
+    if not config_path.exists():
+        return FALLBACK_TIMEOUT
+    return min(MAX_TIMEOUT, longest_call(config_path) + PROMPT_ALLOWANCE_SECONDS)
+
+
 def check_digits(digits: str) -> str:
     digits = digits.replace(" ", "")
     bad = sorted({d for d in digits if d not in "0123456789*#"})
@@ -70,8 +106,10 @@ def check_digits(digits: str) -> str:
 def place(args: argparse.Namespace) -> int:
     if shutil.which("sipp") is None:
         raise DemoError("sipp is not installed (scripts/setup installs it)")
-    if not 1 <= args.timeout <= 600:
-        raise DemoError(f"--timeout {args.timeout}: 1-600 seconds")
+    if args.timeout is None:
+        args.timeout = call_limit(args.lab)
+    if not 1 <= args.timeout <= MAX_TIMEOUT:
+        raise DemoError(f"--timeout {args.timeout}: 1-{MAX_TIMEOUT:g} seconds")
     if args.hangup_after is not None and not 1 <= args.hangup_after < args.timeout:
         raise DemoError(f"--hangup-after {args.hangup_after}: 1 s up to --timeout")
     if not args.service.isdigit():
@@ -147,8 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", type=Path, default=None,
                         help="the lab file scripts/console wrote (default: var/seat/lab.json, "
                              "the seat's; else var/demo/lab.json, the headless demo's)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="the whole call at most this long, seconds (default 120)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="the whole call at most this long, seconds (default: what the "
+                             "console's timers allow a call nobody answers, plus "
+                             f"{PROMPT_ALLOWANCE_SECONDS:g} s for its prompts; "
+                             f"{FALLBACK_TIMEOUT:g} without a console.toml beside the lab file)")
     args = parser.parse_args(argv)
     if args.lab is None:
         seat = ROOT / "var" / "seat" / "lab.json"

@@ -5,6 +5,13 @@ kept in memory as a `sip.api.Prompt` (8 kHz mono s16le, what the line plays). Re
 also cached on disk by sha256(text, voice, rate, engine) so a restart costs nothing. A
 missing engine or voice is a start-up error (`TtsError`), never a silent call.
 
+A render is checked before it is cached, because a bad one would be served to every caller
+until the cache is cleared: the pyttsx3 child checks its WAV against espeak's own events
+(rate in effect, espeak's sample count; `sip.tts_render`), the parent checks the WAV against
+the child's report, and `PromptCache` keeps a prompt only when two fresh renders agree byte
+for byte (`RENDER_ATTEMPTS` renders at most). A render that fails a check is a `RenderError`
+and is rendered again; a prompt no two renders agree on is a `TtsError` that says so.
+
 Why `espeak-ng -w` and not pyttsx3: pyttsx3 2.99's espeak driver was tried first and
 cannot render reliably here (espeak-ng 1.51, Debian 12; measured while writing this):
 - `runAndWait()` returns as soon as synthesis has *started*; espeak renders on its own
@@ -16,9 +23,12 @@ cannot render reliably here (espeak-ng 1.51, Debian 12; measured while writing t
   previous render's rate), once 19.1 s (doubled audio), plus "espeak: No envelope";
 - setting an unknown voice is queued and its error swallowed.
 Waiting for "finished-utterance" and for espeak to go idle fixed the first two partly, not
-the third. Every one of those races needs two utterances in one process. So the product
-renders with pyttsx3 as issue 4 asks, but ONE render per fresh process (`Pyttsx3Engine`
-runs `python -m sip.tts_render`): measured here, 3/3 identical bytes per voice (cmn, en),
+the third. Those races need two utterances in one process, so the product renders with
+pyttsx3 as issue 4 asks, but ONE render per fresh process (`Pyttsx3Engine` runs
+`python -m sip.tts_render`). A single utterance still had one race, the rate queued on
+espeak's thread and cancelled by `runAndWait`'s own `stop()` (about 1 render in 20, more
+under load, came out at rate 200: the greeting 8.05 s instead of 9.97 s); `sip.tts_render`
+explains it and how the child avoids it. Measured here: identical bytes per voice (cmn, en),
 ~0.15-0.2 s per prompt (interpreter start included), a wedged render killed by a timeout,
 the WAV checked complete (header matches size) before use. Note pyttsx3 calls
 "finished-utterance" callbacks with keyword arguments only, and a failed save never calls
@@ -29,6 +39,7 @@ back at all (hence the timeout). `EspeakNgEngine` (one `espeak-ng -w` process pe
 from __future__ import annotations
 
 import audioop
+import concurrent.futures
 import hashlib
 import io
 import json
@@ -83,6 +94,13 @@ class TtsError(SipError):
     title = "Text-to-speech"
 
 
+class RenderError(TtsError):
+    """One render failed or came out wrong (crash, timeout, a failed check); worth another try.
+
+    `PromptCache` renders again; bad input (voice, empty text) is a plain `TtsError`.
+    """
+
+
 class SpeechEngine(Protocol):
     """Something that renders text to a WAV file; espeak-ng in the product, fakes in tests."""
 
@@ -130,7 +148,7 @@ class EspeakNgEngine:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:  # run() kills the child on timeout
-            raise TtsError(f"espeak-ng did not finish within {exc.timeout:.0f} s") from exc
+            raise RenderError(f"espeak-ng did not finish within {exc.timeout:.0f} s") from exc
         except OSError as exc:
             raise TtsError(f"espeak-ng cannot run: {exc}") from exc
 
@@ -164,20 +182,21 @@ class EspeakNgEngine:
             stdin=text.encode("utf-8"),
         )
         if done.returncode != 0:
-            raise TtsError(
+            raise RenderError(
                 f"espeak-ng failed ({done.returncode}): "
                 f"{done.stderr.decode('utf-8', 'replace').strip()[:200]}"
             )
         if not path.exists() or path.stat().st_size <= 44:
-            raise TtsError(f"espeak-ng wrote no audio for {text[:40]!r}")
+            raise RenderError(f"espeak-ng wrote no audio for {text[:40]!r}")
 
 
 class Pyttsx3Engine:
     """pyttsx3's espeak driver, ONE render per child process (`python -m sip.tts_render`).
 
     The default engine. Each render is a fresh interpreter, so none of the driver's
-    cross-utterance races (module docstring) can happen; the child is killed after
-    `render_timeout` and its WAV is checked complete before it is used.
+    cross-utterance races (module docstring) can happen; the child confirms espeak's rate
+    and checks its WAV against espeak's own events, it is killed after `render_timeout`,
+    and its WAV is checked here against what it reported before it is used.
     """
 
     def __init__(self, render_timeout: float = 30.0, python: str | None = None) -> None:
@@ -197,10 +216,10 @@ class Pyttsx3Engine:
             )
         from importlib.metadata import version
 
-        self.name = f"pyttsx3 {version('pyttsx3')} espeak, tail kept"
-        """Part of the cache key: another pyttsx3 renders the prompts again; "tail kept"
-        re-renders prompts cached before `sip.tts_render.keep_last_samples` (some lost
-        their last buffer)."""
+        self.name = f"pyttsx3 {version('pyttsx3')} espeak, rate confirmed"
+        """Part of the cache key: another pyttsx3 renders the prompts again; "rate
+        confirmed" re-renders prompts cached before `sip.tts_render.apply_settings` (some
+        were spoken at the driver's default rate 200)."""
         self._voices: dict[str, str] = {}
         self._voice_lock = threading.Lock()
 
@@ -217,7 +236,9 @@ class Pyttsx3Engine:
                 check=False, env=env,
             )
         except subprocess.TimeoutExpired as exc:  # run() kills the child on timeout
-            raise TtsError(f"pyttsx3 render did not finish within {exc.timeout:.0f} s") from exc
+            raise RenderError(
+                f"pyttsx3 render did not finish within {exc.timeout:.0f} s"
+            ) from exc
         except OSError as exc:
             raise TtsError(f"pyttsx3 render process cannot run: {exc}") from exc
 
@@ -249,18 +270,47 @@ class Pyttsx3Engine:
     def render_wav(self, text: str, voice_id: str, rate: int, path: Path) -> None:
         if not text.strip():
             raise TtsError("cannot render an empty prompt text")
+        from sip.tts_render import EXIT_INPUT
+
         done = self._child(
             ["--voice", voice_id, "--rate", str(rate), "--out", str(path),
              "--timeout", f"{self.render_timeout:g}"],
             stdin=text.encode("utf-8"),
         )
         if done.returncode != 0:
-            raise TtsError(
+            error = TtsError if done.returncode == EXIT_INPUT else RenderError
+            raise error(
                 f"pyttsx3 render failed ({done.returncode}): "
                 f"{done.stderr.decode('utf-8', 'replace').strip()[-200:]}"
             )
-        if not path.exists() or path.stat().st_size <= 44:
-            raise TtsError(f"pyttsx3 wrote no audio for {text[:40]!r}")
+        check_against_report(path, done.stdout, rate)
+
+
+def check_against_report(path: Path, stdout: bytes, rate: int) -> None:
+    """Raise RenderError unless the WAV at `path` is what the render child reported.
+
+    The child's last JSON line on stdout is espeak's own account (`sip.tts_render`): the
+    rate in effect, the sample rate and the samples espeak counted to its last clause end.
+    """
+    report: dict[str, int] = {}
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue  # pyttsx3's own chatter ("Audio saved to ...")
+    try:
+        with wave.open(str(path)) as w:
+            frames, sample_rate = w.getnframes(), w.getframerate()
+    except (OSError, wave.Error, EOFError) as exc:
+        raise RenderError(f"pyttsx3 wrote no readable WAV: {exc}") from exc
+    expected = (rate, sample_rate, frames)
+    got = (report.get("rate"), report.get("sample_rate"), report.get("samples"))
+    if not frames or got != expected:
+        raise RenderError(
+            f"pyttsx3 render does not match espeak's report: WAV {frames} samples at "
+            f"{sample_rate} Hz, rate {rate}; espeak {got[2]} samples at {got[1]} Hz, "
+            f"rate {got[0]}"
+        )
 
 
 ENGINES = ("pyttsx3", "espeak-ng")
@@ -315,10 +365,17 @@ class PromptText:
     rate: int = 160
 
 
+RENDER_ATTEMPTS = 4
+"""Fresh renders tried per prompt; two of them must agree byte for byte before it is cached."""
+
+
 class PromptCache:
     """Rendered prompts in memory and on disk, keyed by sha256(text, voice, rate).
 
-    Thread-safe; `renders` counts real syntheses (a cache hit leaves it unchanged).
+    A prompt is rendered (at least) twice, the first two renders in parallel, and cached only
+    when two renders agree; a render that fails a check or disagrees is never cached.
+    Thread-safe; `renders` counts prompts synthesised (a cache hit leaves it unchanged),
+    `attempts` the engine renders behind them.
     """
 
     def __init__(self, engine: SpeechEngine, cache_dir: Path | str) -> None:
@@ -330,7 +387,9 @@ class PromptCache:
             raise TtsError(f"prompt cache directory {self.cache_dir}: {exc}") from exc
         self._memory: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self.renders = 0
+        self.attempts = 0
         self.disk_hits = 0
         self.memory_hits = 0
 
@@ -385,13 +444,57 @@ class PromptCache:
             return None
         return pcm
 
-    def _render(self, spec: PromptText, voice_id: str, key: str) -> bytes:
+    def _render_once(self, spec: PromptText, voice_id: str) -> bytes:
+        """One fresh render by the engine, as the line plays it (8 kHz s16le)."""
+        with self._count_lock:
+            self.attempts += 1
         with tempfile.TemporaryDirectory(prefix="tts-") as tmp:
             wav = Path(tmp) / "prompt.wav"
             self.engine.render_wav(spec.text, voice_id, spec.rate, wav)
             pcm = wav_to_pcm8k(wav.read_bytes())
         if not pcm:
-            raise TtsError(f"prompt {spec.name!r}: the engine produced no samples")
+            raise RenderError(f"prompt {spec.name!r}: the engine produced no samples")
+        return pcm
+
+    def _agreed_render(self, spec: PromptText, voice_id: str) -> bytes:
+        """The first render that an earlier render of the same prompt matches byte for byte.
+
+        Up to `RENDER_ATTEMPTS` renders, the first two in parallel; a `RenderError` counts
+        as a failed attempt; anything else (bad voice, empty text) stops at once.
+        """
+        seen: list[bytes] = []
+        failures: list[str] = []
+        with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="tts-render") as pool:
+            pending = [pool.submit(self._render_once, spec, voice_id) for _ in range(2)]
+            started = len(pending)
+            while pending:
+                try:
+                    pcm = pending.pop(0).result()
+                except RenderError as exc:
+                    failures.append(str(exc))
+                    log.warning("prompt %s: a render failed (%s); rendering again",
+                                spec.name, exc)
+                else:
+                    if pcm in seen:
+                        return pcm
+                    if seen:
+                        log.warning(
+                            "prompt %s: renders differ (%s s); rendering again", spec.name,
+                            ", ".join(f"{len(p) / 16000:.2f}" for p in [*seen, pcm]),
+                        )
+                    seen.append(pcm)
+                if not pending and started < RENDER_ATTEMPTS:
+                    pending.append(pool.submit(self._render_once, spec, voice_id))
+                    started += 1
+        lengths = ", ".join(f"{len(p) / 16000:.2f} s" for p in seen) or "none"
+        why = f"; failed: {'; '.join(failures)}" if failures else ""
+        raise TtsError(
+            f"prompt {spec.name!r} cannot be rendered completely: no two of "
+            f"{RENDER_ATTEMPTS} renders agree (lengths {lengths}{why}); nothing cached"
+        )
+
+    def _render(self, spec: PromptText, voice_id: str, key: str) -> bytes:
+        pcm = self._agreed_render(spec, voice_id)
         self.renders += 1
         path = self._path(key)
         tmp_path = path.with_suffix(f".{os.getpid()}.tmp")

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from sip.api import SipError
 from sip.tts import (
+    RENDER_ATTEMPTS,
     EspeakNgEngine,
     PromptCache,
     PromptText,
+    RenderError,
     TtsError,
     cache_key,
     wav_to_pcm8k,
@@ -53,15 +56,22 @@ class ToneEngine:
 
     def __init__(self) -> None:
         self.calls = 0
+        self._lock = threading.Lock()  # PromptCache renders twice in parallel
 
     def resolve_voice(self, voice: str) -> str:
         if voice not in ("cmn", "en"):
             raise TtsError(f"voice {voice!r} is not installed")
         return voice
 
+    def length(self, text: str, call: int) -> int:
+        """Samples of the render number `call` (0-based): 0.1 s per character."""
+        return 2205 * len(text)
+
     def render_wav(self, text: str, voice_id: str, rate: int, path: Path) -> None:
-        self.calls += 1
-        n = 2205 * len(text)
+        with self._lock:
+            call = self.calls
+            self.calls += 1
+        n = self.length(text, call)
         frames = b"".join(
             struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 22050)))
             for i in range(n)
@@ -110,18 +120,18 @@ def test_cache_hit_does_not_render_again(engine: EspeakNgEngine, tmp_path: Path)
     spec = PromptText("hold", "请稍候,正在为您转接", "cmn")
     first = cache.get(spec)
     second = cache.get(spec)
-    assert len(counting.calls) == 1
-    assert cache.renders == 1 and cache.memory_hits == 1
+    assert len(counting.calls) == 2  # one prompt: two renders that agree
+    assert cache.renders == 1 and cache.attempts == 2 and cache.memory_hits == 1
     assert first.pcm16 == second.pcm16
     # A new process (new cache object) finds the rendering on disk.
     again = PromptCache(counting, tmp_path)
     third = again.get(spec)
-    assert len(counting.calls) == 1 and again.disk_hits == 1
+    assert len(counting.calls) == 2 and again.disk_hits == 1
     assert third.pcm16 == first.pcm16
     # A change of text, voice or rate is a new key and a new render.
     cache.get(PromptText("hold", "请稍候,正在为您转接。", "cmn"))
     cache.get(PromptText("hold", spec.text, "cmn", rate=170))
-    assert len(counting.calls) == 3
+    assert len(counting.calls) == 6
 
 
 def test_missing_voice_is_a_clear_error(engine: EspeakNgEngine, tmp_path: Path) -> None:
@@ -204,7 +214,7 @@ def test_damaged_cache_file_is_rendered_again(tmp_path: Path) -> None:
     key = cache_key(spec.text, "en", spec.rate, fake.name)
     (tmp_path / f"{key}.s16le").write_bytes(b"\x01\x02\x03")  # odd length: truncated
     again = PromptCache(fake, tmp_path).get(spec)
-    assert fake.calls == 2
+    assert fake.calls == 4  # two renders that agree, each time
     assert again.pcm16 == first.pcm16
     assert (tmp_path / f"{key}.s16le").read_bytes() == first.pcm16
 
@@ -256,3 +266,63 @@ def test_wav_conversion_handles_stereo_and_8_bit() -> None:
 def test_not_a_wav_is_a_tts_error() -> None:
     with pytest.raises(TtsError, match="not a PCM WAV"):
         wav_to_pcm8k(b"RIFF garbage")
+
+
+class ScriptedEngine(ToneEngine):
+    """A fake engine whose renders have scripted lengths (`None`: that render fails)."""
+
+    name = "scripted"
+
+    def __init__(self, seconds: list[float | None]) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def length(self, text: str, call: int) -> int:
+        planned = self.seconds[min(call, len(self.seconds) - 1)]
+        if planned is None:
+            raise RenderError("the render child was killed")
+        return int(22050 * planned)
+
+
+def test_a_short_render_is_rendered_again_and_never_cached(tmp_path: Path) -> None:
+    # The issue-14 greeting: one render 8.05 s, the others 9.97 s.
+    fake = ScriptedEngine([8.05, 9.97, 9.97])
+    cache = PromptCache(fake, tmp_path)
+    prompt = cache.get(PromptText("greeting", "hello", "en"))
+    assert prompt.seconds == pytest.approx(9.97, abs=0.01)
+    assert fake.calls == 3 and cache.attempts == 3 and cache.renders == 1
+    [cached] = tmp_path.iterdir()
+    assert cached.read_bytes() == prompt.pcm16
+
+
+def test_a_failed_render_is_rendered_again(tmp_path: Path) -> None:
+    fake = ScriptedEngine([None, 2.0, 2.0])
+    prompt = PromptCache(fake, tmp_path).get(PromptText("thanks", "bye", "en"))
+    assert prompt.seconds == pytest.approx(2.0, abs=0.01) and fake.calls == 3
+
+
+def test_a_prompt_no_two_renders_agree_on_is_an_error(tmp_path: Path) -> None:
+    fake = ScriptedEngine([1.0, 2.0, None, 3.0])
+    cache = PromptCache(fake, tmp_path)
+    with pytest.raises(TtsError, match=r"'greeting' cannot be rendered completely: no two of "
+                       rf"{RENDER_ATTEMPTS} renders agree .*killed.*nothing cached"):
+        cache.get(PromptText("greeting", "hello", "en"))
+    assert fake.calls == RENDER_ATTEMPTS
+    assert list(tmp_path.iterdir()) == []  # nothing cached, nothing half-written
+    assert cache.renders == 0
+
+
+def test_an_unrenderable_prompt_stops_start_up_and_fails_only_its_call(tmp_path: Path) -> None:
+    """What the product does with a TtsError, kept: `PromptBook.load` (start-up) raises it;
+    a greeting rendered on first use raises it inside the call, and the call flow catches
+    every `SipError` for that call only (`CallSession._run`), so the line keeps running."""
+    from console.prompts import PromptBook, PromptSettings
+
+    settings = PromptSettings(language="en", voice="en", cache_dir=str(tmp_path))
+    with pytest.raises(TtsError, match="cannot be rendered completely"):
+        PromptBook.load(settings, ["1024"], engine=ScriptedEngine([1.0, 2.0, 3.0, 4.0]))
+    book = PromptBook.load(settings, [], engine=ToneEngine())
+    book.cache.engine = ScriptedEngine([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(SipError, match="'greeting:2048' cannot be rendered completely"):
+        book.greeting_for("2048")
+    assert book.get("thanks").seconds > 0  # what was rendered is still played
