@@ -1,10 +1,16 @@
 """Retention: archive months older than the retention period, verify, purge that prefix only.
 
-The duty rules keep records three years and archive monthly. `archive` writes every link of
-each chain that is wholly older than the cut-off month to a JSON-lines archive with its own
+The duty rules keep records three years and archive monthly (§5). Three years is a rule,
+not a setting: a longer retention may be asked for, a shorter one is refused, and so is any
+month younger than three years, whatever the flags. `archive` writes every link of each
+chain that is wholly older than the cut-off month to a JSON-lines archive with its own
 SHA-256, re-reads and re-verifies the archive, then records a checkpoint per chain (last
-seq and hash) and deletes exactly those links. The guard triggers allow a DELETE only for
-rows a checkpoint covers, and `verify` resumes each chain from its checkpoint.
+seq and hash) and deletes exactly those links. Checkpoints are written here only, each the
+next link of the chain of checkpoints (`~checkpoints`), so `verify` notices a forged or a
+deleted one. The database keeps the rule too (migration 0002): it deletes a row only when
+a checkpoint covers it and it is older than three years by the database's clock, and it
+accepts a checkpoint only as the next link, ending on a real record, covering nothing
+younger than three years.
 """
 
 from __future__ import annotations
@@ -18,14 +24,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from console.store.chain import canonical_columns, canonical_value, link_hash
-from console.store.errors import ArchiveRefused, InvalidFact
+from console.store.chain import canonical_columns, canonical_value, link_hash, row_content
+from console.store.errors import ArchiveRefused, InvalidFact, UnsoundArchiveRefused
 from console.store.models import (
     CHAINED,
+    CHECKPOINT_CHAIN,
+    RETENTION_YEARS,
     AmendmentRow,
+    ChainHeadRow,
     CheckpointRow,
     SignatureRow,
 )
@@ -34,7 +43,7 @@ from console.store.records import GENESIS
 
 log = logging.getLogger("console.store.archive")
 
-RETENTION_YEARS = 3
+__all__ = ["RETENTION_YEARS", "ArchiveResult", "archive", "retention_cutoff", "verify_archive"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +61,26 @@ def retention_cutoff(today: date, years: int = RETENTION_YEARS) -> date:
     return date(today.year - years, today.month, 1)
 
 
-def _time_column(model: Any) -> Any:
-    for name in ("ring_at", "written_at", "at"):
-        if name in model.__table__.c:
-            return model.__table__.c[name]
-    raise AssertionError(model)
+def check_retention(years: int) -> int:
+    """The retention period to use: the rule's three years, or longer if asked; never shorter."""
+    if isinstance(years, bool) or not isinstance(years, int) or years < RETENTION_YEARS:
+        raise ArchiveRefused(
+            f"a retention of {years!r} years is shorter than the {RETENTION_YEARS} years the "
+            f"duty rules require (§5): it may be set longer, never shorter; nothing archived"
+        )
+    return years
+
+
+def _time_columns(model: Any) -> list[Any]:
+    """A record's times; it is as young as the latest (a call: rung, then sealed)."""
+    names = {"calls": ("ring_at", "sealed_at"), "handovers": ("written_at",)}
+    table = model.__table__
+    return [table.c[n] for n in names.get(table.name, ("at",))]
+
+
+def _latest(times: Any) -> datetime:
+    found = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times if t is not None]
+    return max(found)
 
 
 def _prefix(session: Session, chain: str, start: int, before: datetime) -> int:
@@ -64,10 +88,10 @@ def _prefix(session: Session, chain: str, start: int, before: datetime) -> int:
     links: list[tuple[int, Any, str]] = []
     for model in CHAINED:
         table = model.__table__
-        query = select(table.c.seq, _time_column(model), table.c.key).where(
+        query = select(table.c.seq, table.c.key, *_time_columns(model)).where(
             table.c.chain == chain, table.c.seq >= start
         )
-        links.extend((int(s), t, k) for s, t, k in session.execute(query))
+        links.extend((int(r[0]), _latest(r[2:]), r[1]) for r in session.execute(query))
     links.sort()
     # A call (or handover) must not go while an amendment (signature) of it stays.
     latest: dict[str, datetime] = {}
@@ -83,8 +107,6 @@ def _prefix(session: Session, chain: str, start: int, before: datetime) -> int:
         latest[key] = at
     upto = start - 1
     for seq, at, key in links:
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
         last = latest.get(key)
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=UTC)
@@ -99,11 +121,19 @@ def archive(
     out_dir: Path,
     who: str,
     before: date | None = None,
-    today: date | None = None,
     retention_years: int = RETENTION_YEARS,
 ) -> ArchiveResult:
-    """Archive and purge everything before `before` (default: the retention cut-off)."""
-    today = today or store._now().astimezone(store.tz).date()
+    """Archive and purge everything before `before` (default: the retention cut-off).
+
+    Today is the store's clock. `retention_years` may lengthen the rule's three years, never
+    shorten them (`ArchiveRefused`, logged); `before` may only be earlier than the cut-off.
+    """
+    try:
+        retention_years = check_retention(retention_years)
+    except ArchiveRefused as exc:
+        store.audit("archive_refused", who, str(exc))
+        raise
+    today = store._now().astimezone(store.tz).date()
     cutoff = retention_cutoff(today, retention_years)
     before = before or cutoff
     if before.day != 1:
@@ -121,10 +151,12 @@ def archive(
     report = store.verify()
     if not report.ok:
         store.audit("archive_refused", who, f"record does not verify: {report.problem}")
-        raise ArchiveRefused(f"the record does not verify, nothing archived: {report.problem}")
+        raise UnsoundArchiveRefused(
+            f"the record does not verify, nothing archived: {report.problem}"
+        )
 
     with store._session(write=False) as session:
-        chains = sorted(report.chains)
+        chains = sorted(c for c in report.chains if c != CHECKPOINT_CHAIN)
         plan: dict[str, tuple[int, int, str]] = {}
         for chain in chains:
             checkpoint = session.scalars(
@@ -152,17 +184,29 @@ def archive(
 
     def purge(session: Session) -> dict[str, int]:
         purged: dict[str, int] = {}
+        conn = session.connection()
         for chain, (start, upto, _) in plan.items():
-            session.add(
-                CheckpointRow(
-                    chain=chain,
-                    upto_seq=upto,
-                    upto_hash=heads[chain],
-                    archive_name=path.name,
-                    archive_digest=digest,
-                    rows=upto - start + 1,
-                    at=store._now(),
-                )
+            # The checkpoint is the next link of the chain of checkpoints (the database
+            # refuses any other, and any that covers a record younger than three years).
+            seq, prev = store._claim(conn, CHECKPOINT_CHAIN)
+            row = CheckpointRow(
+                chain=chain,
+                upto_seq=upto,
+                upto_hash=heads[chain],
+                archive_name=path.name,
+                archive_digest=digest,
+                rows=upto - start + 1,
+                at=store._now(),
+                seq=seq,
+                prev_hash=prev,
+            )
+            row.row_hash = link_hash(prev, CheckpointRow.__tablename__, row_content(row))
+            session.add(row)
+            session.flush()
+            session.execute(
+                update(ChainHeadRow)
+                .where(ChainHeadRow.chain == CHECKPOINT_CHAIN)
+                .values(seq=seq, row_hash=row.row_hash)
             )
         session.flush()
         # Children before parents (amendments → calls, signatures → handovers).

@@ -1,38 +1,79 @@
 """`duty-console db upgrade | verify | archive | export`: the duty record's sub-commands.
 
-Each handler opens the record named by `--db` (default `$DUTY_DB` or `var/duty.db`),
-reports through the named logger and stderr, and returns the exit status: 0 sound,
-1 a finding (tampered record, refused archive), 2 a usage or database error.
+Each handler opens the record named by `--db` (default `$DUTY_DB` or `var/duty.db`) and
+answers on stdout, or in one line on stderr when it cannot, with the exit status of
+`EXIT_CODES`: 0 done (sound), 1 tampering found, 2 could not open or read the record (or a
+bad argument), 3 archive refused by the retention rule. A file that is missing, a
+directory, empty, not SQLite or read-only is refused before SQLite touches it, so nothing
+is created beside it; only `db upgrade` creates a record, and only where there is none.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
+import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from console.store.errors import ArchiveRefused, StoreError
+from console.store.errors import (
+    EXIT_OK,
+    EXIT_TAMPERED,
+    CorruptDatabase,
+    DamagedValue,
+    ForeignDatabase,
+    NoRecordHere,
+    ReadOnlyDatabase,
+    SchemaError,
+    StoreError,
+    exit_code,
+)
 from console.store.records import Anchor
 
 log = logging.getLogger("console.store.cli")
 
 DEFAULT_DB = "var/duty.db"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+EXIT_CODES = """exit status:
+  0  done; for verify: the record is sound
+  1  tampering found: a link, hash, checkpoint or stored value does not match
+  2  could not open or read the record (missing, a directory, empty, not SQLite,
+     damaged, another program's database, wrong schema, read-only, server not
+     answering) or a bad argument; nothing was created or changed
+  3  archive refused by the retention rule (younger than 3 years, a retention
+     shorter than 3 years, not whole months); nothing was purged"""
+"""The exit codes, as every record command's --help shows them."""
 
 
 def add_commands(subparsers: Any) -> None:
     """Register the record's sub-commands on the `duty-console` parser."""
+
+    def command(parent: Any, name: str, text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        return parser
+
     db = subparsers.add_parser("db", help="the duty record's schema")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    up = db_sub.add_parser("upgrade", help="create or migrate the schema to this version")
+    up = command(
+        db_sub, "upgrade", "create the schema (new or empty file) or migrate it to this version"
+    )
     _common(up)
     up.set_defaults(handler=cmd_upgrade)
 
-    verify = subparsers.add_parser("verify", help="check the hash chains and anchors")
+    verify = command(subparsers, "verify", "check the hash chains, checkpoints and anchors")
     _common(verify)
     verify.add_argument(
         "--anchor",
@@ -44,15 +85,21 @@ def add_commands(subparsers: Any) -> None:
     verify.add_argument("--who", default=os.environ.get("USER", "cli"))
     verify.set_defaults(handler=cmd_verify)
 
-    arch = subparsers.add_parser("archive", help="archive and purge months past retention")
+    arch = command(subparsers, "archive", "archive and purge months older than three years")
     _common(arch)
     arch.add_argument("--out", required=True, type=Path, help="directory for the archive file")
     arch.add_argument("--before", help="YYYY-MM: archive months before this one")
-    arch.add_argument("--retention-years", type=int, default=3)
+    arch.add_argument(
+        "--retention-years",
+        type=int,
+        default=3,
+        help="keep records this many years (default and least: 3, the duty rules; "
+        "longer may be set, shorter is refused)",
+    )
     arch.add_argument("--who", default=os.environ.get("USER", "cli"))
     arch.set_defaults(handler=cmd_archive)
 
-    exp = subparsers.add_parser("export", help="export calls to XLSX or CSV (Chinese headers)")
+    exp = command(subparsers, "export", "export calls to XLSX or CSV (Chinese headers)")
     _common(exp)
     exp.add_argument("--from", dest="since", required=True, help="first day, YYYY-MM-DD")
     exp.add_argument("--to", dest="until", required=True, help="last day, YYYY-MM-DD")
@@ -77,6 +124,105 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite record (None: a server URL, or a SQLite URI we leave to SQLite)."""
+    from console.store.engine import parse_url
+
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return None
+    database = parsed.database or ""
+    return None if database.startswith("file:") else Path(database).expanduser()
+
+
+def check_target(url: str, must_exist: bool = True) -> None:
+    """Refuse a `--db` that holds no duty record before SQLite opens it (and creates files).
+
+    A missing file (unless `must_exist` is off: `db upgrade` creates the record), a
+    directory, an empty file, a file that does not start as SQLite does, and a file or
+    directory we may not write (the commands log who ran them in the record; SQLite's
+    write-ahead log needs the directory) each get their own one-line error.
+    """
+    path = _sqlite_file(url)
+    if path is None:
+        return
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ReadOnlyDatabase(f"cannot reach {path}: {exc.strerror or exc}") from exc
+    if path.is_dir():
+        raise NoRecordHere(f"{path} is a directory, not a duty record; give the record's file")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise NoRecordHere(f"directory {path.parent} for the duty record does not exist")
+        if must_exist:
+            raise NoRecordHere(
+                f"no duty record at {path} (no such file); nothing was created. "
+                f"`duty-console db upgrade --db {path}` creates a new one"
+            )
+        if not os.access(path.parent, os.W_OK):
+            raise ReadOnlyDatabase(f"cannot create {path}: directory {path.parent} is read-only")
+        return
+    if not path.is_file():
+        raise NoRecordHere(f"{path} is not a regular file, not a duty record")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise ReadOnlyDatabase(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if head == SQLITE_MAGIC:
+        _refuse_foreign(path)
+    if head and head != SQLITE_MAGIC:
+        raise CorruptDatabase(
+            f"{path} is not a SQLite database (it starts {head[:8]!r}); nothing was changed. "
+            "Point --db at the duty record, or restore it from the last archive"
+        )
+    if not head and must_exist:
+        raise NoRecordHere(
+            f"{path} is empty, no duty record; `duty-console db upgrade --db {path}` "
+            "creates one there"
+        )
+    for place in (path, path.parent):
+        if not os.access(place, os.W_OK):
+            raise ReadOnlyDatabase(
+                f"{place} is read-only: every record command writes to the record (who "
+                "verified, archived or exported it; the schema) and SQLite writes beside it; "
+                "fix the permissions or work on a writable copy"
+            )
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Another program's SQLite file is refused before our connection turns it to WAL mode.
+
+    The look is read-only and `immutable` (no lock, no -wal or -shm file). A record whose
+    newest pages are still in its -wal file is left to the full schema check.
+    """
+    if Path(f"{path}-wal").exists():
+        return
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            names = {
+                str(n)
+                for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise CorruptDatabase(
+            f"{path} is not a SQLite database or is damaged ({exc}); nothing was changed. "
+            "Restore it from the last archive or point --db at the right file"
+        ) from exc
+    names = {n for n in names if not n.startswith("sqlite_")}
+    if names and "alembic_version" not in names:
+        raise ForeignDatabase(
+            f"{path} holds tables {sorted(names)[:5]} but no duty record; nothing was changed. "
+            "Point --db at the duty record or at a new file"
+        )
+
+
 def _open(args: argparse.Namespace, create: bool = False) -> Any:
     from console.store.record import DutyRecord
 
@@ -90,38 +236,74 @@ def _open(args: argparse.Namespace, create: bool = False) -> Any:
             key = args.hmac_key_file.read_bytes().strip()
         except OSError as exc:
             raise StoreError(f"cannot read --hmac-key-file: {exc}", "Settings") from exc
+    check_target(args.db, must_exist=not create)
     return DutyRecord(args.db, tz=tz, hmac_key=key, create=create)
 
 
 def _fail(exc: StoreError) -> int:
-    sys.stderr.write(f"{exc.title}: {exc}\n")
-    return 1 if isinstance(exc, ArchiveRefused) else 2
+    text = " ".join(str(exc).split())
+    sys.stderr.write(f"{exc.title}: {text}\n")
+    return exit_code(exc)
 
 
+def _answers(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that answers in one line whatever the database does: no traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from console.store.engine import classify
+
+        try:
+            return handler(args)
+        except StoreError as exc:
+            return _fail(exc)
+        except (SQLAlchemyError, OSError) as exc:
+            return _fail(classify(exc, args.db))
+
+    return run
+
+
+@_answers
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from console.store.engine import check_schema, make_engine, upgrade
+    from sqlalchemy import inspect
 
+    from console.store.engine import (
+        _revisions,
+        check_schema,
+        current_revision,
+        head_revision,
+        make_engine,
+        upgrade,
+    )
+
+    check_target(args.db, must_exist=False)
+    engine = make_engine(args.db)
     try:
-        engine = make_engine(args.db)
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            current = current_revision(conn, tables)
+        if current == head_revision():
+            sys.stdout.write("schema is current\n")
+            return EXIT_OK
         try:
             check_schema(engine, args.db, create=False)
-            sys.stdout.write("schema is current\n")
-        except StoreError as exc:
-            if "does not know" in str(exc) or "no duty record" in str(exc):
+        except SchemaError:
+            # Empty, or a revision this program knows: migrate. Foreign tables or an
+            # unknown (newer) revision: the error says so.
+            if not (current is None and not tables) and current not in _revisions():
                 raise
-            sys.stdout.write(f"schema now at {upgrade(engine)}\n")
+        sys.stdout.write(f"schema now at {upgrade(engine)}\n")
+    finally:
         engine.dispose()
-    except StoreError as exc:
-        return _fail(exc)
-    return 0
+    return EXIT_OK
 
 
+@_answers
 def cmd_verify(args: argparse.Namespace) -> int:
-    try:
-        anchors = [Anchor.parse(text) for text in args.anchor]
-        store = _open(args)
-    except StoreError as exc:
-        return _fail(exc)
+    anchors = [Anchor.parse(text) for text in args.anchor]
+    store = _open(args)
     with store:
         report = store.verify(anchors)
         outcome = "sound" if report.ok else f"FAILED: {report.problem}"
@@ -132,9 +314,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             sys.stdout.write(f"head {anchor.text()}\n")
         if not report.ok:
             sys.stderr.write(f"Record tampered: {report.problem}\n")
-            return 1
+            return EXIT_TAMPERED
         sys.stdout.write(f"verified {report.checked} records: sound\n")
-    return 0
+    return EXIT_OK
 
 
 def _month(text: str) -> date:
@@ -145,28 +327,23 @@ def _month(text: str) -> date:
     return date(parsed.year, parsed.month, 1)
 
 
+@_answers
 def cmd_archive(args: argparse.Namespace) -> int:
     from console.store.archive import archive
 
-    try:
-        before = _month(args.before) if args.before else None
-        store = _open(args)
-    except StoreError as exc:
-        return _fail(exc)
+    before = _month(args.before) if args.before else None
+    store = _open(args)
     with store:
-        try:
-            result = archive(
-                store, args.out, args.who, before=before, retention_years=args.retention_years
-            )
-        except StoreError as exc:
-            return _fail(exc)
+        result = archive(
+            store, args.out, args.who, before=before, retention_years=args.retention_years
+        )
         if result.path is None:
             sys.stdout.write("nothing older than the retention period\n")
         else:
             sys.stdout.write(f"archived to {result.path} (sha256 {result.digest})\n")
             for chain, count in sorted(result.purged.items()):
                 sys.stdout.write(f"{chain}: {count} records purged\n")
-    return 0
+    return EXIT_OK
 
 
 def _day(text: str, flag: str) -> date:
@@ -176,22 +353,23 @@ def _day(text: str, flag: str) -> date:
         raise StoreError(f"{flag} {text!r}: expected YYYY-MM-DD", "Settings") from exc
 
 
+@_answers
 def cmd_export(args: argparse.Namespace) -> int:
     from console.store.export import export_calls
 
-    try:
-        first, last = _day(args.since, "--from"), _day(args.until, "--to")
-        if last < first:
-            raise StoreError(f"--to {last} is before --from {first}", "Settings")
-        store = _open(args)
-    except StoreError as exc:
-        return _fail(exc)
+    first, last = _day(args.since, "--from"), _day(args.until, "--to")
+    if last < first:
+        raise StoreError(f"--to {last} is before --from {first}", "Settings")
+    store = _open(args)
     with store:
         since = datetime.combine(first, datetime.min.time(), tzinfo=store.tz)
         until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=store.tz)
         try:
             result = export_calls(store, since, until, args.out, args.who)
-        except StoreError as exc:
-            return _fail(exc)
+        except ValueError as exc:  # a stored value that cannot be read: say which
+            report = store.verify()
+            raise DamagedValue(
+                f"export stopped, nothing exported: {report.problem or exc}"
+            ) from exc
         sys.stdout.write(f"exported {result.rows} calls to {result.path}\n")
-    return 0
+    return EXIT_OK

@@ -84,8 +84,15 @@ class AgentLocked(AuthError):
     title = "Agent locked"
 
 
+class NoRecordHere(StoreError):
+    """`--db` names no duty record to open: a missing file, a directory, an empty file."""
+
+    title = "No duty record"
+
+
 class ArchiveRefused(StoreError):
-    """An archive or purge that would cut records younger than retention, or not a prefix."""
+    """An archive or purge that the retention rule forbids: younger than three years, a
+    retention shorter than the rule, not whole months, an archive file already there."""
 
     title = "Archive refused"
 
@@ -94,3 +101,38 @@ class IntegrityFailure(StoreError):
     """`verify` found a record whose content or link does not match."""
 
     title = "Record tampered"
+
+
+class DamagedValue(IntegrityFailure):
+    """A stored value no writer of ours could have stored (a time that is not a time):
+    changed outside the console, or damaged on disk. The record is not sound."""
+
+    title = "Record damaged"
+
+
+class UnsoundArchiveRefused(ArchiveRefused, IntegrityFailure):
+    """Nothing archived because the record does not verify: a finding, not a rule."""
+
+    title = "Archive refused"
+
+
+EXIT_OK = 0
+"""The command did its work; `verify`: the record is sound."""
+EXIT_TAMPERED = 1
+"""The record is not sound: a link, a hash, a checkpoint or a stored value does not match."""
+EXIT_UNREADABLE = 2
+"""The record could not be opened or read (missing, directory, empty, not SQLite, damaged
+pages, another program's database, wrong schema, read-only, server not answering), or an
+argument is wrong (argparse uses 2 for that too). Nothing was created or changed."""
+EXIT_REFUSED = 3
+"""`archive` refused by the retention rule (younger than three years, a retention shorter
+than three years, not whole months, the archive file exists). Nothing was purged."""
+
+
+def exit_code(exc: StoreError) -> int:
+    """The exit status a command returns for `exc` (see the EXIT_* constants)."""
+    if isinstance(exc, IntegrityFailure):
+        return EXIT_TAMPERED
+    if isinstance(exc, ArchiveRefused):
+        return EXIT_REFUSED
+    return EXIT_UNREADABLE

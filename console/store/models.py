@@ -275,18 +275,29 @@ class AnchorRow(Base):
 
 
 class CheckpointRow(Base):
-    """Where an archived and purged prefix of a chain ended; `verify` resumes from here."""
+    """Where an archived and purged prefix of a chain ended; `verify` resumes from here.
+
+    Checkpoints are links of their own chain (`CHECKPOINT_CHAIN`): `chain` here names the
+    chain that was archived, `seq`/`prev_hash`/`row_hash` place the checkpoint in the chain
+    of checkpoints, so a forged or deleted checkpoint breaks a link that `verify` walks.
+    """
 
     __tablename__ = "checkpoints"
+    __table_args__ = (Index("uq_checkpoints_seq", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chain: Mapped[str] = mapped_column(String(64), index=True)
+    """The chain whose prefix up to `upto_seq` was archived and purged."""
     upto_seq: Mapped[int] = mapped_column(BigInteger)
     upto_hash: Mapped[str] = mapped_column(String(64))
     archive_name: Mapped[str] = mapped_column(String(512))
     archive_digest: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    """Position in the chain of checkpoints, 1-based, no gaps."""
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 CHAINED: tuple[type[Any], ...] = (
@@ -304,3 +315,7 @@ ADMIN_CHAIN = "~admin"
 """Chain of handovers, signatures, event reports and the audit log."""
 AGENTS_CHAIN = "~agents"
 """Chain of agent state changes."""
+CHECKPOINT_CHAIN = "~checkpoints"
+"""Chain of the archive checkpoints themselves (`CheckpointRow`), written only by `archive`."""
+RETENTION_YEARS = 3
+"""Duty rules §5: records are kept three years; the database refuses to delete younger ones."""

@@ -38,6 +38,8 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,6 +63,7 @@ from console.store.models import (
     ADMIN_CHAIN,
     AGENTS_CHAIN,
     CHAINED,
+    CHECKPOINT_CHAIN,
     AgentRow,
     AgentStateRow,
     AmendmentRow,
@@ -136,7 +139,12 @@ def _column_length(name: str) -> int | None:
 
 
 def coerce_fact(name: str, value: Any) -> Any:
-    """Check one call fact and bring it to its stored type; `InvalidFact` says what is wrong."""
+    """Check one call fact and bring it to its stored type; `InvalidFact` says what is wrong.
+
+    Wrong in kind (not a fact, not text, a NUL, an unknown category, a time without a zone)
+    is refused; text that is merely too long for its column is kept, cut with a visible
+    mark (`cut_text`), because refusing it would lose the call it belongs to.
+    """
     if name not in CALL_FACTS and name != "outcome":
         raise InvalidFact(f"{name!r} is not a call fact; known facts: {', '.join(CALL_FACTS)}")
     if value is None:
@@ -183,8 +191,25 @@ def coerce_fact(name: str, value: Any) -> Any:
         raise InvalidFact(f"{name}: text contains a NUL character")
     length = _column_length(name)
     if length is not None and len(value) > length:
-        raise InvalidFact(f"{name}: {len(value)} characters, at most {length} fit")
+        return cut_text(name, value, length)
     return value
+
+
+def cut_mark(original: int, limit: int) -> str:
+    """The visible end of a text cut to fit its column: `…[cut 115→64]`."""
+    return f"…[cut {original}→{limit}]"
+
+
+def cut_text(name: str, value: str, limit: int) -> str:
+    """`value` cut to `limit` characters, ending in `cut_mark` so nobody takes it as whole.
+
+    A caller number 115 characters long is still a call: the record keeps its first
+    characters and says that (and by how much) it was cut, rather than refusing the call.
+    """
+    mark = cut_mark(len(value), limit)
+    cut = (value[: max(0, limit - len(mark))] + mark)[:limit]
+    log.warning("%s: %d characters, cut to the %d that fit: %r", name, len(value), limit, cut)
+    return cut
 
 
 def _fact_text(name: str, value: Any) -> str | None:
@@ -1880,27 +1905,98 @@ def _signatures(session: Session, handover_key: str) -> list[SignatureRow]:
 
 # -------------------------------------------------------------------- verify
 
+_Link = tuple[int, str, dict[str, Any], str | None, str | None]
+"""(seq, table, content, row_hash, key) of one link, as `verify` walks it."""
 
-def _chain_rows(
-    session: Session, chain: str, batch: int
-) -> Iterator[tuple[int, str, dict[str, Any], str | None, str | None]]:
+
+@dataclass(frozen=True)
+class _BadValue:
+    """A stored value that no writer of ours could have stored (a time that is not a time)."""
+
+    column: str
+    text: str
+
+
+def _raw_time(column: str) -> Callable[[Any], Any]:
+    """SQLite keeps times as text: read it ourselves so damaged text is a finding, not a crash."""
+
+    def read(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return sqlite_time(value)
+        except (TypeError, ValueError):
+            return _BadValue(column, str(value))
+
+    return read
+
+
+def _link_columns(session: Session, model: Any, names: Sequence[str]) -> list[Any]:
+    """The columns `verify` reads; on SQLite the times as their raw text."""
+    table = model.__table__
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return [
+        type_coerce(table.c[n], String())
+        if sqlite and isinstance(table.c[n].type, UtcDateTime)
+        else table.c[n]
+        for n in names
+    ]
+
+
+_BAD = "~bad"
+"""Key of the first `_BadValue` in a link's content, so the walk finds it in one look-up."""
+
+
+def _readers(session: Session, model: Any, names: Sequence[str]) -> dict[int, Any]:
+    if session.get_bind().dialect.name != "sqlite":
+        return {}
+    table = model.__table__
+    return {
+        i: _raw_time(n) for i, n in enumerate(names) if isinstance(table.c[n].type, UtcDateTime)
+    }
+
+
+def _rows_of(
+    session: Session, model: Any, where: Any, batch: int, key_of: Callable[[dict[str, Any]], Any]
+) -> Iterator[_Link]:
+    names = canonical_columns(model)
+    table = model.__table__
+    readers = _readers(session, model, names)
+    query = (
+        select(*_link_columns(session, model, names), table.c.row_hash)
+        .where(where, table.c.seq.is_not(None))
+        .order_by(table.c.seq)
+        .execution_options(yield_per=batch)
+    )
+    for row in session.execute(query):
+        content = dict(zip(names, row[:-1], strict=True))
+        for i, read in readers.items():
+            value = content[names[i]] = read(row[i])
+            if isinstance(value, _BadValue):
+                content[_BAD] = value
+        yield content["seq"], table.name, content, row[-1], key_of(content)
+
+
+def _chain_rows(session: Session, chain: str, batch: int) -> Iterator[_Link]:
     """(seq, table, content, row_hash, key) of every link of one chain, in seq order."""
+    yield from heapq.merge(
+        *(
+            _rows_of(session, m, m.__table__.c.chain == chain, batch, lambda c: c.get("key"))
+            for m in CHAINED
+        ),
+        key=lambda item: item[0],
+    )
 
-    def one(model: Any) -> Iterator[tuple[int, str, dict[str, Any], str | None, str | None]]:
-        names = canonical_columns(model)
-        table = model.__table__
-        cols = [table.c[n] for n in names] + [table.c.row_hash]
-        query = (
-            select(*cols)
-            .where(table.c.chain == chain, table.c.seq.is_not(None))
-            .order_by(table.c.seq)
-            .execution_options(yield_per=batch)
-        )
-        for row in session.execute(query):
-            content = dict(zip(names, row[:-1], strict=True))
-            yield content["seq"], table.name, content, row[-1], content.get("key")
 
-    yield from heapq.merge(*(one(m) for m in CHAINED), key=lambda item: item[0])
+def _checkpoint_rows(session: Session, batch: int) -> Iterator[_Link]:
+    """The links of the chain of checkpoints, in seq order (key: chain and seq covered)."""
+    return _rows_of(
+        session,
+        CheckpointRow,
+        true(),
+        batch,
+        lambda c: f"{c['chain']}..{c['upto_seq']}",
+    )
 
 
 def _verify(
@@ -1913,13 +2009,147 @@ def _verify(
 ) -> VerifyReport:
     total = 0
     if progress is not None:
-        for model in CHAINED:
+        linked: tuple[type[Any], ...] = (*CHAINED, CheckpointRow)
+        for model in linked:
             total += int(session.scalar(select(func.count()).where(model.seq.is_not(None))) or 0)
         progress(0, total)
         report = _verify_chains(store, session, external, batch, progress, every, total)
         progress(report.checked, max(total, report.checked))
         return report
     return _verify_chains(store, session, external, batch, None, every, 0)
+
+
+@dataclass
+class _Walk:
+    """One chain's walk: where it stands and what it found."""
+
+    chain: str
+    expected_seq: int
+    prev: str
+    count: int = 0
+    problem: str | None = None
+    hashes: dict[int, str] | None = None
+    """With a dict, each seq's verified hash is kept (the chain of checkpoints)."""
+
+
+def _walk(
+    walk: _Walk,
+    links: Iterable[_Link],
+    anchors: dict[int, list[Anchor]],
+    tick: Callable[[], None],
+) -> None:
+    """Check each link of one chain in order; stop at the first that fails."""
+    chain = walk.chain
+    for seq, table, content, row_hash, key in links:
+        where = f"{table} key={key} seq={seq} (chain {chain})"
+        if seq != walk.expected_seq:
+            if seq > walk.expected_seq:
+                gone = (
+                    f"seq {walk.expected_seq}"
+                    if seq == walk.expected_seq + 1
+                    else f"seq {walk.expected_seq}–{seq - 1}"
+                )
+                walk.problem = (
+                    f"{where}: expected seq {walk.expected_seq} — record(s) missing ({gone})"
+                )
+            else:
+                walk.problem = (
+                    f"{where}: expected seq {walk.expected_seq} — record(s) duplicate or reordered"
+                )
+            return
+        bad = content.get(_BAD)
+        if bad is not None:
+            walk.problem = (
+                f"{where}: {bad.column} holds {bad.text[:60]!r}, which is not a time — "
+                "changed outside the console, or damaged"
+            )
+            return
+        if content["prev_hash"] != walk.prev:
+            walk.problem = f"{where}: link to the previous record is broken"
+            return
+        computed = link_hash(walk.prev, table, content)
+        if computed != row_hash:
+            walk.problem = f"{where}: content does not match its hash (changed)"
+            return
+        for a in anchors.get(seq, ()):
+            if a.row_hash != computed:
+                walk.problem = f"{where}: differs from anchor {a.text()}"
+                return
+        if walk.hashes is not None:
+            walk.hashes[seq] = computed
+        walk.prev = computed
+        walk.expected_seq += 1
+        walk.count += 1
+        tick()
+
+
+def _walk_end(session: Session, walk: _Walk, anchors: dict[int, list[Anchor]]) -> None:
+    """After a clean walk: no anchor past the end, and the head where the links end."""
+    if walk.problem is not None:
+        return
+    last = walk.expected_seq - 1
+    beyond = [s for s in anchors if s > last]
+    if beyond:
+        walk.problem = (
+            f"chain {walk.chain} ends at seq {last} but anchor {anchors[max(beyond)][0].text()} "
+            "was recorded: records cut off at the end"
+        )
+        return
+    head = session.get(ChainHeadRow, walk.chain)
+    if head is not None and (head.seq != last or head.row_hash != walk.prev):
+        walk.problem = (
+            f"chain {walk.chain}: head says seq {head.seq} but the records end at seq {last}"
+        )
+
+
+def _joined(first: str | None, then: str | None) -> str | None:
+    if first is None or then is None:
+        return first or then
+    return f"{first}; and under it: {then}"
+
+
+def _verify_checkpoints(
+    session: Session,
+    anchors: dict[int, list[Anchor]],
+    batch: int,
+    tick: Callable[[], None],
+) -> tuple[_Walk, dict[str, CheckpointRow]]:
+    """Walk the chain of checkpoints; the latest checkpoint per chain among those that hold.
+
+    A checkpoint outside the chain, or at or after the first broken link, is not trusted:
+    `verify` then walks that chain from the checkpoint before it (or its start), so records
+    deleted under a forged checkpoint show up as missing.
+    """
+    walk = _Walk(CHECKPOINT_CHAIN, 1, GENESIS, hashes={})
+    stray = session.scalar(
+        select(CheckpointRow.id).where(CheckpointRow.seq.is_(None)).order_by(CheckpointRow.id)
+    )
+    _walk(walk, _checkpoint_rows(session, batch), anchors, tick)
+    _walk_end(session, walk, anchors)
+    if walk.problem is not None:
+        walk.problem = f"checkpoint not made by the archive (forged or altered?): {walk.problem}"
+    elif stray is not None:
+        row = session.get(CheckpointRow, stray)
+        assert row is not None
+        walk.problem = (
+            f"checkpoints id={stray} (chain {row.chain} up to seq {row.upto_seq}): checkpoint "
+            "outside the chain of checkpoints — not made by the archive (forged?)"
+        )
+    trusted: dict[str, CheckpointRow] = {}
+    good = walk.hashes or {}
+    query = select(CheckpointRow).where(CheckpointRow.seq.is_not(None)).order_by(CheckpointRow.seq)
+    for row in session.scalars(query):
+        if row.seq not in good or good[row.seq] != row.row_hash:
+            break
+        last = trusted.get(row.chain)
+        if last is not None and row.upto_seq <= last.upto_seq:
+            walk.problem = walk.problem or (
+                f"checkpoints seq={row.seq} (chain {row.chain}): ends at seq {row.upto_seq}, "
+                f"not after the checkpoint before it (seq {last.upto_seq})"
+            )
+            break
+        trusted[row.chain] = row
+    return walk, trusted
 
 
 def _verify_chains(
@@ -1958,74 +2188,39 @@ def _verify_chains(
             ):
                 return VerifyReport(0, {}, f"given anchor {a.text()} has a wrong HMAC")
         chains.add(a.chain)
+    chains.discard(CHECKPOINT_CHAIN)
     want: dict[str, dict[int, list[Anchor]]] = {}
     for a in (*stored, *external):
         want.setdefault(a.chain, {}).setdefault(a.seq, []).append(a)
     checked = 0
+
+    def tick() -> None:
+        nonlocal checked
+        checked += 1
+        if progress is not None and checked % every == 0:
+            progress(checked, max(total, checked))
+
     per_chain: dict[str, int] = {}
+    points, trusted = _verify_checkpoints(session, want.get(CHECKPOINT_CHAIN, {}), batch, tick)
+    if points.count or points.problem:
+        per_chain[CHECKPOINT_CHAIN] = points.count
     for chain in sorted(chains):
-        checkpoint = session.scalars(
-            select(CheckpointRow)
-            .where(CheckpointRow.chain == chain)
-            .order_by(CheckpointRow.upto_seq.desc())
-        ).first()
-        expected_seq = checkpoint.upto_seq + 1 if checkpoint else 1
-        prev = checkpoint.upto_hash if checkpoint else GENESIS
+        checkpoint = trusted.get(chain)
         anchors = want.get(chain, {})
+        walk = _Walk(
+            chain,
+            checkpoint.upto_seq + 1 if checkpoint else 1,
+            checkpoint.upto_hash if checkpoint else GENESIS,
+        )
         for seq in anchors:
             if checkpoint and seq == checkpoint.upto_seq:
                 bad = [a for a in anchors[seq] if a.row_hash != checkpoint.upto_hash]
                 if bad:
-                    return VerifyReport(
-                        checked,
-                        per_chain,
-                        f"chain {chain}: checkpoint differs from anchor {bad[0].text()}",
-                    )
-        count = 0
-        for seq, table, content, row_hash, key in _chain_rows(session, chain, batch):
-            where = f"{table} key={key} seq={seq} (chain {chain})"
-            if seq != expected_seq:
-                what = "missing" if seq > expected_seq else "duplicate or reordered"
-                return VerifyReport(
-                    checked,
-                    per_chain,
-                    f"{where}: expected seq {expected_seq} — record(s) {what}",
-                )
-            if content["prev_hash"] != prev:
-                return VerifyReport(
-                    checked, per_chain, f"{where}: link to the previous record is broken"
-                )
-            computed = link_hash(prev, table, content)
-            if computed != row_hash:
-                return VerifyReport(
-                    checked, per_chain, f"{where}: content does not match its hash (changed)"
-                )
-            for a in anchors.get(seq, ()):
-                if a.row_hash != computed:
-                    return VerifyReport(
-                        checked, per_chain, f"{where}: differs from anchor {a.text()}"
-                    )
-            prev = computed
-            expected_seq += 1
-            count += 1
-            checked += 1
-            if progress is not None and checked % every == 0:
-                progress(checked, max(total, checked))
-        per_chain[chain] = count
-        last = expected_seq - 1
-        beyond = [s for s in anchors if s > last]
-        if beyond:
-            return VerifyReport(
-                checked,
-                per_chain,
-                f"chain {chain} ends at seq {last} but anchor {anchors[max(beyond)][0].text()} "
-                "was recorded: records cut off at the end",
-            )
-        head = session.get(ChainHeadRow, chain)
-        if head is not None and (head.seq != last or head.row_hash != prev):
-            return VerifyReport(
-                checked,
-                per_chain,
-                f"chain {chain}: head says seq {head.seq} but the records end at seq {last}",
-            )
-    return VerifyReport(checked, per_chain, None)
+                    walk.problem = f"chain {chain}: checkpoint differs from anchor {bad[0].text()}"
+        if walk.problem is None:
+            _walk(walk, _chain_rows(session, chain, batch), anchors, tick)
+            _walk_end(session, walk, anchors)
+        if walk.problem is not None:
+            return VerifyReport(checked, per_chain, _joined(points.problem, walk.problem))
+        per_chain[chain] = walk.count
+    return VerifyReport(checked, per_chain, points.problem)

@@ -156,7 +156,6 @@ def test_amending_open_or_unknown_calls_is_refused(store: DutyRecord) -> None:
         ({"satisfaction": 0}, "1, 2 or 3"),
         ({"satisfaction": "9"}, "1, 2 or 3"),
         ({"category": "spam"}, "unknown"),
-        ({"caller_name": "x" * 300}, "at most 255"),
         ({"notes": "a\x00b"}, "NUL"),
         ({"notes": 42}, "text"),
         ({"outcome": "answered"}, "sealed"),

@@ -97,22 +97,33 @@ def test_retention_cutoff() -> None:
     assert retention_cutoff(date(2029, 3, 15)) == date(2026, 3, 1)
 
 
+def _years_ago(years: int, day: int = 10) -> datetime:
+    """A day in the month `years` before today's (real) month: the database's clock judges
+    retention too, so the archive tests work with real ages, not a clock set forward."""
+    now = datetime.now(UTC)
+    return datetime(now.year - years, now.month, 1, tzinfo=UTC) + timedelta(days=day - 1)
+
+
 def test_archive_purges_only_the_old_prefix(
     store: DutyRecord, clock: Clock, tmp_path: Path
 ) -> None:
-    old = calls(store, datetime(2026, 1, 10, tzinfo=UTC), 12, timedelta(days=3))  # Jan–Feb
+    start = _years_ago(5)  # ~36 days from here, sealed as they end
+    clock.now = start + timedelta(days=40)
+    old = calls(store, start, 12, timedelta(days=3))
+    clock.now = _years_ago(2)  # the amendment is young: its call (and all after) must stay
     store.amend(old[5], "notes", "补记", who="2001", why="late note")
-    young = calls(store, datetime(2026, 3, 10, tzinfo=UTC), 4, timedelta(days=1))
+    young = calls(store, _years_ago(2, day=12), 4, timedelta(days=1))
     anchors_before = store.chain_heads()
-    clock.now = datetime(2029, 3, 15, tzinfo=UTC)  # three years on
+    clock.now = datetime.now(UTC)
+    cutoff = retention_cutoff(clock.now.date())
+    too_young = date(cutoff.year + cutoff.month // 12, cutoff.month % 12 + 1, 1)
     with pytest.raises(ArchiveRefused, match="younger"):
-        archive(store, tmp_path, who="2001", before=date(2026, 4, 1))
+        archive(store, tmp_path, who="2001", before=too_young)
     assert store.audit_log()[-1].action == "archive_refused"
     assert len(store.calls()) == 16
     result = archive(store, tmp_path, who="2001")
     assert result.path is not None and result.digest is not None
-    # The amendment was written in March 2026 (the clock), so its call must stay, and
-    # with it every later link: only the prefix before it goes.
+    # Only the prefix before the amended call goes.
     assert result.purged == {"hotline": 5}
     assert [c.key for c in store.calls()] == old[5:] + young
     assert verify_archive(result.path, result.digest)
@@ -122,9 +133,12 @@ def test_archive_purges_only_the_old_prefix(
 
 
 def test_archive_moves_whole_months(store: DutyRecord, clock: Clock, tmp_path: Path) -> None:
-    old = calls(store, datetime(2026, 1, 10, tzinfo=UTC), 10, timedelta(days=3))
-    young = calls(store, datetime(2026, 3, 10, tzinfo=UTC), 3, timedelta(days=1))
-    clock.now = datetime(2029, 3, 15, tzinfo=UTC)
+    start = _years_ago(5)
+    clock.now = start + timedelta(days=31)
+    old = calls(store, start, 10, timedelta(days=3))
+    clock.now = _years_ago(2, day=20)
+    young = calls(store, _years_ago(2), 3, timedelta(days=1))
+    clock.now = datetime.now(UTC)
     result = archive(store, tmp_path, who="2001")
     assert result.purged == {"hotline": 10}
     assert [c.key for c in store.calls()] == young
@@ -219,10 +233,10 @@ def test_cli_bad_input_exits_2_with_a_message(
     assert capsys.readouterr().err.strip()
 
 
-def test_cli_archive_refused_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_archive_refused_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "duty.db")
     DutyRecord(db).close()
-    assert main(["archive", "--db", db, "--out", str(tmp_path), "--before", "2999-01"]) == 1
+    assert main(["archive", "--db", db, "--out", str(tmp_path), "--before", "2999-01"]) == 3
     assert "Archive refused" in capsys.readouterr().err
 
 
