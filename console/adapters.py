@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.callflow.events import CallStep, Mode
 from console.callflow.ports import FlowSettings
+from console.domain import outcome as domain
 from console.store import CallOutcome, DutyRecord, StoreError
 
 if TYPE_CHECKING:
@@ -28,10 +29,12 @@ log = logging.getLogger("console.adapters")
 LINE_NAME = "hotline"
 """The duty record's line name for calls of this seat's extension."""
 
-_FORWARDED_REASONS = frozenset({"transferred", "redirected"})
-_FORWARDED_OUTCOMES = frozenset({"success", "redirected"})
-_ABANDONED_REASONS = frozenset({"abandoned", "cancelled"})
-_INTERRUPTED_REASONS = frozenset({"shutdown"})
+
+
+def store_outcome(outcome: domain.CallOutcome) -> CallOutcome:
+    """The store's value of the domain's outcome (the same words; the store keeps its own
+    enum so it stays importable on its own)."""
+    return CallOutcome(outcome.value)
 
 
 @dataclass
@@ -95,7 +98,12 @@ class StoreCallRecords:
         sealed = 0
         for call_id, call in left:
             try:
-                self.store.seal_call(call.key, CallOutcome.INTERRUPTED, end_reason="shutdown")
+                outcome = domain.classify(
+                    domain.CallEnd.SHUTDOWN,
+                    answered=call.answered_by is not None,
+                    forwarded=call.forwarded,
+                )
+                self.store.seal_call(call.key, store_outcome(outcome), end_reason="shutdown")
                 sealed += 1
             except StoreError as exc:
                 log.error("record: sealing %s at shutdown failed: %s", call_id, exc)
@@ -155,7 +163,7 @@ class StoreCallRecords:
         with self._lock:
             call.attempts.append(line)
             call.actions.append(line)
-            call.forwarded = call.forwarded or outcome in _FORWARDED_OUTCOMES
+            call.forwarded = call.forwarded or domain.forward_reached(outcome)
             action = "\n".join(call.actions)
         self.store.update_open_call(
             call.key,
@@ -223,16 +231,9 @@ class StoreCallRecords:
             call = self._open.pop(call_id, None)
         if call is None:
             return
-        if call.forwarded or reason in _FORWARDED_REASONS:
-            outcome = CallOutcome.FORWARDED
-        elif reason in _INTERRUPTED_REASONS:
-            outcome = CallOutcome.INTERRUPTED
-        elif call.answered_by is not None:
-            outcome = CallOutcome.ANSWERED
-        elif reason in _ABANDONED_REASONS:
-            outcome = CallOutcome.ABANDONED
-        else:
-            outcome = CallOutcome.MISSED
+        outcome = store_outcome(
+            domain.classify(reason, answered=call.answered_by is not None, forwarded=call.forwarded)
+        )
         try:
             self.store.seal_call(
                 call.key, outcome, ended_at=at, step=step.value, end_reason=reason[:32]
@@ -277,13 +278,16 @@ class ScheduleStaffing:
 def flow_settings(cfg: ConsoleConfig, **overrides: Any) -> FlowSettings:
     """The flow's settings from the config, with what `ConsoleConfig.flow_settings` leaves out.
 
-    `gate_post.take_message` and `capacity.max_waiting` are carried over here; `overrides`
-    replace single fields (tests, the demo).
+    `gate_post.take_message`, `gate_post.probe_timeout_seconds`, `capacity.max_waiting` and
+    `prompts.survey_digits` are carried over here; `overrides` replace single fields (tests,
+    the demo).
     """
     base = cfg.flow_settings()
     settings = replace(
         base,
         take_message=cfg.gate_post.take_message,
         max_waiting=cfg.capacity.max_waiting,
+        probe_timeout=cfg.gate_post.probe_timeout_seconds,
+        survey_digits=cfg.prompts.survey_digits,
     )
     return replace(settings, **overrides) if overrides else settings

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "console.store.cli",  # db upgrade, verify, archive, export
     "console.runner",  # run [--headless]
     "console.check",  # check (the line against the PBX)
+    "console.holidays.cli",  # holidays add, show (the holiday calendar)
 )
 
 

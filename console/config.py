@@ -5,8 +5,9 @@ variables may override single keys (`DUTY_LINE__SECRET`, `DUTY_DATABASE__URL`, s
 key joined by a double underscore). Every wrong value stops start-up with a `ConfigError`
 that names the file (or variable), the dotted key, the value and what was expected, with
 the line number when it can be found. Unknown keys are errors: a typo must not silently
-fall back to a default. The holiday calendar is a second TOML file (see
-`console/data/holidays-cn.toml`).
+fall back to a default. Public holidays and 调休 make-up days come from the
+`chinese-calendar` package (`console.holidays.source`); the office's own calendar file
+(`[holidays] calendar`, TOML, see `load_calendar`) sits on top of it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from console.domain.agent import AttendancePolicy
+from console.domain.calendar import overlay
 from console.domain.errors import DomainError
 from console.domain.labels import Language
+from console.domain.prompt_names import PROMPT_NAMES
 from console.domain.ring import RingLimit
 from console.domain.schedule import (
     DEFAULT_ROSTERS,
@@ -39,6 +42,7 @@ from console.domain.schedule import (
     format_days,
     parse_days,
 )
+from console.domain.survey import DEFAULT_SURVEY_DIGITS, survey_keys
 from console.domain.text import PromptText
 from sip.api import LineConfig, LineConfigError, RtpLatching
 
@@ -47,21 +51,6 @@ if TYPE_CHECKING:
     from console.prompts import PromptSettings
 
 ENV_PREFIX = "DUTY_"
-PACKAGED_CALENDAR = Path(__file__).parent / "data" / "holidays-cn.toml"
-"""The calendar shipped with the console (PRC public holidays and 调休 days)."""
-
-PROMPT_NAMES = (
-    "greeting",
-    "greeting_auto",
-    "hold",
-    "busy",
-    "survey",
-    "survey_retry",
-    "thanks",
-    "after_hours",
-    "fallback",
-)
-"""Prompts whose text `[prompts.texts]` may override (the names `console.prompts` plays)."""
 
 T = TypeVar("T")
 
@@ -159,14 +148,27 @@ class LineSettings:
         )
 
 
+class HolidaySource(enum.Enum):
+    """Where the State Council's holidays and make-up days come from."""
+
+    CHINESE_CALENDAR = "chinese-calendar"
+    """The `chinese-calendar` package (a new year arrives by upgrading it)."""
+    NONE = "none"
+    """Only the office's calendar file."""
+
+
 @dataclass(frozen=True)
 class HolidaySettings:
-    """`[holidays]`: where the calendar is and what a holiday follows."""
+    """`[holidays]`: where the calendar is, what a holiday follows, when to warn of its end."""
 
     calendar_file: Path | None
+    """The office's own calendar (TOML), on top of `source`; None: none."""
     on_holiday: HolidayPolicy
     makeup_works_as: int
     """Weekday (0 = Monday) whose rosters a 调休 make-up day runs."""
+    source: HolidaySource = HolidaySource.CHINESE_CALENDAR
+    warn_days: int = 60
+    """From this many days before the calendar's last covered date, screens and log warn."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,9 @@ class PromptConfig:
     texts: Mapping[str, PromptText]
     engine: str = "pyttsx3"
     """Speech engine: "pyttsx3" (default) or "espeak-ng" (fallback)."""
+    survey_digits: str = DEFAULT_SURVEY_DIGITS
+    """The keys for satisfied, average, dissatisfied, in that order (the survey prompts must
+    say so: texts for `survey` and `survey_retry` are required when these are not "123")."""
 
 
 @dataclass(frozen=True)
@@ -755,14 +760,15 @@ def _read_rosters(r: _Reader) -> tuple[Roster, ...]:
     return tuple(rosters.values())
 
 
-def _read_calendar(r: _Reader, base_dir: Path) -> tuple[HolidaySettings, HolidayCalendar]:
-    r.check_keys("holidays", ("calendar", "on_holiday", "makeup_works_as"))
-    raw_path = r.get("holidays.calendar", _str, None, 'a file path, or "" for none')
-    if raw_path is None:
-        path: Path | None = PACKAGED_CALENDAR
-    elif raw_path.strip() == "":
-        path = None
-    else:
+def _read_calendar(
+    r: _Reader, base_dir: Path, office_calendar: bool = True
+) -> tuple[HolidaySettings, HolidayCalendar]:
+    r.check_keys(
+        "holidays", ("calendar", "source", "warn_days", "on_holiday", "makeup_works_as")
+    )
+    raw_path = r.get("holidays.calendar", _str, "", 'a file path, or "" for none')
+    path: Path | None = None
+    if raw_path.strip():
         path = Path(raw_path).expanduser()
         if not path.is_absolute():
             path = base_dir / path
@@ -773,16 +779,50 @@ def _read_calendar(r: _Reader, base_dir: Path) -> tuple[HolidaySettings, Holiday
         '"night" (forward all day) or "weekend" (weekend rosters run)',
     )
     makeup_as = r.get("holidays.makeup_works_as", _weekday, 0, "a weekday: mon, tue, ... sun")
-    settings = HolidaySettings(path, policy, makeup_as)
-    if path is None:
-        return settings, HolidayCalendar(makeup_works_as=makeup_as)
-    if not path.is_file():
+    source = r.get(
+        "holidays.source",
+        _enum(HolidaySource),
+        HolidaySource.CHINESE_CALENDAR,
+        '"chinese-calendar" (the package) or "none" (only the office\'s calendar file)',
+    )
+    warn_days = r.get("holidays.warn_days", _int_in(0, 366), 60, "a whole number of days 0-366")
+    settings = HolidaySettings(path, policy, makeup_as, source, warn_days)
+    if not office_calendar:
+        return settings, build_calendar(settings, office=False)
+    if path is not None and not path.is_file():
         raise r.error("holidays.calendar", f"no such file: {path}", raw_path)
-    return settings, load_calendar(path, makeup_as)
+    return settings, build_calendar(settings)
 
 
-def load_calendar(path: Path, makeup_works_as: int = 0) -> HolidayCalendar:
-    """Read a holiday calendar file: `[[holiday]]` (date or from/to, name), `[[makeup]]`."""
+def build_calendar(settings: HolidaySettings, office: bool = True) -> HolidayCalendar:
+    """The calendar the schedule uses: the source's dates, the office's file on top (unless
+    `office` is False: the source's alone)."""
+    from console.holidays.source import packaged_calendar
+
+    base = (
+        packaged_calendar(settings.makeup_works_as)
+        if settings.source is HolidaySource.CHINESE_CALENDAR
+        else HolidayCalendar(makeup_works_as=settings.makeup_works_as)
+    )
+    if settings.calendar_file is None or not office:
+        return base
+    return overlay(base, load_calendar(settings.calendar_file, settings.makeup_works_as))
+
+
+@dataclass(frozen=True)
+class CalendarFile:
+    """A calendar file as written, before the days are checked against each other."""
+
+    source: str
+    years: frozenset[int]
+    """Years the file declares whole (`year = 2027` or `years = [2026, 2027]`)."""
+    holidays: dict[dt.date, str]
+    makeup_days: dict[dt.date, str]
+
+
+def read_calendar_file(path: Path) -> CalendarFile:
+    """Read a calendar file: optional `year`/`years`, `[[holiday]]` (date or from/to, name),
+    `[[makeup]]`; a syntax error is a `ConfigError` naming the file, line and key."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -795,7 +835,14 @@ def load_calendar(path: Path, makeup_works_as: int = 0) -> HolidayCalendar:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"invalid TOML: {exc}", line=_toml_line(exc)) from None
     r = _Reader(source, text, data, {})
-    r.check_keys("", ("holiday", "makeup"))
+    r.check_keys("", ("year", "years", "holiday", "makeup"))
+    if "year" in data and "years" in data:
+        raise r.error("years", "give either year or years, not both")
+    year_expected = "a year like 2027"
+    if "year" in data:
+        years = frozenset({r.get("year", _int_in(1900, 2999), expected=year_expected)})
+    else:
+        years = frozenset(r.get("years", _years, frozenset(), "a list of years like [2027]"))
     holidays: dict[dt.date, str] = {}
     makeup: dict[dt.date, str] = {}
     for kind, target in (("holiday", holidays), ("makeup", makeup)):
@@ -819,10 +866,25 @@ def load_calendar(path: Path, makeup_works_as: int = 0) -> HolidayCalendar:
                     raise r.error(f"{key}", f"{day} is listed twice", name)
                 target[day] = name.strip()
                 day += dt.timedelta(days=1)
-    clash = sorted(set(holidays) & set(makeup))
+    return CalendarFile(source, years, holidays, makeup)
+
+
+def _years(value: Any) -> frozenset[int]:
+    if not isinstance(value, list):
+        raise TypeError(f"got {type(value).__name__}, not a list")
+    convert = _int_in(1900, 2999)
+    return frozenset(convert(v) for v in value)
+
+
+def load_calendar(path: Path, makeup_works_as: int = 0) -> HolidayCalendar:
+    """Read the office's calendar file (`read_calendar_file`) into a `HolidayCalendar`."""
+    file = read_calendar_file(path)
+    clash = sorted(set(file.holidays) & set(file.makeup_days))
     if clash:
-        raise r.error("makeup", f"{clash[0]} is both a holiday and a make-up working day")
-    return HolidayCalendar(holidays, makeup, makeup_works_as)
+        raise ConfigError(
+            file.source, "makeup", f"{clash[0]} is both a holiday and a make-up working day"
+        )
+    return HolidayCalendar(file.holidays, file.makeup_days, makeup_works_as, years=file.years)
 
 
 def _date_range(r: _Reader, key: str, entry: dict[str, Any]) -> tuple[dt.date, dt.date]:
@@ -912,7 +974,10 @@ def _is_self(uri: str, line: LineSettings) -> bool:
 
 
 def _read_prompts(r: _Reader) -> PromptConfig:
-    r.check_keys("prompts", ("language", "voice", "rate", "cache_dir", "texts", "engine"))
+    r.check_keys(
+        "prompts",
+        ("language", "voice", "rate", "cache_dir", "texts", "engine", "survey_digits"),
+    )
     r.check_keys("prompts.texts", PROMPT_NAMES)
     texts: dict[str, PromptText] = {}
     for name in r.table("prompts.texts"):
@@ -924,6 +989,27 @@ def _read_prompts(r: _Reader) -> PromptConfig:
             raise r.error(
                 key, f"expected text with only {{centre}} and {{agent_id}}: {exc}", template
             ) from None
+    digits = r.get(
+        "prompts.survey_digits",
+        _survey_digits,
+        DEFAULT_SURVEY_DIGITS,
+        'three different keys 0-9 for satisfied, average, dissatisfied, e.g. "123"',
+    )
+    if digits != DEFAULT_SURVEY_DIGITS:
+        for name in ("survey", "survey_retry"):
+            key = f"prompts.texts.{name}"
+            if name not in texts:
+                raise r.error(
+                    "prompts.survey_digits",
+                    f"the default {name} prompt says 1/2/3: give {key} naming {digits}",
+                    digits,
+                )
+            missing = [d for d in digits if d not in texts[name].template]
+            if missing:
+                raise r.error(
+                    key, f"does not name key {', '.join(missing)} of prompts.survey_digits",
+                    texts[name].template,
+                )
     return PromptConfig(
         language=r.get("prompts.language", _enum(Language), Language.ZH, '"zh" or "en"'),
         voice=r.get("prompts.voice", _voice, "", 'an espeak-ng voice name such as "cmn"'),
@@ -931,7 +1017,17 @@ def _read_prompts(r: _Reader) -> PromptConfig:
         cache_dir=r.get("prompts.cache_dir", _nonempty, "var/prompts", "a directory"),
         texts=texts,
         engine=r.get("prompts.engine", _tts_engine, "pyttsx3", '"pyttsx3" or "espeak-ng"'),
+        survey_digits=digits,
     )
+
+
+def _survey_digits(value: Any) -> str:
+    text = _str(value).strip()
+    try:
+        survey_keys(text)
+    except DomainError:
+        raise ValueError("") from None
+    return text
 
 
 def _tts_engine(value: Any) -> str:
@@ -1100,8 +1196,16 @@ def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> ConsoleConfig:
-    """Read, override from `environ` (default `os.environ`) and validate the config file."""
+def load(
+    path: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    office_calendar: bool = True,
+) -> ConsoleConfig:
+    """Read, override from `environ` (default `os.environ`) and validate the config file.
+
+    `office_calendar=False` leaves the office's calendar file out (it need not exist yet):
+    for `duty-console holidays add`, which reads and writes that file itself."""
     file = Path(path)
     source = str(file)
     try:
@@ -1114,7 +1218,7 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
         raise ConfigError(source, "", f"cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(source, "", "not UTF-8 text") from None
-    return loads(text, source, file.resolve().parent, environ)
+    return loads(text, source, file.resolve().parent, environ, office_calendar=office_calendar)
 
 
 def loads(
@@ -1122,6 +1226,8 @@ def loads(
     source: str = "<string>",
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    office_calendar: bool = True,
 ) -> ConsoleConfig:
     """Validate config `text`; relative paths are resolved against `base_dir`."""
     base = base_dir or Path.cwd()
@@ -1141,7 +1247,7 @@ def loads(
     rings = r.get("ring_limit.rings", _int_in(1, 20), 3, "a whole number of rings 1-20")
     cadence = r.get("ring_limit.cadence_seconds", _seconds(0, 30), 5.0, "seconds, 0 < s ≤ 30")
     rosters = _read_rosters(r)
-    holidays, calendar = _read_calendar(r, base)
+    holidays, calendar = _read_calendar(r, base, office_calendar)
     r.check_keys("database", ("url",))
     database_url = r.get(
         "database.url",
@@ -1178,9 +1284,9 @@ def describe_rosters(rosters: tuple[Roster, ...]) -> Iterator[str]:
 
 
 __all__ = [
-    "PACKAGED_CALENDAR",
     "PROMPT_NAMES",
     "AgentSettings",
+    "CalendarFile",
     "CapacitySettings",
     "ConfigError",
     "ConsoleConfig",
@@ -1188,13 +1294,16 @@ __all__ = [
     "ForwardMethod",
     "GatePostSettings",
     "HolidaySettings",
+    "HolidaySource",
     "LineSettings",
     "PromptConfig",
     "RecordingSettings",
     "TimerSettings",
     "WaitingPolicy",
+    "build_calendar",
     "load",
     "load_calendar",
     "loads",
     "parse_sip_uri",
+    "read_calendar_file",
 ]

@@ -14,16 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console.domain.prompt_names import PROMPT_NAMES
 from sip.api import Prompt
 from sip.tts import LANGUAGE_VOICES, PromptCache, PromptText, SpeechEngine, make_engine
 
 log = logging.getLogger("console.prompts")
 
-PROMPT_NAMES = (
-    "greeting", "greeting_auto", "hold", "busy", "survey", "survey_retry",
-    "thanks", "after_hours", "fallback",
-)
-"""Every prompt the flow plays; `greeting` takes `{agent_id}`, all may take `{centre}`."""
 
 DEFAULT_TEXTS: Mapping[str, Mapping[str, str]] = {
     "zh": {
@@ -137,10 +133,13 @@ class PromptBook:
         label = f"{name}:{agent_id}" if agent_id else name
         return PromptText(label, text, self.voice, self.settings.rate)
 
-    def render_all(self, agent_ids: Iterable[str] = ()) -> None:
+    def specs(self, agent_ids: Iterable[str] = ()) -> list[PromptText]:
+        """What `render_all` renders: every prompt but `greeting`, one greeting per agent."""
         specs = [self._spec(n) for n in PROMPT_NAMES if n != "greeting"]
-        specs += [self._spec("greeting", a) for a in sorted(set(agent_ids)) if a]
-        for name, prompt in self.cache.render_all(specs).items():
+        return specs + [self._spec("greeting", a) for a in sorted(set(agent_ids)) if a]
+
+    def render_all(self, agent_ids: Iterable[str] = ()) -> None:
+        for name, prompt in self.cache.render_all(self.specs(agent_ids)).items():
             self._prompts[name] = prompt
 
     def get(self, name: str) -> Prompt:

@@ -63,11 +63,16 @@ class Headless:
             return 1
         log.info("line %s; waiting for calls", self.line.status.value)
         self.flow.start()
+        calendar = self.parts.get("calendar")
+        if calendar is not None:
+            calendar.start()  # the holiday calendar's end: checked once a day
         if ready is not None:
             ready()
         try:
             self._stop.wait()
         finally:
+            if calendar is not None:
+                calendar.stop()
             self.flow.stop()
             try:
                 self.line.stop()
@@ -119,6 +124,7 @@ def assemble(
     from console import config as config_mod
     from console.adapters import LINE_NAME, ScheduleStaffing, StoreCallRecords, flow_settings
     from console.domain.night import NightMode
+    from console.holidays.watch import CalendarWatch
     from console.prompts import PromptBook
     from console.store import DutyRecord
 
@@ -136,6 +142,9 @@ def assemble(
         agent_ids = [a.agent_id for a in store.agents()]
         prompts = PromptBook.load(cfg.prompt_settings(), agent_ids, base=base)
         night = NightMode(cfg.schedule())
+        calendar = CalendarWatch(cfg.calendar, cfg.holidays.warn_days, clock,
+                                 ZoneInfo(cfg.timezone), audit=store.audit)
+        calendar.check()  # every start: "holiday calendar ends …", past it an audited alarm
         records = StoreCallRecords(store)
         sinks: list[Callable[[LineEvent], None]] = []
 
@@ -156,7 +165,7 @@ def assemble(
              cfg.gate_post.uri, cfg.gate_post.method.value)
     return Headless(line, flow, seal_open=records.seal_open, store=store,
                     parts={"config": cfg, "records": records, "prompts": prompts,
-                           "night": night, "sinks": sinks})
+                           "night": night, "sinks": sinks, "calendar": calendar})
 
 
 def install_signals(headless: Headless) -> None:

@@ -14,7 +14,6 @@ from console.config import (
     ForwardMethod,
     WaitingPolicy,
     load,
-    load_calendar,
     loads,
 )
 from console.domain import HolidayPolicy, Language
@@ -157,6 +156,10 @@ BAD = [
     ("holidays", 'on_holiday = "party"', "holidays.on_holiday", '"night"'),
     ("holidays", 'calendar = "nope.toml"', "holidays.calendar", "no such file"),
     ("holidays", 'makeup_works_as = "monday"', "holidays.makeup_works_as", "mon, tue"),
+    ("holidays", "warn_days = -1", "holidays.warn_days", "0-366"),
+    ("holidays", 'warn_days = "60"', "holidays.warn_days", "0-366"),
+    ("holidays", 'source = "holidays-cn"', "holidays.source", '"chinese-calendar"'),
+    ("holidays", "warn_day = 30", "holidays.warn_day", "did you mean 'warn_days'"),
     ("gate_post", 'method = "transfer"', "gate_post.method", '"refer"'),
     ("gate_post", "retries = 9", "gate_post.retries", "0-5"),
     ("gate_post", 'second_target = "tel:+861234"', "gate_post.second_target", "SIP URI"),
@@ -390,14 +393,21 @@ def test_roster_can_be_dropped_and_added(tmp_path: Path) -> None:
     assert [r.name for r in cfg.rosters] == ["day", "evening", "weekend", "late"]
 
 
-# ---------------------------------------------------------------- holiday calendar file
+# ---------------------------------------------------------------- holiday calendar
+
+DATA = Path(__file__).resolve().parent / "data" / "holidays"
+"""Years' notices as the console shipped them before the chinese-calendar package (TOML),
+and the 2026 notice as an iCalendar feed."""
 
 
 def test_packaged_calendar_makeup_days_are_weekends() -> None:
-    cal = load_calendar(Path(__file__).resolve().parents[1] / "console/data/holidays-cn.toml")
+    from console.holidays.source import packaged_calendar
+
+    cal = packaged_calendar()
     assert cal.makeup_days and all(d.weekday() >= 5 for d in cal.makeup_days)
     assert cal.holidays[dt.date(2025, 10, 1)].startswith("国庆")
     assert dt.date(2025, 10, 11) in cal.makeup_days
+    assert {2004, 2025, 2026} <= cal.years and max(cal.years) >= 2026
 
 
 def _days(first: str, last: str | None = None) -> set[dt.date]:
@@ -425,17 +435,43 @@ NOTICES = {
          dt.date(2026, 9, 20), dt.date(2026, 10, 10)},
     ),
 }
-"""The State Council's notices as published (cited in the calendar file), typed in again
-independently of it so that an edit to either shows up here."""
+"""The State Council's notices as published (cited in tests/data/holidays/notice-*.toml),
+typed in again independently of them so that an edit to either shows up here."""
 
 
 @pytest.mark.parametrize("year", sorted(NOTICES))
 def test_packaged_calendar_matches_the_state_council_notice(year: int) -> None:
-    cal = load_calendar(Path(__file__).resolve().parents[1] / "console/data/holidays-cn.toml")
+    """chinese-calendar (the default source) holds exactly the notice's dates, and exactly
+    the dates of the hand-kept copy the console shipped before it (now test data)."""
+    from console.holidays.files import read_notice
+    from console.holidays.source import packaged_calendar
+
+    cal = packaged_calendar()
     holidays, makeup = NOTICES[year]
     assert {d for d in cal.holidays if d.year == year} == holidays
     assert {d for d in cal.makeup_days if d.year == year} == makeup
-    assert {d.year for d in (*cal.holidays, *cal.makeup_days)} <= set(NOTICES)
+    ours = read_notice(DATA / f"notice-{year}.toml")
+    assert ours.year == year
+    assert set(ours.holidays) == holidays and set(ours.makeup_days) == makeup
+
+
+def test_the_default_calendar_is_the_package_and_knows_its_end() -> None:
+    from console.config import HolidaySource
+    from console.domain import CoverageLevel, coverage
+
+    cfg = loads(MINIMAL, environ={})
+    assert cfg.holidays.source is HolidaySource.CHINESE_CALENDAR
+    assert cfg.holidays.calendar_file is None and cfg.holidays.warn_days == 60
+    assert cfg.calendar.years >= {2025, 2026}
+    # 2026-12-01 with chinese-calendar 1.11 (2004-2026): ends 2026-12-31, within 60 days
+    end = dt.date(max(cfg.calendar.years), 12, 31)
+    assert coverage(cfg.calendar, end - dt.timedelta(days=30), 60).level is CoverageLevel.ENDING
+    assert coverage(cfg.calendar, end - dt.timedelta(days=61), 60).level is CoverageLevel.COVERED
+    past = coverage(cfg.calendar, end + dt.timedelta(days=2), 60)
+    assert past.level is CoverageLevel.ENDED and past.ends == end
+    none = loads(MINIMAL + '\n[holidays]\nsource = "none"\nwarn_days = 10\n', environ={})
+    assert not none.calendar.holidays and not none.calendar.years
+    assert none.holidays.warn_days == 10
 
 
 @pytest.mark.parametrize(
@@ -483,12 +519,46 @@ def test_bad_calendar(tmp_path: Path, body: str, key: str, words: str) -> None:
 
 
 def test_calendar_relative_to_config_and_none(tmp_path: Path) -> None:
+    """The office's file sits on top of the package: an addition wins on its date, a year it
+    gives whole replaces the package's year and extends the coverage."""
     (tmp_path / "cal.toml").write_text(
-        '[[holiday]]\nname = "厂庆"\ndate = 2025-09-22\n', encoding="utf-8"
+        '[[holiday]]\nname = "厂庆"\ndate = 2025-09-22\n'
+        '[[makeup]]\nname = "厂庆调休"\ndate = 2025-09-28\n', encoding="utf-8"
     )
     conf = tmp_path / "console.toml"
     conf.write_text(MINIMAL + '\n[holidays]\ncalendar = "cal.toml"\n', encoding="utf-8")
     cfg = load(conf, environ={})
-    assert cfg.calendar.holidays == {dt.date(2025, 9, 22): "厂庆"}
+    assert cfg.holidays.calendar_file == tmp_path / "cal.toml"
+    assert cfg.calendar.holidays[dt.date(2025, 9, 22)] == "厂庆"
+    assert cfg.calendar.makeup_days[dt.date(2025, 9, 28)] == "厂庆调休"
+    assert cfg.calendar.holidays[dt.date(2025, 10, 1)].startswith("国庆")  # the package's
+    package_years = cfg.calendar.years
+    nxt = max(package_years) + 1
+    (tmp_path / "cal.toml").write_text(
+        f'years = [{nxt}]\n[[holiday]]\nname = "元旦"\ndate = {nxt}-01-01\n', encoding="utf-8"
+    )
+    extended = load(conf, environ={})
+    assert extended.calendar.years == package_years | {nxt}
+    assert extended.calendar.holidays[dt.date(nxt, 1, 1)] == "元旦"
     none = loads(MINIMAL + '\n[holidays]\ncalendar = ""\n', environ={})
-    assert not none.calendar.holidays and none.holidays.calendar_file is None
+    assert none.holidays.calendar_file is None and none.calendar.holidays  # the package only
+
+
+def test_office_calendar_year_keys(tmp_path: Path) -> None:
+    cal = tmp_path / "cal.toml"
+    conf = tmp_path / "console.toml"
+    conf.write_text(MINIMAL + '\n[holidays]\ncalendar = "cal.toml"\n', encoding="utf-8")
+    for body, words in [
+        ("year = 2027\nyears = [2027]\n", "not both"),
+        ('years = "2027"\n', "a list of years"),
+        ("year = 27.5\n", "a year like 2027"),
+    ]:
+        cal.write_text(body, encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            load(conf, environ={})
+        assert words in str(info.value) and str(cal) in str(info.value)
+    # a missing office file stops a start, but `holidays add` may create it
+    cal.unlink()
+    with pytest.raises(ConfigError, match="no such file"):
+        load(conf, environ={})
+    assert load(conf, environ={}, office_calendar=False).calendar.years

@@ -2,18 +2,22 @@
 
 One `CallSession` thread per call walks the script (ring → answer → greeting → hold or
 conversation → survey → wait for the caller to hang up), or, after hours, announces and
-forwards to the gate post through the configured fallback chain. Everything a caller sends
-only ever selects a survey score: forward targets come from `FlowSettings` alone.
+forwards to the gate post through the configured fallback chain. The rules are the
+domain's: the session moves only as `FLOW_TABLE` allows, counts rings with `RingLimit`,
+runs the survey as `console.domain.survey.Survey` decides (feeding it every key, the
+prompt's end and the clock) and names the call's end with `CallEnd`. Everything a caller
+sends only ever selects a survey score: forward targets come from `FlowSettings` alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +47,11 @@ from console.callflow.events import (
 )
 from console.callflow.ports import CallRecords, Clock, FlowSettings, Staffing, SystemClock
 from console.callflow.recording import Recorder, Recording, RecordingError
+from console.callflow.steps import FLOW_TABLE, TARGETS, StepEvent
+from console.domain.machine import Step
+from console.domain.outcome import CallEnd
+from console.domain.prompt_names import PromptName
+from console.domain.survey import Survey, SurveyAction
 from sip.api import (
     AudioDirection,
     Call,
@@ -53,6 +62,7 @@ from sip.api import (
     EndReason,
     Line,
     LineEvent,
+    PlaybackFinished,
     Prompt,
     RequestRefused,
     SipError,
@@ -61,11 +71,14 @@ from sip.api import (
 
 log = logging.getLogger("console.callflow")
 
-SURVEY_DIGITS = {"1": 1, "2": 2, "3": 3}
+_PROMPT_POLL = 0.05
+"""While a survey prompt plays, how often the session looks whether it has been played out
+(a key, or the line's `PlaybackFinished`, wakes it at once)."""
 
 
 class Prompts(Protocol):
-    """What the flow plays (`console.prompts.PromptBook` in the product)."""
+    """What the flow plays (`console.prompts.PromptBook` in the product); names are
+    `PromptName`s (plain strings to the book)."""
 
     def get(self, name: str) -> Prompt: ...
     def greeting_for(self, agent_id: str) -> Prompt: ...
@@ -115,11 +128,17 @@ class CallSession:
         self.overflow = overflow
         """A waiting call beyond `max_waiting`: it goes the forward way whatever the policy."""
         self.step = CallStep.RINGING
+        self.steps: list[Step[CallStep, StepEvent]] = []
+        """Every move the session made (`FLOW_TABLE` rows), for the log and the tests."""
         self.answered_by: str | None = None
         self.end_reason: str = ""
+        self.survey: Survey | None = None
+        """The call's survey once it started (the domain's state machine)."""
         self._cv = threading.Condition()
         self._ended = False
         self._digits: deque[str] = deque()
+        self._playbacks = 0
+        """`PlaybackFinished` events seen (wakes a session waiting for a prompt's end)."""
         self._taken_by: str | None = None
         self._agent_done = False
         self._hang_up = False
@@ -128,6 +147,8 @@ class CallSession:
         self._recordings: tuple[Recording, ...] = ()
         """Open recordings fed by the call's audio tap (the call, a message)."""
         self.recording_path: str | None = None
+        self._prompt_until = 0.0
+        """Monotonic time by which a survey prompt counts as played out in any case."""
         self.thread = threading.Thread(
             target=self._run, name=f"call-{call.call_id[:12]}", daemon=True
         )
@@ -144,6 +165,12 @@ class CallSession:
     def digit(self, digit: str) -> None:
         with self._cv:
             self._digits.append(digit)
+            self._cv.notify_all()
+
+    def playback_finished(self) -> None:
+        """The line played out (or stopped) a prompt of this call."""
+        with self._cv:
+            self._playbacks += 1
             self._cv.notify_all()
 
     def take(self, agent_id: str) -> bool:
@@ -210,11 +237,28 @@ class CallSession:
     def _emit(self, event: FlowEvent) -> None:
         self.flow.bus.publish(event)
 
-    def _to(self, step: CallStep) -> None:
+    def _go(self, event: StepEvent) -> None:
+        """Move on by `event`, as `FLOW_TABLE` says; a move it lacks is a bug in the flow:
+        logged (and flagged for the tests), and the call still goes on."""
+        now = self.flow.clock.now()
         with self._cv:
+            source = self.step
+            if FLOW_TABLE.allows(source, event):
+                step = FLOW_TABLE.next(source, event)
+            else:
+                step = TARGETS[event]
+                log.error(
+                    "call %s: %s in %s is not in the flow's table (moving to %s anyway)",
+                    self.cid, event.name, source.name, step.name,
+                    extra={"flow_table_violation": (source, event)},
+                )
             self.step = step
-        self.flow._record("call_step", self.cid, step, self.flow.clock.now())
-        self._emit(StepChanged(self.flow.clock.now(), self.cid, step))
+            self.steps.append(Step(self.flow.clock.monotonic(), source, event, step))
+        if step is CallStep.DONE:
+            return
+        with self.flow.record("call_step", self.cid) as records:
+            records.call_step(self.cid, step, now)
+        self._emit(StepChanged(now, self.cid, step))
 
     def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         """Wait until `predicate` or the timeout (None: no limit); CallGone if the call ended."""
@@ -232,7 +276,14 @@ class CallSession:
             if self._ended:
                 raise CallGone
 
-    def _play(self, name: str, prompt: Prompt) -> None:
+    def _play(self, name: PromptName, prompt: Prompt) -> None:
+        self._start_play(prompt)
+        done = self.call.wait_playback(timeout=prompt.seconds + 5.0)
+        self._emit(PromptPlayed(self.flow.clock.now(), self.cid, name, done))
+        self._gone_check()
+
+    def _start_play(self, prompt: Prompt) -> None:
+        """Queue `prompt` (returns at once); CallGone if the caller is gone."""
         self._gone_check()
         try:
             self.call.play(prompt)
@@ -245,9 +296,6 @@ class CallSession:
                 if self._ended:
                     raise CallGone from exc
             raise
-        done = self.call.wait_playback(timeout=prompt.seconds + 5.0)
-        self._emit(PromptPlayed(self.flow.clock.now(), self.cid, name, done))
-        self._gone_check()
 
     def _answer(self, by: str) -> None:
         try:
@@ -256,20 +304,20 @@ class CallSession:
             self.ended(EndReason.CANCELLED.value)
             raise CallGone from exc
         elapsed = self.call.ring_elapsed()
-        settings = self.flow.settings
-        rings = max(1, math.ceil(elapsed / settings.ring_cadence))
-        if by == "auto" and self.mode is Mode.STAFFED:
-            # Answered at the limit: timer jitter past it is not one more ring.
-            rings = min(rings, max(1, round(settings.ring_limit_seconds / settings.ring_cadence)))
+        # The console's own answer in a staffed call is the one at the ring limit.
+        at_limit = by == "auto" and self.mode is Mode.STAFFED
+        rings = self.flow.ring_limit.ring_count(max(0.0, elapsed), at_limit=at_limit)
         self.answered_by = by
         now = self.flow.clock.now()
-        self.flow._record("call_answered", self.cid, now, by, rings, elapsed)
+        with self.flow.record("call_answered", self.cid) as records:
+            records.call_answered(self.cid, now, by, rings, elapsed)
         self._emit(CallAnswered(now, self.cid, by, rings, elapsed))
         if self.flow.settings.record_calls:
             rec = self._record_audio("call", 2)
             if rec is not None:
-                self.recording_path = str(rec.path)
-                self.flow._record("recording", self.cid, self.recording_path, "")
+                self.recording_path = path = str(rec.path)
+                with self.flow.record("recording", self.cid) as records:
+                    records.recording(self.cid, path, "")
 
     def _follow_up(self, reason: str) -> None:
         """Open a follow-up owned (首问负责) by the agent who served the caller, else by the
@@ -278,7 +326,8 @@ class CallSession:
         settings = self.flow.settings
         owner = self._taken_by or settings.follow_up_owner or None
         due = now + timedelta(hours=settings.follow_up_hours)
-        self.flow._record("follow_up", self.cid, reason, now, owner, due)
+        with self.flow.record("follow_up", self.cid) as records:
+            records.follow_up(self.cid, reason, now, owner, due)
         self._emit(FollowUpOpened(now, self.cid, reason, owner, due))
 
     # ------------------------------------------------------------ recording
@@ -336,22 +385,23 @@ class CallSession:
 
     def _staffed(self) -> None:
         settings = self.flow.settings
-        remaining = max(0.0, settings.ring_limit_seconds - self.call.ring_elapsed())
+        remaining = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))
         self._emit(SeatRinging(self.flow.clock.now(), self.cid, remaining))
         taken = self._wait(lambda: self._taken_by is not None, remaining)
         if taken:
             agent = self._taken_by or ""
             self._answer(agent)
-            self._to(CallStep.GREETING)
+            self._go(StepEvent.ANSWER)
             if settings.agent_greeting_by_tts:
-                self._play("greeting", self.flow.prompts.greeting_for(agent))
+                self._play(PromptName.GREETING, self.flow.prompts.greeting_for(agent))
             self._conversation()
             return
         self._answer("auto")
-        self._to(CallStep.GREETING)
-        self._play("greeting", self.flow.prompts.greeting_for(settings.agent_id_when_auto))
-        self._to(CallStep.HOLD)
-        self._play("hold", self.flow.prompts.get("hold"))
+        self._go(StepEvent.ANSWER)
+        self._play(PromptName.GREETING,
+                   self.flow.prompts.greeting_for(settings.agent_id_when_auto))
+        self._go(StepEvent.HOLD)
+        self._play(PromptName.HOLD, self.flow.prompts.get(PromptName.HOLD))
         if self._wait(lambda: self._taken_by is not None, settings.handover_timeout):
             self._handover()
             self._conversation()
@@ -361,14 +411,15 @@ class CallSession:
     def _handover(self) -> None:
         agent = self._taken_by or ""
         now = self.flow.clock.now()
-        self.flow._record("handed_over", self.cid, agent, now)
+        with self.flow.record("handed_over", self.cid) as records:
+            records.handed_over(self.cid, agent, now)
         self._emit(HandedOver(now, self.cid, agent))
 
     def _conversation(self) -> None:
         """Talk until the agent is done; serve transfer / hold / resume on this thread."""
-        self._to(CallStep.CONVERSATION)
+        self._go(StepEvent.TALK)
         held = False
-        hold = self.flow.prompts.get("hold")
+        hold = self.flow.prompts.get(PromptName.HOLD)
         while True:
             self._wait(lambda: self._agent_done or bool(self._requests),
                        hold.seconds + 0.5 if held else None)
@@ -397,14 +448,14 @@ class CallSession:
             if not held:
                 self._gone_check()
                 self.call.play(hold)
-                self._to(CallStep.HOLD)
+                self._go(StepEvent.HOLD)
                 self._agent_action(f"put on hold by {agent}")
             req.ok = True
             return True
         if req.action is AgentAction.RESUME:
             if held:
                 self._stop_playback()
-                self._to(CallStep.CONVERSATION)
+                self._go(StepEvent.TALK)
                 self._agent_action(f"taken back from hold by {agent}")
             req.ok = held
             return False
@@ -420,7 +471,7 @@ class CallSession:
             self._agent_action(f"transfer by {agent} refused: no gate post configured")
             return
         target = targets[0].uri  # fixed by config; nothing the caller sent chooses it
-        self._to(CallStep.FORWARDING)
+        self._go(StepEvent.FORWARD)
         outcome: TransferOutcome | None = None
         try:
             outcome = self.call.transfer(target, timeout=self.flow.settings.transfer_timeout)
@@ -436,7 +487,7 @@ class CallSession:
                 self._ended = True
             raise CallGone
         self._gone_check()
-        self._to(CallStep.CONVERSATION)
+        self._go(StepEvent.TALK)
 
     def _stop_playback(self) -> None:
         try:
@@ -445,7 +496,8 @@ class CallSession:
             log.debug("call %s: stop playback: %s", self.cid, exc)
 
     def _agent_action(self, text: str) -> None:
-        self.flow._record("agent_action", self.cid, text, self.flow.clock.now())
+        with self.flow.record("agent_action", self.cid) as records:
+            records.agent_action(self.cid, text, self.flow.clock.now())
 
     def _waiting(self) -> None:
         settings = self.flow.settings
@@ -453,8 +505,8 @@ class CallSession:
             self._forward_chain()
             return
         self._answer("auto")
-        self._to(CallStep.WAITING)
-        self._play("busy", self.flow.prompts.get("busy"))
+        self._go(StepEvent.WAIT)
+        self._play(PromptName.BUSY, self.flow.prompts.get(PromptName.BUSY))
         if self._wait(lambda: self._taken_by is not None, settings.busy_wait):
             self._handover()
             self._conversation()
@@ -462,7 +514,7 @@ class CallSession:
             self._message()
 
     def _night(self) -> None:
-        self._to(CallStep.AFTER_HOURS)
+        self._go(StepEvent.AFTER_HOURS)
         self._forward_chain()
 
     def _forward_chain(self) -> None:
@@ -481,29 +533,31 @@ class CallSession:
                             self._attempt(target.uri, "redirect",
                                           "skipped: already answered", attempt)
                             break
-                        self._to(CallStep.FORWARDING)
+                        self._go(StepEvent.FORWARD)
                         self.call.redirect(target.uri)
                         self._attempt(target.uri, "redirect", "redirected", attempt)
                         self.end_reason = EndReason.REDIRECTED.value
                         raise CallGone
                     if self.answered_by is None:
                         self._answer("auto")
-                        self._play("after_hours", self.flow.prompts.get("after_hours"))
-                    self._to(CallStep.FORWARDING)
+                        self._play(PromptName.AFTER_HOURS,
+                                   self.flow.prompts.get(PromptName.AFTER_HOURS))
+                    self._go(StepEvent.FORWARD)
                     outcome = self.call.transfer(target.uri, timeout=settings.transfer_timeout)
                     self._attempt(target.uri, "refer", outcome.value, attempt)
                     if outcome is TransferOutcome.SUCCESS:
                         self.end_reason = EndReason.TRANSFERRED.value
                         raise CallGone
                     self._gone_check()
-        self._to(CallStep.FALLBACK)
+        self._go(StepEvent.FALL_BACK)
         if self.answered_by is None:
             self._answer("auto")
         self._message()
 
     def _attempt(self, target: str, method: str, outcome: str, attempt: int) -> None:
         now = self.flow.clock.now()
-        self.flow._record("forward_attempt", self.cid, target, method, outcome, now)
+        with self.flow.record("forward_attempt", self.cid) as records:
+            records.forward_attempt(self.cid, target, method, outcome, now)
         self._emit(ForwardAttempted(now, self.cid, target, method, outcome, attempt))
 
     def _message(self) -> None:
@@ -514,8 +568,8 @@ class CallSession:
             self._follow_up(f"call back {caller} (no message taken)")
             self._survey()
             return
-        self._to(CallStep.MESSAGE)
-        self._play("fallback", self.flow.prompts.get("fallback"))
+        self._go(StepEvent.TAKE_MESSAGE)
+        self._play(PromptName.FALLBACK, self.flow.prompts.get(PromptName.FALLBACK))
         message = self._record_audio("message", 1)
         start = self.flow.clock.monotonic()
         try:
@@ -526,48 +580,96 @@ class CallSession:
         if message is not None:
             self._stop_recording(message)
         path = str(message.path) if message is not None else None
-        self.flow._record("message_taken", self.cid, seconds, path)
+        with self.flow.record("message_taken", self.cid) as records:
+            records.message_taken(self.cid, seconds, path)
         self._emit(MessageTaken(self.flow.clock.now(), self.cid, seconds))
         self._follow_up(f"call back {caller} (message)")
         self._gone_check()
         self._survey()
 
     def _survey(self) -> None:
+        """The survey as the domain's `Survey` decides, then thanks and the wait for hang-up."""
         settings = self.flow.settings
         if settings.survey:
-            self._to(CallStep.SURVEY)
+            self._go(StepEvent.SURVEY)
             with self._cv:
-                self._digits.clear()
-            score = None
-            for prompt in ("survey", "survey_retry"):
-                self._play(prompt, self.flow.prompts.get(prompt))
-                score = self._read_score(settings.digit_timeout)
-                if score is not None:
-                    break
-            self.flow._record("satisfaction", self.cid, score)
-            self._emit(SurveyScored(self.flow.clock.now(), self.cid, score))
-            if score == 3:
-                now = self.flow.clock.now()
-                self._emit(SupervisorAlert(now, self.cid, "caller dissatisfied (pressed 3)"))
-                self.flow._record("alarm", "dissatisfied", f"call {self.cid}", now)
-                self._follow_up("caller dissatisfied: supervisor to call back")
-        self._to(CallStep.THANKS)
-        self._play("thanks", self.flow.prompts.get("thanks"))
+                self._digits.clear()  # keys pressed during the conversation do not rate
+            survey = self.survey = Survey(settings.digit_timeout, keys=settings.survey_keys)
+            actions = survey.start(self.flow.clock.monotonic())
+            try:
+                while True:
+                    self._carry_out(survey, actions)
+                    if survey.finished:
+                        break
+                    actions = self._survey_input(survey)
+            except CallGone:
+                self._carry_out(survey, survey.hang_up(self.flow.clock.monotonic()))
+                raise
+        self._go(StepEvent.THANK)
+        self._play(PromptName.THANKS, self.flow.prompts.get(PromptName.THANKS))
         self._wait_hangup()
 
-    def _read_score(self, timeout: float) -> int | None:
-        """First digit within `timeout`; anything but 1/2/3 counts as no answer."""
-        if not self._wait(lambda: bool(self._digits), timeout):
-            return None
+    def _survey_input(self, survey: Survey) -> tuple[SurveyAction, ...]:
+        """Wait for what the survey waits for; feed it every key, the prompt's end or the
+        clock (`tick`); return what it asks the flow to do."""
+        clock = self.flow.clock
+        if survey.prompting:
+            # A key barges in; the line's PlaybackFinished (or the poll) ends the prompt.
+            seen = self._playbacks
+            done = self.call.wait_playback(timeout=0)
+            if done or clock.monotonic() >= self._prompt_until:
+                self._emit(PromptPlayed(clock.now(), self.cid, survey.prompt, done))
+                return survey.prompt_finished(clock.monotonic()) + self._feed_keys(survey)
+            self._wait(lambda: bool(self._digits) or self._playbacks != seen, _PROMPT_POLL)
+            return self._feed_keys(survey)
+        deadline = survey.deadline if survey.deadline is not None else clock.monotonic()
+        self._wait(lambda: bool(self._digits), deadline - clock.monotonic())
+        return self._feed_keys(survey) or survey.tick(clock.monotonic())
+
+    def _feed_keys(self, survey: Survey) -> tuple[SurveyAction, ...]:
+        """Every key the caller pressed since the last look, in order, to the survey."""
         with self._cv:
-            digit = self._digits.popleft()
+            keys = list(self._digits)
             self._digits.clear()
-        return SURVEY_DIGITS.get(digit)
+        actions: tuple[SurveyAction, ...] = ()
+        for key in keys:
+            actions += survey.digit(key, self.flow.clock.monotonic())
+        if survey.invalid_digits and keys:
+            log.debug("call %s: survey keys %s (not rating: %s)",
+                      self.cid, keys, survey.invalid_digits)
+        return actions
+
+    def _carry_out(self, survey: Survey, actions: tuple[SurveyAction, ...]) -> None:
+        """Do what the survey decided, in its order. Recording the score (and the alert)
+        touches only the record and the bus, so it is done for a caller who hung up too."""
+        for action in actions:
+            if action is SurveyAction.PLAY_PROMPT:
+                prompt = self.flow.prompts.get(survey.prompt)
+                self._start_play(prompt)
+                self._prompt_until = self.flow.clock.monotonic() + prompt.seconds + 5.0
+            elif action is SurveyAction.STOP_PLAYBACK:
+                if not survey.hung_up:
+                    self._stop_playback()
+            elif action is SurveyAction.RECORD_SCORE:
+                score = survey.score.score if survey.score is not None else None
+                with self.flow.record("satisfaction", self.cid) as records:
+                    records.satisfaction(self.cid, score)
+                self._emit(SurveyScored(self.flow.clock.now(), self.cid, score))
+            elif action is SurveyAction.ALERT_SUPERVISOR:
+                now = self.flow.clock.now()
+                reason = f"caller dissatisfied (pressed {survey.rated_key})"
+                self._emit(SupervisorAlert(now, self.cid, reason))
+                with self.flow.record("alarm", self.cid) as records:
+                    records.alarm("dissatisfied", f"call {self.cid}", now)
+            elif action is SurveyAction.OPEN_FOLLOW_UP:
+                self._follow_up("caller dissatisfied: supervisor to call back")
+            elif action is SurveyAction.PLAY_THANKS:
+                pass  # the thanks follow every survey's end (and a call without survey)
 
     def _wait_hangup(self) -> None:
         """The caller hangs up first (duty rules §3.8); we end it after a timeout (or at once
         when the agent hung up)."""
-        self._to(CallStep.WAIT_HANGUP)
+        self._go(StepEvent.AWAIT_HANGUP)
         # Raises when they hang up; the agent's hang-up or the grace period ends it from here.
         self._wait(lambda: self._hang_up, self.flow.settings.hangup_timeout)
         self.end_reason = EndReason.LOCAL_HANGUP.value
@@ -588,14 +690,16 @@ class CallSession:
             for rec in self._recordings:
                 self._stop_recording(rec)
         reason = self.end_reason or ("caller_hangup" if ended else "unknown")
-        if reason == EndReason.CANCELLED.value and self.answered_by is None:
-            reason = "abandoned"
+        end = CallEnd.parse(reason)
+        kept = end.for_call(answered=self.answered_by is not None)
+        if kept is not end:  # a CANCEL nobody answered is an abandoned call
+            reason = kept.value
         step = self.step
         now = self.flow.clock.now()
-        self.flow._record("call_ended", self.cid, now, step, reason)
+        with self.flow.record("call_ended", self.cid) as records:
+            records.call_ended(self.cid, now, step, reason)
         self._emit(CallFinished(now, self.cid, step, reason, self.answered_by))
-        with self._cv:
-            self.step = CallStep.DONE
+        self._go(StepEvent.END)
         self.flow._forget(self)
 
 
@@ -623,6 +727,8 @@ class CallFlow:
         self.staffing = staffing
         self.prompts = prompts
         self.settings = settings
+        self.ring_limit = settings.ring_limit
+        """The ring limit the flow answers and counts rings by (the domain's `RingLimit`)."""
         self.clock: Clock = clock or SystemClock()
         self.line = line
         self.bus = bus or EventBus()
@@ -644,6 +750,10 @@ class CallFlow:
             session = self._session(event.call.call_id)
             if session is not None:
                 session.digit(event.digit)
+        elif isinstance(event, PlaybackFinished):
+            session = self._session(event.call.call_id)
+            if session is not None:
+                session.playback_finished()
         elif isinstance(event, CallEnded):
             session = self._session(event.call.call_id)
             if session is not None:
@@ -651,7 +761,8 @@ class CallFlow:
         elif isinstance(event, RequestRefused) and event.method == "INVITE":
             now = self.clock.now()
             reason = f"{event.code} {event.reason}"
-            self._record("call_refused", event.call_id, event.caller_number, now, reason)
+            with self.record("call_refused", event.call_id) as records:
+                records.call_refused(event.call_id, event.caller_number, now, reason)
             self.bus.publish(CallRefused(now, event.call_id, event.caller_number, reason))
 
     def _ringing(self, call: Call) -> None:
@@ -673,7 +784,8 @@ class CallFlow:
                 mode = Mode.STAFFED
             session = CallSession(self, call, mode, overflow)
             self._sessions[call.call_id] = session
-        self._record("call_rang", call.call_id, call.caller_number, now, mode)
+        with self.record("call_rang", call.call_id) as records:
+            records.call_rang(call.call_id, call.caller_number, now, mode)
         self.bus.publish(CallArrived(now, call.call_id, call.caller_number, mode))
         session.thread.start()
 
@@ -697,8 +809,10 @@ class CallFlow:
         """A recording could not start or stopped: alarm, note in the call; the call goes on."""
         now = self.clock.now()
         log.error("call %s: %s", call_id, detail)
-        self._record("recording", call_id, None, detail)
-        self._record("alarm", "recording_failed", f"call {call_id}: {detail}", now)
+        with self.record("recording", call_id) as records:
+            records.recording(call_id, None, detail)
+        with self.record("alarm", call_id) as records:
+            records.alarm("recording_failed", f"call {call_id}: {detail}", now)
         self.bus.publish(RecordingAlarm(now, call_id, detail))
 
     def _recording_failed(self, rec: Recording, problem: str) -> None:
@@ -714,18 +828,23 @@ class CallFlow:
         now = self.clock.now()
         if repaired:
             names = ", ".join(p.name for p in repaired)
-            self._record("alarm", "recording_repaired",
-                         f"{len(repaired)} recording(s) left open by an unclean stop, "
-                         f"header fixed: {names}", now)
+            with self.record("alarm", "recording_repaired") as records:
+                records.alarm("recording_repaired",
+                              f"{len(repaired)} recording(s) left open by an unclean stop, "
+                              f"header fixed: {names}", now)
         for path in unreadable:
-            self._record("alarm", "recording_unreadable", f"{path}: not a recording WAV", now)
+            with self.record("alarm", "recording_unreadable") as records:
+                records.alarm("recording_unreadable", f"{path}: not a recording WAV", now)
 
-    def _record(self, method: str, *args: object) -> None:
-        """Write to the duty record; a store failure is logged loudly and never drops a call."""
+    @contextlib.contextmanager
+    def record(self, what: str, about: str = "") -> Iterator[CallRecords]:
+        """`with flow.record("call_step", call_id) as records: records.call_step(...)`:
+        write to the duty record through its typed port; a store failure is logged loudly
+        (naming `what` and `about`) and never drops a call."""
         try:
-            getattr(self.records, method)(*args)
+            yield self.records
         except Exception:
-            log.exception("duty record: %s for %s failed", method, args[0] if args else "")
+            log.exception("duty record: %s for %s failed", what, about)
 
     # ------------------------------------------------------------ UI side
 
@@ -771,7 +890,8 @@ class CallFlow:
         session = self._session(call_id)
         if session is None or not session.hang_up():
             return False
-        self._record("agent_action", call_id, f"hung up by {session.taken_by}", self.clock.now())
+        with self.record("agent_action", call_id) as records:
+            records.agent_action(call_id, f"hung up by {session.taken_by}", self.clock.now())
         return True
 
     def active(self) -> dict[str, CallStep]:
@@ -786,7 +906,7 @@ class CallFlow:
             return None
         target = self.settings.gate_chain[0].uri
         try:
-            ok = self.line.probe(target)
+            ok = self.line.probe(target, timeout=self.settings.probe_timeout)
         except SipError as exc:
             log.warning("gate post probe failed: %s", exc)
             ok = False
@@ -795,7 +915,8 @@ class CallFlow:
         self.bus.publish(GatePostChecked(now, target, ok))
         if not ok:
             detail = "no answer to SIP OPTIONS: night forwarding would fail"
-            self._record("alarm", "gate_post_unreachable", f"{target}: {detail}", now)
+            with self.record("alarm", "gate_post_unreachable") as records:
+                records.alarm("gate_post_unreachable", f"{target}: {detail}", now)
             self.bus.publish(GatePostAlarm(now, target, detail))
         return ok
 

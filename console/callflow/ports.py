@@ -13,6 +13,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from console.callflow.events import CallStep, Mode
+from console.domain.errors import DomainError
+from console.domain.labels import Satisfaction
+from console.domain.ring import RingLimit
+from console.domain.survey import DEFAULT_SURVEY_DIGITS, survey_keys
 
 
 class FlowError(Exception):
@@ -133,6 +137,10 @@ class FlowSettings:
     """Longest hold for a waiting call before it gets the message path."""
     gate_chain: tuple[ForwardTarget, ...] = field(default_factory=tuple)
     probe_interval: float = 300.0
+    probe_timeout: float = 2.0
+    """Seconds one OPTIONS probe of the gate post may take (`gate_post.probe_timeout_seconds`)."""
+    survey_digits: str = DEFAULT_SURVEY_DIGITS
+    """The keys for satisfied, average, dissatisfied, in that order (`prompts.survey_digits`)."""
     survey: bool = True
     """Play the satisfaction survey at the end of a call (after a conversation or a message)."""
     take_message: bool = True
@@ -151,16 +159,34 @@ class FlowSettings:
     agent_greeting_by_tts: bool = True
     """Play the greeting when an agent answers; False: the agent says it themselves."""
 
+    @property
+    def ring_limit(self) -> RingLimit:
+        """The ring limit as the domain's `RingLimit` (rings × cadence)."""
+        return RingLimit.of_seconds(self.ring_limit_seconds, self.ring_cadence)
+
+    @property
+    def survey_keys(self) -> dict[str, Satisfaction]:
+        """Key → answer for the survey (`console.domain.survey.survey_keys`)."""
+        return dict(survey_keys(self.survey_digits))
+
     def validate(self) -> None:
         """Raise FlowError naming the setting that is unusable."""
         for name in (
             "ring_limit_seconds", "ring_cadence", "handover_timeout", "message_seconds",
             "digit_timeout", "hangup_timeout", "transfer_timeout", "busy_wait",
-            "probe_interval", "follow_up_hours",
+            "probe_interval", "probe_timeout", "follow_up_hours",
         ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value <= 0:
                 raise FlowError(f"{name}: {value!r} must be seconds > 0", "Call flow settings")
+        try:
+            self.ring_limit  # noqa: B018 - built to be checked
+        except DomainError as exc:
+            raise FlowError(f"ring_limit_seconds: {exc}", "Call flow settings") from None
+        try:
+            survey_keys(self.survey_digits)
+        except DomainError as exc:
+            raise FlowError(f"survey_digits: {exc}", "Call flow settings") from None
         if isinstance(self.max_waiting, bool) or not isinstance(self.max_waiting, int) or not (
             0 <= self.max_waiting <= 100
         ):

@@ -1,4 +1,5 @@
-"""The duty rules as plain Python (stdlib only): schedule, ring limit, survey, agent states.
+"""The duty rules as plain Python (stdlib only): schedule and holiday calendar, ring limit,
+survey, agent states.
 
 Nothing here touches SIP, the UI or the database (import-linter enforces it), and nothing
 reads the clock: every decision takes the time as an argument, so it is tested by tables.
@@ -13,6 +14,19 @@ from console.domain.agent import (
     AgentEvent,
     AgentState,
     AttendancePolicy,
+)
+from console.domain.calendar import (
+    CalendarProblem,
+    Coverage,
+    CoverageLevel,
+    DayChange,
+    DayInfo,
+    changes,
+    check_year,
+    coverage,
+    overlay,
+    with_year,
+    year_days,
 )
 from console.domain.errors import (
     DomainError,
@@ -50,8 +64,13 @@ __all__ = [
     "AgentEvent",
     "AgentState",
     "AttendancePolicy",
+    "CalendarProblem",
     "CallScript",
     "Category",
+    "Coverage",
+    "CoverageLevel",
+    "DayChange",
+    "DayInfo",
     "DayKind",
     "DecisionSource",
     "DomainError",
@@ -82,6 +101,12 @@ __all__ = [
     "TemplateError",
     "TransitionError",
     "TransitionTable",
+    "changes",
+    "check_year",
+    "coverage",
     "find_forbidden_phrases",
+    "overlay",
     "parse_days",
+    "with_year",
+    "year_days",
 ]

@@ -1,16 +1,18 @@
-"""`python -m console.domain`: print the state machines' transition tables."""
+"""`python -m console.domain`: print the state machines' transition tables and the outcome rules."""
 
 from __future__ import annotations
 
 import sys
 
 from console.domain.agent import AGENT_TABLE
+from console.domain.outcome import describe_outcomes
 from console.domain.script import SCRIPT_TABLE
 from console.domain.survey import SURVEY_TABLE
 
 
 def main() -> int:
-    sys.stdout.write("\n\n".join(t.describe() for t in (SURVEY_TABLE, SCRIPT_TABLE, AGENT_TABLE)))
+    tables = [t.describe() for t in (SURVEY_TABLE, SCRIPT_TABLE, AGENT_TABLE)]
+    sys.stdout.write("\n\n".join([*tables, describe_outcomes()]))
     sys.stdout.write("\n")
     return 0
 

@@ -73,8 +73,31 @@ class Outcome(_Labelled):
 
 
 class Satisfaction(_Labelled):
-    """The caller's survey answer (duty rules §3 step 8): the digit is the value."""
+    """The caller's survey answer (duty rules §3 step 8).
+
+    The value is the score the record stores ("1" satisfied … "3" dissatisfied) and, by
+    default, the key the caller presses for it; `[prompts] survey_digits` may assign other
+    keys (see `console.domain.survey.survey_keys`), the stored score stays the same.
+    """
 
     SATISFIED = ("1", "满意", "Satisfied")
     AVERAGE = ("2", "一般", "Average")
     DISSATISFIED = ("3", "不满意", "Dissatisfied")
+
+    @property
+    def score(self) -> int:
+        """The number the duty record keeps (1, 2 or 3)."""
+        return int(self.value)
+
+
+NO_RATING = ("未评价", "No rating")
+"""The label of a call without a survey answer (zh, en)."""
+
+CATEGORIES: dict[str, str] = {c.value: c.zh for c in Category}
+"""Stored category value → Chinese label: the one table screens and exports show."""
+
+SATISFACTION_LABELS: dict[int | None, str] = {
+    **{s.score: s.zh for s in Satisfaction},
+    None: NO_RATING[0],
+}
+"""Stored satisfaction score (None: no rating) → Chinese label."""

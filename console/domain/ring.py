@@ -37,14 +37,32 @@ class RingLimit:
         """Time from the first ring to the automatic answer."""
         return self.rings * self.cadence
 
-    def ring_count(self, elapsed: float) -> int:
+    def ring_count(self, elapsed: float, *, at_limit: bool = False) -> int:
         """Rings heard after `elapsed` seconds: ring k covers ((k-1)·cadence, k·cadence].
 
-        0 s → 1 (the first ring starts at once); exactly at the limit → `rings`.
+        0 s → 1 (the first ring starts at once); exactly at the limit → `rings`. With
+        `at_limit` (the console answers by itself at the limit, or a ringing call is shown
+        while it is about to), never more than `rings`: timer jitter past the limit is not
+        one more ring. The call flow's record and the ringing screen both count with this.
         """
         if elapsed < 0 or not math.isfinite(elapsed):
             raise DomainError(f"elapsed: {elapsed!r} must be finite seconds ≥ 0", "Ring limit")
-        return max(1, math.ceil(elapsed / self.cadence))
+        # The limit itself, computed the same way: 0.3 s / 0.1 s is 2.9999… rings in floats.
+        count = max(1, math.ceil(round(elapsed / self.cadence, 9)))
+        return min(count, self.rings) if at_limit else count
+
+    @classmethod
+    def of_seconds(cls, seconds: float, cadence: float) -> RingLimit:
+        """The limit given as seconds and cadence (the flow's settings); DomainError unless
+        `seconds` is a whole number of rings."""
+        if isinstance(cadence, bool) or not isinstance(cadence, int | float) or cadence <= 0:
+            raise DomainError(f"cadence: {cadence!r} must be seconds > 0", "Ring limit")
+        rings = round(seconds / cadence)
+        if rings < 1 or not math.isclose(rings * cadence, seconds, rel_tol=1e-9, abs_tol=1e-9):
+            raise DomainError(
+                f"{seconds!r} s is not a whole number of {cadence!r} s rings", "Ring limit"
+            )
+        return cls(rings, float(cadence))
 
     def reached(self, elapsed: float) -> bool:
         """True once the console must answer by itself."""

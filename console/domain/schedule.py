@@ -115,6 +115,10 @@ class HolidayCalendar:
     """Date → why it is worked (e.g. "春节调休")."""
     makeup_works_as: int = 0
     """Which weekday's rosters a make-up day runs (0 = Monday)."""
+    years: frozenset[int] = frozenset()
+    """Years the calendar gives in whole (every holiday and make-up day of the year's notice):
+    its coverage. A date of any other year is only weekend or working day, which may be wrong
+    (see `console.domain.calendar.coverage`)."""
 
     def __post_init__(self) -> None:
         both = sorted(set(self.holidays) & set(self.makeup_days))
@@ -132,6 +136,10 @@ class HolidayCalendar:
         if day in self.makeup_days:
             return DayKind.MAKEUP_WORKDAY
         return DayKind.WEEKEND if day.weekday() >= 5 else DayKind.WORKDAY
+
+    def name(self, day: dt.date) -> str:
+        """The holiday's name, or why a make-up day is worked; "" for an ordinary day."""
+        return self.holidays.get(day) or self.makeup_days.get(day, "")
 
 
 @dataclass(frozen=True)

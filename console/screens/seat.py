@@ -18,6 +18,7 @@ from console.headset import HeadsetState
 from console.screens.base import SeatScreen_
 from console.screens.handover import describe_follow_ups
 from console.store import CallFilter, CallRecord, FollowUp
+from console.ui.calendar import coverage_text
 from console.ui.model import LiveCall, Phase
 from console.ui.texts import text
 from console.widgets.calls_table import CallsTable
@@ -95,6 +96,7 @@ def status_view(app: DutyConsoleApp) -> StatusView:
         HeadsetState.ERROR: "headset.error",
     }[hs.state]
     headset = f"{text('headset.label', lang)}: {text(hs_word, lang)}"
+    cover = app.settings.calendar_coverage(now)
     return StatusView(
         line=line,
         mode=mode,
@@ -105,6 +107,8 @@ def status_view(app: DutyConsoleApp) -> StatusView:
         alarm_gate=app.model.gate_ok is False,
         alarm_agent=overdue,
         notice=notice,
+        calendar=coverage_text(cover, lang),
+        alarm_calendar=cover.alarm,
     )
 
 

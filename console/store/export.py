@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from console.domain.labels import SATISFACTION_LABELS
 from console.store import xlsx
 from console.store.errors import InvalidFact
 from console.store.record import DutyRecord
@@ -31,7 +32,8 @@ from console.store.records import (
 
 log = logging.getLogger("console.store.export")
 
-SATISFACTION_ZH = {1: "满意", 2: "一般", 3: "不满意", None: "未评价"}
+SATISFACTION_ZH = SATISFACTION_LABELS
+"""Score → Chinese label, as the domain defines it (None: 未评价)."""
 
 
 @dataclass(frozen=True)

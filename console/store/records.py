@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from console.domain.labels import CATEGORIES as _DOMAIN_CATEGORIES
+
 GENESIS = "0" * 64
 """The `prev_hash` of the first record of every chain."""
 
@@ -43,15 +45,8 @@ OUTCOME_ZH: dict[CallOutcome, str] = {
     CallOutcome.INTERRUPTED: "中断",
 }
 
-CATEGORIES: dict[str, str] = {
-    "consultation": "咨询",
-    "complaint": "投诉",
-    "repair": "报修",
-    "help": "求助",
-    "suggestion": "建议",
-    "other": "其他",
-}
-"""Stored category value → Chinese label (duty rules §3 step 4)."""
+# Stored category value → Chinese label (duty rules §3 step 4): the domain's one table.
+CATEGORIES = _DOMAIN_CATEGORIES
 
 
 class AgentRole(enum.Enum):

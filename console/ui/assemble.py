@@ -83,6 +83,9 @@ class Startup:
             headless = self.build(self.config_path, clock=self.clock)
             self.headless = headless
             headless.flow.start()  # the app subscribes when it gets the parts; line not started
+            calendar = headless.parts.get("calendar")
+            if calendar is not None:
+                calendar.start()  # the holiday calendar's end, checked once a day
             return Started(headless.line, headless.store, headless.flow,
                            night=headless.parts.get("night"),
                            line_sinks=headless.parts.get("sinks"))
@@ -96,6 +99,9 @@ class Startup:
         headless = self.headless
         if headless is None:
             return
+        calendar = headless.parts.get("calendar")
+        if calendar is not None:
+            calendar.stop()
         # The app stopped the line it started; one it never took was never started.
         headless.flow.stop()  # idempotent; the app stops it too before the line
         if headless.seal_open is not None:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from console.domain.agent import AttendancePolicy
+from console.domain.calendar import Coverage, coverage
 from console.domain.labels import Language
 from console.domain.ring import RingLimit
+from console.domain.schedule import DEFAULT_ROSTERS, HolidayCalendar, Roster
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,20 @@ class UiSettings:
     night_warning: dt.timedelta = dt.timedelta(minutes=1)
     """How early the automatic night-mode switch is announced."""
     timezone: dt.tzinfo = dt.UTC
+    rosters: tuple[Roster, ...] = DEFAULT_ROSTERS
+    """The configured duty rosters (`[rosters]`): the review's shift filters are built from them."""
     line_name: str = "hotline"
     tick_seconds: float = 0.25
     """How often live counters (ring seconds, agent timer) redraw."""
+    holiday_calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
+    """The schedule's calendar; its `years` say how far it reaches (none given: no notice)."""
+    calendar_warn_days: int = 60
+    """`[holidays] warn_days`: from this many days before the calendar ends, the bar says so."""
+
+    def calendar_coverage(self, now: dt.datetime) -> Coverage:
+        """The holiday calendar's reach on `now`'s local day."""
+        day = now.astimezone(self.timezone).date()
+        return coverage(self.holiday_calendar, day, self.calendar_warn_days)
 
     def attendance(self) -> AttendancePolicy:
         """The late / early / away thresholds the seat and the review judge by."""
@@ -61,7 +74,10 @@ class UiSettings:
             late_after=config.agents.late_after,
             early_before=config.agents.early_before,
             timezone=ZoneInfo(config.timezone),
+            rosters=config.rosters,
             drafts_dir=drafts_dir or Path("var/drafts"),
             greeting_by_tts=config.seat.greeting_by_tts,
             headset_device=config.seat.headset_device or None,
+            holiday_calendar=config.calendar,
+            calendar_warn_days=config.holidays.warn_days,
         )

@@ -156,6 +156,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "night.clear": ("恢复按排班", "Back to the schedule"),
     "night.done": ("夜间模式已切换", "Night mode switched"),
     "night.none_switch": ("无夜间模式控制", "No night-mode control"),
+    "calendar.ends": ("节假日日历截止 {date}", "holiday calendar ends {date}"),
+    "calendar.days_left": ("还剩 {n} 天", "{n} days left"),
+    "calendar.ended": (
+        "节假日日历已于 {date} 截止,此后的节假日和调休未知!",
+        "holiday calendar ended {date}: holidays and make-up days after it are unknown!",
+    ),
+    "calendar.uncovered": (
+        "节假日日历不含 {date},节假日和调休未知!",
+        "the holiday calendar does not cover {date}: holidays and make-up days are unknown!",
+    ),
+    "calendar.covered": ("节假日日历截止 {date}", "holiday calendar ends {date}"),
+    "calendar.none": ("未配置节假日日历", "no holiday calendar configured"),
+    "calendar.fix": (
+        "请导入下一年的放假通知(duty-console holidays add)或升级 chinese-calendar",
+        "load the next year's notice (duty-console holidays add) or upgrade chinese-calendar",
+    ),
     "common.ok": ("确定", "OK"),
     "common.cancel": ("取消", "Cancel"),
     "common.quit": ("退出", "Quit"),

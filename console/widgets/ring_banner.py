@@ -11,6 +11,12 @@ from console.ui.texts import text
 from console.widgets._static import QuietStatic
 
 
+def ringing_count(limit: RingLimit, elapsed: float) -> int:
+    """The ring count of a call still ringing at the seat, as the flow will record it: the
+    console answers at the limit, so the count never passes it (`RingLimit.ring_count`)."""
+    return limit.ring_count(max(0.0, elapsed), at_limit=True)
+
+
 class RingBanner(QuietStatic):
     """Redrawn by its screen on every tick with `show`."""
 
@@ -21,7 +27,7 @@ class RingBanner(QuietStatic):
             who = f"{call.caller_name} <{who}>"
         t.append(f"{text('ring.caller', language)}: ", style="bold")
         t.append(who + "\n", style="bold reverse")
-        rings = call.rings if call.rings is not None else limit.ring_count(max(0.0, elapsed))
+        rings = call.rings if call.rings is not None else ringing_count(limit, elapsed)
         t.append(
             f"{text('ring.rings', language)} {rings}/{limit.rings}   "
             f"{elapsed:4.0f} {text('ring.seconds', language)}   "

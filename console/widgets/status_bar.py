@@ -1,4 +1,5 @@
-"""The seat's top bar: line, day/night mode, gate post, agent state and timer, headset."""
+"""The seat's top bar: line, day/night mode, gate post, agent state and timer, headset, and
+the holiday calendar's end when it is near or past."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class StatusView:
     alarm_agent: bool = False
     notice: str = ""
     """A one-line announcement (the automatic night switch a minute ahead)."""
+    calendar: str = ""
+    """The holiday calendar's end, from `[holidays] warn_days` before it ("" otherwise)."""
+    alarm_calendar: bool = False
+    """The calendar has ended: holidays are unknown, the line may be misrouted."""
 
 
 class StatusBar(QuietStatic):
@@ -41,8 +46,12 @@ class StatusBar(QuietStatic):
             if i:
                 text.append("  │  ", style="dim")
             text.append(part, style="bold red" if alarm else "")
+        if view.calendar:
+            text.append("\n")
+            text.append(view.calendar, style="bold red" if view.alarm_calendar else "yellow")
         if view.notice:
             text.append("\n")
             text.append(view.notice, style="bold yellow")
         self.show_text(text)
-        self.set_class(view.alarm_line or view.alarm_gate or view.alarm_agent, "-alarm")
+        alarm = view.alarm_line or view.alarm_gate or view.alarm_agent or view.alarm_calendar
+        self.set_class(alarm, "-alarm")

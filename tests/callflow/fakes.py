@@ -40,6 +40,8 @@ class FakeCall:
         self.tap: AudioTap | None = None
         self.tap_error: Exception | None = None
         """Raised by `tap_audio` when set (a call that cannot be tapped)."""
+        self.playback_gate: threading.Event | None = None
+        """When set: a prompt plays until the test sets the event (or `stop_playback`)."""
 
     @property
     def call_id(self) -> str:
@@ -108,8 +110,13 @@ class FakeCall:
 
     def stop_playback(self) -> None:
         self.actions.append("stop_playback")
+        if self.playback_gate is not None:
+            self.playback_gate.set()
 
     def wait_playback(self, timeout: float | None = None) -> bool:
+        gate = self.playback_gate
+        if gate is not None and not gate.wait(timeout):
+            return False
         return self._state is CallState.ANSWERED
 
     def wait_ended(self, timeout: float | None = None) -> bool:
@@ -144,6 +151,7 @@ class FakeLine:
         self.sink: EventSink = sink or (lambda event: None)
         self.gate_up = True
         self.probes: list[str] = []
+        self.probe_timeouts: list[float] = []
         self._n = 0
 
     def ring(self, caller: str = "13800000000") -> FakeCall:
@@ -155,6 +163,7 @@ class FakeLine:
     # the parts of sip.api.Line the flow uses
     def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
         self.probes.append(target_uri)
+        self.probe_timeouts.append(timeout)
         return self.gate_up
 
 

@@ -269,3 +269,75 @@ def test_recording_path_and_problems_land_in_the_record(store: DutyRecord) -> No
     assert calls["c2"].recording == "/rec/2026-03/c2-message.wav"  # only the message recorded
     assert calls["c3"].recording is None
     assert "call not recorded" in (calls["c3"].action or "")
+
+
+# ---------------------------------------------------------------- the outcome is the domain's
+
+
+def test_the_record_outcome_is_the_domains_classify(
+    store: DutyRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import console.domain.outcome as outcome
+
+    asked: list[tuple[str, bool, bool]] = []
+
+    def classify(end: object, *, answered: bool, forwarded: bool = False) -> object:
+        asked.append((str(end), answered, forwarded))
+        return outcome.CallOutcome.MISSED  # whatever the domain says, the record says
+
+    monkeypatch.setattr(outcome, "classify", classify)
+    records = StoreCallRecords(store)
+    _answered_call(records)
+    records.call_ended("c1", T0 + timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    assert asked == [("remote_bye", True, False)]
+    assert store.calls()[0].outcome is CallOutcome.MISSED
+
+
+@pytest.mark.parametrize(
+    ("answered", "forward", "reason", "expected"),
+    [
+        (True, None, "remote_bye", CallOutcome.ANSWERED),
+        (True, "success", "remote_bye", CallOutcome.FORWARDED),
+        (False, "redirected", "redirected", CallOutcome.FORWARDED),
+        (True, "failure", "local_hangup", CallOutcome.ANSWERED),
+        (False, None, "abandoned", CallOutcome.ABANDONED),
+        (False, None, "refused", CallOutcome.MISSED),
+        (True, None, "shutdown", CallOutcome.INTERRUPTED),
+        (True, None, "error: play in ended", CallOutcome.ANSWERED),
+    ],
+)
+def test_call_end_to_outcome(
+    store: DutyRecord, answered: bool, forward: str | None, reason: str, expected: CallOutcome
+) -> None:
+    records = StoreCallRecords(store)
+    records.call_rang("c1", "13900000001", T0, Mode.STAFFED)
+    if answered:
+        records.call_answered("c1", T0, "auto", 3, 15.0)
+    if forward:
+        records.forward_attempt("c1", "sip:200@127.0.0.1", "refer", forward, T0)
+    records.call_ended("c1", T0 + timedelta(seconds=9), CallStep.FORWARDING, reason)
+    assert store.calls()[0].outcome is expected
+
+
+def test_a_forwarded_call_open_at_shutdown_is_sealed_forwarded(store: DutyRecord) -> None:
+    """The same rules at shutdown: a forward that reached the gate post counts first."""
+    records = StoreCallRecords(store)
+    _answered_call(records)
+    records.forward_attempt("c1", "sip:200@127.0.0.1", "refer", "success", T0)
+    assert records.seal_open() == 1
+    assert store.calls()[0].outcome is CallOutcome.FORWARDED
+
+
+def test_every_domain_outcome_is_a_store_outcome() -> None:
+    from console.adapters import store_outcome
+    from console.domain.outcome import CallOutcome as DomainOutcome
+
+    assert {store_outcome(o) for o in DomainOutcome} == set(CallOutcome)
+
+
+def test_the_stores_category_labels_agree_with_the_domain() -> None:
+    """`console.store.records.CATEGORIES` is a copy until the store imports the domain's."""
+    from console.domain.labels import CATEGORIES
+    from console.store.records import CATEGORIES as STORE_CATEGORIES
+
+    assert STORE_CATEGORIES == CATEGORIES

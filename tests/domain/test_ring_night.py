@@ -125,3 +125,29 @@ def test_clear_override() -> None:
     night.set_override(OverrideKind.EARLY_NIGHT, "x", "1", at(22, 10, 0))
     assert night.clear_override() is not None
     assert not night.decide(at(22, 10, 0)).night
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "at_limit", "rings"),
+    [
+        (15.0, True, 3),
+        (15.2, True, 3),  # the console answered 0.2 s late: still the third ring
+        (15.2, False, 4),
+        (40.0, True, 3),
+        (4.0, True, 1),
+    ],
+)
+def test_ring_count_at_the_limit_is_capped(elapsed: float, at_limit: bool, rings: int) -> None:
+    assert RingLimit(3, 5.0).ring_count(elapsed, at_limit=at_limit) == rings
+
+
+def test_ring_count_at_the_limit_in_floats() -> None:
+    # 0.3 s of 0.1 s rings is 3 rings, although 0.3 / 0.1 is 2.9999… in floats
+    limit = RingLimit.of_seconds(0.3, 0.1)
+    assert limit.rings == 3 and limit.ring_count(0.3) == 3
+
+
+@pytest.mark.parametrize(("seconds", "cadence"), [(16.0, 5.0), (0.0, 5.0), (15.0, 0.0)])
+def test_ring_limit_of_seconds_needs_whole_rings(seconds: float, cadence: float) -> None:
+    with pytest.raises(DomainError):
+        RingLimit.of_seconds(seconds, cadence)

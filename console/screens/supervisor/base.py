@@ -8,11 +8,14 @@ titled `ReviewRefused` otherwise, which the screens show instead of any data.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from console.domain.labels import CATEGORIES
+from console.domain.schedule import Roster
 from console.store import AgentRole, DutyRecord
-from console.store.records import CATEGORIES, OUTCOME_ZH, CallOutcome
+from console.store.records import OUTCOME_ZH, CallOutcome
 from console.ui.errors import UiError
 
 if TYPE_CHECKING:
@@ -44,17 +47,46 @@ def review_context(app: DutyConsoleApp) -> ReviewContext:
     return ReviewContext(app.store, who.agent_id, app.settings.timezone)
 
 
-SATISFACTION_LABELS: dict[int | None, str] = {1: "满意", 2: "一般", 3: "不满意", None: "未评价"}
 OUTCOME_LABELS: dict[CallOutcome, str] = OUTCOME_ZH
 CATEGORY_LABELS: dict[str, str] = CATEGORIES
+"""The domain's category labels (`console.domain.labels.CATEGORIES`)."""
 
-SHIFTS: dict[str, tuple[str, tuple[int, int]]] = {
-    "day": ("早班 08–18", (8, 18)),
-    "noon": ("中午 11–14", (11, 14)),
-    "evening": ("晚班 17–21", (17, 21)),
-    "night": ("夜间 21–08", (21, 8)),
-}
-"""Shift filters as local ring-hour ranges [from, to) (whole hours: the store's `ring_hour`)."""
+
+@dataclass(frozen=True)
+class ShiftFilter:
+    """One shift of the call log's filter: what the supervisor reads, what the store selects."""
+
+    label: str
+    """The roster's name and its configured times, e.g. "早班 08:00–17:30"."""
+    hours: tuple[int, int]
+    """Local ring hours [from, to), wrapping past midnight when from > to. Whole hours: the
+    store filters by `ring_hour`, so a roster ending at 17:30 selects calls until 18:00 (the
+    label then says which hours it selects)."""
+
+
+def _hours_label(label: str, start: dt.time, end: dt.time, hours: tuple[int, int]) -> str:
+    text = f"{label} {start:%H:%M}–{end:%H:%M}"
+    if (start.hour, end.hour) != hours or start.minute or end.minute:
+        text += f" (按整点 {hours[0]:02d}–{hours[1]:02d})"
+    return text
+
+
+def shift_filters(rosters: Iterable[Roster]) -> dict[str, ShiftFilter]:
+    """The call log's shift filters from the configured rosters (duty rules §1), in their
+    order, and "night" from the last roster's end to the first one's start."""
+    rosters = tuple(rosters)
+    filters: dict[str, ShiftFilter] = {}
+    for ro in rosters:
+        hours = (ro.start.hour, min(24, ro.end.hour + (1 if ro.end.minute else 0)))
+        filters[ro.name] = ShiftFilter(_hours_label(ro.label or ro.name, ro.start, ro.end, hours),
+                                       hours)
+    if rosters and "night" not in filters:
+        end = max(ro.end for ro in rosters)
+        start = min(ro.start for ro in rosters)
+        hours = ((end.hour + (1 if end.minute else 0)) % 24, start.hour)
+        if hours[0] != hours[1]:
+            filters["night"] = ShiftFilter(_hours_label("夜间", end, start, hours), hours)
+    return filters
 
 
 def local(value: dt.datetime | None, tz: dt.tzinfo, fmt: str = "%m-%d %H:%M:%S") -> str:

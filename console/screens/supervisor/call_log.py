@@ -19,17 +19,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select
 
+from console.domain.labels import SATISFACTION_LABELS
 from console.screens.supervisor.base import (
     CATEGORY_LABELS,
     OUTCOME_LABELS,
-    SATISFACTION_LABELS,
-    SHIFTS,
     ReviewContext,
     ReviewInputError,
+    ShiftFilter,
     local,
     parse_day,
     review_context,
     seconds,
+    shift_filters,
 )
 from console.store import CallFilter, CallOutcome, CallRecord, StoreError
 from console.store.review import (
@@ -116,13 +117,18 @@ class CallLogPane(Vertical):
     def seat(self) -> DutyConsoleApp:
         return cast("DutyConsoleApp", self.app)
 
+    @property
+    def shifts(self) -> dict[str, ShiftFilter]:
+        """The shift filters, from the configured rosters."""
+        return shift_filters(self.seat.settings.rosters)
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
             yield Input(placeholder="起 YYYY-MM-DD", id="f-since", max_length=10)
             yield Input(placeholder="止 YYYY-MM-DD", id="f-until", max_length=10)
             yield Input(placeholder="工号", id="f-agent", max_length=64)
             yield Select(
-                [(label, key) for key, (label, _) in SHIFTS.items()], prompt="班次", id="f-shift"
+                [(f.label, key) for key, f in self.shifts.items()], prompt="班次", id="f-shift"
             )
             yield Select(
                 [(label, key) for key, label in CATEGORY_LABELS.items()],
@@ -209,7 +215,7 @@ class CallLogPane(Vertical):
             category=choice("#f-category"),
             outcome=CallOutcome(outcome) if outcome else None,
             satisfaction=int(sat) if sat else None,
-            hours=SHIFTS[shift][1] if shift else None,
+            hours=self.shifts[shift].hours if shift else None,
         )
         return ReviewFilter(
             base,

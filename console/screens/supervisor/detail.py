@@ -21,11 +21,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from console.domain.labels import SATISFACTION_LABELS
 from console.headset import HeadsetError, HeadsetState, Playback
 from console.screens.supervisor.base import (
     CATEGORY_LABELS,
     OUTCOME_LABELS,
-    SATISFACTION_LABELS,
     ReviewContext,
     local,
     review_context,

@@ -1,4 +1,5 @@
-"""The supervisor's home: one tab per review task over the duty record.
+"""The supervisor's home: one tab per review task over the duty record, and above them the
+holiday calendar's end when it is near or past.
 
 Shown instead of the seat when a supervisor logs in. If anyone else reaches it (a bug
 elsewhere), it composes nothing but the refusal: the data is confidential (duty rules §6).
@@ -24,6 +25,7 @@ from console.screens.supervisor.panes import (
     MorningPane,
     QualityPane,
 )
+from console.ui.calendar import bilingual_text
 from console.ui.errors import UiError, title_of
 
 
@@ -56,6 +58,11 @@ class SupervisorScreen(SeatScreen_):
     }
     SupervisorScreen #q-agents { height: auto; max-height: 14; }
     SupervisorScreen #h-notes { height: auto; max-height: 10; }
+    SupervisorScreen #calendar-notice { padding: 0 1; width: 1fr; }
+    SupervisorScreen #calendar-notice.-warning { color: $warning; text-style: bold; }
+    SupervisorScreen #calendar-notice.-alarm { color: $error; text-style: bold; }
+    SupervisorScreen #i-calendar { margin-top: 1; }
+    SupervisorScreen #i-calendar.-alarm { color: $error; text-style: bold; }
     """
 
     def compose(self) -> ComposeResult:
@@ -67,6 +74,7 @@ class SupervisorScreen(SeatScreen_):
             yield Footer()
             return
         self.sub_title = f"主任 {ctx.reviewer} · 值班记录审阅 review"  # in the header
+        yield Label("", id="calendar-notice", markup=False)
         with TabbedContent(id="review-tabs"):
             with TabPane("通话记录 Calls", id="tab-log"):
                 yield CallLogPane(id="call-log")
@@ -89,6 +97,23 @@ class SupervisorScreen(SeatScreen_):
             with TabPane("跟进 Follow-ups", id="tab-follow-ups"):
                 yield FollowUpPane(id="follow-ups")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_calendar()
+        self.set_interval(60.0, self.show_calendar)
+
+    def show_calendar(self) -> None:
+        """The holiday calendar's end, from `warn_days` before it; red once it is past."""
+        notices = self.query("#calendar-notice")
+        if not notices:
+            return
+        notice = notices.first(Label)
+        cover = self.seat.settings.calendar_coverage(self.seat.clock.now())
+        words = bilingual_text(cover)
+        notice.update(words)
+        notice.display = bool(words)
+        notice.set_class(cover.alarm, "-alarm")
+        notice.set_class(cover.warning, "-warning")
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#review-tabs", TabbedContent).active = tab

@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
+from console.domain.labels import Language
 from console.screens.supervisor.base import (
     OUTCOME_LABELS,
     ReviewContext,
@@ -40,6 +41,7 @@ from console.store.review import (
     quality_week,
     verify_with_progress,
 )
+from console.ui.calendar import bilingual_text, fix_text
 from console.ui.errors import UiError, title_of
 from console.widgets.plain_table import PlainTable
 
@@ -337,6 +339,21 @@ class IntegrityPane(ReviewPane):
         yield ProgressBar(total=1, id="i-progress", show_eta=False)
         yield Label("", classes="pane-status", markup=False)
         yield Static("", id="i-report", markup=False)  # a problem may quote a record's values
+        yield Static("", id="i-calendar", markup=False)
+
+    def on_mount(self) -> None:
+        self.show_calendar()
+
+    def show_calendar(self) -> None:
+        """How far the holiday calendar reaches (always shown here), red once it is past."""
+        seat = self.seat
+        cover = seat.settings.calendar_coverage(seat.clock.now())
+        words = bilingual_text(cover, always=True)
+        if cover.warning or cover.alarm:
+            words += f"\n{fix_text(Language.ZH)} · {fix_text(Language.EN)}"
+        static = self.query_one("#i-calendar", Static)
+        static.update(words)
+        static.set_class(cover.alarm, "-alarm")
 
     @on(Button.Pressed, "#i-run")
     def run_verify(self) -> None:
@@ -398,6 +415,7 @@ class IntegrityPane(ReviewPane):
             )
         )
         self.status(verdict)
+        self.show_calendar()
         if not report.ok:
             self.seat.notify(
                 report.problem or "",
