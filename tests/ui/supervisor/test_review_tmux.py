@@ -33,6 +33,11 @@ def review_pane(tmp_path: Path, lab: labctl.Lab) -> Iterator[Pane]:
         yield pane
 
 
+def _search_shows(screen: str, text: str) -> bool:
+    """The call log's second filter row (满意度 铃限 search …) holds `text`."""
+    return any("铃限" in row and text in row for row in screen.splitlines())
+
+
 def _sealed_sipp_calls(db: Path) -> list[object]:
     record = DutyRecord(f"sqlite:///{db}")
     try:
@@ -65,8 +70,15 @@ def test_supervisor_filters_the_lab_call(
     assert outcome in (CallOutcome.ABANDONED, CallOutcome.MISSED)
     pane.keys("Escape")  # a ringing banner may still be fading out
     pane.keys("F9")
-    time.sleep(0.3)
-    pane.keys("sipp", "Enter")
+    # The focus moves to the search box a moment after F9 and tmux cannot see focus: keys
+    # sent before it lands go to another field (seen in CI on a loaded machine, 0.3 s after
+    # F9: an empty search box and 0 calls). Give it a second, then check the box holds the
+    # text before submitting, so a lost key says so instead of "call not found".
+    time.sleep(1.0)
+    pane.keys("sipp")
+    pane.wait_for(lambda s: _search_shows(s, "sipp"), "'sipp' typed into the search box",
+                  timeout=10)
+    pane.keys("Enter")
     label = OUTCOME_LABELS[outcome]
     # The row may sit under the "caller gave up" toast for a few seconds: wait it out.
     pane.wait_for(
