@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from console.callflow.events import CallStep, Mode
 from console.callflow.ports import FlowSettings
 from console.domain import outcome as domain
-from console.store import CallOutcome, DutyRecord, StoreError
+from console.store import DutyRecord, StoreError
 
 if TYPE_CHECKING:
     from console.config import ConsoleConfig
@@ -29,12 +29,6 @@ log = logging.getLogger("console.adapters")
 LINE_NAME = "hotline"
 """The duty record's line name for calls of this seat's extension."""
 
-
-
-def store_outcome(outcome: domain.CallOutcome) -> CallOutcome:
-    """The store's value of the domain's outcome (the same words; the store keeps its own
-    enum so it stays importable on its own)."""
-    return CallOutcome(outcome.value)
 
 
 @dataclass
@@ -103,7 +97,7 @@ class StoreCallRecords:
                     answered=call.answered_by is not None,
                     forwarded=call.forwarded,
                 )
-                self.store.seal_call(call.key, store_outcome(outcome), end_reason="shutdown")
+                self.store.seal_call(call.key, outcome, end_reason="shutdown")
                 sealed += 1
             except StoreError as exc:
                 log.error("record: sealing %s at shutdown failed: %s", call_id, exc)
@@ -231,8 +225,8 @@ class StoreCallRecords:
             call = self._open.pop(call_id, None)
         if call is None:
             return
-        outcome = store_outcome(
-            domain.classify(reason, answered=call.answered_by is not None, forwarded=call.forwarded)
+        outcome = domain.classify(
+            reason, answered=call.answered_by is not None, forwarded=call.forwarded
         )
         try:
             self.store.seal_call(
@@ -248,7 +242,8 @@ class StoreCallRecords:
             self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None
         )
         self.store.seal_call(
-            key, CallOutcome.MISSED, ended_at=at, end_reason="refused", result=f"refused: {reason}"
+            key, domain.CallOutcome.MISSED, ended_at=at, end_reason="refused",
+            result=f"refused: {reason}",
         )
 
     def alarm(self, kind: str, detail: str, at: datetime) -> None:

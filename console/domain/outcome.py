@@ -60,17 +60,17 @@ class CallEnd(enum.Enum):
 
 
 class CallOutcome(enum.Enum):
-    """How the call ended for the line (the record's `outcome`; the store keeps the value)."""
+    """How the call ended for the line: the record's `outcome` (the store uses this enum)."""
 
     ANSWERED = "answered"
     MISSED = "missed"
-    """Nobody answered and the console did not either."""
+    """Nobody answered and the console did not either (e.g. over capacity)."""
     ABANDONED = "abandoned"
     """The caller hung up while it was ringing."""
     FORWARDED = "forwarded"
-    """Forwarded to the gate post, before or after answering."""
+    """Forwarded to the gate post (or a department) before or after answering."""
     INTERRUPTED = "interrupted"
-    """The console stopped mid-call."""
+    """The console stopped mid-call; sealed at the next start with what was known."""
 
 
 FORWARD_REACHED = frozenset({"success", "redirected"})

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from console.domain.labels import CATEGORIES as _DOMAIN_CATEGORIES
+from console.domain.outcome import CallOutcome
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first record of every chain."""
@@ -21,20 +22,6 @@ ANSWERED_BY_AUTO = "auto"
 """`answered_by` when the console answered by itself at the ring limit."""
 ANSWERED_BY_GATE_POST = "gate_post"
 """`answered_by` when the gate post answered a forwarded call."""
-
-
-class CallOutcome(enum.Enum):
-    """How the call ended for the line (the record's `outcome`)."""
-
-    ANSWERED = "answered"
-    MISSED = "missed"
-    """Nobody answered and the console did not either (e.g. over capacity)."""
-    ABANDONED = "abandoned"
-    """The caller hung up while it was ringing."""
-    FORWARDED = "forwarded"
-    """Forwarded to the gate post (or a department) before or after answering."""
-    INTERRUPTED = "interrupted"
-    """The console stopped mid-call; sealed at the next start with what was known."""
 
 
 OUTCOME_ZH: dict[CallOutcome, str] = {

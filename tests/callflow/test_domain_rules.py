@@ -26,6 +26,7 @@ from console.domain.ring import RingLimit
 from tests.callflow.conftest import _Violations
 from tests.callflow.fakes import FakeCall
 from tests.callflow.test_flow import FAST, Rig
+from tests.test_config import MINIMAL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,15 +101,7 @@ def test_silence_gets_the_retry_then_no_rating(rig: Rig) -> None:
     assert call.played[-1] == "thanks"
 
 
-SWAPPED = """\
-centre = "XX客服中心"
-
-[line]
-registrar = "127.0.0.1"
-extension = "1000"
-
-[gate_post]
-uri = "sip:8001@127.0.0.1"
+SWAPPED = MINIMAL + """\
 
 [prompts]
 survey_digits = "321"

@@ -13,18 +13,11 @@ import pytest
 from console.cli import main
 from console.config import load
 from console.store import DutyRecord
+from tests.test_config import MINIMAL
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "holidays"
 
-CONFIG = """\
-centre = "XX客服中心"
-
-[line]
-registrar = "127.0.0.1"
-extension = "1000"
-
-[gate_post]
-uri = "sip:8001@127.0.0.1"
+CONFIG = MINIMAL + """\
 
 [holidays]
 calendar = "holidays.toml"

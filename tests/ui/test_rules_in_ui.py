@@ -14,6 +14,7 @@ from console.domain.schedule import DEFAULT_ROSTERS, Roster, parse_days
 from console.screens.supervisor.base import ShiftFilter, shift_filters
 from console.ui.settings import UiSettings
 from console.widgets.ring_banner import ringing_count
+from tests.test_config import MINIMAL
 
 
 def test_shift_filters_say_the_rosters_times() -> None:
@@ -38,15 +39,7 @@ def test_shift_filters_follow_other_rosters() -> None:
     assert filters["night"] == ShiftFilter("夜间 22:45–07:00 (按整点 23–07)", (23, 7))
 
 
-ROSTERS = """\
-centre = "XX客服中心"
-
-[line]
-registrar = "127.0.0.1"
-extension = "1000"
-
-[gate_post]
-uri = "sip:8001@127.0.0.1"
+ROSTERS = MINIMAL + """\
 
 [rosters.day]
 label = "白班"
