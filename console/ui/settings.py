@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.domain.agent import AttendancePolicy
 from console.domain.calendar import Coverage, coverage
 from console.domain.labels import Language
 from console.domain.ring import RingLimit
 from console.domain.schedule import DEFAULT_ROSTERS, HolidayCalendar, Roster
+
+if TYPE_CHECKING:
+    from console.config import HolidaySettings
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class UiSettings:
     """The schedule's calendar; its `years` say how far it reaches (none given: no notice)."""
     calendar_warn_days: int = 60
     """`[holidays] warn_days`: from this many days before the calendar ends, the bar says so."""
+    holidays: HolidaySettings | None = None
+    """`[holidays]` as configured: where the supervisor's 载入假日通知 dialog writes a year's
+    notice (`calendar`); None (no config): the dialog says the calendar is not set."""
+    config_source: str = "console.toml"
+    """The config file the settings came from, named when `[holidays] calendar` is not set."""
 
     def calendar_coverage(self, now: dt.datetime) -> Coverage:
         """The holiday calendar's reach on `now`'s local day."""
@@ -80,4 +88,6 @@ class UiSettings:
             headset_device=config.seat.headset_device or None,
             holiday_calendar=config.calendar,
             calendar_warn_days=config.holidays.warn_days,
+            holidays=config.holidays,
+            config_source=config.source,
         )

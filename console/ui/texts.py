@@ -172,6 +172,37 @@ TEXTS: dict[str, tuple[str, str]] = {
         "请导入下一年的放假通知(duty-console holidays add)或升级 chinese-calendar",
         "load the next year's notice (duty-console holidays add) or upgrade chinese-calendar",
     ),
+    "notice.load": ("载入假日通知", "Load holiday notice"),
+    "notice.title": ("载入一年的放假通知", "Load a year's holiday notice"),
+    "notice.file": ("通知文件(.toml 或 .ics)", "Notice file (.toml or .ics)"),
+    "notice.year": ("年份(.ics 可选)", "Year (optional, for an .ics feed)"),
+    "notice.preview": ("预览", "Preview"),
+    "notice.write": ("写入", "Write"),
+    "notice.checking": ("检查中……", "Checking…"),
+    "notice.writing": ("写入中……", "Writing…"),
+    "notice.need_file": ("请输入通知文件的路径", "Type the notice file's path"),
+    "notice.bad_year": ("年份应为四位数字,如 2027", "The year must be four digits, e.g. 2027"),
+    "notice.summary": (
+        "{year} 年:法定节假日 {holidays} 天,调休上班 {makeup} 天",
+        "{year}: {holidays} holiday day(s), {makeup} make-up working day(s)",
+    ),
+    "notice.changes": (
+        "与现用日历相比的变化({n} 天):", "Changes against the calendar in use ({n} day(s)):"
+    ),
+    "notice.no_change": ("无变化:全年每天不变", "none: every day of the year stays as it is"),
+    "notice.write_to": ("按“写入”保存到 {target}", "“Write” saves it to {target}"),
+    "notice.stale": (
+        "预览之后文件或办公室日历已变,请重新预览",
+        "the file or the office's calendar changed since the preview: preview again",
+    ),
+    "notice.written": (
+        "已写入 {target}(审计:{action},操作人 {who});坐席下次启动时读取新日历",
+        "written to {target} (audit: {action} by {who}); the console reads it at its next start",
+    ),
+    "notice.no_config": (
+        "未配置 [holidays] calendar,无法写入办公室日历",
+        "[holidays] calendar is not set: there is no office calendar to write",
+    ),
     "common.ok": ("确定", "OK"),
     "common.cancel": ("取消", "Cancel"),
     "common.quit": ("退出", "Quit"),
@@ -184,6 +215,12 @@ def text(key: str, language: Language = Language.ZH) -> str:
     """The label for `key`; KeyError for an unknown key (a bug, caught by the tests)."""
     zh, en = TEXTS[key]
     return zh if language is Language.ZH else en
+
+
+def both(key: str, sep: str = " ") -> str:
+    """The label for `key` in Chinese and English, as the supervisor's screens show it."""
+    zh, en = TEXTS[key]
+    return f"{zh}{sep}{en}"
 
 
 def cell_width(value: str) -> int:

@@ -1,5 +1,5 @@
 """The supervisor's home: one tab per review task over the duty record, and above them the
-holiday calendar's end when it is near or past.
+holiday calendar's end when it is near or past (the Integrity tab loads a year's notice).
 
 Shown instead of the seat when a supervisor logs in. If anyone else reaches it (a bug
 elsewhere), it composes nothing but the refusal: the data is confidential (duty rules §6).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
@@ -27,6 +28,7 @@ from console.screens.supervisor.panes import (
 )
 from console.ui.calendar import bilingual_text
 from console.ui.errors import UiError, title_of
+from console.ui.texts import both
 
 
 class SupervisorScreen(SeatScreen_):
@@ -42,6 +44,7 @@ class SupervisorScreen(SeatScreen_):
         Binding("f7", "tab('tab-integrity')", "完整性"),
         Binding("f8", "tab('tab-export')", "导出"),
         Binding("f9", "search", "搜索 Search"),
+        Binding("f10", "load_notice", both("notice.load")),  # shown on the Integrity tab
     ]
 
     DEFAULT_CSS = """
@@ -117,6 +120,20 @@ class SupervisorScreen(SeatScreen_):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#review-tabs", TabbedContent).active = tab
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """载入假日通知 belongs to the Integrity tab: its key is there only while that tab is."""
+        if action != "load_notice":
+            return True
+        tabs = self.query("#review-tabs")
+        return bool(tabs) and tabs.first(TabbedContent).active == "tab-integrity"
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def action_load_notice(self) -> None:
+        self.query_one("#integrity", IntegrityPane).load_notice()
 
     def action_search(self) -> None:
         """Jump to the call log's search box (keyboard users, and the tmux smoke test)."""

@@ -43,6 +43,7 @@ from console.store.review import (
 )
 from console.ui.calendar import bilingual_text, fix_text
 from console.ui.errors import UiError, title_of
+from console.ui.texts import both
 from console.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
@@ -320,7 +321,8 @@ class IntegrityResult:
 
 
 class IntegrityPane(ReviewPane):
-    """Run `verify` with a progress bar and show the result and the archive status."""
+    """Run `verify` with a progress bar and show the result and the archive status; show the
+    holiday calendar's reach and load a year's notice into it (载入假日通知)."""
 
     PROGRESS_INTERVAL = 0.1
     """Seconds between progress updates on screen."""
@@ -336,6 +338,7 @@ class IntegrityPane(ReviewPane):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
             yield Button("校验 Verify the record", id="i-run", variant="primary")
+            yield Button(both("notice.load"), id="i-notice")
         yield ProgressBar(total=1, id="i-progress", show_eta=False)
         yield Label("", classes="pane-status", markup=False)
         yield Static("", id="i-report", markup=False)  # a problem may quote a record's values
@@ -354,6 +357,15 @@ class IntegrityPane(ReviewPane):
         static = self.query_one("#i-calendar", Static)
         static.update(words)
         static.set_class(cover.alarm, "-alarm")
+
+    @on(Button.Pressed, "#i-notice")
+    def load_notice(self) -> None:
+        """Open the 载入假日通知 dialog: a year's notice into the office's calendar."""
+        from console.screens.supervisor.holiday_notice import HolidayNoticeScreen
+
+        ctx = self.context()
+        if ctx is not None:
+            self.seat.push_screen(HolidayNoticeScreen(ctx))
 
     @on(Button.Pressed, "#i-run")
     def run_verify(self) -> None:
