@@ -319,6 +319,9 @@ class RequestRefused(LineEvent):
     reason: str
     call_id: str = ""
     caller_number: str = ""
+    trusted_source: bool = True
+    """False for a request from a host we don't take requests from (a scanner): no caller
+    ever called, so the console records it as a security event, not as a missed call."""
 
 
 EventSink = Callable[[LineEvent], None]

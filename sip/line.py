@@ -1012,7 +1012,7 @@ class DutyLine:
             if msg.method == "INVITE":
                 self._reply(msg, source, 403)
             self.emit(RequestRefused(source[0], msg.method, 403, "source not trusted",
-                                     msg.call_id, msg.from_addr.user))
+                                     msg.call_id, msg.from_addr.user, trusted_source=False))
         if len(self._refusal_log) > 1024:
             self._refusal_log.clear()
 

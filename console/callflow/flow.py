@@ -761,6 +761,14 @@ class CallFlow:
         elif isinstance(event, RequestRefused) and event.method == "INVITE":
             now = self.clock.now()
             reason = f"{event.code} {event.reason}"
+            if not event.trusted_source:
+                # A scanner sweeping the line is no caller: it must not lower the answer rate
+                # (接通率) as a missed call (issue 10, point 8). The line reports one per source
+                # and 5 s; the record keeps it as a security alarm instead.
+                log.warning("INVITE from untrusted %s refused (%s)", event.source, reason)
+                with self.record("alarm", event.call_id) as records:
+                    records.alarm("untrusted_invite", f"from {event.source}: {reason}", now)
+                return
             with self.record("call_refused", event.call_id) as records:
                 records.call_refused(event.call_id, event.caller_number, now, reason)
             self.bus.publish(CallRefused(now, event.call_id, event.caller_number, reason))

@@ -411,3 +411,14 @@ def test_a_refused_prompt_without_an_end_event_is_still_an_error(
     _bye_crossing_the_prompt(rig, call, deliver_after=None)
     row = rig.records.wait_closed(call.call_id)
     assert row.end_reason.startswith("error: ") and "play in ended" in row.end_reason
+
+
+def test_an_untrusted_invite_is_a_security_alarm_not_a_missed_call(rig: Rig) -> None:
+    """Issue 10, point 8: a scanner's INVITE (refused 403 by the line) was written as a missed
+    call, so a sweep of the line pushed the answer rate down with calls that never existed."""
+    rig.flow.on_line_event(RequestRefused("198.51.100.7", "INVITE", 403, "source not trusted",
+                                          "scan1", "100", trusted_source=False))
+    rig.flow.on_line_event(RequestRefused("127.0.0.1", "INVITE", 488, "bad SDP", "c1", "139"))
+    assert rig.records.refused == [("139", "488 bad SDP")]  # a real caller's call, refused
+    assert rig.records.alarms == [
+        ("untrusted_invite", "from 198.51.100.7: 403 source not trusted")]

@@ -346,3 +346,12 @@ def test_the_granted_expiry_is_read_from_our_own_binding() -> None:
     sched.advance(8.1)  # 0.8 × 10 s: the refresh is due
     assert [m.method for m, _ in transport.sent if m.is_request] == ["REGISTER"]
     line.stop()
+
+
+def test_the_line_marks_a_refusal_of_an_untrusted_source(rig: tuple[Any, ...]) -> None:
+    line, transport, _sched, _media, events = rig
+    transport.inject(invite("scan2", sdp=sdp("10.77.0.3")), ("198.51.100.7", 5060))
+    refused = events.wait_for(RequestRefused)[0]
+    assert (refused.code, refused.trusted_source) == (403, False)
+    transport.inject(invite("c7", sdp=sdp("192.168.1.20")), PBX)
+    assert events.wait_for(RequestRefused, 2)[1].trusted_source is True
