@@ -84,6 +84,8 @@ class RtpSession(Protocol):
 
     local_port: int
     on_dtmf: Callable[[str], None] | None
+    latched: bool
+    """The stream has a destination (at once, or from the caller's first packet)."""
 
     def start(self, remote: tuple[str, int], codec: Codec, dtmf_pt: int | None,
               latch: bool = False) -> None: ...
@@ -365,7 +367,7 @@ class DutyCall:
     def _check_latched(self) -> None:
         with self._line.lock:
             self._latch_timer = None
-            if self._state is not CallState.ANSWERED or getattr(self.session, "latched", True):
+            if self._state is not CallState.ANSWERED or self.session.latched:
                 return
             if self.caller_silent:  # on hold: it will send when it takes the call back
                 self._arm_latch_check()

@@ -14,39 +14,13 @@ from console.app import DutyConsoleApp
 from console.config import HolidayPolicy, HolidaySettings, load_calendar
 from console.domain import HolidayCalendar
 from console.store import DutyRecord
+from tests.holidays.test_cli import NOTICE_2027
 from tests.ui.helpers import login, press_button, screen_name, until
 from tests.ui.supervisor.conftest import SUPERVISOR
 
 Build = Callable[..., DutyConsoleApp]
 DATA = Path(__file__).resolve().parents[2] / "data" / "holidays"
 
-NOTICE_2027 = """\
-# A 2027 notice as the office would type it (dates made up for the test).
-year = 2027
-
-[[holiday]]
-name = "元旦"
-from = 2027-01-01
-to = 2027-01-03
-
-[[holiday]]
-name = "春节"
-from = 2027-02-06
-to = 2027-02-12
-
-[[makeup]]
-name = "春节调休"
-date = 2027-02-13
-
-[[holiday]]
-name = "国庆节"
-from = 2027-10-01
-to = 2027-10-07
-
-[[makeup]]
-name = "国庆节调休"
-date = 2027-10-09
-"""
 
 
 def _settings(office: Path) -> dict[str, object]:
