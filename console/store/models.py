@@ -90,6 +90,7 @@ class CallRow(ChainMixin, Base):
         UniqueConstraint("chain", "seq", name="uq_calls_chain_seq"),
         Index("ix_calls_ring_at", "ring_at"),
         Index("ix_calls_sealed_at", "sealed_at"),
+        Index("ix_calls_open_seat", "line", "seat", "sealed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -126,6 +127,13 @@ class CallRow(ChainMixin, Base):
     step: Mapped[str | None] = mapped_column(String(64))
     end_reason: Mapped[str | None] = mapped_column(String(32))
     sealed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    seat: Mapped[str | None] = mapped_column(String(64))
+    """The seat that opened the call (migration 0003); None on rows written before it.
+
+    Start-up recovery seals only its own seat's open calls, so a seat that restarts never
+    touches a call another seat holds. A NULL seat stays out of the row's hash (chain.py),
+    so rows hashed before the column existed still verify.
+    """
 
 
 class AmendmentRow(ChainMixin, Base):
@@ -298,6 +306,26 @@ class CheckpointRow(Base):
     """Position in the chain of checkpoints, 1-based, no gaps."""
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class SeatRow(Base):
+    """A seat that uses this record: where it runs and when it last said it was running.
+
+    Not part of the unalterable record (a presence, not a fact). It lets a seat starting on
+    a SQLite file see another machine's seat live on the same file and refuse (SQLite has no
+    locking between machines over a shared file; several machines need PostgreSQL).
+    """
+
+    __tablename__ = "seats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """Refreshed while the seat runs; a row not seen for a while is a seat that is gone."""
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Set by a clean stop; a crashed seat leaves it None and ages out by `seen_at`."""
 
 
 CHAINED: tuple[type[Any], ...] = (
