@@ -382,9 +382,15 @@ class DutyConsoleApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         lang = self.language
-        yield SystemCommand(text("night.title", lang), "Night mode", self.open_night_switch)
-        yield SystemCommand(text("away.title", lang), "Away / back", self.toggle_away)
-        yield SystemCommand(text("handover.write", lang), "Write the handover", self.open_handover)
+        from console.store import AgentRole
+
+        who = self.agent_record
+        if who is not None and who.role is AgentRole.AGENT:  # the seat's actions: agents only
+            yield SystemCommand(text("night.title", lang), "Night mode", self.open_night_switch)
+            yield SystemCommand(text("away.title", lang), "Away / back", self.toggle_away)
+            yield SystemCommand(
+                text("handover.write", lang), "Write the handover", self.open_handover
+            )
         yield SystemCommand(text("common.theme", lang), "Dark / light", self.action_toggle_theme)
 
     # ------------------------------------------------------------ workers and errors

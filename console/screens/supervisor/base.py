@@ -9,17 +9,39 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from console.domain.labels import CATEGORIES
+from textual.dom import DOMNode
+
+from console.domain.labels import CATEGORIES, Language
 from console.domain.schedule import Roster
 from console.store import AgentRole, DutyRecord
 from console.store.records import OUTCOME_ZH, CallOutcome
 from console.ui.errors import UiError
+from console.ui.texts import TEXTS, text
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
+
+
+def localize_bindings(node: DOMNode, language: Language) -> None:
+    """Footer and palette words in the seat's language.
+
+    Textual's `BINDINGS` are class-level, so their descriptions are fixed at import; each
+    node holds its own copy (`_bindings`). A binding whose description is a text key (e.g.
+    ``"rv.tab.log"``) gets that text in `language` here, once, when the node is built.
+    """
+    bindings = node._bindings
+    bindings.key_to_bindings = {
+        key: [
+            replace(b, description=text(b.description, language))
+            if b.description in TEXTS
+            else b
+            for b in found
+        ]
+        for key, found in bindings.key_to_bindings.items()
+    }
 
 
 class ReviewRefused(UiError):

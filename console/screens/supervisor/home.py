@@ -7,16 +7,19 @@ elsewhere), it composes nothing but the refusal: the data is confidential (duty 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
+from textual.command import Provider
+from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane, Tabs
 
 from console.screens.base import SeatScreen_
-from console.screens.supervisor.base import review_context
+from console.screens.supervisor.base import localize_bindings, review_context
 from console.screens.supervisor.call_log import CallLogPane
+from console.screens.supervisor.commands import ScreenKeyCommands
 from console.screens.supervisor.kpis import KpiPane
 from console.screens.supervisor.oversight import AttendancePane, EventReportPane, FollowUpPane
 from console.screens.supervisor.panes import (
@@ -28,24 +31,29 @@ from console.screens.supervisor.panes import (
 )
 from console.ui.calendar import bilingual_text
 from console.ui.errors import UiError, title_of
-from console.ui.texts import both
 
 
 class SupervisorScreen(SeatScreen_):
     """Call log, KPIs, morning review, handovers, quality, integrity, export: a supervisor's."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+l", "logout", "退出登录 Log out"),
-        Binding("f2", "tab('tab-log')", "通话记录"),
-        Binding("f3", "tab('tab-kpis')", "统计"),
-        Binding("f4", "tab('tab-morning')", "晨检"),
-        Binding("f5", "tab('tab-handovers')", "交接班"),
-        Binding("f6", "tab('tab-quality')", "质检"),
-        Binding("f7", "tab('tab-integrity')", "完整性"),
-        Binding("f8", "tab('tab-export')", "导出"),
-        Binding("f9", "search", "搜索 Search"),
-        Binding("f10", "load_notice", both("notice.load")),  # shown on the Integrity tab
+        Binding("ctrl+l", "logout", "common.logout"),
+        Binding("f2", "tab('tab-log')", "rv.tab.log"),
+        Binding("f3", "tab('tab-kpis')", "rv.tab.kpis"),
+        Binding("f4", "tab('tab-morning')", "rv.tab.morning"),
+        Binding("f5", "tab('tab-handovers')", "rv.tab.handovers"),
+        Binding("f6", "tab('tab-quality')", "rv.tab.quality"),
+        Binding("f7", "tab('tab-integrity')", "rv.tab.integrity"),
+        Binding("f8", "tab('tab-export')", "rv.tab.export"),
+        Binding("f9", "search", "rv.search"),
+        Binding("f10", "load_notice", "notice.load"),  # shown on the Integrity tab
     ]
+    """Descriptions are text keys, put into the seat's language when the screen is built."""
+
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        ScreenKeyCommands
+    }
+    """The palette offers every key action above (and nothing of an agent's seat)."""
 
     DEFAULT_CSS = """
     SupervisorScreen .review-filters { height: auto; }
@@ -68,6 +76,10 @@ class SupervisorScreen(SeatScreen_):
     SupervisorScreen #i-calendar.-alarm { color: $error; text-style: bold; }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        localize_bindings(self, self.language)
+
     def compose(self) -> ComposeResult:
         yield Header()
         try:
@@ -76,28 +88,28 @@ class SupervisorScreen(SeatScreen_):
             yield Label(f"{title_of(exc)}: {exc}", id="review-refused", markup=False)
             yield Footer()
             return
-        self.sub_title = f"主任 {ctx.reviewer} · 值班记录审阅 review"  # in the header
+        self.sub_title = self.t("rv.sub_title").format(who=ctx.reviewer)  # in the header
         yield Label("", id="calendar-notice", markup=False)
         with TabbedContent(id="review-tabs"):
-            with TabPane("通话记录 Calls", id="tab-log"):
+            with TabPane(self.t("rv.tab.log"), id="tab-log"):
                 yield CallLogPane(id="call-log")
-            with TabPane("统计 KPIs", id="tab-kpis"):
+            with TabPane(self.t("rv.tab.kpis"), id="tab-kpis"):
                 yield KpiPane(id="kpis")
-            with TabPane("晨检 Morning", id="tab-morning"):
+            with TabPane(self.t("rv.tab.morning"), id="tab-morning"):
                 yield MorningPane(id="morning")
-            with TabPane("交接班 Handovers", id="tab-handovers"):
+            with TabPane(self.t("rv.tab.handovers"), id="tab-handovers"):
                 yield HandoverPane(id="handovers")
-            with TabPane("质检 Quality", id="tab-quality"):
+            with TabPane(self.t("rv.tab.quality"), id="tab-quality"):
                 yield QualityPane(id="quality")
-            with TabPane("完整性 Integrity", id="tab-integrity"):
+            with TabPane(self.t("rv.tab.integrity"), id="tab-integrity"):
                 yield IntegrityPane(id="integrity")
-            with TabPane("导出 Export", id="tab-export"):
+            with TabPane(self.t("rv.tab.export"), id="tab-export"):
                 yield ExportPane(id="export")
-            with TabPane("考勤 Attendance", id="tab-attendance"):
+            with TabPane(self.t("rv.tab.attendance"), id="tab-attendance"):
                 yield AttendancePane(id="attendance")
-            with TabPane("事件 Events", id="tab-events"):
+            with TabPane(self.t("rv.tab.events"), id="tab-events"):
                 yield EventReportPane(id="events")
-            with TabPane("跟进 Follow-ups", id="tab-follow-ups"):
+            with TabPane(self.t("rv.tab.follow_ups"), id="tab-follow-ups"):
                 yield FollowUpPane(id="follow-ups")
         yield Footer()
 
@@ -119,7 +131,17 @@ class SupervisorScreen(SeatScreen_):
         notice.set_class(cover.warning, "-warning")
 
     def action_tab(self, tab: str) -> None:
-        self.query_one("#review-tabs", TabbedContent).active = tab
+        """Show `tab`, wherever the focus is.
+
+        `TabbedContent` follows the focus: a focused widget left in the pane going away
+        is hidden, the focus moves to its pane's next widget, and that pulls the old tab
+        back (F2 from inside 晨检 stayed on 晨检). The focus goes to the tab bar first.
+        """
+        tabs = self.query_one("#review-tabs", TabbedContent)
+        focused = self.focused
+        if focused is not None and tabs in focused.ancestors:
+            self.set_focus(tabs.query_one(Tabs), scroll_visible=False)
+        tabs.active = tab
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """载入假日通知 belongs to the Integrity tab: its key is there only while that tab is."""
