@@ -193,9 +193,11 @@ class StoreCallRecords:
         self.store.update_open_call(call.key, action=action)
 
     def satisfaction(self, call_id: str, score: int | None) -> None:
-        self._update(
-            call_id, satisfaction=score, result=None if score is not None else "survey: no rating"
-        )
+        """The survey's answer; never `result`, which is the agent's 处理结果 (a survey
+        arriving after the agent chose 待回复 overwrote it with None, issue 11 point 4)."""
+        self._update(call_id, satisfaction=score)
+        if score is None:
+            self._action(call_id, "survey: no rating")
 
     def follow_up(
         self, call_id: str, reason: str, at: datetime, owner: str | None, due_at: datetime

@@ -101,3 +101,14 @@ SATISFACTION_LABELS: dict[int | None, str] = {
     None: NO_RATING[0],
 }
 """Stored satisfaction score (None: no rating) → Chinese label."""
+
+
+def result_label(value: str | None, language: Language = Language.ZH) -> str:
+    """The agent's 处理结果 as people read it: an `Outcome` value by its label (the record
+    keeps the stable value), any other text (older records, the line's own) as written."""
+    if not value:
+        return ""
+    for outcome in Outcome:
+        if outcome.value == value:
+            return outcome.label(language)
+    return value

@@ -1,8 +1,10 @@
 """Exports an office opens: XLSX (`console.store.xlsx`) and CSV (UTF-8 with BOM), Chinese headers.
 
-Rows are the sealed calls of the period with their values as sealed (corrections listed in
-their own column), so the totals block — taken from `DutyRecord.kpis` — equals the rows
-exactly. Each export carries the chain heads (anchors) and is written to the audit log.
+Rows are the sealed calls of the period with their corrections applied (an amended 类别 or
+处理结果 is what the office reads), except the figures' own facts (`KEPT_AS_SEALED`): those stay
+as sealed, so the totals block — taken from `DutyRecord.kpis`, which counts sealed values —
+equals the rows exactly. Every correction is listed in its own column (更正记录). Each export
+carries the chain heads (anchors) and is written to the audit log.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from console.domain.labels import SATISFACTION_LABELS
+from console.domain.labels import SATISFACTION_LABELS, result_label
 from console.store import xlsx
 from console.store.errors import InvalidFact
-from console.store.record import DutyRecord
+from console.store.record import DutyRecord, _apply_amendments
 from console.store.records import (
     CATEGORIES,
     OUTCOME_ZH,
@@ -34,6 +36,10 @@ log = logging.getLogger("console.store.export")
 
 SATISFACTION_ZH = SATISFACTION_LABELS
 """Score → Chinese label, as the domain defines it (None: 未评价)."""
+
+KEPT_AS_SEALED = frozenset({"outcome", "answered_at", "ended_at", "satisfaction"})
+"""Facts the totals count (answer rate, seconds, satisfaction): a row shows them as sealed,
+so rows and totals agree; their corrections are in the 更正记录 column."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def _columns(store: DutyRecord) -> list[tuple[str, Callable[[CallRecord], Any]]]
         ("地址/单位", lambda c: c.address or ""),
         ("来电内容", lambda c: c.content or ""),
         ("处理措施", lambda c: c.action or ""),
-        ("处理结果", lambda c: c.result or ""),
+        ("处理结果", lambda c: result_label(c.result)),
         ("满意度", lambda c: SATISFACTION_ZH.get(c.satisfaction, "") if c.answered_at else ""),
         ("转接至", lambda c: c.forwarded_to or ""),
         ("转接方式", lambda c: c.forward_method or ""),
@@ -119,9 +125,38 @@ def totals(kpis: Kpis) -> list[tuple[str, Any]]:
     return rows
 
 
+FIELD_HEADERS: dict[str, str] = {
+    "caller_number": "来电号码", "caller_display": "来电显示", "answered_at": "应答时间",
+    "ended_at": "结束时间", "rings": "振铃次数", "answered_by": "接听人", "outcome": "结果",
+    "category": "类别", "caller_name": "来电人姓名", "contact": "联系方式",
+    "address": "地址/单位", "content": "来电内容", "action": "处理措施", "result": "处理结果",
+    "satisfaction": "满意度", "forwarded_to": "转接至", "forward_method": "转接方式",
+    "forward_result": "转接结果", "forwarded_at": "转接时间", "follow_up": "跟进事项",
+    "recording": "录音文件", "notes": "备注",
+}
+"""An amended field by its column's header: the 更正记录 column reads like the sheet."""
+
+
+def _amended_value(field: str, value: str | None) -> str:
+    """A stored amendment value as the sheet shows that field (labels, not codes); — for none."""
+    if value is None or value == "":
+        return "—"
+    if field == "category":
+        return CATEGORIES.get(value, value)
+    if field == "result":
+        return result_label(value)
+    if field == "satisfaction" and value.isdigit():
+        return SATISFACTION_ZH.get(int(value), value)
+    if field == "outcome":
+        return next((label for o, label in OUTCOME_ZH.items() if o.value == value), value)
+    return value
+
+
 def _amendment_text(amendments: list[Amendment]) -> str:
     return "; ".join(
-        f"{a.field}: {a.old_value}→{a.new_value} ({a.who}, {a.why})" for a in amendments
+        f"{FIELD_HEADERS.get(a.field, a.field)}: {_amended_value(a.field, a.old_value)}→"
+        f"{_amended_value(a.field, a.new_value)} ({a.who}, {a.why})"
+        for a in amendments
     )
 
 
@@ -163,7 +198,10 @@ def export_calls(
     def rows() -> Iterator[list[Any]]:
         for call, amendments in stream:
             counted[0] += 1
-            yield [get(call) for _, get in columns] + [_amendment_text(amendments)]
+            shown = _apply_amendments(
+                call, [a for a in amendments if a.field not in KEPT_AS_SEALED]
+            )
+            yield [get(shown) for _, get in columns] + [_amendment_text(amendments)]
             if progress is not None:
                 progress(counted[0], kpis.total)
 

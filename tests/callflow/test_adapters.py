@@ -55,7 +55,8 @@ def test_every_flow_fact_lands_in_the_record(store: DutyRecord) -> None:
     assert row.call_key == call.key and row.owner == "1001"
     assert row.description == "call back 13900000001 (message)"
     assert row.due_at == T0 + timedelta(hours=24)
-    assert call.satisfaction is None and call.result == "survey: no rating"
+    assert call.satisfaction is None and "survey: no rating" in call.action
+    assert call.result is None  # the agent's 处理结果, never the survey's
     assert call.step == "wait_hangup" and call.end_reason == "remote_bye"
     assert call.notes == "mode: night"
     assert records.open_keys() == {}

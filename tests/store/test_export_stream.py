@@ -89,15 +89,17 @@ def test_amended_values_appear_beside_the_values_as_sealed(
     number = header.index("来电号码")
     by_number = {row[number]: row for row in body}
     second = by_number["13900000002"]
-    # the call's own columns keep the values as sealed (the record is never edited) ...
+    # a figure's fact stays as sealed (the totals count sealed values) ...
     assert second[header.index("满意度")] == "满意"
-    assert second[header.index("类别")] == "咨询"
-    # ... and the corrections, oldest first, with who and why, are in their own column
+    # ... a description shows its correction (issue 11: an amended 类别 was not applied) ...
+    assert second[header.index("类别")] == "投诉"
+    assert by_number["13900000007"][header.index("备注")] == "回访已约"
+    # ... and the corrections, oldest first, with who and why, are in their own column,
+    # by the sheet's own headers and labels (no codes, no Python None)
     assert second[-1] == (
-        "satisfaction: 1→3 (2001, misheard); "
-        "category: consultation→complaint (2002, caller complained)"
+        "满意度: 满意→不满意 (2001, misheard); 类别: 咨询→投诉 (2002, caller complained)"
     )
-    assert by_number["13900000007"][-1] == "notes: None→回访已约 (2001, late note)"
+    assert by_number["13900000007"][-1] == "备注: —→回访已约 (2001, late note)"
     assert sum(1 for row in body if row[-1]) == 2
     assert [row[header.index("来电号码")] for row in body] == [f"1390000{i:04d}" for i in range(12)]
 

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from console.domain.labels import SATISFACTION_LABELS
+from console.domain.labels import SATISFACTION_LABELS, result_label
 from console.headset import HeadsetError, HeadsetState, Playback
 from console.screens.supervisor.base import (
     CATEGORY_LABELS,
@@ -46,7 +46,7 @@ FIELD_LABELS: dict[str, str] = {
     "category": "类别",
     "content": "内容",
     "action": "处理",
-    "result": "结果说明",
+    "result": "处理结果",
     "satisfaction": "满意度",
     "outcome": "结果",
     "answered_by": "接听人",
@@ -235,7 +235,7 @@ class CallDetailScreen(ModalScreen[None]):
             ),
             fact("content", "内容", c.content, sealed.content),
             fact("action", "处理", c.action, sealed.action),
-            fact("result", "结果说明", c.result, sealed.result),
+            fact("result", "处理结果", result_label(c.result), result_label(sealed.result)),
             fact("notes", "备注", c.notes, sealed.notes),
             f"录音 recording: {c.recording or '无 none'}",
             f"链 chain: {c.line} #{c.seq if c.seq is not None else '—'}",
