@@ -15,6 +15,7 @@ from collections.abc import Callable
 # Modules that contribute sub-commands; each defines add_commands(subparsers).
 COMMAND_MODULES = (
     "console.store.cli",  # db upgrade, verify, archive, export
+    "console.store.agent_cli",  # agents list, unlock
     "console.runner",  # run [--headless]
     "console.check",  # check (the line against the PBX)
     "console.holidays.cli",  # holidays add, show (the holiday calendar)

@@ -906,16 +906,36 @@ class DutyRecord:
         assert isinstance(outcome, Agent)
         return outcome
 
-    def unlock_agent(self, agent_id: str, supervisor: str) -> None:
-        def unlock(session: Session) -> None:
+    def unlock_agent(self, agent_id: str, supervisor: str) -> Agent:
+        """A supervisor lifts a lockout before it ends (duty rules §4: personal IDs, so the
+        agent must not borrow another's meanwhile); audited with who lifted it.
+
+        Refused in one line: `supervisor` not an active supervisor ID, an unknown agent ID,
+        an ID that is not locked (nothing to lift; nothing is written).
+        """
+
+        def unlock(session: Session) -> Agent:
+            boss = session.get(AgentRow, supervisor)
+            if boss is None or boss.role != AgentRole.SUPERVISOR.value or not boss.active:
+                raise InvalidFact(
+                    f"{supervisor!r} is not an active supervisor ID: only a supervisor unlocks"
+                )
             row = session.get(AgentRow, agent_id)
             if row is None:
                 raise UnknownRecord(f"no agent {agent_id!r}")
+            until = row.locked_until
+            if until is None or until <= self._now():
+                raise InvalidFact(f"agent {agent_id} is not locked")
             row.locked_until = None
             row.failures = 0
-            self._audit(session, "unlock", supervisor, f"agent {agent_id}")
+            self._audit(
+                session, "unlock", supervisor,
+                f"agent {agent_id} (locked until {until.astimezone(self.tz):%Y-%m-%d %H:%M})",
+            )
+            return _agent(row)
 
-        self._run(unlock)
+        result: Agent = self._run(unlock)
+        return result
 
     def agents(self) -> list[Agent]:
         result: list[Agent] = self._run(

@@ -52,8 +52,17 @@ def test_supervisor_unlocks(store: DutyRecord) -> None:
     for _ in range(store.lockout_failures):
         with pytest.raises(AuthError):
             store.verify_secret("1024", "nope")
+    store.create_agent("2001", "主任", AgentRole.SUPERVISOR, "pw-boss")
+    with pytest.raises(InvalidFact, match="not an active supervisor"):
+        store.unlock_agent("1024", supervisor="1024")  # an agent cannot unlock itself
+    with pytest.raises(UnknownRecord):
+        store.unlock_agent("7777", supervisor="2001")
     store.unlock_agent("1024", supervisor="2001")
     assert store.verify_secret("1024", "pw-right").agent_id == "1024"
+    assert [e.action for e in store.audit_log()] == ["unlock"]
+    assert store.audit_log()[0].who == "2001" and "1024" in store.audit_log()[0].detail
+    with pytest.raises(InvalidFact, match="not locked"):  # twice: nothing to lift
+        store.unlock_agent("1024", supervisor="2001")
     assert [e.action for e in store.audit_log()] == ["unlock"]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual import on
 from textual.app import ComposeResult
@@ -28,6 +28,7 @@ from console.screens.supervisor.base import (
 )
 from console.screens.supervisor.panes import ReviewPane
 from console.store import (
+    Agent,
     AgentRole,
     AgentState,
     AgentStateChange,
@@ -83,6 +84,8 @@ class AttendanceView:
     names: dict[str, str]
     absent: list[str]
     """Active agents (not supervisors) without a single state change that day."""
+    locked: dict[str, dt.datetime] = field(default_factory=dict)
+    """Agent IDs locked now (too many wrong secrets) → until when; a supervisor may unlock."""
 
 
 def load_attendance(
@@ -99,7 +102,12 @@ def load_attendance(
         for a in agents
         if a.active and a.role is AgentRole.AGENT and a.agent_id not in seen
     ]
-    return AttendanceView(day, lines, {a.agent_id: a.name for a in agents}, absent)
+    locked = {
+        a.agent_id: a.locked_until
+        for a in agents
+        if a.locked_until is not None and a.locked_until > now
+    }
+    return AttendanceView(day, lines, {a.agent_id: a.name for a in agents}, absent, locked)
 
 
 def minutes(span: dt.timedelta) -> str:
@@ -122,6 +130,7 @@ class AttendancePane(ReviewPane):
         with Horizontal(classes="review-filters"):
             yield Input(placeholder="考勤日期 YYYY-MM-DD", id="a-day", max_length=10)
             yield Button("刷新", id="a-refresh")
+            yield Button(self.t("rv.att.unlock"), id="a-unlock", variant="warning")
         yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="a-table", cursor_type="row")
         yield table
@@ -138,6 +147,7 @@ class AttendancePane(ReviewPane):
             "示忙分钟",
             "超时示忙",
             "接听",
+            self.t("rv.att.col.locked"),
         )
         ctx = self.context()
         if ctx is not None:
@@ -186,6 +196,7 @@ class AttendancePane(ReviewPane):
                 minutes(line.away_total),
                 f"{line.overdue_aways} 超时 overdue" if line.overdue_aways else "0",
                 str(line.calls),
+                self.locked_text(view, line.agent_id),
                 key=line.agent_id,
             )
         for agent_id in view.absent:
@@ -199,7 +210,14 @@ class AttendancePane(ReviewPane):
                 "",
                 "",
                 "",
+                self.locked_text(view, agent_id),
                 key=agent_id,
+            )
+        shown = {line.agent_id for line in view.lines} | set(view.absent)
+        for agent_id in sorted(set(view.locked) - shown):  # locked, e.g. a supervisor's ID
+            table.add_row(
+                agent_id, view.names.get(agent_id, "?"), "", "", "", "", "", "", "",
+                self.locked_text(view, agent_id), key=agent_id,
             )
         late = sum(1 for line in view.lines if line.late)
         early = sum(1 for line in view.lines if line.early)
@@ -209,6 +227,44 @@ class AttendancePane(ReviewPane):
             f"超时示忙 {overdue} 次 (>{minutes(policy.away_limit)} 分钟) · "
             f"上班 {policy.late_after:%H:%M} 下班 {policy.early_before:%H:%M}"
         )
+
+    def locked_text(self, view: AttendanceView, agent_id: str) -> str:
+        until = view.locked.get(agent_id)
+        if until is None:
+            return ""
+        tz = self.seat.settings.timezone
+        return self.t("rv.att.locked").format(until=local(until, tz, "%m-%d %H:%M"))
+
+    def selected_agent(self) -> str | None:
+        table = self.query_one("#a-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else str(key)
+
+    @on(Button.Pressed, "#a-unlock")
+    def unlock_selected(self) -> None:
+        """Lift the selected ID's lockout (the record audits it with the supervisor's ID)."""
+        ctx = self.context()
+        view = self.view
+        if ctx is None or view is None:
+            return
+        agent_id = self.selected_agent()
+        if agent_id is None:
+            self.failed(ReviewInputError(self.t("rv.att.none_selected")))
+            return
+        if agent_id not in view.locked:
+            self.failed(ReviewInputError(self.t("rv.att.not_locked").format(who=agent_id)))
+            return
+        self.work(
+            "unlock", lambda: ctx.record.unlock_agent(agent_id, ctx.reviewer), self.unlocked
+        )
+
+    def unlocked(self, agent: Agent) -> None:
+        message = self.t("rv.att.unlocked").format(who=f"{agent.agent_id} {agent.name}")
+        self.status(message)
+        self.seat.notify(message, title=self.t("rv.tab.attendance"), markup=False)
+        self.reload()
 
     @on(DataTable.RowHighlighted, "#a-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -43,7 +43,7 @@ from console.store.review import (
 )
 from console.ui.calendar import bilingual_text, fix_text
 from console.ui.errors import UiError, title_of
-from console.ui.texts import both
+from console.ui.texts import both, text
 from console.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ class ReviewPane(Vertical):
     @property
     def seat(self) -> DutyConsoleApp:
         return cast("DutyConsoleApp", self.app)
+
+    def t(self, key: str) -> str:
+        """The label `key` in the seat's language."""
+        return text(key, self.seat.language)
 
     def context(self) -> ReviewContext | None:
         try:
