@@ -60,9 +60,13 @@ class StoreCallRecords:
     in the sealed call. Alarms go to the audit log (`alarm:<kind>`), hash-chained like calls.
     """
 
-    def __init__(self, store: DutyRecord, line_name: str = LINE_NAME) -> None:
+    def __init__(
+        self, store: DutyRecord, line_name: str = LINE_NAME, seat: str | None = None
+    ) -> None:
         self.store = store
         self.line_name = line_name
+        self.seat = seat
+        """This seat's name, written on every call it opens (its start-up seals only those)."""
         self._lock = threading.Lock()
         self._open: dict[str, _OpenCall] = {}
 
@@ -130,7 +134,8 @@ class StoreCallRecords:
 
     def call_rang(self, call_id: str, caller: str, at: datetime, mode: Mode) -> None:
         key = self.store.open_call(
-            self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None
+            self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None,
+            seat=self.seat,
         )
         with self._lock:
             self._open[call_id] = _OpenCall(key, mode)
@@ -241,7 +246,8 @@ class StoreCallRecords:
 
     def call_refused(self, call_id: str, caller: str, at: datetime, reason: str) -> None:
         key = self.store.open_call(
-            self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None
+            self.line_name, at, caller_number=caller or None, sip_call_id=call_id or None,
+            seat=self.seat,
         )
         self.store.seal_call(
             key, domain.CallOutcome.MISSED, ended_at=at, end_reason="refused",

@@ -19,6 +19,7 @@ import ipaddress
 import math
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from console.domain.schedule import (
     format_days,
     parse_days,
 )
+from console.domain.seat import SEAT_NAME_MAX, check_seat_name, default_seat_name
 from console.domain.survey import DEFAULT_SURVEY_DIGITS, survey_keys
 from console.domain.text import PromptText
 from sip.api import LineConfig, LineConfigError, RtpLatching
@@ -252,6 +254,9 @@ class SeatSettings:
     greeting_by_tts: bool
     """True: the console plays the greeting (with the agent's ID) when an agent answers;
     False: the agent says it (the script panel shows the line). Auto-answer always plays it."""
+    name: str = ""
+    """This seat's name in the shared record (`calls.seat`): its start-up seals only the
+    calls it left open. Default `<extension>@<host>`; "" only in configs built in code."""
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,11 @@ class ConsoleConfig:
 
     def line_config(self) -> LineConfig:
         return self.line.line_config()
+
+    @property
+    def seat_name(self) -> str:
+        """The seat's name in the record: `[seat] name`, else `<extension>@<host>`."""
+        return self.seat.name or default_seat_name(socket.gethostname(), self.line.extension)
 
     def prompt_settings(self) -> PromptSettings:
         """The settings `console.prompts.PromptBook` renders from."""
@@ -1133,9 +1143,17 @@ def _greeting(value: Any) -> bool:
     return text == "tts"
 
 
-def _read_seat(r: _Reader) -> SeatSettings:
-    r.check_keys("seat", ("headset_device", "greeting"))
+def _seat_name(value: Any) -> str:
+    return check_seat_name(_str(value).strip())
+
+
+def _read_seat(r: _Reader, line: LineSettings) -> SeatSettings:
+    r.check_keys("seat", ("headset_device", "greeting", "name"))
     return SeatSettings(
+        name=r.get(
+            "seat.name", _seat_name, default_seat_name(socket.gethostname(), line.extension),
+            f"1-{SEAT_NAME_MAX} letters, digits, . _ @ - (unique per seat of the hotline)",
+        ),
         headset_device=r.get(
             "seat.headset_device", _device, "",
             'part of a PortAudio device name or its index, or "" for the default',
@@ -1272,7 +1290,7 @@ def loads(
         recording=_read_recording(r, base),
         agents=_read_agents(r),
         follow_ups=_read_follow_ups(r),
-        seat=_read_seat(r),
+        seat=_read_seat(r, line),
         overridden=tuple(sorted(env)),
     )
 

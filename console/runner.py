@@ -136,7 +136,11 @@ def assemble(
     store = DutyRecord(cfg.database_url, tz=ZoneInfo(cfg.timezone),
                        ring_limit_seconds=cfg.ring_limit.seconds)
     try:
-        interrupted = store.seal_interrupted_on_start(lines=[LINE_NAME])
+        # This seat's own calls only: the seats of a hotline share one record and one line
+        # name, and a seat's start must never seal a call another seat holds (issue 13).
+        seat = cfg.seat_name
+        store.claim_seat(seat)
+        interrupted = store.seal_interrupted_on_start(lines=[LINE_NAME], seat=seat)
         if interrupted:
             log.warning("sealed %d call(s) a previous run left open", len(interrupted))
         agent_ids = [a.agent_id for a in store.agents()]
@@ -145,7 +149,7 @@ def assemble(
         calendar = CalendarWatch(cfg.calendar, cfg.holidays.warn_days, clock,
                                  ZoneInfo(cfg.timezone), audit=store.audit)
         calendar.check()  # every start: "holiday calendar ends …", past it an audited alarm
-        records = StoreCallRecords(store)
+        records = StoreCallRecords(store, seat=seat)
         sinks: list[Callable[[LineEvent], None]] = []
 
         def fan_out(event: LineEvent) -> None:
@@ -160,8 +164,8 @@ def assemble(
     except BaseException:
         store.close()
         raise
-    log.info("assembled from %s: %s, ring limit %d x %g s, gate post %s (%s)",
-             config_path, cfg.centre, cfg.ring_limit.rings, cfg.ring_limit.cadence,
+    log.info("assembled from %s: %s, seat %s, ring limit %d x %g s, gate post %s (%s)",
+             config_path, cfg.centre, seat, cfg.ring_limit.rings, cfg.ring_limit.cadence,
              cfg.gate_post.uri, cfg.gate_post.method.value)
     return Headless(line, flow, seal_open=records.seal_open, store=store,
                     parts={"config": cfg, "records": records, "prompts": prompts,

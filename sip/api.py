@@ -75,6 +75,10 @@ class EndReason(enum.Enum):
     """The caller hung up after the call was answered."""
     CANCELLED = "cancelled"
     """The caller gave up while it was ringing (CANCEL, answered with 487)."""
+    COMPLETED_ELSEWHERE = "completed_elsewhere"
+    """A CANCEL whose Reason says another branch of the fork took the call (RFC 3326 §2:
+    `SIP;cause=200`, "Call completed elsewhere"; or ITU-T Q.850 cause 26, non-selected user
+    clearing): the caller did not hang up, a proxy cancelled this seat's branch."""
     LOCAL_HANGUP = "local_hangup"
     REDIRECTED = "redirected"
     """Forwarded before answering with a 3xx."""
@@ -277,10 +281,38 @@ class CallAnswered(LineEvent):
 
 
 @dataclass(frozen=True)
+class CancelReason:
+    """One value of a CANCEL's Reason header (RFC 3326 §2): why the request was cancelled."""
+
+    protocol: str
+    """`SIP`, `Q.850` or another token, as sent (compared case-insensitively)."""
+    cause: int | None
+    """The protocol's cause: a SIP status code for `SIP`, a Q.850 cause value for `Q.850`."""
+    text: str = ""
+    """The `text` parameter, unquoted ("" if absent)."""
+
+    @property
+    def completed_elsewhere(self) -> bool:
+        """Another branch answered: SIP cause 200 (RFC 3326 §2), or Q.850 cause 26."""
+        proto = self.protocol.upper()
+        return (proto == "SIP" and self.cause == 200) or (proto == "Q.850" and self.cause == 26)
+
+    def header(self) -> str:
+        """The value as a Reason header would carry it (for the record's end detail)."""
+        out = self.protocol + (f";cause={self.cause}" if self.cause is not None else "")
+        if self.text:
+            escaped = self.text.replace("\\", "\\\\").replace('"', '\\"')
+            out += f';text="{escaped}"'
+        return out
+
+
+@dataclass(frozen=True)
 class CallEnded(LineEvent):
     call: Call
     reason: EndReason
     detail: str = ""
+    cancel_reasons: tuple[CancelReason, ...] = ()
+    """For an ending by CANCEL: its Reason header values (RFC 3326), if it had any readable."""
 
 
 @dataclass(frozen=True)

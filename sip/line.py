@@ -33,6 +33,7 @@ from sip.api import (
     CallRinging,
     CallState,
     CallStateError,
+    CancelReason,
     Codec,
     DtmfReceived,
     EndReason,
@@ -52,7 +53,7 @@ from sip.api import (
     TransferOutcome,
 )
 from sip.dialog import Dialog, SdpOffer, SdpRejected, build_answer, parse_offer
-from sip.message import SipMessage, SipParseError, parse_message
+from sip.message import SipMessage, SipParseError, parse_message, parse_reason
 from sip.pyvoip_client import ALLOW, DutySipClient, parse_challenge
 from sip.register import Registration, RegistrationOutcome
 from sip.timers import T1, T2, TIMER_H, Scheduler, ThreadScheduler, TimerHandle
@@ -401,7 +402,9 @@ class DutyCall:
         if wait and threading.current_thread().name not in ("sip-recv", "sip-timers"):
             req.done.wait(BYE_WAIT)
 
-    def _end(self, reason: EndReason, detail: str = "") -> None:
+    def _end(
+        self, reason: EndReason, detail: str = "", cancel_reasons: tuple[CancelReason, ...] = ()
+    ) -> None:
         if self._state is CallState.ENDED:
             return
         if self._answer_timer is not None:
@@ -418,7 +421,7 @@ class DutyCall:
         self._line.forget(self)
         self._ended.set()
         self._transfer_done.set()
-        self._line.emit(CallEnded(self, reason, detail))
+        self._line.emit(CallEnded(self, reason, detail, cancel_reasons))
 
     def _on_dtmf(self, digit: str) -> None:
         if self._state is CallState.ANSWERED:
@@ -465,10 +468,15 @@ class DutyCall:
         if self._state is CallState.ANSWERED:
             self._end(EndReason.REMOTE_BYE)
 
-    def on_cancel(self) -> None:
+    def on_cancel(self, reasons: tuple[CancelReason, ...] = ()) -> None:
+        """§9.2: 487 to the INVITE; the CANCEL's Reason (RFC 3326) says whether the caller
+        gave up or a forking proxy cancelled this branch because another one answered."""
         if self._state is CallState.RINGING:
             self._final(487)
-            self._end(EndReason.CANCELLED)
+            elsewhere = any(r.completed_elsewhere for r in reasons)
+            end = EndReason.COMPLETED_ELSEWHERE if elsewhere else EndReason.CANCELLED
+            detail = ", ".join(r.header() for r in reasons)
+            self._end(end, detail, cancel_reasons=reasons)
 
     def on_reinvite(self, msg: SipMessage, source: Address) -> None:
         """Re-INVITE (§14.2): new offer, same RTP session retargeted; never a second stream."""
@@ -547,6 +555,21 @@ SUPPORTED: frozenset[str] = frozenset()
 """Option tags (RFC 3261 §19.2) we support: none, so any `Require` gets 420."""
 BODY_TYPES = ("application/sdp",)
 """Bodies an INVITE may carry (§8.2.3): anything else gets 415 with `Accept`."""
+
+
+def _cancel_reasons(msg: SipMessage) -> tuple[CancelReason, ...]:
+    """The CANCEL's Reason header values (RFC 3326 §2); an unreadable header is ignored.
+
+    A malformed Reason must not stop the CANCEL (RFC 3326 §2: the header is informative):
+    the call ends as a plain caller's CANCEL and the log says what was wrong.
+    """
+    reasons: list[CancelReason] = []
+    for value in msg.header_values("Reason"):
+        try:
+            reasons.extend(parse_reason(value))
+        except SipParseError as exc:
+            log.warning("CANCEL %s: Reason %r ignored: %s", msg.call_id, value[:80], exc)
+    return tuple(reasons)
 
 
 def _unsupported(msg: SipMessage) -> list[str]:
@@ -1133,7 +1156,7 @@ class DutyLine:
         if call is not None and call.dialog.remote_tag == msg.from_addr.tag \
                 and call.invite.cseq == msg.cseq:
             self._reply(msg, source, 200, to_tag=call.dialog.local_tag)
-            call.on_cancel()
+            call.on_cancel(_cancel_reasons(msg))
         elif ended is not None:
             self._reply(msg, source, 200, to_tag=ended.local_tag)
         else:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import pyVoIP.VoIP  # noqa: F401 - must load first: pyVoIP.SIP alone is a circular import
 from pyVoIP.SIP import SIPMessage, SIPMessageType, SIPParseError
 
+from sip.api import CancelReason
+
 MAX_DATAGRAM = 65535
 """Largest UDP payload we read (RFC 3261 §18.1.1 allows any size up to the IP limit)."""
 
@@ -47,6 +49,7 @@ _CANONICAL = {
         "Subscription-State", "Allow", "Supported", "WWW-Authenticate", "Proxy-Authenticate",
         "Authorization", "Proxy-Authorization", "Expires", "Content-Encoding", "User-Agent",
         "Diversion", "Warning", "Server", "Require", "Accept", "Allow-Events", "Min-Expires",
+        "Reason",
     )
 }
 _LIST_HEADERS = frozenset({"Via", "Record-Route", "Route"})
@@ -125,6 +128,60 @@ def _params(text: str) -> dict[str, str]:
         key, _, val = item.partition("=")
         out[key.strip().lower()] = val.strip().strip('"')
     return out
+
+
+_REASON_PARAM = re.compile(
+    r'\s*([A-Za-z0-9\-.!%*_+`\'~]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;"\s]+))?\s*'
+)
+
+
+def parse_reason(value: str) -> list[CancelReason]:
+    """The values of one Reason header (RFC 3326 §2), several when comma-separated.
+
+    `reason-value = protocol *(SEMI reason-params)`, `cause = 1*DIGIT`, `text` a quoted
+    string; other parameters (reason-extension) are skipped. Anything else is a
+    `SipParseError`: the caller ignores the header, the CANCEL itself still counts.
+    """
+    out: list[CancelReason] = []
+    for item in _split_commas(value):
+        protocol, *params = item.split(";") if '"' not in item else _split_semis(item)
+        protocol = protocol.strip()
+        if not _TOKEN.match(protocol):
+            raise SipParseError(f"Reason: bad protocol {protocol[:20]!r}")
+        cause: int | None = None
+        text = ""
+        for param in params:
+            match = _REASON_PARAM.fullmatch(param)
+            if match is None:
+                raise SipParseError(f"Reason: bad parameter {param[:40]!r}")
+            name, val = match.group(1).lower(), match.group(2)
+            if name == "cause":
+                if val is None or not val.isdigit() or len(val) > 5:
+                    raise SipParseError(f"Reason: cause {str(val)[:20]!r} is not 1-5 digits")
+                cause = int(val)
+            elif name == "text":
+                if val is None or not (len(val) >= 2 and val[0] == val[-1] == '"'):
+                    raise SipParseError("Reason: text must be a quoted string")
+                text = re.sub(r"\\(.)", r"\1", val[1:-1])
+        out.append(CancelReason(protocol, cause, text))
+    return out
+
+
+def _split_semis(value: str) -> list[str]:
+    """Split at semicolons outside quoted strings (a Reason text may hold one)."""
+    parts, start, quoted, i = [], 0, False, 0
+    while i < len(value):
+        ch = value[i]
+        if quoted and ch == "\\":
+            i += 1
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            parts.append(value[start:i])
+            start = i + 1
+        i += 1
+    parts.append(value[start:])
+    return parts
 
 
 def parse_name_addr(value: str) -> NameAddr:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from console.domain.outcome import CallOutcome
+
 
 class Language(enum.Enum):
     """Language of prompts and labels."""
@@ -89,6 +91,16 @@ class Satisfaction(_Labelled):
         """The number the duty record keeps (1, 2 or 3)."""
         return int(self.value)
 
+
+CALL_OUTCOME_LABELS: dict[CallOutcome, tuple[str, str]] = {
+    CallOutcome.ANSWERED: ("已接听", "Answered"),
+    CallOutcome.MISSED: ("未接", "Missed"),
+    CallOutcome.ABANDONED: ("来电放弃", "Caller hung up while ringing"),
+    CallOutcome.FORWARDED: ("已转接", "Forwarded"),
+    CallOutcome.INTERRUPTED: ("中断", "Interrupted"),
+    CallOutcome.TAKEN_ELSEWHERE: ("他席接听", "Answered at another seat"),
+}
+"""The record's outcome (`CallOutcome`) → (zh, en): the one table screens and exports show."""
 
 NO_RATING = ("未评价", "No rating")
 """The label of a call without a survey answer (zh, en)."""

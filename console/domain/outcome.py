@@ -22,6 +22,9 @@ class CallEnd(enum.Enum):
     """The caller hung up after the call was answered."""
     CANCELLED = "cancelled"
     """The caller gave up while it was ringing (CANCEL)."""
+    COMPLETED_ELSEWHERE = "completed_elsewhere"
+    """A CANCEL saying another branch of the PBX's fork answered (RFC 3326 `SIP;cause=200`):
+    the caller did not hang up; another seat (or phone) of the hotline took the call."""
     ABANDONED = "abandoned"
     """A CANCEL before anyone answered, as the record names it (来电放弃)."""
     LOCAL_HANGUP = "local_hangup"
@@ -71,7 +74,21 @@ class CallOutcome(enum.Enum):
     """Forwarded to the gate post (or a department) before or after answering."""
     INTERRUPTED = "interrupted"
     """The console stopped mid-call; sealed at the next start with what was known."""
+    TAKEN_ELSEWHERE = "taken_elsewhere"
+    """This seat's leg of a call that another seat answered (the PBX rang several seats and
+    cancelled the others, "completed elsewhere"). A leg, not a caller's call: the figures
+    (answer rate 接通率, abandoned) and exports count callers (`counts_as_caller`)."""
 
+    @property
+    def counts_as_caller(self) -> bool:
+        """Whether figures and exports count this call: every outcome but a leg's."""
+        return self not in LEG_OUTCOMES
+
+
+LEG_OUTCOMES: frozenset[CallOutcome] = frozenset({CallOutcome.TAKEN_ELSEWHERE})
+"""Outcomes of a seat's leg rather than of a caller's call: left out of the figures."""
+LEG_OUTCOME_VALUES: tuple[str, ...] = tuple(sorted(o.value for o in LEG_OUTCOMES))
+"""The same as stored values (for the store's queries)."""
 
 FORWARD_REACHED = frozenset({"success", "redirected"})
 """Forward attempt results that handed the call to the gate post: a REFER whose NOTIFY said
@@ -116,6 +133,11 @@ OUTCOME_RULES: tuple[OutcomeRule, ...] = (
         CallOutcome.INTERRUPTED,
     ),
     OutcomeRule("an agent or the console answered", lambda f: f.answered, CallOutcome.ANSWERED),
+    OutcomeRule(
+        "the PBX cancelled this seat's ringing because another seat answered (RFC 3326 cause 200)",
+        lambda f: f.end is CallEnd.COMPLETED_ELSEWHERE,
+        CallOutcome.TAKEN_ELSEWHERE,
+    ),
     OutcomeRule(
         "the caller hung up while it rang",
         lambda f: f.end in (CallEnd.ABANDONED, CallEnd.CANCELLED),

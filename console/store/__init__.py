@@ -60,6 +60,7 @@ from console.store.errors import (
     ReadOnlyDatabase,
     SchemaError,
     SealedRecordError,
+    SeatInUse,
     StoreError,
     UnknownRecord,
 )
@@ -85,6 +86,7 @@ from console.store.records import (
     FollowUpStatus,
     Handover,
     Kpis,
+    SeatInfo,
     VerifyReport,
 )
 
@@ -122,6 +124,8 @@ __all__ = [
     "ReadOnlyDatabase",
     "SchemaError",
     "SealedRecordError",
+    "SeatInUse",
+    "SeatInfo",
     "StoreAlarm",
     "StoreError",
     "UnknownRecord",

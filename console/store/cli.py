@@ -72,6 +72,18 @@ def add_commands(subparsers: Any) -> None:
     )
     _common(up)
     up.set_defaults(handler=cmd_upgrade)
+    seats = command(
+        db_sub, "seats", "list the seats using the record; --release one that is gone"
+    )
+    _common(seats)
+    seats.add_argument(
+        "--release",
+        metavar="NAME",
+        help="mark seat NAME stopped: it crashed, or its machine is gone, and it is not running",
+    )
+    seats.add_argument("--who", default=os.environ.get("USER", "cli"))
+    seats.set_defaults(handler=cmd_seats)
+
 
     verify = command(subparsers, "verify", "check the hash chains, checkpoints and anchors")
     _common(verify)
@@ -372,4 +384,28 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"export stopped, nothing exported: {report.problem or exc}"
             ) from exc
         sys.stdout.write(f"exported {result.rows} calls to {result.path}\n")
+    return EXIT_OK
+
+
+@_answers
+def cmd_seats(args: argparse.Namespace) -> int:
+    """The seats table (issue 13): who runs where; `--release` frees a seat that is gone."""
+    store = _open(args)
+    with store:
+        if args.release is not None:
+            if not store.release_seat(args.release):
+                raise StoreError(f"no running seat {args.release!r} in the record", "Seats")
+            store.audit("seat_release", args.who, f"seat {args.release} marked stopped")
+            sys.stdout.write(f"seat {args.release} marked stopped\n")
+            return EXIT_OK
+        for seat in store.seats():
+            since = seat.started_at.astimezone(store.tz)
+            state = (
+                "running" if seat.stopped_at is None
+                else f"stopped {seat.stopped_at.astimezone(store.tz):%Y-%m-%d %H:%M}"
+            )
+            sys.stdout.write(
+                f"{seat.name}\t{seat.host}\tpid {seat.pid}\tsince {since:%Y-%m-%d %H:%M}"
+                f"\t{state}\n"
+            )
     return EXIT_OK

@@ -136,3 +136,13 @@ def exit_code(exc: StoreError) -> int:
     if isinstance(exc, ArchiveRefused):
         return EXIT_REFUSED
     return EXIT_UNREADABLE
+
+
+class SeatInUse(StoreError):
+    """Another running seat holds this seat's name, or shares a SQLite file from elsewhere.
+
+    Two seats under one name would seal each other's calls at start-up; a SQLite file has no
+    locking between machines (several machines need PostgreSQL).
+    """
+
+    title = "Seat in use"

@@ -323,9 +323,9 @@ class SeatRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    """Refreshed while the seat runs; a row not seen for a while is a seat that is gone."""
+    """When the seat last said it runs (its start; a live board may refresh it)."""
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    """Set by a clean stop; a crashed seat leaves it None and ages out by `seen_at`."""
+    """Set by a clean stop; a crashed seat leaves it None (its next start takes it over)."""
 
 
 CHAINED: tuple[type[Any], ...] = (

@@ -15,6 +15,7 @@ import hmac
 import logging
 import os
 import secrets
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -46,6 +47,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.domain.outcome import LEG_OUTCOME_VALUES
+from console.domain.seat import SeatNameError, check_seat_name
 from console.store.chain import anchor_mac, canonical_columns, link_hash, row_content
 from console.store.engine import check_schema, classify, make_engine, probe_writable
 from console.store.errors import (
@@ -55,6 +58,7 @@ from console.store.errors import (
     DatabaseUnavailable,
     InvalidFact,
     SealedRecordError,
+    SeatInUse,
     StoreError,
     UnknownRecord,
 )
@@ -75,6 +79,7 @@ from console.store.models import (
     EventReportRow,
     FollowUpRow,
     HandoverRow,
+    SeatRow,
     SignatureRow,
     UtcDateTime,
 )
@@ -98,6 +103,7 @@ from console.store.records import (
     FollowUpStatus,
     Handover,
     Kpis,
+    SeatInfo,
     VerifyReport,
 )
 
@@ -123,6 +129,27 @@ class StoreAlarm:
 
 def _key() -> str:
     return uuid.uuid4().hex
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process `pid` exists on this host (signal 0 checks without sending)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
+def _seat_name(seat: str) -> str:
+    """The seat's name as the record keeps it (the domain's one rule), or `InvalidFact`."""
+    try:
+        return check_seat_name(seat)
+    except SeatNameError as exc:
+        raise InvalidFact(str(exc)) from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -309,6 +336,8 @@ class DutyRecord:
         self._single_engine = (
             self._figures_engine if self.engine.dialect.name == "postgresql" else write_engine
         )
+        self._seat: tuple[str, str, int] | None = None
+        """The seat this record claimed (`claim_seat`): name, host, pid; released at close."""
         self.journal = Journal(Path(journal_path) if journal_path else self._default_journal())
         if self.journal.pending():
             try:
@@ -319,6 +348,7 @@ class DutyRecord:
     # ---------------------------------------------------------------- plumbing
 
     def close(self) -> None:
+        self.release_seat()
         self.engine.dispose()
 
     def __enter__(self) -> DutyRecord:
@@ -514,8 +544,13 @@ class DutyRecord:
         caller_number: str | None = None,
         caller_display: str | None = None,
         sip_call_id: str | None = None,
+        seat: str | None = None,
     ) -> str:
-        """Create the call's row at the first ring; returns its key (also while journaling)."""
+        """Create the call's row at the first ring; returns its key (also while journaling).
+
+        `seat` names the seat taking the call, so its start-up seals only its own calls
+        (`seal_interrupted_on_start(seat=...)`) when several seats share the record.
+        """
         if not line or not isinstance(line, str) or line.startswith("~") or ":" in line:
             raise InvalidFact(f"line {line!r}: needs a name without ':' that doesn't start with ~")
         ring_at = ring_at or self._now()
@@ -526,6 +561,8 @@ class DutyRecord:
             "caller_display": coerce_fact("caller_display", caller_display),
             "sip_call_id": coerce_fact("sip_call_id", sip_call_id),
         }
+        if seat is not None:
+            facts["seat"] = _seat_name(seat)
         key = _key()
         self._submit("open", {"key": key, "line": line, "ring_at": _iso(ring_at), "facts": facts})
         return key
@@ -545,21 +582,29 @@ class DutyRecord:
             "seal", {"key": key, "facts": _facts_json(clean), "sealed_at": _iso(self._now())}
         )
 
-    def seal_interrupted_on_start(self, lines: Iterable[str] | None = None) -> list[str]:
+    def seal_interrupted_on_start(
+        self, lines: Iterable[str] | None = None, seat: str | None = None
+    ) -> list[str]:
         """Seal calls left open by a crash as *interrupted*; returns their keys.
 
-        Pass this seat's lines when several seats share the database, so calls that other
-        seats are handling now are left alone.
+        Pass this seat's lines and name when several seats share the database: only the
+        calls this seat opened are sealed, never one another seat is handling now (all
+        seats of a hotline write one line name, issue 13). Calls without a seat were
+        written before seats had names (migration 0003), by a run that is gone: they are
+        sealed too.
         """
         if self.journal.pending():
             self.replay_journal()
         wanted = list(lines) if lines is not None else None
+        mine = _seat_name(seat) if seat is not None else None
 
         def seal_all(session: Session) -> list[str]:
             conn = session.connection()
             query = select(*_CALL_ROW).where(_CALLS.c.sealed_at.is_(None)).order_by(_CALLS.c.id)
             if wanted is not None:
                 query = query.where(_CALLS.c.line.in_(wanted))
+            if mine is not None:
+                query = query.where(or_(_CALLS.c.seat == mine, _CALLS.c.seat.is_(None)))
             keys = []
             for row in conn.execute(query).mappings().all():
                 self._seal_row(conn, dict(row), {"outcome": CallOutcome.INTERRUPTED.value})
@@ -606,6 +651,97 @@ class DutyRecord:
             )
         if done.rowcount != 1:  # sealed by another seat between our read and our write
             raise SealedRecordError(f"call {row['key']} was sealed meanwhile")
+
+    # ---------------------------------------------------------------- seats
+
+    def claim_seat(self, name: str, host: str | None = None, pid: int | None = None) -> None:
+        """Say that seat `name` runs here now, before its start-up seals what it left open.
+
+        Refused with `SeatInUse` (one line, what to do): the name is held by another live
+        process on this host, or by a seat on another host that never stopped (two seats
+        under one name would seal each other's calls); on SQLite, any seat of another host
+        that never stopped (a SQLite file has no locking between machines: PostgreSQL is the
+        way). A seat that crashed on this host is taken over; `close` marks it stopped.
+        """
+        seat = _seat_name(name)
+        here = host or socket.gethostname()
+        me = os.getpid() if pid is None else pid
+        sqlite = self.engine.dialect.name == "sqlite"
+        where = self.engine.url.render_as_string(hide_password=True)
+        if self.engine.url.get_backend_name() == "sqlite":
+            where = self.engine.url.database or where
+        release = f"if it is gone, `duty-console db seats --release {{}} --db {where}`"
+
+        def claim(session: Session) -> None:
+            now = self._now()
+            running = session.scalars(select(SeatRow).where(SeatRow.stopped_at.is_(None)))
+            for row in running:
+                since = f"since {row.started_at.astimezone(self.tz):%Y-%m-%d %H:%M}"
+                if row.name == seat and row.host == here:
+                    if row.pid != me and _pid_alive(row.pid):
+                        raise SeatInUse(
+                            f"seat {seat!r} already runs on this host as pid {row.pid} ({since}); "
+                            "give each seat its own [seat] name"
+                        )
+                elif row.name == seat:
+                    raise SeatInUse(
+                        f"seat {seat!r} is running on host {row.host} (pid {row.pid}, {since}); "
+                        "give each seat its own [seat] name, or " + release.format(seat)
+                    )
+                elif sqlite and row.host != here:
+                    raise SeatInUse(
+                        f"seat {row.name!r} on host {row.host} ({since}) uses this SQLite file: "
+                        "seats on several machines need PostgreSQL ([database] url = "
+                        '"postgresql+psycopg://USER@HOST/DB"); ' + release.format(row.name)
+                    )
+            found = session.get(SeatRow, seat)
+            if found is None:
+                session.add(SeatRow(name=seat, host=here, pid=me, started_at=now, seen_at=now))
+            else:
+                found.host, found.pid, found.started_at, found.seen_at = here, me, now, now
+                found.stopped_at = None
+
+        self._run(claim)
+        self._seat = (seat, here, me)
+
+    def release_seat(self, name: str | None = None) -> bool:
+        """Mark a seat stopped: this record's own claim, or `name` (a seat that is gone).
+
+        Returns whether a running seat was marked. A failure is logged, never raised when
+        releasing this record's own claim (it runs at shutdown).
+        """
+        own = name is None
+        if own:
+            if self._seat is None:
+                return False
+            seat, here, me = self._seat
+            self._seat = None
+        else:
+            seat = _seat_name(name or "")
+
+        def mark(session: Session) -> bool:
+            query = update(SeatRow).where(SeatRow.name == seat, SeatRow.stopped_at.is_(None))
+            if own:
+                query = query.where(SeatRow.host == here, SeatRow.pid == me)
+            done = session.connection().execute(query.values(stopped_at=self._now()))
+            return bool(done.rowcount)
+
+        try:
+            return bool(self._run(mark))
+        except StoreError as exc:
+            if not own:
+                raise
+            log.warning("seat %s not marked stopped: %s", seat, exc)
+            return False
+
+    def seats(self) -> list[SeatInfo]:
+        """Every seat that used this record: name, host, pid, started, stopped (None: running)."""
+
+        def load(session: Session) -> list[SeatInfo]:
+            rows = session.scalars(select(SeatRow).order_by(SeatRow.name))
+            return [SeatInfo(r.name, r.host, r.pid, r.started_at, r.stopped_at) for r in rows]
+
+        return list(self._run(load, write=False))
 
     def get_call(self, key: str, amended: bool = True) -> CallRecord:
         """One call; with `amended`, the latest amendment of each field applied."""
@@ -740,11 +876,13 @@ class DutyRecord:
         The read transaction stays open while the caller consumes the iterator; closing it
         early (or an exception in the consumer) ends the transaction. Driver failures
         mid-read raise the `StoreError` a user can act on (e.g. `DatabaseUnavailable`).
+        A seat's leg that another seat answered (`CallOutcome.TAKEN_ELSEWHERE`) is left out,
+        as from `kpis`: exports count callers, not legs.
         """
         amend = _AMENDMENTS.alias("a")
         query = (
             self._filtered(select(*_RECORD_COLUMNS), replace(flt, limit=None))
-            .where(CallRow.sealed_at.is_not(None))
+            .where(CallRow.sealed_at.is_not(None), CallRow.outcome.not_in(LEG_OUTCOME_VALUES))
             .add_columns(*(amend.c[name] for name in _AMENDMENT_NAMES))
             .outerjoin(amend, amend.c.call_key == CallRow.key)
             .order_by(CallRow.ring_at, CallRow.id, amend.c.seq)
@@ -824,7 +962,10 @@ class DutyRecord:
         ring_limit_seconds: float | None = None,
         flt: CallFilter | None = None,
     ) -> Kpis:
-        """Figures for sealed calls that rang in [since, until) (values as sealed)."""
+        """Figures for sealed calls that rang in [since, until) (values as sealed).
+
+        Callers, not legs: a seat's leg another seat answered (`TAKEN_ELSEWHERE`) is left out.
+        """
         if since.tzinfo is None or until.tzinfo is None:
             raise InvalidFact("kpis: since and until need time zones")
         if until < since:
@@ -1519,7 +1660,8 @@ def _kpi_statements(shape: tuple[str, ...]) -> tuple[Select[Any], Select[Any], S
     c = _CALLS.c
     fu = FollowUpRow.__table__.c
     answered = c.answered_at.is_not(None)
-    conds = _shape_conds(shape)
+    # Callers, not legs: a seat's leg another seat answered is no call of its own (issue 13).
+    conds = [*_shape_conds(shape), c.outcome.not_in(LEG_OUTCOME_VALUES)]
 
     def count_if(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
@@ -1859,6 +2001,7 @@ def _call_record(row: CallRow) -> CallRecord:
         sealed_at=row.sealed_at,
         seq=row.seq,
         row_hash=row.row_hash,
+        seat=row.seat,
     )
 
 

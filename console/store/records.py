@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from console.domain.labels import CALL_OUTCOME_LABELS
 from console.domain.labels import CATEGORIES as _DOMAIN_CATEGORIES
 from console.domain.outcome import CallOutcome
 
@@ -24,13 +25,8 @@ ANSWERED_BY_GATE_POST = "gate_post"
 """`answered_by` when the gate post answered a forwarded call."""
 
 
-OUTCOME_ZH: dict[CallOutcome, str] = {
-    CallOutcome.ANSWERED: "已接听",
-    CallOutcome.MISSED: "未接",
-    CallOutcome.ABANDONED: "来电放弃",
-    CallOutcome.FORWARDED: "已转接",
-    CallOutcome.INTERRUPTED: "中断",
-}
+OUTCOME_ZH: dict[CallOutcome, str] = {o: zh for o, (zh, _en) in CALL_OUTCOME_LABELS.items()}
+"""The record's outcome → its Chinese label (the domain's one table)."""
 
 # Stored category value → Chinese label (duty rules §3 step 4): the domain's one table.
 CATEGORIES = _DOMAIN_CATEGORIES
@@ -139,6 +135,8 @@ class CallRecord:
     sealed_at: datetime | None = None
     seq: int | None = None
     row_hash: str | None = None
+    seat: str | None = None
+    """The seat that took the call (None: written before seats had names)."""
     amended_fields: tuple[str, ...] = ()
     """Names of fields whose value here comes from an amendment."""
 
@@ -274,6 +272,18 @@ class CallFilter:
     hours: tuple[int, int] | None = None
     """Local ring hour range [from, to) for a shift, e.g. (8, 17)."""
     limit: int | None = None
+
+
+@dataclass(frozen=True)
+class SeatInfo:
+    """A seat that uses the record (`DutyRecord.seats`): where it runs, since when."""
+
+    name: str
+    host: str
+    pid: int
+    started_at: datetime
+    stopped_at: datetime | None
+    """None while it runs (or after a crash, until its next start takes it over)."""
 
 
 @dataclass(frozen=True)

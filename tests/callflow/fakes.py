@@ -143,6 +143,10 @@ class FakeCall:
         else:
             self._end(EndReason.REMOTE_BYE)
 
+    def completed_elsewhere(self) -> None:
+        """The PBX cancels this seat's ringing: another seat answered (RFC 3326 cause 200)."""
+        self._end(EndReason.COMPLETED_ELSEWHERE)
+
 
 class FakeLine:
     """Places fake calls into the flow and answers OPTIONS probes as told."""
