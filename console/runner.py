@@ -133,9 +133,14 @@ def assemble(
         log.info("from the environment: %s", ", ".join(cfg.overridden))
     base = Path(config_path).resolve().parent
     clock = clock or SystemClock()
+    # One clock (issue 11, point 5): the record stamps its rows, seals and lockouts by the
+    # flow's and the seat's clock, read in the line's time zone; a pretend clock goes on
+    # from the record's last moment instead of starting its morning over.
     store = DutyRecord(cfg.database_url, tz=ZoneInfo(cfg.timezone),
-                       ring_limit_seconds=cfg.ring_limit.seconds)
+                       ring_limit_seconds=cfg.ring_limit.seconds, clock=clock.now)
     try:
+        if isinstance(clock, SystemClock | ShiftedClock):
+            clock.settle(ZoneInfo(cfg.timezone), store.latest_time())
         # This seat's own calls only: the seats of a hotline share one record and one line
         # name, and a seat's start must never seal a call another seat holds (issue 13).
         seat = cfg.seat_name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
 from console.callflow.events import CallStep, Mode
@@ -38,29 +38,54 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock (local time zone)."""
+    """The real clock, read in the line's time zone once `settle` has told it which.
+
+    One object serves the flow, the seat and the duty record (the runner hands its `now`
+    to all three), so every time shown, stored and exported comes from it (issue 11).
+    """
+
+    def __init__(self, tz: tzinfo | None = None) -> None:
+        self.tz = tz
 
     def now(self) -> datetime:
-        return datetime.now().astimezone()
+        return datetime.now(self.tz) if self.tz is not None else datetime.now().astimezone()
 
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def settle(self, tz: tzinfo, latest: datetime | None = None) -> None:
+        """Read the time in `tz` (the line's); `latest` is for pretend clocks only."""
+        self.tz = tz
+
 
 class ShiftedClock:
-    """Wall time that starts at `start` and runs at real speed (end-to-end tests, demos)."""
+    """Wall time that starts at `start` and runs at real speed (end-to-end tests, demos).
+
+    A start without an offset is in the line's time zone (`settle`), not the machine's:
+    `--clock-start 2026-03-02T10:00` is 10:00 where the hotline is.
+    """
 
     def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            start = start.astimezone()
         self._start = start
         self._t0 = time.monotonic()
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+        start = self._start if self._start.tzinfo is not None else self._start.astimezone()
+        return start + timedelta(seconds=time.monotonic() - self._t0)
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def settle(self, tz: tzinfo, latest: datetime | None = None) -> None:
+        """The line's time zone for a naive start, and continue after `latest` (the duty
+        record's last moment) when that is later than the start: each run of a demo goes
+        on from the last one instead of starting its pretend morning over."""
+        now = self.now() if self._start.tzinfo is not None else None
+        start = self._start.replace(tzinfo=tz) if now is None else now
+        if latest is not None and latest >= start:
+            start = latest + timedelta(seconds=1)
+        self._start = start.astimezone(tz)
+        self._t0 = time.monotonic()
 
 
 class Staffing(Protocol):

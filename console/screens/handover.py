@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -13,8 +14,11 @@ from console.screens.base import SeatModal
 from console.store import FollowUp, Handover
 
 
-def describe_follow_ups(items: list[FollowUp]) -> str:
-    return "\n".join(f"· {f.due_at:%m-%d %H:%M} {f.owner}: {f.description}" for f in items)
+def describe_follow_ups(items: list[FollowUp], tz: dt.tzinfo) -> str:
+    """One line per open follow-up, due in the line's time zone (the record keeps UTC)."""
+    return "\n".join(
+        f"· {f.due_at.astimezone(tz):%m-%d %H:%M} {f.owner}: {f.description}" for f in items
+    )
 
 
 class HandoverAcceptScreen(SeatModal):
@@ -34,7 +38,8 @@ class HandoverAcceptScreen(SeatModal):
         with Vertical(classes="dialog", id="handover-accept"):
             yield Label(self.t("handover.title"), classes="dialog-title")
             yield Label(
-                f"{self.t('handover.from')}: {h.outgoing}  {h.written_at:%Y-%m-%d %H:%M}",
+                f"{self.t('handover.from')}: {h.outgoing}  "
+                f"{h.written_at.astimezone(self.seat.settings.timezone):%Y-%m-%d %H:%M}",
                 markup=False,
             )
             with VerticalScroll():
@@ -60,7 +65,7 @@ class HandoverAcceptScreen(SeatModal):
 
     def _show_follow_ups(self, items: list[FollowUp]) -> None:
         self.query_one("#handover-followups", Static).update(
-            describe_follow_ups(items) or self.t("seat.none")
+            describe_follow_ups(items, self.seat.settings.timezone) or self.t("seat.none")
         )
 
     def action_accept(self) -> None:
@@ -98,7 +103,7 @@ class HandoverWriteScreen(SeatModal):
         self.query_one("#handover-notes-input", TextArea).focus()
 
     def _show_carry(self, items: list[FollowUp]) -> None:
-        carry = describe_follow_ups(items)
+        carry = describe_follow_ups(items, self.seat.settings.timezone)
         self.query_one("#handover-carry", Static).update(carry or self.t("seat.none"))
         area = self.query_one("#handover-open-input", TextArea)
         if carry and not area.text:

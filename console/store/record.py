@@ -1078,6 +1078,26 @@ class DutyRecord:
         result: Agent = self._run(unlock)
         return result
 
+    def latest_time(self) -> datetime | None:
+        """The latest moment the record holds (a ring, a seal, a state change, an audit
+        entry, a follow-up, an amendment); None for an empty record.
+
+        A pretend clock (demos, tests) continues from here instead of starting over, so a
+        day's list never mixes runs out of order (issue 11, point 5).
+        """
+        columns = (
+            CallRow.ring_at, CallRow.sealed_at, AgentStateRow.at, AuditRow.at,
+            FollowUpRow.created_at, AmendmentRow.at,
+        )
+
+        def latest(session: Session) -> datetime | None:
+            found = [session.scalar(select(func.max(column))) for column in columns]
+            times = [t for t in found if isinstance(t, datetime)]
+            return max(times) if times else None
+
+        result: datetime | None = self._run(latest, write=False)
+        return result
+
     def agents(self) -> list[Agent]:
         result: list[Agent] = self._run(
             lambda s: [_agent(r) for r in s.scalars(select(AgentRow).order_by(AgentRow.agent_id))],
