@@ -1,0 +1,265 @@
+"""Benchmark of the duty record under faults (issue 10): what the call path pays, how soon
+the record is whole again, how many calls are lost.
+
+For each backend (SQLite in WAL, a throw-away PostgreSQL on loopback started and stopped by
+pid through `tests/store/pg.py`) it measures, against a reference in the same run:
+
+- record + seal of one call (open, update, seal) as the call path sees it, through the
+  outbox, against the direct write it replaced (mean of N, interleaved);
+- the call path's time for one call's writes during each fault — SQLite held by another
+  process (`BEGIN EXCLUSIVE`), PostgreSQL killed with SIGKILL — against the fault-free
+  figure (the goal: within 100 ms, since this is what would delay the answer);
+- seconds from "database back" (lock released, server started again) to "record complete"
+  (every call of the outage sealed in the database, `verify` sound), goal ≤ 5 s;
+- calls lost (goal 0).
+
+Writes its section between `<!-- bench_record_faults -->` and `<!-- /bench_record_faults -->`
+in BENCHMARKS.md, with the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from console.store import CallOutcome, DutyRecord, Outbox  # noqa: E402
+
+MARK = "<!-- bench_record_faults -->"
+END = "<!-- /bench_record_faults -->"
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def one_call(store: DutyRecord, i: int) -> str:
+    at = T0 + timedelta(seconds=i)
+    key = store.open_call("hotline", at, caller_number="13800000000")
+    store.update_open_call(key, answered_at=at + timedelta(seconds=4), answered_by="1024")
+    store.seal_call(key, CallOutcome.ANSWERED, ended_at=at + timedelta(seconds=60),
+                    satisfaction=1)
+    return key
+
+
+def ms(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def mean(xs: list[float]) -> str:
+    return f"{statistics.mean(xs):.2f} ms (median {statistics.median(xs):.2f}, " \
+           f"p95 {sorted(xs)[int(len(xs) * 0.95) - 1]:.2f})"
+
+
+def settle_all(store: DutyRecord, keys: list[str], timeout: float = 60) -> float:
+    """Seconds until every call in `keys` is sealed in the database."""
+    t0 = time.monotonic()
+    assert store.settle(timeout), "the writer did not catch up"
+    sealed = {c.key for c in store.calls() if c.sealed}
+    missing = [k for k in keys if k not in sealed]
+    assert not missing, f"{len(missing)} calls missing"
+    return time.monotonic() - t0
+
+
+def write_cost(url_for: Callable[[str], str], work: Path, n: int) -> dict[str, Any]:
+    """Record + seal per call: direct (no outbox) vs through the outbox, interleaved."""
+    direct = DutyRecord(url_for("direct"), tz=UTC)
+    outboxed = DutyRecord(url_for("outbox"), tz=UTC)
+    outboxed.attach_outbox(Outbox(work / "outbox-cost", "bench"))
+    d_ms: list[float] = []
+    o_ms: list[float] = []
+    for i in range(n):
+        pair = [(direct, d_ms), (outboxed, o_ms)]
+        for store, out in pair if i % 2 else reversed(pair):
+            out.append(ms(lambda s=store: one_call(s, i)))  # type: ignore[misc]
+        if i % 20 == 19:
+            outboxed.settle(30)  # keep the writer level with the calls, as a line does
+    t0 = time.monotonic()
+    outboxed.settle(60)
+    drain = time.monotonic() - t0
+    through = len(outboxed.calls())
+    direct.close()
+    outboxed.close()
+    return {"direct": d_ms, "outbox": o_ms, "drain": drain, "through": through}
+
+
+def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
+    db = work / "locked.db"
+    store = DutyRecord(str(db), tz=UTC)
+    store.attach_outbox(Outbox(work / "outbox-lock", "bench"))
+    clear = [ms(lambda i=i: one_call(store, i)) for i in range(calls)]  # type: ignore[misc]
+    store.settle(30)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        keys: list[str] = []
+        during = []
+        for i in range(calls):
+            t0 = time.perf_counter()
+            keys.append(one_call(store, 1000 + i))
+            during.append((time.perf_counter() - t0) * 1000)
+        time.sleep(1.0)
+    finally:
+        holder.kill()
+        holder.wait(10)
+        if holder.stdout:
+            holder.stdout.close()
+    back = settle_all(store, keys)
+    ok = store.verify().ok
+    total = len(store.calls())
+    store.close()
+    return {"clear": clear, "during": during, "back": back, "lost": 2 * calls - total,
+            "verify": ok}
+
+
+def pg_kill(work: Path, calls: int) -> dict[str, Any] | None:
+    sys.path.insert(0, str(ROOT))
+    from tests.store.pg import pg_bindir, pg_server, restart
+
+    if pg_bindir() is None:
+        return None
+    with pg_server(durable=True) as server:
+        url = server.create_database()
+        store = DutyRecord(url, tz=UTC)
+        store.attach_outbox(Outbox(work / "outbox-pg", "bench"))
+        clear = [ms(lambda i=i: one_call(store, i)) for i in range(calls)]  # type: ignore[misc]
+        store.settle(30)
+        server.kill()
+        keys: list[str] = []
+        during = []
+        for i in range(calls):
+            t0 = time.perf_counter()
+            keys.append(one_call(store, 1000 + i))
+            during.append((time.perf_counter() - t0) * 1000)
+        time.sleep(1.0)
+        server.pid = restart(server).pid
+        back = settle_all(store, keys)
+        ok = store.verify().ok
+        total = len(store.calls())
+        store.close()
+    return {"clear": clear, "during": during, "back": back, "lost": 2 * calls - total,
+            "verify": ok}
+
+
+def pg_cost(work: Path, n: int) -> dict[str, Any] | None:
+    from tests.store.pg import pg_bindir, pg_server
+
+    if pg_bindir() is None:
+        return None
+    with pg_server(durable=True) as server:
+        return write_cost(lambda _name: server.create_database(), work, n)
+
+
+def fault_rows(name: str, r: dict[str, Any]) -> list[str]:
+    clear, during = statistics.mean(r["clear"]), statistics.mean(r["during"])
+    delta = during - clear
+    return [
+        f"| {name}: one call's writes, no fault (mean) | — | {clear:.2f} ms | — |",
+        f"| {name}: one call's writes during the fault (mean; max {max(r['during']):.1f} ms) "
+        f"| within 100 ms of no fault | {during:.2f} ms (Δ {delta:+.2f} ms) | "
+        f"{'met' if delta <= 100 else '**not met**'} |",
+        f"| {name}: database back → record complete | ≤ 5 s | {r['back']:.2f} s | "
+        f"{'met' if r['back'] <= 5 else '**not met**'} |",
+        f"| {name}: calls lost (verify {'sound' if r['verify'] else '**not sound**'}) | 0 | "
+        f"{r['lost']} | {'met' if r['lost'] == 0 and r['verify'] else '**not met**'} |",
+    ]
+
+
+def cost_rows(name: str, r: dict[str, Any]) -> list[str]:
+    d, o = statistics.mean(r["direct"]), statistics.mean(r["outbox"])
+    return [
+        f"| {name}: record + seal, direct write (the reference) | — | {mean(r['direct'])} | — |",
+        f"| {name}: record + seal through the outbox, as the call path sees it | not worse "
+        f"than direct | {mean(r['outbox'])} → ×{o / d:.2f} | "
+        f"{'met' if o <= d else '**not met**'} |",
+        f"| {name}: writer drained the last batch / calls in the record | — | "
+        f"{r['drain']:.2f} s / {r['through']} | — |",
+    ]
+
+
+def write_section(section: str, path: Path) -> None:
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if MARK in old:
+        before, _, rest = old.partition(MARK)
+        _, _, after = rest.partition(END)
+        new = before + section + after
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="calls for the write cost")
+    parser.add_argument("--calls", type=int, default=20, help="calls per fault")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    before = loadavg()
+    work = Path(tempfile.mkdtemp(prefix="bench-faults-"))
+    try:
+        sq_cost = write_cost(lambda name: f"sqlite:///{work / (name + '.db')}", work, args.n)
+        lock = sqlite_lock(work, args.calls)
+        pgc = pg_cost(work, args.n)
+        pgk = pg_kill(work, args.calls)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    after = loadavg()
+    rows = ["| measure | goal | result | met |", "|---|---|---|---|"]
+    rows += cost_rows("SQLite", sq_cost)
+    if pgc:
+        rows += cost_rows("PostgreSQL", pgc)
+    rows += fault_rows("SQLite held by another process", lock)
+    if pgk:
+        rows += fault_rows("PostgreSQL killed (SIGKILL) and started again", pgk)
+    section = "\n".join([
+        MARK,
+        "## The duty record under faults (`scripts/bench_record_faults`)",
+        "",
+        f"Machine: 2 CPUs shared with other engineers' tests; load average before {before}, "
+        f"after {after}. Durability as in production (SQLite WAL `synchronous=FULL`, "
+        "PostgreSQL `fsync` on, outbox lines fsynced). Record + seal: "
+        f"{args.n} calls, direct and outboxed interleaved. Faults: {args.calls} calls before "
+        f"and {args.calls} during each fault, then the database comes back and nothing else "
+        "is written: the writer's own retries complete the record. The call path's time is "
+        "what would delay an answer at the ring limit; the real-lab answer moment under a "
+        "held SQLite file is asserted in `tests/e2e/test_record_faults_lab.py` (2 rings × "
+        "0.5 s, answered in [1.0, 1.6) s, as without a fault; 5.05 s before the outbox).",
+        "",
+        *rows,
+        "",
+        "Reproduce: `scripts/bench_record_faults`.",
+        END,
+    ])
+    write_section(section, args.out)
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
