@@ -43,6 +43,15 @@ class CallStateError(SipError):
 
     title = "Call state"
 
+    def __init__(
+        self, message: str, title: str | None = None, ended_by: EndReason | None = None
+    ) -> None:
+        super().__init__(message, title)
+        self.ended_by = ended_by
+        """Why the call had ended, when the action came after its end: an answer crossed by
+        a CANCEL says whether the caller gave up or another branch took the call (RFC 3326),
+        before the line's `CallEnded` reaches the caller of `answer`."""
+
 
 class MediaError(SipError):
     """RTP could not be set up (port range exhausted, socket error)."""

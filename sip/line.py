@@ -164,6 +164,8 @@ class DutyCall:
         self.session = session
         self.dialog = Dialog(invite, local_tag)
         self._state = CallState.RINGING
+        self._ended_by: EndReason | None = None
+        """Why the call ended (told to an action that comes too late: `CallStateError`)."""
         self.ring_started_at = now
         self.txn = _ServerInvite(response="", addr=source)
         self._answer_timer: TimerHandle | None = None
@@ -326,7 +328,8 @@ class DutyCall:
 
     def _require(self, state: CallState, action: str) -> None:
         if self._state is not state:
-            raise CallStateError(f"cannot {action}: call {self.call_id} is {self._state.value}")
+            raise CallStateError(f"cannot {action}: call {self.call_id} is {self._state.value}",
+                                 ended_by=self._ended_by)
 
     def _move(self, new: CallState) -> None:
         if new not in CALL_TRANSITIONS[self._state]:
@@ -410,6 +413,7 @@ class DutyCall:
         if self._answer_timer is not None:
             self._answer_timer.cancel()
         self._move(CallState.ENDED)
+        self._ended_by = reason
         for timer in (self._watchdog, self._latch_timer):
             if timer is not None:
                 timer.cancel()

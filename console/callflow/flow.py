@@ -300,8 +300,8 @@ class CallSession:
     def _answer(self, by: str) -> None:
         try:
             self.call.answer()
-        except CallStateError as exc:  # CANCEL crossed our answer
-            self.ended(EndReason.CANCELLED.value)
+        except CallStateError as exc:  # CANCEL crossed our answer (the line says whose)
+            self.ended((exc.ended_by or EndReason.CANCELLED).value)
             raise CallGone from exc
         elapsed = self.call.ring_elapsed()
         # The console's own answer in a staffed call is the one at the ring limit.

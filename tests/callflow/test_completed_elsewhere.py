@@ -10,6 +10,7 @@ which calls it `TAKEN_ELSEWHERE`; the figures and exports count callers, not leg
 from __future__ import annotations
 
 import csv
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,7 +25,8 @@ from console.domain.labels import CALL_OUTCOME_LABELS
 from console.domain.outcome import CallEnd, CallOutcome, classify
 from console.store import DutyRecord
 from console.store.export import export_calls
-from tests.callflow.fakes import FakeLine, FixedStaffing, TinyPrompts
+from sip.api import CallEnded, CallRinging, CallState, CallStateError, EndReason
+from tests.callflow.fakes import FakeCall, FakeLine, FixedStaffing, TinyPrompts
 from tests.callflow.test_flow import FAST
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -99,3 +101,33 @@ def test_a_cancel_completed_elsewhere_is_recorded_and_counted_as_no_call(
     assert "13900000001" not in text and "13900000002" in text and "13900000003" in text
     assert list(csv.reader(text.splitlines()))  # a readable CSV
     assert store.verify().ok
+
+
+class CrossedCall(FakeCall):
+    """Another seat's 200 and this seat's answer at the ring limit cross: the line ended the
+    call on the PBX's CANCEL, and its `CallEnded` (queued, as the line's events are) reaches
+    the flow only after the answer failed."""
+
+    def answer(self, at: float | None = None) -> None:
+        with self.lock:
+            self._state = CallState.ENDED
+        late = threading.Timer(0.2, self.sink, (CallEnded(self, EndReason.COMPLETED_ELSEWHERE),))
+        late.start()
+        self.late = late
+        raise CallStateError("cannot answer: ended", ended_by=EndReason.COMPLETED_ELSEWHERE)
+
+
+def test_an_answer_crossed_by_the_cancel_is_still_taken_elsewhere(store: DutyRecord) -> None:
+    records = StoreCallRecords(store, seat="seat-3")
+    line = FakeLine()
+    flow = CallFlow(records, FixedStaffing(True), TinyPrompts(), FAST,  # type: ignore[arg-type]
+                    line=line)  # type: ignore[arg-type]
+    line.sink = flow.on_line_event
+    call = CrossedCall(line.sink, "crossed-1", "13900000009")
+    try:
+        line.sink(CallRinging(call))  # nobody at the keys: the flow answers at the ring limit
+        assert _sealed(store, 1) == [CallOutcome.TAKEN_ELSEWHERE]
+    finally:
+        flow.stop()
+        call.late.join(2)
+    assert store.calls()[0].end_reason == "completed_elsewhere"

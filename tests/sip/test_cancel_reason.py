@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from sip.api import CallEnded, CancelReason, EndReason
+from sip.api import CallEnded, CallStateError, CancelReason, EndReason
 from sip.line import DutyLine
 from sip.message import SipParseError, parse_reason
 from sip.timers import ManualScheduler
@@ -106,3 +106,20 @@ def test_a_lowercase_reason_header_and_a_second_one_are_read(rig) -> None:  # ty
     ended = events.wait_for(CallEnded)[0]
     assert ended.reason is EndReason.COMPLETED_ELSEWHERE
     assert [r.cause for r in ended.cancel_reasons] == [16, 200]
+
+
+@pytest.mark.parametrize(
+    ("reason", "ended_by"),
+    [(ELSEWHERE, EndReason.COMPLETED_ELSEWHERE), (None, EndReason.CANCELLED)],
+)
+def test_an_answer_after_the_cancel_is_told_why_the_call_ended(  # type: ignore[no-untyped-def]
+    rig, reason: str | None, ended_by: EndReason
+) -> None:
+    """The line's CallEnded is queued: an answer crossing the CANCEL must not have to guess."""
+    line, transport, _s, _m, events, _r = rig
+    call = ring(transport, events)
+    extra = (f"Reason: {reason}",) if reason is not None else ()
+    transport.inject(request("CANCEL", "c1", "", cseq=1, branch="z9hG4bKa1", extra=extra))
+    with pytest.raises(CallStateError) as refused:
+        call.answer()
+    assert refused.value.ended_by is ended_by
