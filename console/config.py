@@ -236,6 +236,27 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class AnchorSettings:
+    """`[database] anchor_*`: the duty record's chain heads, kept outside the database.
+
+    Anchors inside the database go wherever the database goes (a cut, a rewrite, a deleted
+    table); this log is a second witness that the line writes by itself, every
+    `interval_seconds` and at shutdown, MAC'd under a key that is never stored in the database.
+    """
+
+    log: Path | None
+    """The append-only anchor log (JSON lines); None: no log is kept (`anchor_log = ""`)."""
+    key_file: Path
+    """The anchor key (created 0600 on first use): MACs the log and binds every open call."""
+    interval_seconds: float
+    """Seconds between two scheduled anchors."""
+
+
+DEFAULT_ANCHORS = AnchorSettings(Path("var/anchors.log"), Path("var/anchor.key"), 300.0)
+"""Beside the default record (`var/duty.db`), in the state directory next to the config."""
+
+
+@dataclass(frozen=True)
 class FollowUpSettings:
     """`[follow_ups]`: who owns a follow-up no agent took, and when one is due."""
 
@@ -289,6 +310,7 @@ class ConsoleConfig:
     agents: AgentSettings
     follow_ups: FollowUpSettings = FollowUpSettings("", 24.0)
     seat: SeatSettings = SeatSettings("", True)
+    anchors: AnchorSettings = DEFAULT_ANCHORS
     overridden: tuple[str, ...] = ()
     """Dotted keys taken from `DUTY_*` environment variables (for the start-up log)."""
 
@@ -1105,6 +1127,66 @@ def _read_recording(r: _Reader, base_dir: Path) -> RecordingSettings:
     )
 
 
+_DATABASE_KEYS = ("url", "anchor_log", "anchor_key_file", "anchor_interval_seconds")
+
+
+def _read_anchors(r: _Reader, base_dir: Path, database_url: str | None = None) -> AnchorSettings:
+    """`[database] anchor_log`, `anchor_key_file`, `anchor_interval_seconds` (relative: to
+    the config's directory, as the record's default `var/duty.db`)."""
+
+    def place(path: Path) -> Path:
+        return path if path.is_absolute() else base_dir / path
+
+    log_text = r.get("database.anchor_log", _str, str(DEFAULT_ANCHORS.log), 'a file path or ""')
+    log = place(Path(log_text.strip())) if log_text.strip() else None
+    key_text = r.get("database.anchor_key_file", _nonempty, str(DEFAULT_ANCHORS.key_file),
+                     "a file path")
+    key_file = place(Path(key_text))
+    record = None
+    if database_url and database_url.startswith("sqlite:///"):
+        db = Path(database_url.removeprefix("sqlite:///"))
+        record = (db if db.is_absolute() else base_dir / db).resolve()
+    for key, path in (("anchor_log", log), ("anchor_key_file", key_file)):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise r.error(f"database.{key}", "is a directory; expected a file", str(path))
+        if record is not None and path.resolve() == record:
+            raise r.error(f"database.{key}", "is the duty record itself; the anchors "
+                          "must live outside the database", str(path))
+    if log is not None and log.resolve() == key_file.resolve():
+        raise r.error("database.anchor_key_file", "is the anchor log itself", str(key_file))
+    interval = r.get("database.anchor_interval_seconds", _seconds(0, 3600),
+                     DEFAULT_ANCHORS.interval_seconds, "seconds, 0 < s ≤ 3600")
+    return AnchorSettings(log, key_file, interval)
+
+
+def anchor_settings(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> AnchorSettings:
+    """Only the anchor keys of a config file: what `duty-console verify` needs to find the log.
+
+    The rest of the file is not validated (a verify must not fail on a roster typo)."""
+    file = Path(path)
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(source, "", "no such config file") from None
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, "", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "", f"invalid TOML: {exc}", line=_toml_line(exc)) from None
+    env = _env_overrides(data, os.environ if environ is None else environ)
+    r = _Reader(source, text, data, env)
+    r.check_keys("database", _DATABASE_KEYS)
+    url = r.get("database.url", _database_url, None, "a database URL")
+    return _read_anchors(r, file.resolve().parent, url)
+
+
 def _agent_id(value: Any) -> str:
     text = _str(value).strip()
     if not text:
@@ -1266,7 +1348,7 @@ def loads(
     cadence = r.get("ring_limit.cadence_seconds", _seconds(0, 30), 5.0, "seconds, 0 < s ≤ 30")
     rosters = _read_rosters(r)
     holidays, calendar = _read_calendar(r, base, office_calendar)
-    r.check_keys("database", ("url",))
+    r.check_keys("database", _DATABASE_KEYS)
     database_url = r.get(
         "database.url",
         _database_url,
@@ -1291,6 +1373,7 @@ def loads(
         agents=_read_agents(r),
         follow_ups=_read_follow_ups(r),
         seat=_read_seat(r, line),
+        anchors=_read_anchors(r, base, database_url),
         overridden=tuple(sorted(env)),
     )
 
@@ -1304,6 +1387,7 @@ def describe_rosters(rosters: tuple[Roster, ...]) -> Iterator[str]:
 __all__ = [
     "PROMPT_NAMES",
     "AgentSettings",
+    "AnchorSettings",
     "CalendarFile",
     "CapacitySettings",
     "ConfigError",
@@ -1318,6 +1402,7 @@ __all__ = [
     "RecordingSettings",
     "TimerSettings",
     "WaitingPolicy",
+    "anchor_settings",
     "build_calendar",
     "load",
     "load_calendar",

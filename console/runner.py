@@ -66,6 +66,9 @@ class Headless:
         calendar = self.parts.get("calendar")
         if calendar is not None:
             calendar.start()  # the holiday calendar's end: checked once a day
+        anchoring = self.parts.get("anchoring")
+        if anchoring is not None:
+            anchoring.start()  # the chain heads outside the database, every few minutes
         if ready is not None:
             ready()
         try:
@@ -81,6 +84,8 @@ class Headless:
             if self.seal_open is not None:
                 sealed = self.seal_open()
                 log.info("sealed %d open record(s)", sealed)
+            if anchoring is not None:
+                anchoring.stop()  # the shutdown anchor, after the last seals
             if self.store is not None:
                 self.store.close()
         log.info("stopped")
@@ -127,18 +132,30 @@ def assemble(
     from console.holidays.watch import CalendarWatch
     from console.prompts import PromptBook
     from console.store import DutyRecord
+    from console.store.anchor_log import Anchoring, open_anchor_log
 
     cfg = config_mod.load(config_path, environ)
     if cfg.overridden:
         log.info("from the environment: %s", ", ".join(cfg.overridden))
     base = Path(config_path).resolve().parent
     clock = clock or SystemClock()
+    # The anchor key and log are checked before the record is opened: nothing is created
+    # when they are wrong (a log without its key, an edited last entry).
+    anchor_key, anchor_log = open_anchor_log(cfg.anchors.log, cfg.anchors.key_file)
     # One clock (issue 11, point 5): the record stamps its rows, seals and lockouts by the
     # flow's and the seat's clock, read in the line's time zone; a pretend clock goes on
     # from the record's last moment instead of starting its morning over.
     store = DutyRecord(cfg.database_url, tz=ZoneInfo(cfg.timezone),
                        ring_limit_seconds=cfg.ring_limit.seconds, clock=clock.now)
     try:
+        # Before the first call: the key binds every open (and start-up seals only bound
+        # ones); the anchor log is written from `run` on, by one thread.
+        store.anchor_key = anchor_key
+        anchoring = (
+            Anchoring(store.engine, anchor_log, cfg.anchors.interval_seconds)
+            if anchor_log is not None
+            else None
+        )
         if isinstance(clock, SystemClock | ShiftedClock):
             clock.settle(ZoneInfo(cfg.timezone), store.latest_time())
         # This seat's own calls only: the seats of a hotline share one record and one line
@@ -174,7 +191,8 @@ def assemble(
              cfg.gate_post.uri, cfg.gate_post.method.value)
     return Headless(line, flow, seal_open=records.seal_open, store=store,
                     parts={"config": cfg, "records": records, "prompts": prompts,
-                           "night": night, "sinks": sinks, "calendar": calendar})
+                           "night": night, "sinks": sinks, "calendar": calendar,
+                           "anchoring": anchoring})
 
 
 def install_signals(headless: Headless) -> None:

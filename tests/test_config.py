@@ -13,6 +13,7 @@ from console.config import (
     ConfigError,
     ForwardMethod,
     WaitingPolicy,
+    anchor_settings,
     load,
     loads,
 )
@@ -61,6 +62,22 @@ def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
     assert cfg.follow_ups.default_owner == "" and cfg.follow_ups.due_hours == 24.0
     assert cfg.seat.headset_device == "" and cfg.seat.greeting_by_tts is True
     assert cfg.flow_settings().agent_greeting_by_tts is True
+
+
+def test_anchor_log_beside_the_record_by_default(tmp_path: Path) -> None:
+    cfg = loads(MINIMAL, "m.toml", tmp_path, environ={})
+    assert cfg.anchors.log == tmp_path / "var/anchors.log"
+    assert cfg.anchors.key_file == tmp_path / "var/anchor.key"
+    assert cfg.anchors.interval_seconds == 300.0
+    text = MINIMAL + '\n[database]\nanchor_log = ""\nanchor_key_file = "/etc/duty/anchor.key"\n'
+    none = loads(text, "m.toml", tmp_path, environ={})
+    assert none.anchors.log is None and none.anchors.key_file == Path("/etc/duty/anchor.key")
+    # verify reads only these keys: a broken roster does not stop it
+    file = tmp_path / "console.toml"
+    file.write_text(text + "\n[ring_limit]\nrings = 'two'\n", encoding="utf-8")
+    assert anchor_settings(file, environ={}) == none.anchors
+    with pytest.raises(ConfigError, match="anchor_interval_seconds"):
+        anchor_settings(file, environ={"DUTY_DATABASE__ANCHOR_INTERVAL_SECONDS": "-1"})
 
 
 def test_seat_section(tmp_path: Path) -> None:
@@ -210,6 +227,14 @@ BAD = [
     ("line", 'bind_address = "::"', "line", "IPv6 but local_host 127.0.0.1 is IPv4"),
     ("line", 'local_address = "0.0.0.0"', "line", "cannot be advertised"),
     ("line", "media_network = []", "line.media_network", "did you mean 'media_networks'"),
+    ("database", "anchor_logs = 'a.log'", "database.anchor_logs", "did you mean 'anchor_log'"),
+    ("database", "anchor_log = 5", "database.anchor_log", "a file path"),
+    ("database", 'anchor_log = "."', "database.anchor_log", "is a directory"),
+    ("database", 'anchor_log = "var/duty.db"', "database.anchor_log", "the duty record itself"),
+    ("database", 'anchor_key_file = ""', "database.anchor_key_file", "a file path"),
+    ("database", 'anchor_log = "var/anchor.key"', "database.anchor_key_file", "the anchor log"),
+    ("database", "anchor_interval_seconds = 0", "database.anchor_interval_seconds", "0 < s ≤ 3600"),
+    ("database", "anchor_interval_seconds = 7200", "database.anchor_interval_seconds", "≤ 3600"),
 ]
 
 

@@ -42,8 +42,8 @@ def canonical_columns(model: type[Any]) -> tuple[str, ...]:
     return tuple(sorted(n for n in names if n not in ("id", "row_hash")))
 
 
-LATER_COLUMNS: frozenset[str] = frozenset({"seat"})
-"""Columns added after rows were first hashed (`calls.seat`, migration 0003).
+LATER_COLUMNS: frozenset[str] = frozenset({"seat", "open_mac"})
+"""Columns added after rows were first hashed (`calls.seat`, 0003; `calls.open_mac`, 0004).
 
 A NULL in one of them stays out of the content, so a row hashed before the column existed
 hashes the same after the migration; once set, the value is covered like any other.
@@ -75,3 +75,28 @@ def row_content(row: Any) -> dict[str, Any]:
 def anchor_mac(key: bytes, chain: str, seq: int, row_hash: str) -> str:
     """HMAC-SHA256 of an anchor, so a rewrite with recomputed hashes can't fake anchors."""
     return hmac.new(key, f"{chain}:{seq}:{row_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+OPEN_FIELDS: tuple[str, ...] = (
+    "key", "line", "ring_at", "caller_number", "caller_display", "sip_call_id"
+)
+"""What a call's open binding covers: the facts known at the first ring, never updated."""
+
+
+def open_binding(key: bytes, facts: dict[str, Any]) -> str:
+    """HMAC-SHA256 over an open call's identifying facts, under the anchor key.
+
+    Written with the open row, so a row INSERTed by hand (no key) cannot be passed off as a
+    call the line took: start-up refuses to seal it and `verify` names it.
+    """
+    text = json.dumps(
+        [canonical_value(facts.get(name)) for name in OPEN_FIELDS],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )  # a list in OPEN_FIELDS' order: unambiguous, and cheaper than sorting keys per call
+    return hmac.digest(key, b"open\n" + text.encode(), "sha256").hex()
+
+
+def open_binding_holds(key: bytes, facts: dict[str, Any], mac: str | None) -> bool:
+    """True if `mac` is the binding of these facts under `key` (None never holds)."""
+    return mac is not None and hmac.compare_digest(str(mac), open_binding(key, facts))

@@ -84,7 +84,6 @@ def add_commands(subparsers: Any) -> None:
     seats.add_argument("--who", default=os.environ.get("USER", "cli"))
     seats.set_defaults(handler=cmd_seats)
 
-
     verify = command(subparsers, "verify", "check the hash chains, checkpoints and anchors")
     _common(verify)
     verify.add_argument(
@@ -93,6 +92,16 @@ def add_commands(subparsers: Any) -> None:
         default=[],
         metavar="LINE:SEQ:HASH[:MAC]",
         help="a chain head printed on a handover or sign-off (repeatable)",
+    )
+    verify.add_argument(
+        "--anchor-log",
+        type=Path,
+        help="the anchor log to check against (default: [database] anchor_log of --config)",
+    )
+    verify.add_argument(
+        "--anchor-key-file",
+        type=Path,
+        help="its key (default: [database] anchor_key_file, else anchor.key beside the log)",
     )
     verify.add_argument("--who", default=os.environ.get("USER", "cli"))
     verify.set_defaults(handler=cmd_verify)
@@ -312,20 +321,57 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def anchor_source(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """The anchor log and key file `verify` checks against: the flags, else the config's.
+
+    The config is `--config` (default `console.toml`) when that file exists; only its
+    `[database] anchor_*` keys are read. Neither: no log is checked (verify says so).
+    """
+    log_path: Path | None = getattr(args, "anchor_log", None)
+    key_file: Path | None = getattr(args, "anchor_key_file", None)
+    config = Path(getattr(args, "config", None) or "console.toml")
+    if (log_path is None or key_file is None) and config.is_file():
+        from console.config import ConfigError, anchor_settings
+
+        try:
+            settings = anchor_settings(config)
+        except ConfigError as exc:
+            raise StoreError(str(exc), "Configuration") from None
+        if log_path is None:
+            log_path = settings.log
+        key_file = key_file or settings.key_file
+    if log_path is not None and key_file is None:
+        key_file = log_path.parent / "anchor.key"
+    return log_path, key_file
+
+
 @_answers
 def cmd_verify(args: argparse.Namespace) -> int:
+    from console.store.anchor_log import load_key
+    from console.store.integrity import check
+
     anchors = [Anchor.parse(text) for text in args.anchor]
+    log_path, key_file = anchor_source(args)
+    key = None
+    if key_file is not None and (key_file.exists() or (log_path and log_path.exists())):
+        key = load_key(key_file)  # never created here: a missing key is an error (exit 2)
     store = _open(args)
     with store:
-        report = store.verify(anchors)
-        outcome = "sound" if report.ok else f"FAILED: {report.problem}"
+        found = check(store, anchors, log_path=log_path, key=key)
+        report = found.chains
+        outcome = "sound" if found.ok else f"FAILED: {found.findings[0]}"
         store.audit("verify", args.who, f"{report.checked} records, {outcome}")
+        for note in found.notes:
+            sys.stdout.write(f"note: {note}\n")
         for chain, count in sorted(report.chains.items()):
             sys.stdout.write(f"{chain}: {count} records\n")
+        if log_path is not None and found.entries:
+            sys.stdout.write(f"anchor log {log_path}: {found.entries} entries\n")
         for anchor in store.chain_heads():
             sys.stdout.write(f"head {anchor.text()}\n")
-        if not report.ok:
-            sys.stderr.write(f"Record tampered: {report.problem}\n")
+        if not found.ok:
+            for finding in found.findings:
+                sys.stderr.write(f"Record tampered: {' '.join(finding.split())}\n")
             return EXIT_TAMPERED
         sys.stdout.write(f"verified {report.checked} records: sound\n")
     return EXIT_OK

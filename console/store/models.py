@@ -134,6 +134,12 @@ class CallRow(ChainMixin, Base):
     touches a call another seat holds. A NULL seat stays out of the row's hash (chain.py),
     so rows hashed before the column existed still verify.
     """
+    open_mac: Mapped[str | None] = mapped_column(String(64))
+    """The open call's binding (migration 0004): HMAC under the anchor key of the facts known
+    at the first ring (`chain.open_binding`). A row without a valid one was not opened by a
+    writer of ours: start-up refuses to seal it, `verify` names it. None on rows written
+    before 0004 (and left out of their hash, as `seat`)."""
+
 
 
 class AmendmentRow(ChainMixin, Base):

@@ -49,7 +49,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console.domain.outcome import LEG_OUTCOME_VALUES
 from console.domain.seat import SeatNameError, check_seat_name
-from console.store.chain import anchor_mac, canonical_columns, link_hash, row_content
+from console.store.anchor_log import LOG_CHAIN
+from console.store.chain import (
+    OPEN_FIELDS,
+    anchor_mac,
+    canonical_columns,
+    link_hash,
+    open_binding,
+    open_binding_holds,
+    row_content,
+)
 from console.store.engine import check_schema, classify, make_engine, probe_writable
 from console.store.errors import (
     AgentLocked,
@@ -272,12 +281,24 @@ def check_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
+def _refuse_bound(facts: dict[str, Any]) -> None:
+    """The facts an open call's binding covers are given at the open, never changed after."""
+    bound = sorted(set(facts) & set(OPEN_FIELDS))
+    if bound:
+        raise InvalidFact(f"{', '.join(bound)}: given when the call is opened (open_call)")
+
+
 class DutyRecord:
     """The duty record: calls from the first ring to the seal, amendments, agents, shifts.
 
     `url` is a SQLAlchemy URL or a plain file path (SQLite). `tz` is the duty line's local
     time zone (calls per hour, day boundaries). `on_alarm` hears of outages.
     """
+
+    anchor_key: bytes | None = None
+    """The anchor key (`console.store.anchor_log`), set by the line that keeps the anchor log:
+    each open call is then bound under it (`calls.open_mac`), and start-up seals only open
+    calls whose binding holds. None (tools, tests): opens are unbound, start-up seals all."""
 
     def __init__(
         self,
@@ -564,6 +585,10 @@ class DutyRecord:
         if seat is not None:
             facts["seat"] = _seat_name(seat)
         key = _key()
+        if self.anchor_key is not None:  # bound now, so a hand-made row can't pass for it
+            facts["open_mac"] = open_binding(
+                self.anchor_key, {**facts, "key": key, "line": line, "ring_at": ring_at}
+            )
         self._submit("open", {"key": key, "line": line, "ring_at": _iso(ring_at), "facts": facts})
         return key
 
@@ -572,12 +597,14 @@ class DutyRecord:
         clean = {name: coerce_fact(name, value) for name, value in facts.items()}
         if "outcome" in clean:
             raise InvalidFact("the outcome is given when the call is sealed (seal_call)")
+        _refuse_bound(clean)
         self._submit("update", {"key": key, "facts": _facts_json(clean)})
 
     def seal_call(self, key: str, outcome: CallOutcome | str, **facts: Any) -> None:
         """Seal the call with its outcome and last facts; from now on it is unalterable."""
         clean = {name: coerce_fact(name, value) for name, value in facts.items()}
         clean["outcome"] = coerce_fact("outcome", outcome)
+        _refuse_bound(clean)
         self._submit(
             "seal", {"key": key, "facts": _facts_json(clean), "sealed_at": _iso(self._now())}
         )
@@ -607,6 +634,16 @@ class DutyRecord:
                 query = query.where(or_(_CALLS.c.seat == mine, _CALLS.c.seat.is_(None)))
             keys = []
             for row in conn.execute(query).mappings().all():
+                if self.anchor_key is not None and not open_binding_holds(
+                    self.anchor_key, dict(row), row["open_mac"]
+                ):  # not opened by a writer of ours: sealing it would launder it
+                    detail = (
+                        f"call {row['key']} (line {row['line']}, rung {row['ring_at']}) is open "
+                        "without a valid binding: not made by a writer of ours; left unsealed"
+                    )
+                    log.error("ALARM: %s", detail)
+                    self._audit(session, "alarm:unbound_open_call", "console", detail)
+                    continue
                 self._seal_row(conn, dict(row), {"outcome": CallOutcome.INTERRUPTED.value})
                 keys.append(row["key"])
             return keys
@@ -2357,7 +2394,11 @@ def _verify_chains(
             return VerifyReport(
                 0, {}, f"{model.__tablename__} key={stray}: record outside any chain (forged?)"
             )
-    stored = [Anchor(a.chain, a.seq, a.row_hash, a.mac) for a in session.scalars(select(AnchorRow))]
+    # The anchor log's marks are checked against the log (console.store.integrity).
+    stored = [
+        Anchor(a.chain, a.seq, a.row_hash, a.mac)
+        for a in session.scalars(select(AnchorRow).where(AnchorRow.chain != LOG_CHAIN))
+    ]
     if store.hmac_key is not None:
         for a in stored:
             if a.mac is None or not hmac.compare_digest(

@@ -86,6 +86,9 @@ class Startup:
             calendar = headless.parts.get("calendar")
             if calendar is not None:
                 calendar.start()  # the holiday calendar's end, checked once a day
+            anchoring = headless.parts.get("anchoring")
+            if anchoring is not None:
+                anchoring.start()  # the chain heads outside the database, every few minutes
             return Started(headless.line, headless.store, headless.flow,
                            night=headless.parts.get("night"),
                            line_sinks=headless.parts.get("sinks"))
@@ -108,6 +111,9 @@ class Startup:
             sealed = headless.seal_open()
             if sealed:
                 log.info("sealed %d open record(s)", sealed)
+        anchoring = headless.parts.get("anchoring")
+        if anchoring is not None:
+            anchoring.stop()  # the shutdown anchor, after the last seals
         if headless.store is not None:
             headless.store.close()
 
