@@ -141,7 +141,6 @@ class CallRow(ChainMixin, Base):
     before 0004 (and left out of their hash, as `seat`)."""
 
 
-
 class AmendmentRow(ChainMixin, Base):
     """A correction of one field of a sealed call; never changed itself."""
 
