@@ -17,16 +17,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from console.callflow.events import CallAnswered, CallArrived, CallFinished, FlowEvent, Mode
+from console.callflow.events import (
+    CallAnswered,
+    CallArrived,
+    CallFinished,
+    CallStep,
+    FlowEvent,
+    ForwardAttempted,
+    Mode,
+)
 from console.callflow.ports import Clock
 from console.domain.agent import Agent as SeatAgent
 from console.domain.agent import AgentState as SeatState
@@ -34,7 +44,7 @@ from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
 from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
-from console.ui.model import LiveCall, Phase, SeatModel
+from console.ui.model import LiveCall, Phase, SeatModel, forward_failed
 from console.ui.settings import UiSettings
 from console.ui.texts import text
 from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
@@ -64,6 +74,11 @@ _STILL_STARTING = ("仍在启动(首次运行要合成提示音),请稍后再登
                    "still starting (the first run renders the prompts); log in again shortly")
 _LOGIN_QUEUED = ("正在打开值班记录,就绪后即登录……",
                  "opening the duty record; logging in when ready…")
+
+KEY_SETTLE_SECONDS = 0.5
+"""Longest a typed key waits for the one before it to be handled (a stuck widget)."""
+KEY_SETTLE_PASSES = 2
+"""Walks up a key's path before the next key: the key itself, then what its binding posted."""
 
 STARTUP_WAIT_SECONDS = 120.0
 """How long a login waits for the start-up worker (the first run renders every prompt)."""
@@ -193,7 +208,79 @@ class DutyConsoleApp(App[int]):
         """Latest notes per call (the drafts on disk follow them)."""
         self._unsubscribe: Callable[[], None] | None = None
         self._shut_down = False
+        self._quitting = False
+        """Ctrl+Q confirmed: the calls go to the gate post, then the seat exits."""
+        self._quit_waiting_told = False
+        self._held_keys: deque[events.Key] = deque()
+        """Typed keys waiting for the key before them to be handled (`on_event`)."""
+        self._key_in_flight: object | None = None
         self.title = text("app.title", self.language)
+
+    # ------------------------------------------------------------ keys in order
+
+    async def on_event(self, event: events.Event) -> None:
+        """Route each typed key only once the key before it has been handled.
+
+        Textual routes a key to the widget focused *when the app reads it* and resolves
+        non-priority bindings (Tab's focus_next, a screen's F-keys, Enter moving to the next
+        field) only after the key has gone through that widget's queue and back up to the
+        app. A burst (a paste of keys, a password manager, a fast typist) is all read before
+        the first Tab comes back: `1024⇥secret` landed whole in 工号, a call's notes in
+        来电人 (issue 11, point 10). So the app holds each key until the one before it has
+        made that round trip, and the next key goes to wherever the focus is then.
+        """
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._held_keys.append(event)
+            if self._key_in_flight is None:
+                await self._route_held_keys()
+            return
+        await super().on_event(event)
+
+    async def _route_held_keys(self) -> None:
+        while self._held_keys and self._key_in_flight is None:
+            key = self._held_keys.popleft()
+            try:
+                screen = self.screen
+            except Exception:  # no screen yet (starting) or none left (closing)
+                await super().on_event(key)
+                continue
+            if not screen.is_mounted:  # a screen pushed by the key before: let it focus
+                self._held_keys.appendleft(key)
+                token = self._key_in_flight = object()
+                screen.call_after_refresh(self._key_settled, token)
+                self.set_timer(KEY_SETTLE_SECONDS, lambda t=token: self._key_settled(t))
+                return
+            target = self.focused or screen
+            token = self._key_in_flight = object()
+            await super().on_event(key)
+            self._settle_key(list(target.ancestors_with_self), 0, token, again=True)
+            self.set_timer(KEY_SETTLE_SECONDS, lambda t=token: self._key_settled(t))
+
+    def _settle_key(self, chain: list[Any], index: int, token: object, again: bool,
+                    passes: int = KEY_SETTLE_PASSES) -> None:
+        """Follow the key up its bubbling path (target … screen, app): at each node wait for
+        what the key queued there, twice (a handler's posts come after it). Then again from
+        the target: a binding the app ran for the widget (Enter's submit) posts a message
+        that travels the same path (the login's Submitted moves the focus to the secret)."""
+        if self._key_in_flight is not token:
+            return
+        if index >= len(chain):
+            if passes > 1:
+                self._settle_key(chain, 0, token, True, passes - 1)
+            else:
+                self._key_settled(token)
+            return
+        step = (lambda: self._settle_key(chain, index, token, False, passes)) if again else (
+            lambda: self._settle_key(chain, index + 1, token, True, passes))
+        if not chain[index].call_later(step):  # that node is gone (its screen closed)
+            self._settle_key(chain, index + 1, token, True, passes)
+
+    def _key_settled(self, token: object) -> None:
+        if self._key_in_flight is not token:
+            return
+        self._key_in_flight = None
+        if self._held_keys:
+            self.call_later(self._route_held_keys)
 
     # ------------------------------------------------------------ life cycle
 
@@ -224,10 +311,22 @@ class DutyConsoleApp(App[int]):
         self.record_notes = RecordNotes(self.store, self.clock.now)
 
     def _go_live(self) -> None:
-        """Hear the flow and start the line (on the UI thread, once the parts are real)."""
+        """Hear the flow, then start the line, then the flow's watchers (on the UI thread,
+        once the parts are real).
+
+        The order is fixed: the gate-post watch probes over the line (before it is started
+        the probe failed and the watch died, issue 11 point 2), and its first result must
+        reach a seat that already listens (else `门岗: 未检测` until the next probe)."""
         self._unsubscribe = self.flow.subscribe(self._from_flow)
         if self.manage_line:
-            self.run_in_thread(self.line.start, "line start")
+            self.run_in_thread(self._start_line_then_watchers, "line start")
+
+    def _start_line_then_watchers(self) -> None:
+        """In a worker: the line's start blocks (REGISTER); a failure is reported and the
+        watchers stay off, so the seat says `未检测`, not a false alarm about the gate post."""
+        self.line.start()
+        if not self._shut_down:
+            self.flow.start()
 
     def _start_parts(self) -> None:
         """The start-up worker: build the parts, warm the imports, hand them to the UI."""
@@ -336,6 +435,87 @@ class DutyConsoleApp(App[int]):
         self.refresh_screens()
 
     async def action_quit(self) -> None:
+        """Quit, but never drop a caller (issue 11, point 7; duty rules §1-2).
+
+        With calls up or ringing the seat asks first; confirmed, each call goes to the gate
+        post, the after-hours answerer, by the flow's own transfer (recorded as forwarded):
+        a ringing or held call is taken for that, the agent's call is transferred. Calls the
+        console is finishing (a message, the survey, a night forward) are waited for. The
+        seat exits only when no call is left; a transfer the gate post refused keeps it open
+        with the call (the line could serve on headless, but then a caller would only hear
+        the hold prompt and the message box, with nobody to take over)."""
+        from console.screens.dialogs import ConfirmScreen
+
+        live = self._calls_on_line()
+        if not live or not self.manage_line:
+            self.shutdown()
+            self.exit(0)
+            return
+        if self._quitting:
+            self.notify(text("quit.waiting", self.language).format(n=len(live)),
+                        title=text("quit.title", self.language))
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        self.push_screen(ConfirmScreen(
+            text("quit.confirm", self.language).format(n=len(live)), self._hand_over_and_quit
+        ))
+
+    def _calls_on_line(self) -> list[LiveCall]:
+        return [c for c in self.model.calls.values() if c.phase is not Phase.ENDED]
+
+    def _hand_over_and_quit(self) -> None:
+        """Confirmed: hand each call to the gate post (in a worker), then exit once none is
+        left on the line."""
+        calls = self._calls_on_line()
+        self._quitting = True
+        who = self.agent.agent_id if self.agent is not None else "console"
+        self.notify(text("quit.handing", self.language).format(n=len(calls)),
+                    title=text("quit.title", self.language))
+
+        def hand_over() -> None:
+            failed: list[tuple[str, bool]] = []
+            """(Call-ID, taken for the hand-over) of each call the gate post did not take."""
+            for call in calls:
+                if call.takeable:
+                    taken = self.flow.take_call(call.call_id, who)
+                    if not (taken and self.flow.transfer_to_gate_post(call.call_id)):
+                        failed.append((call.call_id, taken))
+                elif call.phase is Phase.AGENT and call.step in (CallStep.CONVERSATION,
+                                                                   CallStep.HOLD,
+                                                                   CallStep.GREETING):
+                    if not self.flow.transfer_to_gate_post(call.call_id):
+                        failed.append((call.call_id, False))
+                # else the console is finishing it (message, survey, night forward): waited for
+            self.call_from_thread(self._handed_over, failed)
+
+        self.run_in_thread(hand_over, "quit: hand over")
+
+    def _handed_over(self, failed: list[tuple[str, bool]]) -> None:
+        if failed:
+            self._quitting = False
+            self.notify(text("quit.failed", self.language).format(n=len(failed)),
+                        title=text("quit.title", self.language), severity="error",
+                        timeout=30)
+            agent = self.agent
+            for call_id, taken in failed:  # taken for the hand-over: now the agent's call
+                call = self.model.calls.get(call_id)
+                if taken and agent is not None and call is not None:
+                    self._took(call, agent)
+            return
+        self._quit_when_clear()
+
+    def _quit_when_clear(self) -> None:
+        if not self._quitting:
+            return
+        left = self._calls_on_line()
+        if left:
+            if not self._quit_waiting_told:
+                self._quit_waiting_told = True
+                self.notify(text("quit.waiting", self.language).format(n=len(left)),
+                            title=text("quit.title", self.language))
+            self.set_timer(0.2, self._quit_when_clear)
+            return
         self.shutdown()
         self.exit(0)
 
@@ -365,12 +545,10 @@ class DutyConsoleApp(App[int]):
             self._unsubscribe()
             self._unsubscribe = None
         if self.manage_line and self.ready.is_set():
-            stop_flow = getattr(self.flow, "stop", None)
-            if stop_flow is not None:
-                try:
-                    stop_flow()
-                except Exception as exc:
-                    log.warning("flow stop: %s", exc)
+            try:
+                self.flow.stop()
+            except Exception as exc:
+                log.warning("flow stop: %s", exc)
             try:
                 self.line.stop()
             except Exception as exc:
@@ -628,6 +806,12 @@ class DutyConsoleApp(App[int]):
                 pass  # our own take_call; the screen was pushed by answer()
         elif call is not None and isinstance(event, CallFinished):
             self._finished(call)
+        elif isinstance(event, ForwardAttempted) and forward_failed(event):
+            self.notify(  # the caller's number and the gate post's answer: never markup
+                f"{call.caller if call else event.call_id} → {event.target}: {event.outcome}",
+                title=text("gate.forward_failed", self.language), severity="error",
+                markup=False, timeout=30,
+            )
         for screen in list(self.screen_stack):
             hook = getattr(screen, "flow_event", None)
             if hook is not None:
@@ -672,9 +856,6 @@ class DutyConsoleApp(App[int]):
 
     def answer(self, call_id: str) -> bool:
         """Take a ringing, held or waiting call for the logged-in agent; pushes the call screen."""
-        from console.screens.call import CallScreen
-        from console.screens.ringing import RingingScreen
-
         try:
             agent = self.require_agent()
         except UiError as exc:
@@ -686,18 +867,26 @@ class DutyConsoleApp(App[int]):
                 text("ring.too_late", self.language), title=text("ring.title", self.language)
             )
             return False
+        self._took(call, agent)
+        return True
+
+    def _took(self, call: LiveCall, agent: SeatAgent) -> None:
+        """The flow gave the agent `call`: on call, the call screen, the headset."""
+        from console.screens.call import CallScreen
+        from console.screens.ringing import RingingScreen
+
         now = self.clock.now()
         if agent.state is SeatState.AWAY:
             agent.back(now)
-        change = agent.call_started(now)
-        self._store_state(change.target)
+        if agent.state is not SeatState.ON_CALL:
+            change = agent.call_started(now)
+            self._store_state(change.target)
         call.phase = Phase.AGENT
         call.answered_by = agent.agent_id
         if isinstance(self.screen, RingingScreen):
             self.pop_screen()
-        self.push_screen(CallScreen(call_id, self.drafts.load(call_id)))
-        self._start_headset(call_id)
-        return True
+        self.push_screen(CallScreen(call.call_id, self.drafts.load(call.call_id)))
+        self._start_headset(call.call_id)
 
     def _start_headset(self, call_id: str) -> None:
         """Bridge the call to the headset when there is one and the line gives us its audio.

@@ -93,6 +93,8 @@ class CallScreen(SeatScreen_):
 
     def on_mount(self) -> None:
         self.ready = True
+        # The script asks the caller's name first: the agent types it without a click.
+        self.query_one("#caller_name").focus()
         self.redraw()
         self.set_interval(self.seat.settings.tick_seconds, self._tick)
 

@@ -32,7 +32,7 @@ class RingingScreen(SeatModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ringing", classes="dialog"):
-            yield Label(self.t("ring.title"), classes="dialog-title")
+            yield Label(self.t("ring.title"), classes="dialog-title", id="ringing-title")
             yield RingBanner(id="ring-banner")
             yield Label(f"Enter / Space: {self.t('ring.answer')}", id="ring-keys")
         yield Footer()
@@ -56,8 +56,11 @@ class RingingScreen(SeatModal):
         call = self.call
         if call is None or not self.drawable:
             return
+        title = "ring.held_title" if call.console_has_it else "ring.title"
+        self.query_one("#ringing-title", Label).update(self.t(title))
         self.query_one(RingBanner).show(
-            call, self.elapsed(), self.seat.settings.ring_limit, self.language
+            call, self.elapsed(), self.seat.settings.ring_limit, self.language,
+            self.seat.clock.now(),
         )
 
     def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:

@@ -73,6 +73,8 @@ def status_view(app: DutyConsoleApp) -> StatusView:
         mode = "—"
     gate_word = {None: "gate.unknown", True: "gate.ok", False: "gate.alarm"}[app.model.gate_ok]
     gate = f"{text('gate.label', lang)}: {text(gate_word, lang)}"
+    if app.model.forward_failures:
+        gate += " " + text("gate.failures", lang).format(n=app.model.forward_failures)
     agent = app.agent
     overdue = False
     if agent is None:
@@ -96,8 +98,19 @@ def status_view(app: DutyConsoleApp) -> StatusView:
         HeadsetState.ERROR: "headset.error",
     }[hs.state]
     headset = f"{text('headset.label', lang)}: {text(hs_word, lang)}"
+    held = sorted((c for c in app.model.calls.values() if c.console_has_it),
+                  key=lambda c: c.arrived_at)
+    calls = ""
+    if held:
+        first = held[0]
+        held_for = _mmss(now - first.step_at) if first.step_at is not None else ""
+        calls = (f"{text('seat.console_has', lang)}: {first.caller} "
+                 f"{text(f'step.{first.step.value}', lang)} {held_for}").rstrip()
+        if len(held) > 1:
+            calls += f" +{len(held) - 1}"
     cover = app.settings.calendar_coverage(now)
     return StatusView(
+        calls=calls,
         line=line,
         mode=mode,
         gate=gate,

@@ -58,7 +58,7 @@ def build_console(
 
 
 class Startup:
-    """`assemble` + `flow.start()` for the app's start-up worker; keeps what it built.
+    """`assemble` for the app's start-up worker; keeps what it built.
 
     Called once, on a worker thread. `finish()` (after the app has returned) waits for it,
     then stops the flow, seals what is open and closes the duty record.
@@ -82,7 +82,8 @@ class Startup:
                 self.build = assemble
             headless = self.build(self.config_path, clock=self.clock)
             self.headless = headless
-            headless.flow.start()  # the app subscribes when it gets the parts; line not started
+            # Not the flow's watchers: they probe the gate post over the line, so the app
+            # starts them after the line (and after it listens to the flow), in that order.
             calendar = headless.parts.get("calendar")
             if calendar is not None:
                 calendar.start()  # the holiday calendar's end, checked once a day

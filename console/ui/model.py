@@ -16,6 +16,7 @@ from console.callflow.events import (
     CallFinished,
     CallStep,
     FlowEvent,
+    ForwardAttempted,
     GatePostAlarm,
     GatePostChecked,
     HandedOver,
@@ -24,6 +25,18 @@ from console.callflow.events import (
     StepChanged,
     SurveyScored,
 )
+
+
+def forward_failed(event: ForwardAttempted) -> bool:
+    """The gate post did not get the call: refused, timed out, or skipped (not "success", not
+    "redirected"; a redirect skipped because the call was already answered is no failure:
+    the next target is tried)."""
+    return event.outcome not in ("success", "redirected", "skipped: already answered")
+
+
+TAKEABLE_STEPS = frozenset({CallStep.RINGING, CallStep.GREETING, CallStep.HOLD,
+                            CallStep.WAITING})
+"""The steps in which the flow lets an agent take a call (`CallSession.take`)."""
 
 
 class Phase(enum.Enum):
@@ -54,14 +67,27 @@ class LiveCall:
     answered_by: str | None = None
     rings: int | None = None
     step: CallStep = CallStep.RINGING
+    step_at: dt.datetime | None = None
+    """When the flow entered `step` (the banner counts the hold or the message from it)."""
+    seconds_to_answer: float | None = None
     score: int | None = None
     scored: bool = False
     end_reason: str = ""
 
     @property
     def takeable(self) -> bool:
-        """The agent can answer it or take it over now."""
-        return self.phase in (Phase.RINGING, Phase.HELD)
+        """The agent can answer it or take it over now (the flow refuses it in any other
+        step: once the caller leaves a message or rates the service, it is theirs)."""
+        return self.phase in (Phase.RINGING, Phase.HELD) and self.step in TAKEABLE_STEPS
+
+    @property
+    def console_has_it(self) -> bool:
+        """Answered by the console (at the ring limit or while the seat was busy) and not
+        taken by an agent: the caller hears prompts, the seat must see it."""
+        return self.phase is Phase.HELD or (
+            self.answered_by == "auto" and self.phase is not Phase.ENDED
+            and self.mode is not Mode.NIGHT
+        )
 
 
 class SeatModel:
@@ -71,6 +97,9 @@ class SeatModel:
         self.calls: dict[str, LiveCall] = {}
         self.gate_ok: bool | None = None
         self.gate_detail: str = ""
+        self.forward_failures: int = 0
+        """Forwards to the gate post that did not reach it since the seat started (each is a
+        caller who got a message prompt instead of the gate post, duty rules §1)."""
 
     def apply(self, event: FlowEvent) -> LiveCall | None:
         """Fold one event in; returns the call it concerns (None for line-wide events)."""
@@ -98,6 +127,7 @@ class SeatModel:
         elif isinstance(event, CallAnswered):
             call.answered_by = event.answered_by
             call.rings = event.rings
+            call.seconds_to_answer = event.seconds_to_answer
             call.phase = Phase.HELD if event.answered_by == "auto" else Phase.AGENT
             if call.mode is Mode.NIGHT:
                 call.phase = Phase.NIGHT
@@ -106,8 +136,14 @@ class SeatModel:
             call.phase = Phase.AGENT
         elif isinstance(event, StepChanged):
             call.step = event.step
+            call.step_at = event.at
             if event.step is CallStep.WAITING:
                 call.phase = Phase.HELD
+        elif isinstance(event, ForwardAttempted):
+            if forward_failed(event):
+                self.forward_failures += 1
+                self.gate_ok = False
+                self.gate_detail = f"{event.target}: {event.outcome}"
         elif isinstance(event, SurveyScored):
             call.score = event.score
             call.scored = True

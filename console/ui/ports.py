@@ -66,6 +66,14 @@ class SeatFlow(Protocol):
         """Calls the flow is handling now and their step."""
         ...
 
+    def start(self) -> None:
+        """Start the flow's watchers (the gate-post probe); only once the line is started."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the watchers and end the flow's calls (sealed with their step)."""
+        ...
+
 
 class SeatStore(Protocol):
     """The duty record as the seat uses it (`console.store.DutyRecord` satisfies it)."""
@@ -156,6 +164,10 @@ class FlowPort:
     def active(self) -> dict[str, CallStep]:
         result: dict[str, CallStep] = self.flow.active()
         return result
+
+    def start(self) -> None:
+        """The flow's watchers, after the line has started (`DutyConsoleApp._go_live`)."""
+        self.flow.start()
 
     def stop(self) -> None:
         """Stop the flow (its calls are sealed with their step) before the line stops."""

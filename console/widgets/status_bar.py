@@ -22,6 +22,9 @@ class StatusView:
     alarm_line: bool = False
     alarm_gate: bool = False
     alarm_agent: bool = False
+    calls: str = ""
+    """Calls the console answered and holds (hold, message, survey), "" when none: the
+    agent is 就绪 but a caller is on the line."""
     notice: str = ""
     """A one-line announcement (the automatic night switch a minute ahead)."""
     calendar: str = ""
@@ -39,13 +42,15 @@ class StatusBar(QuietStatic):
             (view.mode, False),
             (view.gate, view.alarm_gate),
             (view.agent, view.alarm_agent),
+            (view.calls, False),
             (view.headset, False),
         ]
         text = Text()
-        for i, (part, alarm) in enumerate(parts):
+        for i, (part, alarm) in enumerate(p for p in parts if p[0]):
             if i:
                 text.append("  │  ", style="dim")
-            text.append(part, style="bold red" if alarm else "")
+            style = "bold red" if alarm else "bold yellow" if part == view.calls else ""
+            text.append(part, style=style)
         if view.calendar:
             text.append("\n")
             text.append(view.calendar, style="bold red" if view.alarm_calendar else "yellow")

@@ -83,6 +83,8 @@ class FakeFlow:
     transfer_ok: bool = True
     """What the gate post does with a transfer (False: refused, the call stays)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    lifecycle: list[str] = field(default_factory=list)
+    """"start" / "stop" as the seat asked them (the watchers start after the line)."""
 
     def subscribe(self, subscriber: Callable[[FlowEvent], None]) -> Callable[[], None]:
         self.subscribers.append(subscriber)
@@ -130,6 +132,12 @@ class FakeFlow:
 
     def active(self) -> dict[str, CallStep]:
         return {}
+
+    def start(self) -> None:
+        self.lifecycle.append("start")
+
+    def stop(self) -> None:
+        self.lifecycle.append("stop")
 
 
 class FakeAudio:

@@ -72,3 +72,19 @@ async def answer_call(pilot: Pilot[int], flow: FakeFlow, call_id: str, caller: s
     await until(pilot, lambda: screen_name(app) == "RingingScreen")  # type: ignore[arg-type]
     await pilot.press("enter")
     await until(pilot, lambda: screen_name(app) == "CallScreen")  # type: ignore[arg-type]
+
+
+def burst(app: DutyConsoleApp, keys: list[str]) -> None:
+    """Type `keys` as one burst, as a paste or a password manager does: every key is queued
+    at the driver before the app handles the first (`pilot.press` waits after each key)."""
+    from textual import events
+    from textual.app import _character_to_key
+
+    for key in keys:
+        char = key if len(key) == 1 else None
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        assert app._driver is not None
+        app._driver.send_message(event)
