@@ -149,6 +149,9 @@ class StoreCallRecords:
             call.answered_by = answered_by
         self._update(call_id, answered_at=at, answered_by=answered_by, rings=rings)
 
+    def call_rang_out(self, call_id: str, rings: int, seconds: float) -> None:
+        self._update(call_id, rings=rings)
+
     def call_step(self, call_id: str, step: CallStep, at: datetime) -> None:
         self._update(call_id, step=step.value)
 

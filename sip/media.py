@@ -575,6 +575,8 @@ class RtpSession:
                 return None
             self._move(SessionState.CLOSED)
             self._tap = None
+            self._inbound.clear()  # a closed call's audio is never read: free it now
+            self._mic.clear()
             return self._drop_prompts()
 
     # ------------------------------------------------------------ sender thread

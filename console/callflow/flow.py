@@ -1,8 +1,9 @@
 """The headless brain: line events in, duty-rule decisions, record writes, UI events out.
 
-One `CallSession` thread per call walks the script (ring → answer → greeting → hold or
+One `CallSession` per call walks the script (ring → answer → greeting → hold or
 conversation → survey → wait for the caller to hang up), or, after hours, announces and
-forwards to the gate post through the configured fallback chain. The rules are the
+forwards to the gate post through the configured fallback chain. Every session is a
+generator on the flow's one `Dispatcher` thread (no thread per call). The rules are the
 domain's: the session moves only as `FLOW_TABLE` allows, counts rings with `RingLimit`,
 runs the survey as `console.domain.survey.Survey` decides (feeding it every key, the
 prompt's end and the clock) and names the call's end with `CallEnd`. Everything a caller
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from console.callflow.dispatcher import Blocking, Dispatcher, Steps, Task, Wait
 from console.callflow.events import (
     CallAnswered,
     CallArrived,
@@ -45,6 +49,7 @@ from console.callflow.events import (
     SupervisorAlert,
     SurveyScored,
 )
+from console.callflow.heap_trim import HeapTrim
 from console.callflow.ports import CallRecords, Clock, FlowSettings, Staffing, SystemClock
 from console.callflow.recording import Recorder, Recording, RecordingError
 from console.callflow.steps import FLOW_TABLE, TARGETS, StepEvent
@@ -71,11 +76,6 @@ from sip.api import (
 
 log = logging.getLogger("console.callflow")
 
-_PROMPT_POLL = 0.05
-"""While a survey prompt plays, how often the session looks whether it has been played out
-(a key, or the line's `PlaybackFinished`, wakes it at once)."""
-
-
 class Prompts(Protocol):
     """What the flow plays (`console.prompts.PromptBook` in the product); names are
     `PromptName`s (plain strings to the book)."""
@@ -85,7 +85,7 @@ class Prompts(Protocol):
 
 
 _ENDED_GRACE = 2.0
-"""Seconds a call thread waits for the line's "ended" event after the line refused an
+"""Seconds a session waits for the line's "ended" event after the line refused an
 operation because the call had ended."""
 
 
@@ -94,7 +94,7 @@ class CallGone(Exception):
 
 
 class AgentAction(enum.Enum):
-    """What the agent may ask of a call they have taken; served on the call's own thread."""
+    """What the agent may ask of a call they have taken; served by the call's script."""
 
     TRANSFER = "transfer"
     HOLD = "hold"
@@ -103,7 +103,7 @@ class AgentAction(enum.Enum):
 
 @dataclass
 class _Request:
-    """One agent action waiting for the call thread; `done` is set with `ok` filled in."""
+    """One agent action waiting for the call's script; `done` is set with `ok` filled in."""
 
     action: AgentAction
     done: threading.Event = field(default_factory=threading.Event)
@@ -119,7 +119,13 @@ _AGENT_STEPS = frozenset({CallStep.GREETING, CallStep.CONVERSATION, CallStep.HOL
 
 
 class CallSession:
-    """One call's walk through the script, on its own thread."""
+    """One call's walk through the script: a generator run by the flow's `Dispatcher`.
+
+    Every wait of the script is a yielded `Wait` (resumed when an event for this call
+    arrives or its deadline passes); every call into the line that blocks is a yielded
+    `Blocking`. The signals below come from the line's event thread and the UI: they change
+    the session's state under its lock and wake the script.
+    """
 
     def __init__(self, flow: CallFlow, call: Call, mode: Mode, overflow: bool = False) -> None:
         self.flow = flow
@@ -134,11 +140,13 @@ class CallSession:
         self.end_reason: str = ""
         self.survey: Survey | None = None
         """The call's survey once it started (the domain's state machine)."""
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()
         self._ended = False
         self._digits: deque[str] = deque()
+        self._played = 0
+        """Prompts this session queued on the call."""
         self._playbacks = 0
-        """`PlaybackFinished` events seen (wakes a session waiting for a prompt's end)."""
+        """`PlaybackFinished` events seen: all queued prompts are out when it equals `_played`."""
         self._taken_by: str | None = None
         self._agent_done = False
         self._hang_up = False
@@ -149,60 +157,74 @@ class CallSession:
         self.recording_path: str | None = None
         self._prompt_until = 0.0
         """Monotonic time by which a survey prompt counts as played out in any case."""
-        self.thread = threading.Thread(
-            target=self._run, name=f"call-{call.call_id[:12]}", daemon=True
-        )
+        self._rang_for: float | None = None
+        """Seconds the call rang until it ended unanswered (the rings of an abandoned call)."""
+        self._task: Task | None = None
+        self._done = threading.Event()
+        """Set once the call is recorded as ended and forgotten by the flow."""
 
     # ------------------------------------------------------------ signals (any thread)
 
+    def _wake(self) -> None:
+        task = self._task
+        if task is not None:
+            task.wake()
+
     def ended(self, reason: str) -> None:
-        with self._cv:
+        with self._lock:
             if not self._ended:
                 self._ended = True
                 self.end_reason = self.end_reason or reason
-            self._cv.notify_all()
+                if self.answered_by is None:
+                    self._rang_for = self.call.ring_elapsed()
+        self._wake()
 
     def digit(self, digit: str) -> None:
-        with self._cv:
+        with self._lock:
             self._digits.append(digit)
-            self._cv.notify_all()
+        self._wake()
 
     def playback_finished(self) -> None:
         """The line played out (or stopped) a prompt of this call."""
-        with self._cv:
+        with self._lock:
             self._playbacks += 1
-            self._cv.notify_all()
+        self._wake()
 
     def take(self, agent_id: str) -> bool:
-        with self._cv:
+        with self._lock:
             if self._ended or self._taken_by is not None:
                 return False
             if self.step not in (CallStep.RINGING, CallStep.HOLD, CallStep.WAITING,
                                  CallStep.GREETING):
                 return False
             self._taken_by = agent_id
-            self._cv.notify_all()
-            return True
+        self._wake()
+        return True
 
     def agent_done(self) -> None:
-        with self._cv:
+        with self._lock:
             self._agent_done = True
-            self._cv.notify_all()
+        self._wake()
 
     def request(self, action: AgentAction, timeout: float) -> bool:
-        """Queue an agent action for the call thread and wait for its result.
+        """Queue an agent action for the call's script and wait (on the caller's thread, the
+        UI's) for its result.
 
         False when the call is not the agent's (not taken, ended, past the conversation)
-        or the call thread did not serve it within `timeout`.
+        or the script did not serve it within `timeout`.
         """
+        if self.flow.dispatcher.on_thread():  # a subscriber of the bus: it would wait for itself
+            log.error("call %s: %s asked from the call-flow dispatcher (an event subscriber); "
+                      "refused", self.cid, action.value)
+            return False
         req = _Request(action)
-        with self._cv:
+        with self._lock:
             if self._ended or self._taken_by is None or self._agent_done:
                 return False
             if self.step not in _AGENT_STEPS and self.step is not CallStep.RINGING:
                 return False
             self._requests.append(req)
-            self._cv.notify_all()
+        self._wake()
         if not req.done.wait(timeout):
             log.warning("call %s: %s not served within %.0f s", self.cid, action.value, timeout)
             return False
@@ -210,13 +232,21 @@ class CallSession:
 
     def hang_up(self) -> bool:
         """The agent ends the call: the survey first when configured, then our BYE."""
-        with self._cv:
+        with self._lock:
             if self._ended or self._taken_by is None:
                 return False
             self._hang_up = True
             self._agent_done = True
-            self._cv.notify_all()
+        self._wake()
         return True
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the call is recorded as ended; False on timeout."""
+        return self._done.wait(timeout)
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
 
     @property
     def taken_by(self) -> str | None:
@@ -241,7 +271,7 @@ class CallSession:
         """Move on by `event`, as `FLOW_TABLE` says; a move it lacks is a bug in the flow:
         logged (and flagged for the tests), and the call still goes on."""
         now = self.flow.clock.now()
-        with self._cv:
+        with self._lock:
             source = self.step
             if FLOW_TABLE.allows(source, event):
                 step = FLOW_TABLE.next(source, event)
@@ -260,42 +290,43 @@ class CallSession:
             records.call_step(self.cid, step, now)
         self._emit(StepChanged(now, self.cid, step))
 
-    def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+    def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> Steps[bool]:
         """Wait until `predicate` or the timeout (None: no limit); CallGone if the call ended."""
-        with self._cv:
-            self._cv.wait_for(
-                lambda: self._ended or predicate(),
-                timeout=None if timeout is None else max(0.0, timeout),
-            )
-            if self._ended and not predicate():
-                raise CallGone
-            return predicate()
+        yield Wait(lambda: self._ended or predicate(),
+                   None if timeout is None else max(0.0, timeout))
+        if self._ended and not predicate():
+            raise CallGone
+        return predicate()
 
     def _gone_check(self) -> None:
-        with self._cv:
-            if self._ended:
-                raise CallGone
+        if self._ended:
+            raise CallGone
 
-    def _play(self, name: PromptName, prompt: Prompt) -> None:
-        self._start_play(prompt)
-        done = self.call.wait_playback(timeout=prompt.seconds + 5.0)
+    def _played_out(self) -> bool:
+        return self._playbacks >= self._played
+
+    def _play(self, name: PromptName, prompt: Prompt) -> Steps[None]:
+        yield from self._start_play(prompt)
+        yield Wait(lambda: self._ended or self._played_out(), prompt.seconds + 5.0)
+        done = self._played_out() and not self._ended
         self._emit(PromptPlayed(self.flow.clock.now(), self.cid, name, done))
         self._gone_check()
 
-    def _start_play(self, prompt: Prompt) -> None:
+    def _start_play(self, prompt: Prompt) -> Steps[None]:
         """Queue `prompt` (returns at once); CallGone if the caller is gone."""
         self._gone_check()
         try:
             self.call.play(prompt)
         except CallStateError as exc:
             # The caller's BYE crossed the prompt: the line ended the call before its
-            # "ended" event (which carries the reason) reached this thread. Wait for it
+            # "ended" event (which carries the reason) reached this session. Wait for it
             # briefly, so the record says the caller hung up rather than "error".
-            with self._cv:
-                self._cv.wait_for(lambda: self._ended, timeout=_ENDED_GRACE)
-                if self._ended:
-                    raise CallGone from exc
+            yield Wait(lambda: self._ended, _ENDED_GRACE)
+            if self._ended:
+                raise CallGone from exc
             raise
+        with self._lock:
+            self._played += 1
 
     def _answer(self, by: str) -> None:
         try:
@@ -364,49 +395,75 @@ class CallSession:
 
     # ------------------------------------------------------------ the script
 
-    def _run(self) -> None:
+    def script(self) -> Steps[None]:
+        """The whole call, for the dispatcher; ends with the record written."""
         try:
             if self.mode is Mode.NIGHT:
-                self._night()
+                yield from self._night()
             elif self.mode is Mode.WAITING:
-                self._waiting()
+                yield from self._waiting()
             else:
-                self._staffed()
+                yield from self._staffed()
         except CallGone:
             pass
         except SipError as exc:
             log.warning("call %s: %s: %s", self.cid, exc.title, exc)
             self.end_reason = self.end_reason or f"error: {exc}"
+            yield from self._hang_up_quietly()
         except Exception:
             log.exception("call %s: the flow failed at %s", self.cid, self.step.value)
             self.end_reason = self.end_reason or "error"
-        finally:
-            self._finish()
+            yield from self._hang_up_quietly()
+        self._finish()
 
-    def _staffed(self) -> None:
+    def _hang_up_quietly(self) -> Steps[None]:
+        """After a failure of the script: the caller must not be left on a dead line."""
+        if self._ended:
+            return
+        try:
+            yield Blocking(self.call.hangup)
+        except Exception:
+            log.debug("call %s: hang-up after a failure", self.cid, exc_info=True)
+
+    def crashed(self, exc: BaseException) -> None:
+        """The dispatcher's watchdog: the script itself raised (a bug past its own handlers).
+        Hang up off the dispatcher, record the end, forget the call."""
+        self.end_reason = self.end_reason or "error"
+        if not self._ended:
+            self.flow.dispatcher.post_blocking(self.call.hangup, f"hang up {self.cid}")
+        if not self._done.is_set():
+            try:
+                self._finish()
+            except Exception:
+                log.debug("call %s: finishing after a crash", self.cid, exc_info=True)
+                self.flow._forget(self)
+                self._done.set()
+
+    def _staffed(self) -> Steps[None]:
         settings = self.flow.settings
         remaining = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))
         self._emit(SeatRinging(self.flow.clock.now(), self.cid, remaining))
-        taken = self._wait(lambda: self._taken_by is not None, remaining)
+        taken = yield from self._wait(lambda: self._taken_by is not None, remaining)
         if taken:
             agent = self._taken_by or ""
             self._answer(agent)
             self._go(StepEvent.ANSWER)
             if settings.agent_greeting_by_tts:
-                self._play(PromptName.GREETING, self.flow.prompts.greeting_for(agent))
-            self._conversation()
+                yield from self._play(PromptName.GREETING, self.flow.prompts.greeting_for(agent))
+            yield from self._conversation()
             return
         self._answer("auto")
         self._go(StepEvent.ANSWER)
-        self._play(PromptName.GREETING,
-                   self.flow.prompts.greeting_for(settings.agent_id_when_auto))
+        yield from self._play(PromptName.GREETING,
+                              self.flow.prompts.greeting_for(settings.agent_id_when_auto))
         self._go(StepEvent.HOLD)
-        self._play(PromptName.HOLD, self.flow.prompts.get(PromptName.HOLD))
-        if self._wait(lambda: self._taken_by is not None, settings.handover_timeout):
+        yield from self._play(PromptName.HOLD, self.flow.prompts.get(PromptName.HOLD))
+        if (yield from self._wait(lambda: self._taken_by is not None,
+                                  settings.handover_timeout)):
             self._handover()
-            self._conversation()
+            yield from self._conversation()
         else:
-            self._message()
+            yield from self._message()
 
     def _handover(self) -> None:
         agent = self._taken_by or ""
@@ -415,39 +472,37 @@ class CallSession:
             records.handed_over(self.cid, agent, now)
         self._emit(HandedOver(now, self.cid, agent))
 
-    def _conversation(self) -> None:
-        """Talk until the agent is done; serve transfer / hold / resume on this thread."""
+    def _conversation(self) -> Steps[None]:
+        """Talk until the agent is done; serve transfer / hold / resume in the script."""
         self._go(StepEvent.TALK)
         held = False
         hold = self.flow.prompts.get(PromptName.HOLD)
         while True:
-            self._wait(lambda: self._agent_done or bool(self._requests),
-                       hold.seconds + 0.5 if held else None)
-            with self._cv:
+            yield from self._wait(lambda: self._agent_done or bool(self._requests),
+                                  hold.seconds + 0.5 if held else None)
+            with self._lock:
                 req = self._requests.popleft() if self._requests else None
                 done = self._agent_done
             if req is None:
                 if done:
                     break
                 if held:  # the hold prompt ran out: play it again
-                    self._gone_check()
-                    self.call.play(hold)
+                    yield from self._start_play(hold)
                 continue
             try:
-                held = self._serve(req, held, hold)
+                held = yield from self._serve(req, held, hold)
             finally:
                 req.done.set()  # a CallGone (transfer done, caller gone) still answers it
         if held:
             self._stop_playback()
-        self._survey()
+        yield from self._survey()
 
-    def _serve(self, req: _Request, held: bool, hold: Prompt) -> bool:
+    def _serve(self, req: _Request, held: bool, hold: Prompt) -> Steps[bool]:
         """Carry out one agent action; returns whether the caller is on hold afterwards."""
         agent = self._taken_by or ""
         if req.action is AgentAction.HOLD:
             if not held:
-                self._gone_check()
-                self.call.play(hold)
+                yield from self._start_play(hold)
                 self._go(StepEvent.HOLD)
                 self._agent_action(f"put on hold by {agent}")
             req.ok = True
@@ -461,10 +516,10 @@ class CallSession:
             return False
         if held:
             self._stop_playback()
-        self._transfer(agent, req)
+        yield from self._transfer(agent, req)
         return False
 
-    def _transfer(self, agent: str, req: _Request) -> None:
+    def _transfer(self, agent: str, req: _Request) -> Steps[None]:
         """Blind transfer to the configured gate post; on failure the agent keeps the call."""
         targets = self.flow.settings.gate_chain
         if not targets:
@@ -473,9 +528,10 @@ class CallSession:
         target = targets[0].uri  # fixed by config; nothing the caller sent chooses it
         self._go(StepEvent.FORWARD)
         outcome: TransferOutcome | None = None
+        timeout = self.flow.settings.transfer_timeout
         try:
-            outcome = self.call.transfer(target, timeout=self.flow.settings.transfer_timeout)
-            result = outcome.value
+            outcome = yield Blocking(lambda: self.call.transfer(target, timeout=timeout))
+            result = outcome.value if outcome is not None else "error"
         except SipError as exc:
             result = f"error: {exc}"[:64]
         self._attempt(target, "refer", result, 1)
@@ -483,7 +539,7 @@ class CallSession:
         if outcome is TransferOutcome.SUCCESS:
             req.ok = True
             self.end_reason = EndReason.TRANSFERRED.value
-            with self._cv:
+            with self._lock:
                 self._ended = True
             raise CallGone
         self._gone_check()
@@ -499,25 +555,25 @@ class CallSession:
         with self.flow.record("agent_action", self.cid) as records:
             records.agent_action(self.cid, text, self.flow.clock.now())
 
-    def _waiting(self) -> None:
+    def _waiting(self) -> Steps[None]:
         settings = self.flow.settings
         if (settings.busy_policy == "forward" or self.overflow) and settings.gate_chain:
-            self._forward_chain()
+            yield from self._forward_chain()
             return
         self._answer("auto")
         self._go(StepEvent.WAIT)
-        self._play(PromptName.BUSY, self.flow.prompts.get(PromptName.BUSY))
-        if self._wait(lambda: self._taken_by is not None, settings.busy_wait):
+        yield from self._play(PromptName.BUSY, self.flow.prompts.get(PromptName.BUSY))
+        if (yield from self._wait(lambda: self._taken_by is not None, settings.busy_wait)):
             self._handover()
-            self._conversation()
+            yield from self._conversation()
         else:
-            self._message()
+            yield from self._message()
 
-    def _night(self) -> None:
+    def _night(self) -> Steps[None]:
         self._go(StepEvent.AFTER_HOURS)
-        self._forward_chain()
+        yield from self._forward_chain()
 
-    def _forward_chain(self) -> None:
+    def _forward_chain(self) -> Steps[None]:
         """Try each configured gate-post target in order, each attempt recorded; no loop."""
         settings = self.flow.settings
         attempt = 0
@@ -540,10 +596,11 @@ class CallSession:
                         raise CallGone
                     if self.answered_by is None:
                         self._answer("auto")
-                        self._play(PromptName.AFTER_HOURS,
-                                   self.flow.prompts.get(PromptName.AFTER_HOURS))
+                        yield from self._play(PromptName.AFTER_HOURS,
+                                              self.flow.prompts.get(PromptName.AFTER_HOURS))
                     self._go(StepEvent.FORWARD)
-                    outcome = self.call.transfer(target.uri, timeout=settings.transfer_timeout)
+                    outcome = yield Blocking(functools.partial(
+                        self.call.transfer, target.uri, timeout=settings.transfer_timeout))
                     self._attempt(target.uri, "refer", outcome.value, attempt)
                     if outcome is TransferOutcome.SUCCESS:
                         self.end_reason = EndReason.TRANSFERRED.value
@@ -552,7 +609,7 @@ class CallSession:
         self._go(StepEvent.FALL_BACK)
         if self.answered_by is None:
             self._answer("auto")
-        self._message()
+        yield from self._message()
 
     def _attempt(self, target: str, method: str, outcome: str, attempt: int) -> None:
         now = self.flow.clock.now()
@@ -560,20 +617,20 @@ class CallSession:
             records.forward_attempt(self.cid, target, method, outcome, now)
         self._emit(ForwardAttempted(now, self.cid, target, method, outcome, attempt))
 
-    def _message(self) -> None:
+    def _message(self) -> Steps[None]:
         """Nobody can take the call: a message (if configured), a follow-up, the survey."""
         settings = self.flow.settings
         caller = self.call.caller_number or "unknown caller"
         if not settings.take_message:
             self._follow_up(f"call back {caller} (no message taken)")
-            self._survey()
+            yield from self._survey()
             return
         self._go(StepEvent.TAKE_MESSAGE)
-        self._play(PromptName.FALLBACK, self.flow.prompts.get(PromptName.FALLBACK))
+        yield from self._play(PromptName.FALLBACK, self.flow.prompts.get(PromptName.FALLBACK))
         message = self._record_audio("message", 1)
         start = self.flow.clock.monotonic()
         try:
-            self._wait(lambda: False, settings.message_seconds)
+            yield from self._wait(lambda: False, settings.message_seconds)
         except CallGone:
             pass
         seconds = self.flow.clock.monotonic() - start
@@ -585,50 +642,51 @@ class CallSession:
         self._emit(MessageTaken(self.flow.clock.now(), self.cid, seconds))
         self._follow_up(f"call back {caller} (message)")
         self._gone_check()
-        self._survey()
+        yield from self._survey()
 
-    def _survey(self) -> None:
+    def _survey(self) -> Steps[None]:
         """The survey as the domain's `Survey` decides, then thanks and the wait for hang-up."""
         settings = self.flow.settings
         if settings.survey:
             self._go(StepEvent.SURVEY)
-            with self._cv:
+            with self._lock:
                 self._digits.clear()  # keys pressed during the conversation do not rate
             survey = self.survey = Survey(settings.digit_timeout, keys=settings.survey_keys)
             actions = survey.start(self.flow.clock.monotonic())
             try:
                 while True:
-                    self._carry_out(survey, actions)
+                    yield from self._carry_out(survey, actions)
                     if survey.finished:
                         break
-                    actions = self._survey_input(survey)
+                    actions = yield from self._survey_input(survey)
             except CallGone:
-                self._carry_out(survey, survey.hang_up(self.flow.clock.monotonic()))
+                yield from self._carry_out(survey, survey.hang_up(self.flow.clock.monotonic()))
                 raise
         self._go(StepEvent.THANK)
-        self._play(PromptName.THANKS, self.flow.prompts.get(PromptName.THANKS))
-        self._wait_hangup()
+        yield from self._play(PromptName.THANKS, self.flow.prompts.get(PromptName.THANKS))
+        yield from self._wait_hangup()
 
-    def _survey_input(self, survey: Survey) -> tuple[SurveyAction, ...]:
+    def _survey_input(self, survey: Survey) -> Steps[tuple[SurveyAction, ...]]:
         """Wait for what the survey waits for; feed it every key, the prompt's end or the
         clock (`tick`); return what it asks the flow to do."""
         clock = self.flow.clock
         if survey.prompting:
-            # A key barges in; the line's PlaybackFinished (or the poll) ends the prompt.
-            seen = self._playbacks
-            done = self.call.wait_playback(timeout=0)
+            # A key barges in; the line's PlaybackFinished (or the prompt's own length and
+            # a margin, should it never come) ends the prompt.
+            yield from self._wait(lambda: bool(self._digits) or self._played_out(),
+                                  self._prompt_until - clock.monotonic())
+            done = self._played_out()
             if done or clock.monotonic() >= self._prompt_until:
                 self._emit(PromptPlayed(clock.now(), self.cid, survey.prompt, done))
                 return survey.prompt_finished(clock.monotonic()) + self._feed_keys(survey)
-            self._wait(lambda: bool(self._digits) or self._playbacks != seen, _PROMPT_POLL)
             return self._feed_keys(survey)
         deadline = survey.deadline if survey.deadline is not None else clock.monotonic()
-        self._wait(lambda: bool(self._digits), deadline - clock.monotonic())
+        yield from self._wait(lambda: bool(self._digits), deadline - clock.monotonic())
         return self._feed_keys(survey) or survey.tick(clock.monotonic())
 
     def _feed_keys(self, survey: Survey) -> tuple[SurveyAction, ...]:
         """Every key the caller pressed since the last look, in order, to the survey."""
-        with self._cv:
+        with self._lock:
             keys = list(self._digits)
             self._digits.clear()
         actions: tuple[SurveyAction, ...] = ()
@@ -639,13 +697,13 @@ class CallSession:
                       self.cid, keys, survey.invalid_digits)
         return actions
 
-    def _carry_out(self, survey: Survey, actions: tuple[SurveyAction, ...]) -> None:
+    def _carry_out(self, survey: Survey, actions: tuple[SurveyAction, ...]) -> Steps[None]:
         """Do what the survey decided, in its order. Recording the score (and the alert)
         touches only the record and the bus, so it is done for a caller who hung up too."""
         for action in actions:
             if action is SurveyAction.PLAY_PROMPT:
                 prompt = self.flow.prompts.get(survey.prompt)
-                self._start_play(prompt)
+                yield from self._start_play(prompt)
                 self._prompt_until = self.flow.clock.monotonic() + prompt.seconds + 5.0
             elif action is SurveyAction.STOP_PLAYBACK:
                 if not survey.hung_up:
@@ -666,17 +724,17 @@ class CallSession:
             elif action is SurveyAction.PLAY_THANKS:
                 pass  # the thanks follow every survey's end (and a call without survey)
 
-    def _wait_hangup(self) -> None:
+    def _wait_hangup(self) -> Steps[None]:
         """The caller hangs up first (duty rules §3.8); we end it after a timeout (or at once
         when the agent hung up)."""
         self._go(StepEvent.AWAIT_HANGUP)
         # Raises when they hang up; the agent's hang-up or the grace period ends it from here.
-        self._wait(lambda: self._hang_up, self.flow.settings.hangup_timeout)
+        yield from self._wait(lambda: self._hang_up, self.flow.settings.hangup_timeout)
         self.end_reason = EndReason.LOCAL_HANGUP.value
-        self.call.hangup()
+        yield Blocking(self.call.hangup)  # our BYE waits for its answer: not here
 
     def _finish(self) -> None:
-        with self._cv:
+        with self._lock:
             ended = self._ended
             pending = list(self._requests)
             self._requests.clear()
@@ -696,11 +754,19 @@ class CallSession:
             reason = kept.value
         step = self.step
         now = self.flow.clock.now()
+        if self.answered_by is None:  # abandoned, redirected, ...: it rang all the same
+            seconds = self._rang_for if self._rang_for is not None else self.call.ring_elapsed()
+            seconds = max(0.0, seconds)
+            rings = self.flow.ring_limit.ring_count(seconds)
+            with self.flow.record("call_rang_out", self.cid) as records:
+                records.call_rang_out(self.cid, rings, seconds)
         with self.flow.record("call_ended", self.cid) as records:
             records.call_ended(self.cid, now, step, reason)
         self._emit(CallFinished(now, self.cid, step, reason, self.answered_by))
         self._go(StepEvent.END)
         self.flow._forget(self)
+        self._task = None
+        self._done.set()
 
 
 class CallFlow:
@@ -734,10 +800,14 @@ class CallFlow:
         self.bus = bus or EventBus()
         self.gate_reachable: bool | None = None
         """Result of the last OPTIONS probe of the first gate-post target (None: not yet)."""
+        self.dispatcher = Dispatcher()
+        """Runs every call's script on one thread (and blocking line calls on its pool)."""
+        self.heap_trim = HeapTrim()
+        """Returns the heap's free pages to the system as calls end (flat RSS for months)."""
         self._lock = threading.Lock()
         self._sessions: dict[str, CallSession] = {}
         self._stop = threading.Event()
-        self._watch: threading.Thread | None = None
+        self._watch: Task | None = None
         self._was_staffed: bool | None = None
 
     # ------------------------------------------------------------ line side
@@ -795,7 +865,10 @@ class CallFlow:
         with self.record("call_rang", call.call_id) as records:
             records.call_rang(call.call_id, call.caller_number, now, mode)
         self.bus.publish(CallArrived(now, call.call_id, call.caller_number, mode))
-        session.thread.start()
+        task = self.dispatcher.task(f"call-{call.call_id[:12]}", session.script(),
+                                    session.crashed)
+        session._task = task
+        task.start()
 
     def _staffed(self, now: object) -> bool:
         try:
@@ -810,8 +883,11 @@ class CallFlow:
 
     def _forget(self, session: CallSession) -> None:
         with self._lock:
-            if self._sessions.get(session.cid) is session:
-                del self._sessions[session.cid]
+            if self._sessions.get(session.cid) is not session:
+                return
+            del self._sessions[session.cid]
+            active = len(self._sessions)
+        self.heap_trim.call_ended(active)
 
     def _recording_alarm(self, call_id: str, detail: str) -> None:
         """A recording could not start or stopped: alarm, note in the call; the call goes on."""
@@ -933,12 +1009,13 @@ class CallFlow:
         if self._watch is not None:
             return
         self.repair_recordings()
-        self._watch = threading.Thread(
-            target=self._watch_loop, args=(tick,), name="gate-watch", daemon=True
-        )
+        self._watch = self.dispatcher.task("gate-watch", self._watch_script(tick),
+                                           self._watch_failed)
         self._watch.start()
 
-    def _watch_loop(self, tick: float) -> None:
+    def _watch_script(self, tick: float) -> Steps[None]:
+        """On the dispatcher like the calls (no thread of its own); the OPTIONS probe itself
+        waits for its answer, so it runs on the dispatcher's pool."""
         last = -math.inf
         while not self._stop.is_set():
             staffed = self._staffed(self.clock.now())
@@ -946,21 +1023,28 @@ class CallFlow:
             due = self.clock.monotonic() - last >= self.settings.probe_interval
             self._was_staffed = staffed
             if boundary or due:
-                self.probe_gate()
+                yield Blocking(self.probe_gate)
                 last = self.clock.monotonic()
-            self._stop.wait(tick)
+            yield Wait(self._stop.is_set, tick)
+
+    def _watch_failed(self, exc: BaseException) -> None:
+        log.error("the gate-post watch stopped (%s): no more OPTIONS probes until a restart",
+                  exc)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop probing; end every session (its record is written with the step)."""
         self._stop.set()
+        if self._watch is not None:
+            self._watch.wake()
         with self._lock:
             sessions = list(self._sessions.values())
         for session in sessions:
             session.end_reason = session.end_reason or EndReason.SHUTDOWN.value
             session.ended(EndReason.SHUTDOWN.value)
-        for session in sessions:
-            session.thread.join(timeout)
-        if self._watch is not None:
-            self._watch.join(timeout)
+        deadline = time.monotonic() + timeout
+        if not self.dispatcher.on_thread():
+            for session in sessions:
+                session.join(max(0.0, deadline - time.monotonic()))
+        self.dispatcher.stop(max(0.0, deadline - time.monotonic()))
         if self.recorder is not None:
             self.recorder.stop(timeout)

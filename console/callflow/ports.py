@@ -101,6 +101,11 @@ class CallRecords(Protocol):
     def call_answered(
         self, call_id: str, at: datetime, answered_by: str, rings: int, seconds: float
     ) -> None: ...
+    def call_rang_out(self, call_id: str, rings: int, seconds: float) -> None:
+        """The call ended unanswered by us (abandoned, redirected, refused) after `rings`
+        rings over `seconds`: the record keeps the rings of every call (duty rules §5)."""
+        ...
+
     def call_step(self, call_id: str, step: CallStep, at: datetime) -> None: ...
     def forward_attempt(
         self, call_id: str, target: str, method: str, outcome: str, at: datetime

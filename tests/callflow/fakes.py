@@ -18,6 +18,7 @@ from sip.api import (
     DtmfReceived,
     EndReason,
     EventSink,
+    PlaybackFinished,
     Prompt,
     TransferOutcome,
 )
@@ -41,7 +42,9 @@ class FakeCall:
         self.tap_error: Exception | None = None
         """Raised by `tap_audio` when set (a call that cannot be tapped)."""
         self.playback_gate: threading.Event | None = None
-        """When set: a prompt plays until the test sets the event (or `stop_playback`)."""
+        """When set: a prompt plays until `stop_playback` (or the end of the call)."""
+        self._playing: list[str] = []
+        """Prompts held by `playback_gate`, each owed a `PlaybackFinished` (as the line does)."""
 
     @property
     def call_id(self) -> str:
@@ -71,6 +74,9 @@ class FakeCall:
             if self._state is CallState.ENDED:
                 return
             self._state = CallState.ENDED
+            dropped, self._playing = self._playing, []
+        for name in dropped:
+            self.sink(PlaybackFinished(self, name, False))
         self._ended.set()
         self.sink(CallEnded(self, reason))
 
@@ -107,11 +113,20 @@ class FakeCall:
         if self._state is not CallState.ANSWERED:
             raise CallStateError(f"play in {self._state.value}")
         self.played.append(prompt.name)
+        if self.playback_gate is not None and not self.playback_gate.is_set():
+            with self.lock:
+                self._playing.append(prompt.name)
+        else:  # played out at once
+            self.sink(PlaybackFinished(self, prompt.name, True))
 
     def stop_playback(self) -> None:
         self.actions.append("stop_playback")
         if self.playback_gate is not None:
             self.playback_gate.set()
+        with self.lock:
+            dropped, self._playing = self._playing, []
+        for name in dropped:
+            self.sink(PlaybackFinished(self, name, False))
 
     def wait_playback(self, timeout: float | None = None) -> bool:
         gate = self.playback_gate
@@ -181,6 +196,7 @@ class RecordRow:
     mode: Mode
     answered_by: str | None = None
     rings: int | None = None
+    rang_seconds: float | None = None
     steps: list[CallStep] = field(default_factory=list)
     forwards: list[tuple[str, str, str]] = field(default_factory=list)
     handed_to: str | None = None
@@ -216,6 +232,12 @@ class MemoryRecords:
         with self.lock:
             self.rows[call_id].answered_by = answered_by
             self.rows[call_id].rings = rings
+            self.rows[call_id].rang_seconds = seconds
+
+    def call_rang_out(self, call_id: str, rings: int, seconds: float) -> None:
+        with self.lock:
+            self.rows[call_id].rings = rings
+            self.rows[call_id].rang_seconds = seconds
 
     def call_step(self, call_id: str, step: CallStep, at: datetime) -> None:
         with self.lock:

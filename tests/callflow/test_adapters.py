@@ -131,6 +131,17 @@ def test_flow_over_the_store_writes_a_sealed_row(store: DutyRecord) -> None:
         flow.stop()
 
 
+def test_an_abandoned_call_keeps_its_rings_in_the_store(store: DutyRecord) -> None:
+    """Issue 10, point 9: rings were written only at our answer, so an abandoned call had
+    none; the rules want them for every call."""
+    records = StoreCallRecords(store)
+    records.call_rang("c1", "13900000001", T0, Mode.STAFFED)
+    records.call_rang_out("c1", 2, 7.0)
+    records.call_ended("c1", T0 + timedelta(seconds=7), CallStep.RINGING, "abandoned")
+    (call,) = store.calls()
+    assert call.outcome is CallOutcome.ABANDONED and call.rings == 2
+
+
 @pytest.mark.parametrize(
     ("when", "staffed"),
     [

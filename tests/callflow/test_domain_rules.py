@@ -228,7 +228,7 @@ def test_a_session_moves_through_the_table(rig: Rig) -> None:
     rig.log.wait_for(StepChanged, step=CallStep.WAIT_HANGUP, call_id=call.call_id)
     call.caller_hangs_up()
     rig.records.wait_closed(call.call_id)
-    session.thread.join(5.0)
+    assert session.join(5.0)
     moves = [(s.source, s.event, s.target) for s in session.steps]
     assert [m[2] for m in moves] == [
         CallStep.GREETING, CallStep.CONVERSATION, CallStep.SURVEY, CallStep.THANKS,

@@ -164,6 +164,23 @@ def test_caller_hangs_up_at_ring_2_is_abandoned() -> None:
         rig.flow.stop()
 
 
+def test_a_caller_who_hangs_up_at_7_s_is_recorded_with_two_rings() -> None:
+    """Issue 10, point 9: an abandoned call kept `rings` empty; the rules want the rings
+    (and seconds rung) of every call, counted by the domain's `RingLimit`."""
+    rig = Rig(replace(FAST, ring_limit_seconds=15.0, ring_cadence=5.0))
+    try:
+        call = rig.line.ring()
+        call._started -= 7.0  # it has been ringing for 7 s
+        rig.log.wait_for(SeatRinging)
+        call.caller_hangs_up()
+        row = rig.records.wait_closed(call.call_id)
+        assert row.end_reason == "abandoned" and row.answered_by is None
+        assert row.rings == rig.flow.ring_limit.ring_count(7.0) == 2
+        assert row.rang_seconds is not None and 7.0 <= row.rang_seconds < 8.0
+    finally:
+        rig.flow.stop()
+
+
 def test_caller_hangs_up_mid_greeting_and_mid_survey(rig: Rig) -> None:
     call = rig.line.ring()
     rig.log.wait_for(StepChanged, step=CallStep.HOLD)
