@@ -120,3 +120,27 @@ def test_a_start_with_the_key_gone_is_one_line_exit_2_and_creates_nothing(
         "restore the key file (a new key would orphan the log); nothing was created"
     )
     assert not key_file.exists() and log.read_bytes() == content
+
+
+def test_a_seat_anchors_at_start_and_at_shutdown(tmp_path: Path, cache: Path) -> None:
+    from console.callflow import SystemClock
+    from console.ui.assemble import Startup
+
+    path = anchored_config(tmp_path, 300, cache)
+    log, key_file = tmp_path / "var" / "anchors.log", tmp_path / "var" / "anchor.key"
+
+    def build(config_path: Path, clock: Any) -> Any:
+        return assemble(config_path, clock=clock, line_factory=RecordingLine)  # type: ignore[arg-type]
+
+    startup = Startup(path, SystemClock(), build)
+    startup()  # the seat's start-up worker: the record, the prompts, the line (not started)
+    try:
+        assert [t.name for t in threading.enumerate()].count("anchor-log") == 1
+        assert startup.headless is not None
+        startup.headless.store.audit("test", "2001", "written while the seat runs")
+    finally:
+        startup.finish()  # the app has returned: seal, anchor, close
+    entries = AnchorLog(log, load_key(key_file)).read().entries
+    assert [e.why for e in entries] == ["start", "shutdown"]
+    assert entries[-1].heads["~admin"][0] == entries[0].heads.get("~admin", (0, ""))[0] + 1
+    assert "anchor-log" not in [t.name for t in threading.enumerate()]
