@@ -117,7 +117,7 @@ class StoreCallRecords:
                                  f"call {call.key}: {description} (no follow_ups.default_owner)")
                 continue
             try:
-                self.store.add_follow_up(owner, description, due, call_key=call.key)
+                self.store.file_follow_up(owner, description, due, call_key=call.key)
             except Exception as exc:  # StoreError, or a bug: the call is sealed already
                 log.error("record: follow-up for call %s (%s) not stored: %s",
                           call.key, owner, exc)
@@ -126,7 +126,7 @@ class StoreCallRecords:
 
     def _safe_alarm(self, kind: str, detail: str) -> None:
         try:
-            self.store.audit(f"alarm:{kind}", "console", detail)
+            self.store.raise_alarm(kind, detail)
         except Exception:
             log.exception("record: alarm %s not stored: %s", kind, detail)
 
@@ -258,7 +258,7 @@ class StoreCallRecords:
         )
 
     def alarm(self, kind: str, detail: str, at: datetime) -> None:
-        self.store.audit(f"alarm:{kind}", "console", f"{at.isoformat()} {detail}")
+        self.store.raise_alarm(kind, f"{at.isoformat()} {detail}", at=at)
 
 
 class ScheduleStaffing:

@@ -310,6 +310,12 @@ class ConsoleConfig:
     agents: AgentSettings
     follow_ups: FollowUpSettings = FollowUpSettings("", 24.0)
     seat: SeatSettings = SeatSettings("", True)
+    outbox_dir: Path = Path("var/outbox")
+    """`[database] outbox_dir`: where the line keeps writes until the database has them.
+    Its own place (default `var/outbox` beside the config, not the database's directory),
+    so a full database disk or a restart under another user doesn't lose or hide them."""
+    outbox_reserve_bytes: int = 8 * 1024 * 1024
+    """`[database] outbox_reserve_mib`: space the outbox keeps to give up when the disk fills."""
     anchors: AnchorSettings = DEFAULT_ANCHORS
     overridden: tuple[str, ...] = ()
     """Dotted keys taken from `DUTY_*` environment variables (for the start-up log)."""
@@ -1127,7 +1133,8 @@ def _read_recording(r: _Reader, base_dir: Path) -> RecordingSettings:
     )
 
 
-_DATABASE_KEYS = ("url", "anchor_log", "anchor_key_file", "anchor_interval_seconds")
+_DATABASE_KEYS = ("url", "anchor_log", "anchor_key_file", "anchor_interval_seconds",
+                  "outbox_dir", "outbox_reserve_mib")
 
 
 def _read_anchors(r: _Reader, base_dir: Path, database_url: str | None = None) -> AnchorSettings:
@@ -1355,6 +1362,13 @@ def loads(
         "sqlite:///var/duty.db",
         "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB",
     )
+    outbox_dir = Path(r.get("database.outbox_dir", _nonempty, "var/outbox", "a directory"))
+    if not outbox_dir.is_absolute():
+        outbox_dir = base / outbox_dir
+    if outbox_dir.exists() and not outbox_dir.is_dir():
+        raise r.error("database.outbox_dir", "exists and is not a directory", str(outbox_dir))
+    reserve_mib = r.get("database.outbox_reserve_mib", _int_in(0, 1024), 8,
+                        "a whole number of MiB 0-1024")
     return ConsoleConfig(
         source=source,
         centre=centre,
@@ -1369,6 +1383,8 @@ def loads(
         timers=_read_timers(r),
         capacity=_read_capacity(r),
         database_url=database_url,
+        outbox_dir=outbox_dir,
+        outbox_reserve_bytes=reserve_mib * 1024 * 1024,
         recording=_read_recording(r, base),
         agents=_read_agents(r),
         follow_ups=_read_follow_ups(r),

@@ -92,6 +92,42 @@ class Headless:
         return 0
 
 
+class RecordAlarms:
+    """The duty record's alarms (database away/back, outbox at risk) for whoever listens.
+
+    The headless line has them in its log already (the store logs each); a seat
+    subscribes to show them on its status bar. Listeners run on the writer's thread.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Any], None]] = []
+        self.last: Any = None
+        """The latest alarm (a seat that subscribes late still shows the current state)."""
+
+    def subscribe(self, listener: Callable[[Any], None]) -> None:
+        self._listeners.append(listener)
+
+    def __call__(self, alarm: Any) -> None:
+        self.last = alarm
+        for listener in list(self._listeners):
+            try:
+                listener(alarm)
+            except Exception:
+                log.exception("record alarm listener failed")
+
+
+def outbox_owner(cfg: Any) -> str:
+    """The outbox's name: the line's extension and which database it feeds.
+
+    A restart of the same line (same config) finds its own outbox; two lines with
+    different databases or extensions in one outbox_dir never share one.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(str(cfg.database_url).encode()).hexdigest()[:10]
+    return f"{cfg.line.extension}-{digest}"
+
+
 LineFactory = Callable[[Any, Callable[[LineEvent], None]], Line]
 """Builds the line from `ConsoleConfig.line_config()` and the event sink (tests: a fake)."""
 
@@ -131,7 +167,7 @@ def assemble(
     from console.domain.night import NightMode
     from console.holidays.watch import CalendarWatch
     from console.prompts import PromptBook
-    from console.store import DutyRecord
+    from console.store import DutyRecord, Outbox
     from console.store.anchor_log import Anchoring, open_anchor_log
 
     cfg = config_mod.load(config_path, environ)
@@ -142,12 +178,20 @@ def assemble(
     # The anchor key and log are checked before the record is opened: nothing is created
     # when they are wrong (a log without its key, an edited last entry).
     anchor_key, anchor_log = open_anchor_log(cfg.anchors.log, cfg.anchors.key_file)
+    record_alarms = RecordAlarms()
     # One clock (issue 11, point 5): the record stamps its rows, seals and lockouts by the
     # flow's and the seat's clock, read in the line's time zone; a pretend clock goes on
     # from the record's last moment instead of starting its morning over.
     store = DutyRecord(cfg.database_url, tz=ZoneInfo(cfg.timezone),
-                       ring_limit_seconds=cfg.ring_limit.seconds, clock=clock.now)
+                       ring_limit_seconds=cfg.ring_limit.seconds, on_alarm=record_alarms,
+                       clock=clock.now)
     try:
+        if isinstance(clock, SystemClock | ShiftedClock):
+            clock.settle(ZoneInfo(cfg.timezone), store.latest_time())
+        # Call-path writes go to this line's own outbox and return at once; its writer
+        # applies first what a previous run left there, then keeps up (issue 10).
+        store.attach_outbox(Outbox(cfg.outbox_dir, outbox_owner(cfg),
+                                   reserve_bytes=cfg.outbox_reserve_bytes))
         # Before the first call: the key binds every open (and start-up seals only bound
         # ones); the anchor log is written from `run` on, by one thread.
         store.anchor_key = anchor_key
@@ -156,8 +200,6 @@ def assemble(
             if anchor_log is not None
             else None
         )
-        if isinstance(clock, SystemClock | ShiftedClock):
-            clock.settle(ZoneInfo(cfg.timezone), store.latest_time())
         # This seat's own calls only: the seats of a hotline share one record and one line
         # name, and a seat's start must never seal a call another seat holds (issue 13).
         seat = cfg.seat_name
@@ -192,7 +234,7 @@ def assemble(
     return Headless(line, flow, seal_open=records.seal_open, store=store,
                     parts={"config": cfg, "records": records, "prompts": prompts,
                            "night": night, "sinks": sinks, "calendar": calendar,
-                           "anchoring": anchoring})
+                           "anchoring": anchoring, "record_alarms": record_alarms})
 
 
 def install_signals(headless: Headless) -> None:

@@ -64,6 +64,14 @@ def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
     assert cfg.flow_settings().agent_greeting_by_tts is True
 
 
+def test_outbox_in_its_own_directory_by_default(tmp_path: Path) -> None:
+    cfg = loads(MINIMAL, "m.toml", tmp_path, environ={})
+    assert cfg.outbox_dir == tmp_path / "var/outbox" and cfg.outbox_reserve_bytes == 8 << 20
+    text = MINIMAL + '\n[database]\noutbox_dir = "/srv/duty/outbox"\noutbox_reserve_mib = 0\n'
+    moved = loads(text, "m.toml", tmp_path, environ={})
+    assert moved.outbox_dir == Path("/srv/duty/outbox") and moved.outbox_reserve_bytes == 0
+
+
 def test_anchor_log_beside_the_record_by_default(tmp_path: Path) -> None:
     cfg = loads(MINIMAL, "m.toml", tmp_path, environ={})
     assert cfg.anchors.log == tmp_path / "var/anchors.log"
@@ -235,6 +243,10 @@ BAD = [
     ("database", 'anchor_log = "var/anchor.key"', "database.anchor_key_file", "the anchor log"),
     ("database", "anchor_interval_seconds = 0", "database.anchor_interval_seconds", "0 < s ≤ 3600"),
     ("database", "anchor_interval_seconds = 7200", "database.anchor_interval_seconds", "≤ 3600"),
+    ("database", 'outbox_dir = ""', "database.outbox_dir", "a directory"),
+    ("database", 'outbox_dir = "console.toml"', "database.outbox_dir", "not a directory"),
+    ("database", "outbox_reserve_mib = -1", "database.outbox_reserve_mib", "MiB 0-1024"),
+    ("database", 'outbox_reserve_mib = "lots"', "database.outbox_reserve_mib", "MiB 0-1024"),
 ]
 
 

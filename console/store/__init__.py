@@ -39,10 +39,11 @@ Shifts: `write_handover(outgoing, notes, open_items)` (stamped with every chain 
 Integrity: `chain_heads()` / `record_anchors(purpose)` → `Anchor` (`line:seq:hash[:hmac]`),
 `verify(anchors)` → `VerifyReport` (`ok`, `problem` names the first bad record).
 
-Outages: call-path writes (open/update/seal, agent state, event report) go to an fsynced
-JSON-lines journal when the database is unreachable; `on_alarm(StoreAlarm)` hears
-`db_down` / `db_back`; `replay_journal()` (also tried before every write) applies them in
-order, exactly once. Every failure is a `StoreError` with a `title`.
+Outages: a line or seat attaches an `Outbox` (`attach_outbox`): call-path writes
+(open/update/seal, agent state, event report) are appended to it, fsynced, and return at
+once; `RecordWriter` applies them in order, exactly once, retrying while the database is
+away. `on_alarm(StoreAlarm)` hears `db_down` / `db_back` / `record_refused`. Every failure
+is a `StoreError` with a `title`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from console.store.errors import (
     StoreError,
     UnknownRecord,
 )
+from console.store.outbox import Outbox, OutboxError, OutboxStatus
 from console.store.record import DutyRecord, StoreAlarm
 from console.store.records import (
     AMENDABLE,
@@ -121,6 +123,9 @@ __all__ = [
     "IntegrityFailure",
     "InvalidFact",
     "Kpis",
+    "Outbox",
+    "OutboxError",
+    "OutboxStatus",
     "ReadOnlyDatabase",
     "SchemaError",
     "SealedRecordError",

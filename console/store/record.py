@@ -2,8 +2,10 @@
 
 Every method opens its own short session (session per call, so per thread), and returns
 frozen values from `console.store.records`. Call-path writes (open, update, seal, agent
-state, event report) go to the outage journal when the database is unreachable and are
-replayed in order when it returns; everything else raises `DatabaseUnavailable`.
+state, event report) go to the seat's `Outbox` when one is attached (`attach_outbox`): they
+return at once and `RecordWriter` applies them, retrying while the database is away. Without
+an outbox (tools, tests) they are applied at once; everything else raises
+`DatabaseUnavailable` when the database is away.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ from console.store.models import (
     SignatureRow,
     UtcDateTime,
 )
+from console.store.outbox import Outbox, OutboxStatus
 from console.store.records import (
     AMENDABLE,
     CALL_FACTS,
@@ -115,6 +118,7 @@ from console.store.records import (
     SeatInfo,
     VerifyReport,
 )
+from console.store.writer import RecordWriter
 
 log = logging.getLogger("console.store")
 
@@ -133,7 +137,9 @@ class StoreAlarm:
     """`db_down` or `db_back`."""
     message: str
     pending: int
-    """Entries waiting in the journal."""
+    """Writes waiting in the outbox."""
+    unsaved: int = 0
+    """Of those, writes kept only in memory (the outbox's disk refused them): at risk."""
 
 
 def _key() -> str:
@@ -305,7 +311,6 @@ class DutyRecord:
         url: str,
         *,
         tz: tzinfo | None = None,
-        journal_path: Path | str | None = None,
         on_alarm: Callable[[StoreAlarm], None] | None = None,
         hmac_key: bytes | None = None,
         create: bool = True,
@@ -357,18 +362,21 @@ class DutyRecord:
         self._single_engine = (
             self._figures_engine if self.engine.dialect.name == "postgresql" else write_engine
         )
+        self.outbox: Outbox | None = None
+        self.writer: RecordWriter | None = None
         self._seat: tuple[str, str, int] | None = None
         """The seat this record claimed (`claim_seat`): name, host, pid; released at close."""
-        self.journal = Journal(Path(journal_path) if journal_path else self._default_journal())
-        if self.journal.pending():
-            try:
-                self.replay_journal()
-            except DatabaseUnavailable as exc:
-                log.warning("journal not replayed yet: %s", exc)
 
     # ---------------------------------------------------------------- plumbing
 
     def close(self) -> None:
+        """Stop the writer (what it can't apply in 5 s stays in the outbox), then the engine."""
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
+        if self.outbox is not None:
+            self.outbox.close()
+            self.outbox = None
         self.release_seat()
         self.engine.dispose()
 
@@ -378,19 +386,101 @@ class DutyRecord:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _default_journal(self) -> Path:
+    # ---------------------------------------------------------------- the outbox
+
+    def attach_outbox(self, outbox: Outbox, *, start: bool = True) -> RecordWriter:
+        """From now on call-path writes go to `outbox` and return at once; a writer applies.
+
+        Entries a previous run left in the outbox are applied first, in order; a journal
+        an older version left beside the database is taken over once (kept as `.adopted`).
+        """
+        if self.outbox is not None:
+            raise StoreError("an outbox is already attached", "Outbox")
+        self._adopt_legacy_journal(outbox)
+        self.outbox = outbox
+        self._at_risk = (0, 0)
+        outbox.listen(self._outbox_changed)
+        self.writer = RecordWriter(self, outbox)
+        if start:
+            self.writer.start()
+        return self.writer
+
+    def _adopt_legacy_journal(self, outbox: Outbox) -> None:
+        path = self._legacy_journal()
+        if path is None or not path.exists():
+            return
+        entries = Journal(path).entries()
+        for entry in entries:
+            outbox.append(entry.op, entry.args)
+        path.rename(path.with_suffix(path.suffix + ".adopted"))
+        if entries:
+            log.warning("took over %d writes from the old journal %s", len(entries), path)
+
+    def _legacy_journal(self) -> Path | None:
+        """Where versions before the outbox kept their journal (SQLite only: beside it)."""
         if self.engine.dialect.name == "sqlite" and self.engine.url.database:
             db = self.engine.url.database
             if not db.startswith("file:"):
                 return Path(db + ".journal.jsonl")
-        state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
-        digest = hashlib.sha256(
-            self.engine.url.render_as_string(hide_password=True).encode()
-        ).hexdigest()[:12]
-        return state / "duty-console" / f"journal-{digest}.jsonl"
+        return None
+
+    def _outbox_changed(self, status: OutboxStatus) -> None:
+        """Alarm when writes are only in memory (at risk) or lost, and when that is over."""
+        unsaved, lost = self._at_risk
+        self._at_risk = (status.unsaved, status.lost)
+        if status.lost > lost:
+            self._alarm("record_lost", f"{status.lost} write(s) lost: the outbox's disk and "
+                        "memory are both full")
+        if status.unsaved and not unsaved:
+            self._alarm("outbox_at_risk", f"the outbox's disk is full: {status.unsaved} "
+                        "write(s) only in memory until space returns")
+        elif unsaved and not status.unsaved:
+            self._alarm("outbox_safe", "every write is on disk again")
+
+    def apply_entry(self, op: str, args: dict[str, Any], live: bool = False) -> None:
+        """Apply one outbox entry in its own transaction (the writer's thread).
+
+        `live`: first attempt of a write made in this run, so a change to a call that is
+        already sealed is refused (`SealedRecordError`) rather than taken as a replay.
+        """
+        with self._write_lock:
+            payload = {**args, "live": True} if live else args
+            if op in _CORE_APPLY:
+                self._run(
+                    _unused,
+                    core=lambda c: _CORE_APPLY[op](self, c, payload),
+                    core_engine=self._single_engine if op in _ONE_STATEMENT else None,
+                )
+            else:
+                self._run(lambda s: _APPLY[op](self, s, payload))
+
+    def outage(self, kind: str, message: str) -> None:
+        """The writer's news: `db_down`, `db_back` or `record_refused`."""
+        self._alarm(kind, message)
+
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait until every write handed over so far is in the database (tests, shutdown)."""
+        if self.writer is None:
+            return True
+        return self.writer.settle(timeout, through_outage=True)
+
+    @property
+    def outbox_status(self) -> OutboxStatus | None:
+        return None if self.outbox is None else self.outbox.status()
 
     def _session(self, write: bool) -> Session:
+        if not write:
+            self._settle()
         return (self._writer if write else self._read)()
+
+    def _settle(self) -> None:
+        """Let this process's own pending writes land before a read (read your writes).
+
+        Bounded (1 s) and skipped while the database is away, so a read never waits
+        long; the writer's own reads never wait for themselves.
+        """
+        if self.writer is not None and not self.writer.on_writer_thread:
+            self.writer.settle(1.0)
 
     def _run(
         self,
@@ -406,6 +496,8 @@ class DutyRecord:
         writer), no ORM session: the call path's open, update and seal and the KPI queries
         are Core statements, and a session's bookkeeping cost more than their SQL.
         """
+        if core_engine is self._figures_engine and core_engine is not None:
+            self._settle()
         for attempt in range(retries):
             try:
                 if core is not None:
@@ -427,80 +519,43 @@ class DutyRecord:
         raise AssertionError("unreachable")
 
     def _submit(self, op: str, args: dict[str, Any]) -> bool:
-        """Apply a call-path write now, or journal it; True if it reached the database."""
-        with self._write_lock:
-            if self.journal.pending():
-                try:
-                    self.replay_journal()
-                except DatabaseUnavailable:
-                    self.journal.append(op, args)
-                    return False
-            live = {**args, "live": True}
-            try:
-                if op in _CORE_APPLY:
-                    self._run(
-                        _unused,
-                        core=lambda c: _CORE_APPLY[op](self, c, live),
-                        core_engine=self._single_engine if op in _ONE_STATEMENT else None,
-                    )
-                else:
-                    self._run(lambda s: _APPLY[op](self, s, live))
-                return True
-            except DatabaseUnavailable as exc:
-                self.journal.append(op, args)
-                self._alarm("db_down", str(exc))
-                return False
+        """Hand a call-path write to the outbox (returns False at once), or apply it now.
+
+        Without an outbox the write is applied here and an outage raises
+        `DatabaseUnavailable` (after the `db_down` alarm): tools and tests.
+        """
+        if self.outbox is not None:
+            self.outbox.append(op, args)
+            return False
+        try:
+            self.apply_entry(op, args, live=True)
+        except DatabaseUnavailable as exc:
+            self._alarm("db_down", str(exc))
+            raise
+        if self._down:
+            self._alarm("db_back", "the database answers again")
+        return True
 
     def _alarm(self, kind: str, message: str) -> None:
-        down = kind == "db_down"
-        if down == self._down:
-            return
-        self._down = down
-        alarm = StoreAlarm(kind, message, self.journal.pending())
-        (log.error if down else log.warning)("%s: %s (%d pending)", kind, message, alarm.pending)
+        if kind in ("db_down", "db_back"):
+            down = kind == "db_down"
+            if down == self._down:
+                return
+            self._down = down
+        status = self.outbox_status
+        alarm = StoreAlarm(kind, message, status.pending if status else 0,
+                           status.unsaved if status else 0)
+        (log.warning if kind in ("db_back", "outbox_safe") else log.error)(
+            "%s: %s (%d pending)", kind, message, alarm.pending)
         if self._on_alarm is not None:
             try:
                 self._on_alarm(alarm)
             except Exception:
                 log.exception("alarm callback failed")
 
-    def replay_journal(self) -> int:
-        """Write every journaled entry in order, exactly once; returns how many were applied."""
-        with self._write_lock:
-            entries = self.journal.entries()
-            if not entries:
-                return 0
-
-            rejected: list[tuple[Any, str]] = []
-
-            def apply_all(session: Session) -> int:
-                rejected.clear()
-                for entry in entries:
-                    try:
-                        with session.begin_nested():
-                            _APPLY[entry.op](self, session, entry.args)
-                    except (UnknownRecord, InvalidFact, SealedRecordError, KeyError) as exc:
-                        # One bad entry (e.g. an update of a key that never reached the
-                        # database) must not hold up the rest: set it aside, loudly.
-                        rejected.append((entry, str(exc)))
-                return len(entries) - len(rejected)
-
-            count: int = self._run(apply_all)
-            if rejected:
-                self.journal.set_aside(rejected)
-                log.error(
-                    "%d journal entries could not be applied; kept in %s",
-                    len(rejected),
-                    self.journal.rejected_path,
-                )
-            self.journal.clear()
-            log.warning("replayed %d journaled writes", count)
-            self._alarm("db_back", f"{count} journaled writes replayed")
-            return count
-
     @property
     def database_down(self) -> bool:
-        """True while writes go to the journal."""
+        """True while the last write found the database away (the outbox keeps them)."""
         return self._down
 
     # ---------------------------------------------------------------- chains
@@ -567,7 +622,7 @@ class DutyRecord:
         sip_call_id: str | None = None,
         seat: str | None = None,
     ) -> str:
-        """Create the call's row at the first ring; returns its key (also while journaling).
+        """Create the call's row at the first ring; returns its key (also before it is applied).
 
         `seat` names the seat taking the call, so its start-up seals only its own calls
         (`seal_interrupted_on_start(seat=...)`) when several seats share the record.
@@ -620,8 +675,11 @@ class DutyRecord:
         written before seats had names (migration 0003), by a run that is gone: they are
         sealed too.
         """
-        if self.journal.pending():
-            self.replay_journal()
+        # What the outbox holds from the last run lands first: a call whose seal is
+        # still there was not interrupted.
+        if not self.settle(30):
+            raise DatabaseUnavailable("the outbox's writes from the last run have not reached "
+                                      "the database yet; calls it left open stay open for now")
         wanted = list(lines) if lines is not None else None
         mine = _seat_name(seat) if seat is not None else None
 
@@ -887,6 +945,7 @@ class DutyRecord:
         """
         args = sql.args(values)
         dbapi_error: Any = self.engine.dialect.loaded_dbapi.Error
+        self._settle()
         try:
             with self._figures_engine.connect() as conn:
                 cursor = conn.connection.cursor()
@@ -1149,7 +1208,7 @@ class DutyRecord:
         reason: str | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Log an agent state change (journaled while the database is down)."""
+        """Log an agent state change (through the outbox, when one is attached)."""
         state = AgentState(state)
         if state is AgentState.AWAY and not (reason and reason.strip()):
             raise InvalidFact("away (示忙) needs a reason")
@@ -1296,6 +1355,21 @@ class DutyRecord:
         result: FollowUp = self._run(add)
         return result
 
+    def file_follow_up(
+        self, owner: str, description: str, due_at: datetime, call_key: str | None = None
+    ) -> str:
+        """`add_follow_up` for the call path: through the outbox when one is attached, so a
+        call's end never waits for the database; returns the follow-up's key."""
+        if due_at.tzinfo is None:
+            raise InvalidFact("due_at needs a time zone")
+        if not description.strip():
+            raise InvalidFact("a follow-up needs a description")
+        key = _key()
+        self._submit("follow_up", {"key": key, "owner": owner, "description": description,
+                                   "due_at": _iso(due_at), "call_key": call_key,
+                                   "at": _iso(self._now())})
+        return key
+
     def close_follow_up(
         self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
     ) -> FollowUp:
@@ -1331,7 +1405,7 @@ class DutyRecord:
         return result
 
     def report_event(self, reporter: str, summary: str, call_key: str | None = None) -> str:
-        """An emergency report (journaled while the database is down); returns its key."""
+        """An emergency report (through the outbox, when one is attached); returns its key."""
         if not summary.strip():
             raise InvalidFact("an event report needs a summary")
         key = _key()
@@ -1360,6 +1434,13 @@ class DutyRecord:
     def audit(self, action: str, who: str, detail: str) -> None:
         """Log an export, verification, override or purge in the chained audit log."""
         self._run(lambda s: self._audit(s, action, who, detail))
+
+    def raise_alarm(self, kind: str, detail: str, who: str = "console",
+                    at: datetime | None = None) -> None:
+        """An alarm in the audit log (`alarm:<kind>`), written the call path's way: through
+        the outbox when one is attached, so raising it never waits for the database."""
+        self._submit("audit", {"key": _key(), "action": f"alarm:{kind}", "who": who,
+                               "detail": detail, "at": _iso(at or self._now())})
 
     def _audit(self, session: Session, action: str, who: str, detail: str) -> None:
         row = AuditRow(key=_key(), action=action, who=who, detail=detail, at=self._now())
@@ -1441,7 +1522,7 @@ class DutyRecord:
                 raise classify(exc, self.url) from exc
 
 
-# -------------------------------------------------------------------- journal operations
+# -------------------------------------------------------------------- outbox operations
 
 
 def _facts_json(facts: dict[str, Any]) -> dict[str, Any]:
@@ -1573,6 +1654,30 @@ def _apply_event(store: DutyRecord, session: Session, args: dict[str, Any]) -> N
     session.add(row)
 
 
+def _apply_follow_up(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    if session.scalar(select(FollowUpRow.id).where(FollowUpRow.key == args["key"])):
+        return
+    store._require_agent(session, args["owner"])
+    session.add(FollowUpRow(
+        key=args["key"],
+        call_key=args["call_key"],
+        owner=args["owner"],
+        description=args["description"],
+        due_at=_from_iso(args["due_at"]),
+        status=FollowUpStatus.OPEN.value,
+        created_at=_from_iso(args["at"]),
+    ))
+
+
+def _apply_audit(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    if session.scalar(select(AuditRow.id).where(AuditRow.key == args["key"])):
+        return
+    row = AuditRow(key=args["key"], action=args["action"], who=args["who"],
+                   detail=args["detail"], at=_from_iso(args["at"]))
+    store._link(session, ADMIN_CHAIN, row)
+    session.add(row)
+
+
 _CORE_APPLY: dict[str, Callable[[DutyRecord, Connection, dict[str, Any]], None]] = {
     "open": _apply_open,
     "update": _apply_update,
@@ -1594,6 +1699,8 @@ _APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
     **{op: _on_session(fn) for op, fn in _CORE_APPLY.items()},
     "agent_state": _apply_agent_state,
     "event": _apply_event,
+    "follow_up": _apply_follow_up,
+    "audit": _apply_audit,
 }
 
 

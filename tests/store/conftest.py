@@ -47,6 +47,6 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[DutyRecord]:
-    record = DutyRecord(db_url, tz=UTC, journal_path=tmp_path / "journal.jsonl", clock=clock)
+    record = DutyRecord(db_url, tz=UTC, clock=clock)
     yield record
     record.close()

@@ -159,7 +159,7 @@ def test_database_lost_mid_export_raises_and_leaves_no_file(
 ) -> None:
     """The server drops the export's connection after a few rows of a server-side cursor."""
     url = postgres.create_database()
-    store = DutyRecord(url, tz=UTC, journal_path=tmp_path / "j.jsonl")
+    store = DutyRecord(url, tz=UTC)
     try:
         _seal_calls(store, 30)
         real = functools.partial(DutyRecord.iter_sealed_calls, store, batch=4)

@@ -203,12 +203,12 @@ def test_old_database_file_reads_and_verifies(tmp_path: Path) -> None:
     """A file written before this read path (times stored by SQLAlchemy's own DateTime
     layout, the same text) reads with equal values and verifies."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    with DutyRecord(url, tz=UTC, journal_path=tmp_path / "j.jsonl") as store:
+    with DutyRecord(url, tz=UTC) as store:
         keys = fill(store, 3)
     with sqlite3.connect(tmp_path / "old.db") as conn:
         texts = dict(conn.execute("SELECT key, ring_at FROM calls").fetchall())
     assert all(len(t) == 26 and t[10] == " " for t in texts.values())  # YYYY-MM-DD HH:MM:SS.ffffff
-    with DutyRecord(url, tz=UTC, journal_path=tmp_path / "j.jsonl") as store:
+    with DutyRecord(url, tz=UTC) as store:
         assert store.verify().ok
         for key in keys:
             got = store.get_call(key).ring_at

@@ -58,7 +58,6 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[DutyRecord]:
     record = DutyRecord(
         f"sqlite:///{tmp_path / 'duty.db'}",
         tz=TZ,
-        journal_path=tmp_path / "journal.jsonl",
         clock=clock.now,
         lockout_failures=3,
     )

@@ -17,8 +17,7 @@ T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def record(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = DutyRecord(f"sqlite:///{tmp_path / 'duty.db'}", tz=dt.UTC,
-                       journal_path=tmp_path / "journal.jsonl")
+    store = DutyRecord(f"sqlite:///{tmp_path / 'duty.db'}", tz=dt.UTC)
     yield store
     store.close()
 

@@ -28,8 +28,7 @@ SCRIPT = textwrap.dedent(
     async def main(tmp: Path) -> dict:
         seen: dict = {}
         clock = FakeClock(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC))
-        store = DutyRecord(f"sqlite:///{tmp / 'duty.db'}", tz=dt.UTC, clock=clock.now,
-                           journal_path=tmp / "journal.jsonl")
+        store = DutyRecord(f"sqlite:///{tmp / 'duty.db'}", tz=dt.UTC, clock=clock.now)
         store.create_agent("9001", "张主任", AgentRole.SUPERVISOR, "s3cret-9001")
         app = make_app(FakeLine(), store, clock,
                        UiSettings(drafts_dir=tmp / "drafts", timezone=dt.UTC),
