@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -96,7 +95,7 @@ def write_cost(url_for: Callable[[str], str], work: Path, n: int) -> dict[str, A
     for i in range(n):
         pair = [(direct, d_ms), (outboxed, o_ms)]
         for store, out in pair if i % 2 else reversed(pair):
-            out.append(ms(lambda s=store: one_call(s, i)))  # type: ignore[misc]
+            out.append(ms(lambda s=store, n=i: one_call(s, n)))  # type: ignore[misc]
         if i % 20 == 19:
             outboxed.settle(30)  # keep the writer level with the calls, as a line does
     t0 = time.monotonic()
