@@ -59,6 +59,10 @@ START = "0" * 64
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 _FIELDS = ("n", "at", "why", "heads", "anchors", "prev", "mac")
+_ASIDE = (
+    "`duty-console verify` names what it holds; move it aside (keep it) to start a new log, "
+    "which verify will then report as replaced"
+)
 _TAIL = 1 << 16
 """Bytes read back from the end to find the last entry (one entry is far smaller)."""
 
@@ -292,7 +296,7 @@ class AnchorLog:
         if lines[-1]:
             raise AnchorLogError(
                 f"anchor log {self.path} ends in an incomplete line (cut, or a crash while "
-                "writing); nothing appended. `duty-console verify` says what it holds"
+                f"writing); nothing appended. {_ASIDE}"
             )
         number = tail.count(b"\n") if size <= _TAIL else 0
         raw = lines[-2]
@@ -301,12 +305,12 @@ class AnchorLog:
         except (ValueError, UnicodeDecodeError) as exc:
             raise AnchorLogError(
                 f"anchor log {self.path}: its last line is not an entry ({exc}); nothing "
-                "appended. `duty-console verify` says what it holds"
+                f"appended. {_ASIDE}"
             ) from None
         if not hmac.compare_digest(entry.mac, entry_mac(self.key, entry.body())):
             raise AnchorLogError(
                 f"anchor log {self.path}: its last entry ({entry.n}) has a MAC that does not "
-                "match the anchor key (edited, or another key file); nothing appended"
+                f"match the anchor key (edited, or another key file); nothing appended. {_ASIDE}"
             )
         return entry
 
