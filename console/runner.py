@@ -117,15 +117,15 @@ class RecordAlarms:
 
 
 def outbox_owner(cfg: Any) -> str:
-    """The outbox's name: the line's extension and which database it feeds.
+    """The outbox's name: the seat's name (`[seat] name`) and which database it feeds.
 
-    A restart of the same line (same config) finds its own outbox; two lines with
-    different databases or extensions in one outbox_dir never share one.
+    A restart of the same seat finds its own outbox; two seats (or one seat pointed at
+    another database) in one outbox_dir never share one.
     """
     import hashlib
 
     digest = hashlib.sha256(str(cfg.database_url).encode()).hexdigest()[:10]
-    return f"{cfg.line.extension}-{digest}"
+    return f"{cfg.seat_name}-{digest}"
 
 
 LineFactory = Callable[[Any, Callable[[LineEvent], None]], Line]

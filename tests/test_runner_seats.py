@@ -32,10 +32,9 @@ def test_a_seat_start_leaves_another_seats_live_call_alone(
         records = seat_a.parts["records"]
         records.call_rang("cid-1", "13800000001", T0, Mode.STAFFED)
         records.call_answered("cid-1", T0 + timedelta(seconds=3), "1024", 1, 3.0)
-        # No [seat] name: <extension>@<host>. A second seat of this machine keeps its own
-        # outbox (the outbox belongs to one process).
-        seat_c = assemble(path, environ={**shared,
-                                         "DUTY_DATABASE__OUTBOX_DIR": str(tmp_path / "outbox-c")})
+        # No [seat] name: <extension>@<host>. Its outbox, in the same outbox_dir, is
+        # named for the seat: the two never share one (each belongs to one process).
+        seat_c = assemble(path, environ=shared)
         try:
             expected = default_seat_name(socket.gethostname(), "100")
             assert seat_c.parts["records"].seat == expected and expected.startswith("100@")
