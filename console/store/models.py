@@ -333,6 +333,25 @@ class SeatRow(Base):
     """Set by a clean stop; a crashed seat leaves it None (its next start takes it over)."""
 
 
+class ClaimRow(Base):
+    """Which seat answers a caller's call that the PBX forked to several seats (issue 13).
+
+    Taken in one INSERT … ON CONFLICT DO NOTHING: the first seat to insert the caller's
+    dialog wins, every other seat sees the winner and does not answer. Coordination, not
+    part of the unalterable record; rows older than a day are pruned by the writer.
+    """
+
+    __tablename__ = "answer_claims"
+
+    line: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dialog: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 (hex) of the caller's Call-ID and From tag, the same on every forked branch."""
+    seat: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    """The agent who pressed answer; None when the seat answered by itself at the ring limit."""
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 CHAINED: tuple[type[Any], ...] = (
     CallRow,
     AmendmentRow,
