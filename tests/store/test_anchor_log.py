@@ -11,6 +11,8 @@ file through the real `duty-console verify` and asserts the exact finding and ex
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -490,3 +492,26 @@ def test_the_facts_a_binding_covers_are_given_at_the_open_only(
     ]
     anchored.anchoring.anchor("schedule")
     assert anchored.verify(capsys) == (0, [])
+
+
+def test_a_log_that_cannot_be_written_is_an_alarm_and_the_line_goes_on(
+    anchored: Anchored, caplog: pytest.LogCaptureFixture
+) -> None:
+    anchored.calls(1)
+    anchor_log = AnchorLog(anchored.log, load_key(anchored.key_file))
+    anchoring = Anchoring(anchored.store.engine, anchor_log, 0.05, anchored.clock)
+    alarm = f"ALARM: cannot open anchor log {anchored.log}: Is a directory"
+    with caplog.at_level("ERROR", logger="console.store.anchor_log"):
+        anchoring.start()
+        try:
+            anchored.log.unlink()
+            anchored.log.mkdir()  # e.g. the state directory replaced: the next append fails
+            anchored.calls(1, start=T0 + timedelta(hours=1))
+            deadline = time.monotonic() + 5
+            while alarm not in caplog.messages and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert alarm in caplog.messages  # logged by the thread's tick, which goes on
+            assert "anchor-log" in [t.name for t in threading.enumerate()]
+        finally:
+            anchoring.stop()
+    assert anchoring.written == 1  # only the start's entry; nothing raised
