@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from console.callflow.events import CallStep, Mode
 from console.callflow.ports import FlowSettings
 from console.domain import outcome as domain
+from console.domain.security import SecurityKind
 from console.store import DutyRecord, StoreError
 
 if TYPE_CHECKING:
@@ -256,6 +257,10 @@ class StoreCallRecords:
             key, domain.CallOutcome.MISSED, ended_at=at, end_reason="refused",
             result=f"refused: {reason}",
         )
+
+    def security_event(self, kind: SecurityKind, source: str, method: str, count: int,
+                       detail: str, at: datetime) -> None:
+        self.store.log_security_event(kind.value, source, method, count, detail, at)
 
     def alarm(self, kind: str, detail: str, at: datetime) -> None:
         self.store.raise_alarm(kind, f"{at.isoformat()} {detail}", at=at)

@@ -363,6 +363,11 @@ class RequestRefused(LineEvent):
     trusted_source: bool = True
     """False for a request from a host we don't take requests from (a scanner): no caller
     ever called, so the console records it as a security event, not as a missed call."""
+    count: int = 1
+    """Requests from this source (and method) this report stands for: the line reports at
+    most one per `REFUSAL_LOG_INTERVAL` and counts the rest into the next report."""
+    malformed: bool = False
+    """A datagram that is no SIP message at all (`method` is "?"); also a security event."""
 
 
 EventSink = Callable[[LineEvent], None]

@@ -645,6 +645,9 @@ class DutyLine:
         self._refused: dict[str, _Ended] = {}
         self._requests: dict[tuple[str, int, str], _ClientRequest] = {}
         self._refusal_log: dict[tuple[str, str], float] = {}
+        self._refusal_counts: dict[tuple[str, str], int] = {}
+        """Requests refused per (source, method) since the last report: the security log
+        keeps every one of them, aggregated, not only the ones we logged."""
         self._status = LineStatus.STOPPED
         self._events: queue.Queue[LineEvent | None] = queue.Queue()
         self._dispatcher: threading.Thread | None = None
@@ -1034,23 +1037,41 @@ class DutyLine:
         """§9 of the issue: a scanner gets one 403 per interval for INVITE, silence otherwise."""
         key = (source[0], msg.method)
         now = self.clock()
+        count = self._refusal_counts.get(key, 0) + 1
         fresh = now - self._refusal_log.get(key, -1e9) >= REFUSAL_LOG_INTERVAL
         if fresh:
             self._refusal_log[key] = now
+            self._refusal_counts.pop(key, None)
             log.warning("refused %s from untrusted %s:%s", msg.method, *source)
             if msg.method == "INVITE":
                 self._reply(msg, source, 403)
             self.emit(RequestRefused(source[0], msg.method, 403, "source not trusted",
-                                     msg.call_id, msg.from_addr.user, trusted_source=False))
+                                     msg.call_id, msg.from_addr.user, trusted_source=False,
+                                     count=count))
+        else:
+            self._refusal_counts[key] = count
+        self._bound_refusals()
+
+    def _bound_refusals(self) -> None:
+        """A sweep from many addresses must not grow memory: forget the oldest sources."""
         if len(self._refusal_log) > 1024:
             self._refusal_log.clear()
+            self._refusal_counts.clear()
 
     def _log_refusal(self, source: Address, method: str, reason: str) -> None:
+        """A datagram that is no SIP message: logged and reported (aggregated) per source."""
         key = (source[0], method)
         now = self.clock()
+        count = self._refusal_counts.get(key, 0) + 1
         if now - self._refusal_log.get(key, -1e9) >= REFUSAL_LOG_INTERVAL:
             self._refusal_log[key] = now
+            self._refusal_counts.pop(key, None)
             log.warning("dropped datagram from %s:%s: %s", source[0], source[1], reason)
+            self.emit(RequestRefused(source[0], method, 0, reason, trusted_source=self.trusted(
+                source[0]), count=count, malformed=True))
+        else:
+            self._refusal_counts[key] = count
+        self._bound_refusals()
 
     # ------------------------------------------------------------ per method
 

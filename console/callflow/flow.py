@@ -56,6 +56,7 @@ from console.callflow.steps import FLOW_TABLE, TARGETS, StepEvent
 from console.domain.machine import Step
 from console.domain.outcome import CallEnd
 from console.domain.prompt_names import PromptName
+from console.domain.security import security_kind
 from console.domain.survey import Survey, SurveyAction
 from sip.api import (
     AudioDirection,
@@ -828,17 +829,21 @@ class CallFlow:
             session = self._session(event.call.call_id)
             if session is not None:
                 session.ended(event.reason.value)
+        elif isinstance(event, RequestRefused) and (
+            event.malformed or not event.trusted_source
+        ):
+            # A scanner sweeping the line is no caller: it must not lower the answer rate
+            # (接通率) as a missed call (issue 10, point 8). The line reports one per source
+            # and 5 s with how many requests that stands for; the security log keeps them.
+            kind = security_kind(event.method, malformed=event.malformed)
+            log.warning("%s from %s: %d request(s) (%s)", kind.value, event.source,
+                        event.count, event.reason)
+            with self.record("security_event", event.call_id) as records:
+                records.security_event(kind, event.source, event.method, event.count,
+                                       event.reason, self.clock.now())
         elif isinstance(event, RequestRefused) and event.method == "INVITE":
             now = self.clock.now()
             reason = f"{event.code} {event.reason}"
-            if not event.trusted_source:
-                # A scanner sweeping the line is no caller: it must not lower the answer rate
-                # (接通率) as a missed call (issue 10, point 8). The line reports one per source
-                # and 5 s; the record keeps it as a security alarm instead.
-                log.warning("INVITE from untrusted %s refused (%s)", event.source, reason)
-                with self.record("alarm", event.call_id) as records:
-                    records.alarm("untrusted_invite", f"from {event.source}: {reason}", now)
-                return
             with self.record("call_refused", event.call_id) as records:
                 records.call_refused(event.call_id, event.caller_number, now, reason)
             self.bus.publish(CallRefused(now, event.call_id, event.caller_number, reason))

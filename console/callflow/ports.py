@@ -16,6 +16,7 @@ from console.callflow.events import CallStep, Mode
 from console.domain.errors import DomainError
 from console.domain.labels import Satisfaction
 from console.domain.ring import RingLimit
+from console.domain.security import SecurityKind
 from console.domain.survey import DEFAULT_SURVEY_DIGITS, survey_keys
 
 
@@ -132,6 +133,12 @@ class CallRecords(Protocol):
         ...
 
     def alarm(self, kind: str, detail: str, at: datetime) -> None: ...
+    def security_event(
+        self, kind: SecurityKind, source: str, method: str, count: int, detail: str,
+        at: datetime,
+    ) -> None:
+        """Requests that were no call (scanner, garbage): the security log, not the calls."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ from console.store.records import (
     Handover,
     Kpis,
     SeatInfo,
+    SecuritySummary,
     VerifyReport,
 )
 
@@ -131,6 +132,7 @@ __all__ = [
     "SealedRecordError",
     "SeatInUse",
     "SeatInfo",
+    "SecuritySummary",
     "StoreAlarm",
     "StoreError",
     "UnknownRecord",

@@ -367,6 +367,9 @@ ADMIN_CHAIN = "~admin"
 """Chain of handovers, signatures, event reports and the audit log."""
 AGENTS_CHAIN = "~agents"
 """Chain of agent state changes."""
+SECURITY_CHAIN = "~security"
+"""Chain of the security log: audit rows `security:<kind>` (who: the source address;
+detail: "<count> <method>: <reason>"), requests that were no call (issue 10, point 8)."""
 CHECKPOINT_CHAIN = "~checkpoints"
 """Chain of the archive checkpoints themselves (`CheckpointRow`), written only by `archive`."""
 RETENTION_YEARS = 3

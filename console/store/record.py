@@ -79,6 +79,7 @@ from console.store.models import (
     AGENTS_CHAIN,
     CHAINED,
     CHECKPOINT_CHAIN,
+    SECURITY_CHAIN,
     AgentRow,
     AgentStateRow,
     AmendmentRow,
@@ -116,6 +117,7 @@ from console.store.records import (
     Handover,
     Kpis,
     SeatInfo,
+    SecuritySummary,
     VerifyReport,
 )
 from console.store.writer import RecordWriter
@@ -1435,6 +1437,41 @@ class DutyRecord:
         """Log an export, verification, override or purge in the chained audit log."""
         self._run(lambda s: self._audit(s, action, who, detail))
 
+    def log_security_event(self, kind: str, source: str, method: str, count: int,
+                           detail: str, at: datetime | None = None) -> None:
+        """Requests that were no call (a scanner, garbage) in the security log: its own
+        chain (`~security`), through the outbox like every fact of the line."""
+        if count < 1:
+            raise InvalidFact(f"a security event stands for at least one request, not {count}")
+        reason = cut_text("detail", detail, 200) if len(detail) > 200 else detail
+        self._submit("security", {
+            "key": _key(), "action": f"security:{kind}"[:32], "who": source[:64],
+            "detail": f"{count} {method[:16]}: {reason}", "at": _iso(at or self._now()),
+        })
+
+    def security_summary(self, since: datetime, until: datetime | None = None
+                         ) -> SecuritySummary:
+        """The security log from `since` (to `until`): requests, hosts, kinds."""
+        query = (select(AuditRow.at, AuditRow.action, AuditRow.who, AuditRow.detail)
+                 .where(AuditRow.chain == SECURITY_CHAIN, AuditRow.at >= since))
+        if until is not None:
+            query = query.where(AuditRow.at < until)
+
+        def load(session: Session) -> SecuritySummary:
+            requests, by_kind, sources, last = 0, dict[str, int](), set[str](), None
+            for at, action, who, detail in session.execute(query):
+                head = detail.split(" ", 1)[0]
+                n = int(head) if head.isdigit() else 1
+                kind = action.partition(":")[2]
+                requests += n
+                by_kind[kind] = by_kind.get(kind, 0) + n
+                sources.add(who)
+                last = at if last is None or at > last else last
+            return SecuritySummary(requests, len(sources), by_kind, last)
+
+        result: SecuritySummary = self._run(load, write=False)
+        return result
+
     def raise_alarm(self, kind: str, detail: str, who: str = "console",
                     at: datetime | None = None) -> None:
         """An alarm in the audit log (`alarm:<kind>`), written the call path's way: through
@@ -1448,11 +1485,21 @@ class DutyRecord:
         session.add(row)
 
     def audit_log(self) -> list[AuditEntry]:
+        """The audit log (its own chain); the security log is `security_log`."""
+        query = select(AuditRow).where(AuditRow.chain != SECURITY_CHAIN).order_by(AuditRow.seq)
         result: list[AuditEntry] = self._run(
-            lambda s: [
-                AuditEntry(r.at, r.action, r.who, r.detail)
-                for r in s.scalars(select(AuditRow).order_by(AuditRow.seq))
-            ],
+            lambda s: [AuditEntry(r.at, r.action, r.who, r.detail) for r in s.scalars(query)],
+            write=False,
+        )
+        return result
+
+    def security_log(self, since: datetime | None = None) -> list[AuditEntry]:
+        """The security log's reports in order (action `security:<kind>`, who: the source)."""
+        query = select(AuditRow).where(AuditRow.chain == SECURITY_CHAIN).order_by(AuditRow.seq)
+        if since is not None:
+            query = query.where(AuditRow.at >= since)
+        result: list[AuditEntry] = self._run(
+            lambda s: [AuditEntry(r.at, r.action, r.who, r.detail) for r in s.scalars(query)],
             write=False,
         )
         return result
@@ -1669,6 +1716,15 @@ def _apply_follow_up(store: DutyRecord, session: Session, args: dict[str, Any]) 
     ))
 
 
+def _apply_security(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+    if session.scalar(select(AuditRow.id).where(AuditRow.key == args["key"])):
+        return
+    row = AuditRow(key=args["key"], action=args["action"], who=args["who"],
+                   detail=args["detail"], at=_from_iso(args["at"]))
+    store._link(session, SECURITY_CHAIN, row)
+    session.add(row)
+
+
 def _apply_audit(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
     if session.scalar(select(AuditRow.id).where(AuditRow.key == args["key"])):
         return
@@ -1701,6 +1757,7 @@ _APPLY: dict[str, Callable[[DutyRecord, Session, dict[str, Any]], None]] = {
     "event": _apply_event,
     "follow_up": _apply_follow_up,
     "audit": _apply_audit,
+    "security": _apply_security,
 }
 
 

@@ -234,6 +234,19 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class SecuritySummary:
+    """The security log over a period, as supervisors see it: how often the line was
+    probed, by how many hosts, of which kinds."""
+
+    requests: int
+    """Requests refused (each report counts the requests it stands for)."""
+    sources: int
+    by_kind: dict[str, int]
+    """Kind value (`console.domain.security.SecurityKind`) → requests."""
+    last_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Anchor:
     """A chain head held outside the database: `line:seq:hash[:hmac]`."""
 

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from console.callflow.events import CallStep, FlowEvent, Mode
 from sip.api import (
@@ -219,6 +220,7 @@ class MemoryRecords:
         self.rows: dict[str, RecordRow] = {}
         self.refused: list[tuple[str, str]] = []
         self.alarms: list[tuple[str, str]] = []
+        self.security: list[tuple[str, str, str, int, str]] = []
         self.lock = threading.Lock()
         self.closed = threading.Condition(self.lock)
 
@@ -293,6 +295,11 @@ class MemoryRecords:
     def alarm(self, kind: str, detail: str, at: datetime) -> None:
         with self.lock:
             self.alarms.append((kind, detail))
+
+    def security_event(self, kind: Any, source: str, method: str, count: int, detail: str,
+                       at: datetime) -> None:
+        with self.lock:
+            self.security.append((kind.value, source, method, count, detail))
 
     def wait_closed(self, call_id: str, timeout: float = 5.0) -> RecordRow:
         with self.closed:

@@ -430,12 +430,22 @@ def test_a_refused_prompt_without_an_end_event_is_still_an_error(
     assert row.end_reason.startswith("error: ") and "play in ended" in row.end_reason
 
 
-def test_an_untrusted_invite_is_a_security_alarm_not_a_missed_call(rig: Rig) -> None:
+def test_an_untrusted_invite_goes_to_the_security_log_not_the_calls(rig: Rig) -> None:
     """Issue 10, point 8: a scanner's INVITE (refused 403 by the line) was written as a missed
-    call, so a sweep of the line pushed the answer rate down with calls that never existed."""
+    call, so a sweep of the line pushed the answer rate down with calls that never existed;
+    then an audit alarm that counted one per report, not the requests. Now every kind of
+    refused non-call goes to the security log with how many requests it stands for."""
     rig.flow.on_line_event(RequestRefused("198.51.100.7", "INVITE", 403, "source not trusted",
-                                          "scan1", "100", trusted_source=False))
+                                          "scan1", "100", trusted_source=False, count=7))
+    rig.flow.on_line_event(RequestRefused("198.51.100.7", "OPTIONS", 403, "source not trusted",
+                                          "scan2", "100", trusted_source=False))
+    rig.flow.on_line_event(RequestRefused("127.0.0.1", "?", 0, "unparsable datagram", count=2,
+                                          malformed=True))
     rig.flow.on_line_event(RequestRefused("127.0.0.1", "INVITE", 488, "bad SDP", "c1", "139"))
     assert rig.records.refused == [("139", "488 bad SDP")]  # a real caller's call, refused
-    assert rig.records.alarms == [
-        ("untrusted_invite", "from 198.51.100.7: 403 source not trusted")]
+    assert rig.records.alarms == []
+    assert rig.records.security == [
+        ("untrusted_invite", "198.51.100.7", "INVITE", 7, "source not trusted"),
+        ("untrusted_request", "198.51.100.7", "OPTIONS", 1, "source not trusted"),
+        ("malformed", "127.0.0.1", "?", 2, "unparsable datagram"),
+    ]

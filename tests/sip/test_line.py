@@ -479,6 +479,31 @@ def test_scanner_refused_once_rate_limited(rig):
     assert events.wait_for(RequestRefused)[0].source == "127.0.0.99"
 
 
+def test_refusals_are_counted_into_the_next_report(rig):
+    """The security log keeps every refused request, not only the one per 5 s that was
+    logged: the next report says how many it stands for (issue 10, point 8)."""
+    line, transport, sched, media, events, _r = rig
+    for i in range(5):
+        transport.inject(invite(f"scan{i}"), source=("127.0.0.99", 5060))
+    sched.advance(6)
+    transport.inject(invite("scan-late"), source=("127.0.0.99", 5060))
+    reports = events.wait_for(RequestRefused, 2)
+    assert [(r.method, r.count, r.trusted_source) for r in reports] == [
+        ("INVITE", 1, False), ("INVITE", 5, False)]
+
+
+def test_a_datagram_that_is_no_sip_is_reported_for_the_security_log(rig):
+    line, transport, sched, media, events, _r = rig
+    transport.inject(b"\x16\x03\x01 not sip at all\r\n\r\n", source=("127.0.0.1", 5999))
+    transport.inject(b"GET / HTTP/1.1\r\n\r\n", source=("127.0.0.1", 5999))
+    sched.advance(6)
+    transport.inject(b"garbage\r\n\r\n", source=("127.0.0.1", 5999))
+    reports = events.wait_for(RequestRefused, 2)
+    assert [(r.method, r.malformed, r.count, r.source) for r in reports] == [
+        ("?", True, 1, "127.0.0.1"), ("?", True, 2, "127.0.0.1")]
+    assert line.parse_errors == 3
+
+
 def test_compact_no_space_invite_and_display_quote(rig):
     line, transport, sched, _m, events, _r = rig
     call = ring(transport, events, compact=True, display='"Zhang \\"San\\""')
