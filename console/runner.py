@@ -169,6 +169,7 @@ def assemble(
     from console.prompts import PromptBook
     from console.store import DutyRecord, Outbox
     from console.store.anchor_log import Anchoring, open_anchor_log
+    from console.store.claims import AnswerClaims
 
     cfg = config_mod.load(config_path, environ)
     if cfg.overridden:
@@ -222,8 +223,12 @@ def assemble(
 
         line = (line_factory or duty_line)(cfg.line_config(), fan_out)
         line.prepare(fixed_prompts(prompts, agent_ids))
+        # Ring-all (issue 13): the seats registered for the hotline agree in the record
+        # which one answers a call the PBX rang at all of them.
+        claims = AnswerClaims(store, seat, LINE_NAME, clock=clock.now)
         flow = CallFlow(records, ScheduleStaffing(night), prompts,
-                        flow_settings(cfg, **flow_overrides), clock=clock, line=line)
+                        flow_settings(cfg, **flow_overrides), clock=clock, line=line,
+                        claims=claims)
         sinks.append(flow.on_line_event)
     except BaseException:
         store.close()

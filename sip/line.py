@@ -191,6 +191,10 @@ class DutyCall:
         return self.invite.call_id
 
     @property
+    def from_tag(self) -> str:
+        return self.dialog.remote_tag or ""
+
+    @property
     def caller_number(self) -> str:
         return self.invite.from_addr.user
 

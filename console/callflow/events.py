@@ -84,6 +84,19 @@ class CallAnswered(FlowEvent):
 
 
 @dataclass(frozen=True)
+class AnsweredElsewhere(FlowEvent):
+    """Another seat of the hotline holds this call (it won the answer claim): this seat
+    does not answer and rings on until the PBX cancels it; its banner says who."""
+
+    call_id: str
+    seat: str
+    agent_id: str | None
+    """The agent who took it there; None: that seat answered by itself."""
+    holder: str
+    """Who took it, as the banner shows it ("1001 @ seat-b", "auto @ seat-a")."""
+
+
+@dataclass(frozen=True)
 class StepChanged(FlowEvent):
     call_id: str
     step: CallStep

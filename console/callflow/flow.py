@@ -28,6 +28,7 @@ from typing import Protocol
 
 from console.callflow.dispatcher import Blocking, Dispatcher, Steps, Task, Wait
 from console.callflow.events import (
+    AnsweredElsewhere,
     CallAnswered,
     CallArrived,
     CallFinished,
@@ -50,9 +51,17 @@ from console.callflow.events import (
     SurveyScored,
 )
 from console.callflow.heap_trim import HeapTrim
-from console.callflow.ports import CallRecords, Clock, FlowSettings, Staffing, SystemClock
+from console.callflow.ports import (
+    AnswerClaims,
+    CallRecords,
+    Clock,
+    FlowSettings,
+    Staffing,
+    SystemClock,
+)
 from console.callflow.recording import Recorder, Recording, RecordingError
 from console.callflow.steps import FLOW_TABLE, TARGETS, StepEvent
+from console.domain.answer_claim import AnswerClaim
 from console.domain.machine import Step
 from console.domain.outcome import CallEnd
 from console.domain.prompt_names import PromptName
@@ -88,6 +97,15 @@ class Prompts(Protocol):
 _ENDED_GRACE = 2.0
 """Seconds a session waits for the line's "ended" event after the line refused an
 operation because the call had ended."""
+
+_CLAIM_MARGIN = 0.1
+"""Seconds, beyond `FlowSettings.claim_timeout`, by which the answer claim goes out before
+the ring limit (a settled claim wakes the call through the dispatcher)."""
+
+_LOST_RING_SECONDS = 180.0
+"""How long a seat that lost the answer claim rings on waiting for the PBX's CANCEL: past
+RFC 3261 Timer C (§16.6 step 11, > 3 min) a proxy has given up the branch itself, so the
+seat refuses it (480) rather than keep the call in memory."""
 
 
 class CallGone(Exception):
@@ -149,6 +167,8 @@ class CallSession:
         self._playbacks = 0
         """`PlaybackFinished` events seen: all queued prompts are out when it equals `_played`."""
         self._taken_by: str | None = None
+        self._lost: AnswerClaim | None = None
+        """Another seat won the answer claim: this seat rings on, nobody here may take it."""
         self._agent_done = False
         self._hang_up = False
         """The agent hung up: end right after the survey/thanks instead of waiting."""
@@ -193,7 +213,7 @@ class CallSession:
 
     def take(self, agent_id: str) -> bool:
         with self._lock:
-            if self._ended or self._taken_by is not None:
+            if self._ended or self._taken_by is not None or self._lost is not None:
                 return False
             if self.step not in (CallStep.RINGING, CallStep.HOLD, CallStep.WAITING,
                                  CallStep.GREETING):
@@ -329,6 +349,53 @@ class CallSession:
         with self._lock:
             self._played += 1
 
+    def _claim(self, agent_id: str | None) -> Steps[None]:
+        """Win the answer claim on the caller's call before answering it (ring-all, issue
+        13): of the seats the PBX rang, only the one that holds the claim answers. A seat
+        that lost rings on until the PBX cancels it (CallGone); a claim the record did not
+        settle within `claim_timeout` counts as won (duty rules §1), logged and alarmed."""
+        claims = self.flow.claims
+        if claims is None:
+            return
+        timeout = self.flow.settings.claim_timeout
+        ticket = claims.claim(self.cid, self.call.from_tag, agent_id, self._wake)
+        yield Wait(lambda: ticket.result is not None or self._ended, timeout)
+        self._gone_check()
+        claim = ticket.result or AnswerClaim.undecided(
+            agent_id, f"no answer from the record within {timeout * 1000:.0f} ms")
+        if not claim.decided:
+            log.error("call %s: answered without the seats' agreement (%s)", self.cid,
+                      claim.problem)
+            with self.flow.record("alarm", self.cid) as records:
+                records.alarm("claim_undecided", f"call {self.cid}: answered without the "
+                              f"seats' agreement: {claim.problem}", self.flow.clock.now())
+            return
+        if claim.won:
+            return
+        with self._lock:
+            self._lost = claim
+            self._taken_by = None
+        log.info("call %s: taken at another seat (%s); ringing on until the PBX cancels",
+                 self.cid, claim.holder())
+        self._agent_action(f"taken at another seat: {claim.holder()}")
+        self._emit(AnsweredElsewhere(self.flow.clock.now(), self.cid, claim.seat,
+                                     claim.agent_id, claim.holder()))
+        yield from self._ring_on()
+
+    def _ring_on(self) -> Steps[None]:
+        """Another seat answers: ring until the PBX cancels this branch (its leg ends as
+        taken elsewhere), or refuse it once the PBX has long given it up."""
+        yield Wait(lambda: self._ended, _LOST_RING_SECONDS)
+        self._gone_check()
+        log.warning("call %s: no CANCEL %.0f s after another seat took the call; refusing",
+                    self.cid, _LOST_RING_SECONDS)
+        try:
+            yield Blocking(lambda: self.call.refuse(480, "Temporarily Unavailable"))
+        except SipError as exc:
+            log.debug("call %s: refusing after a lost claim: %s", self.cid, exc)
+        yield Wait(lambda: self._ended, _ENDED_GRACE)
+        raise CallGone
+
     def _answer(self, by: str) -> None:
         try:
             self.call.answer()
@@ -444,7 +511,15 @@ class CallSession:
         settings = self.flow.settings
         remaining = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))
         self._emit(SeatRinging(self.flow.clock.now(), self.cid, remaining))
-        taken = yield from self._wait(lambda: self._taken_by is not None, remaining)
+        # Ring-all: the claim goes out before the ring limit, so that the seat that wins it
+        # still answers at the limit; an agent pressing answer claims at once.
+        lead = (min(remaining, settings.claim_timeout + _CLAIM_MARGIN)
+                if self.flow.claims is not None else 0.0)
+        taken = yield from self._wait(lambda: self._taken_by is not None, remaining - lead)
+        yield from self._claim(self._taken_by)
+        if not taken:  # won: answer at the limit (an agent who presses meanwhile takes it)
+            rest = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))
+            taken = yield from self._wait(lambda: self._taken_by is not None, rest)
         if taken:
             agent = self._taken_by or ""
             self._answer(agent)
@@ -561,6 +636,14 @@ class CallSession:
         if (settings.busy_policy == "forward" or self.overflow) and settings.gate_chain:
             yield from self._forward_chain()
             return
+        claims = self.flow.claims
+        if claims is not None and claims.shared:
+            # A team: this seat is busy, another may be free. Ring like the free seats do
+            # and claim only just after them (they claim `_CLAIM_MARGIN` earlier), so that
+            # a free seat's agent, or its answer at the ring limit, takes the call first.
+            limit = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))
+            yield from self._wait(lambda: False, limit - settings.claim_timeout)
+        yield from self._claim(None)
         self._answer("auto")
         self._go(StepEvent.WAIT)
         yield from self._play(PromptName.BUSY, self.flow.prompts.get(PromptName.BUSY))
@@ -596,6 +679,7 @@ class CallSession:
                         self.end_reason = EndReason.REDIRECTED.value
                         raise CallGone
                     if self.answered_by is None:
+                        yield from self._claim(None)
                         self._answer("auto")
                         yield from self._play(PromptName.AFTER_HOURS,
                                               self.flow.prompts.get(PromptName.AFTER_HOURS))
@@ -609,6 +693,7 @@ class CallSession:
                     self._gone_check()
         self._go(StepEvent.FALL_BACK)
         if self.answered_by is None:
+            yield from self._claim(None)
             self._answer("auto")
         yield from self._message()
 
@@ -784,6 +869,7 @@ class CallFlow:
         line: Line | None = None,
         bus: EventBus | None = None,
         recorder: Recorder | None = None,
+        claims: AnswerClaims | None = None,
     ) -> None:
         settings.validate()
         if recorder is None and settings.recording_dir:
@@ -798,6 +884,8 @@ class CallFlow:
         """The ring limit the flow answers and counts rings by (the domain's `RingLimit`)."""
         self.clock: Clock = clock or SystemClock()
         self.line = line
+        self.claims = claims
+        """The hotline's answer claims (ring-all); None: this seat is the line's only one."""
         self.bus = bus or EventBus()
         self.gate_reachable: bool | None = None
         """Result of the last OPTIONS probe of the first gate-post target (None: not yet)."""
@@ -1051,5 +1139,7 @@ class CallFlow:
             for session in sessions:
                 session.join(max(0.0, deadline - time.monotonic()))
         self.dispatcher.stop(max(0.0, deadline - time.monotonic()))
+        if self.claims is not None:
+            self.claims.close()
         if self.recorder is not None:
             self.recorder.stop(timeout)

@@ -8,11 +8,13 @@ adapters without the flow knowing their internals.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
 from console.callflow.events import CallStep, Mode
+from console.domain.answer_claim import AnswerClaim
 from console.domain.errors import DomainError
 from console.domain.labels import Satisfaction
 from console.domain.ring import RingLimit
@@ -141,6 +143,34 @@ class CallRecords(Protocol):
         ...
 
 
+class ClaimTicket(Protocol):
+    """A claim on its way to the shared record (`AnswerClaims.claim`)."""
+
+    @property
+    def result(self) -> AnswerClaim | None:
+        """None until the record has settled the claim."""
+        ...
+
+
+class AnswerClaims(Protocol):
+    """The seats of one hotline agree which of them answers a call the PBX rang at all
+    of them (ring-all, issue 13): `console.store.claims.AnswerClaims` in the product."""
+
+    shared: bool
+    """Other seats may claim too (the record of a team): a busy seat then leaves a new call
+    to the free seats until the ring limit instead of answering it with the busy prompt."""
+
+    def claim(self, call_id: str, from_tag: str, agent_id: str | None,
+              wake: Callable[[], None]) -> ClaimTicket:
+        """Claim the caller's call for this seat (`agent_id` None: the seat answers by
+        itself); returns at once, `wake` is called when the ticket's result is there."""
+        ...
+
+    def close(self) -> None:
+        """No more claims (the flow stops): a claim after this is undecided at once."""
+        ...
+
+
 @dataclass(frozen=True)
 class ForwardTarget:
     """One gate-post destination in the fallback chain (fixed by config, never by a caller)."""
@@ -195,6 +225,10 @@ class FlowSettings:
     """Record every answered call (both directions); messages are recorded regardless."""
     agent_greeting_by_tts: bool = True
     """Play the greeting when an agent answers; False: the agent says it themselves."""
+    claim_timeout: float = 0.4
+    """Seconds a seat waits for the shared record to settle its answer claim (ring-all);
+    the claim starts this much (and 0.1 s) before the ring limit so that the answer is
+    still made at the limit. Past it the claim counts as won (duty rules §1)."""
 
     @property
     def ring_limit(self) -> RingLimit:
@@ -211,7 +245,7 @@ class FlowSettings:
         for name in (
             "ring_limit_seconds", "ring_cadence", "handover_timeout", "message_seconds",
             "digit_timeout", "hangup_timeout", "transfer_timeout", "busy_wait",
-            "probe_interval", "probe_timeout", "follow_up_hours",
+            "probe_interval", "probe_timeout", "follow_up_hours", "claim_timeout",
         ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value <= 0:

@@ -100,11 +100,15 @@ class AnswerClaims:
     """This seat's claims on `line` in `record`'s database (the flow's `AnswerClaims`)."""
 
     def __init__(self, record: DutyRecord, seat: str, line: str,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 shared: bool | None = None) -> None:
         self.seat = seat
         self.line = line
         self._now = clock or (lambda: datetime.now(UTC))
         self._dialect = record.engine.dialect.name
+        self.shared = self._dialect == "postgresql" if shared is None else shared
+        """Other seats may claim on this record: PostgreSQL, the record of a team. A SQLite
+        file is one machine's, as a rule one seat's (default False)."""
         self._own_engine: Engine | None = None
         if self._dialect == "postgresql":
             self._own_engine = make_engine(record.url, server_args=_PG_BOUNDS,

@@ -338,7 +338,7 @@ class ClaimRow(Base):
 
     Taken in one INSERT … ON CONFLICT DO NOTHING: the first seat to insert the caller's
     dialog wins, every other seat sees the winner and does not answer. Coordination, not
-    part of the unalterable record; rows older than a day are pruned by the writer.
+    part of the unalterable record; rows older than a day are pruned by the claim thread.
     """
 
     __tablename__ = "answer_claims"

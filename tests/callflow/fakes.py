@@ -28,9 +28,11 @@ from sip.api import (
 class FakeCall:
     """A call driven by the test as the caller; records every action of the console."""
 
-    def __init__(self, sink: EventSink, call_id: str, caller: str = "13800000000") -> None:
+    def __init__(self, sink: EventSink, call_id: str, caller: str = "13800000000",
+                 from_tag: str = "") -> None:
         self.sink = sink
         self._id = call_id
+        self._from_tag = from_tag or f"tag-{call_id}"
         self._caller = caller
         self._state = CallState.RINGING
         self._started = time.monotonic()
@@ -50,6 +52,10 @@ class FakeCall:
     @property
     def call_id(self) -> str:
         return self._id
+
+    @property
+    def from_tag(self) -> str:
+        return self._from_tag
 
     @property
     def caller_number(self) -> str:

@@ -10,7 +10,7 @@ winner: its seat, and its agent ID when an agent pressed answer (NULL: the seat 
 itself at the ring limit).
 
 Not part of the unalterable record (coordination, like `seats`): no chain, no triggers.
-Rows are small; the line's writer deletes those older than a day (a claim matters only
+Rows are small; the seat's claim thread deletes those older than a day (a claim matters only
 while its call rings), so the table stays bounded.
 
 Revision ID: 0005
