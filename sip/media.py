@@ -577,6 +577,7 @@ class RtpSession:
             self._tap = None
             self._inbound.clear()  # a closed call's audio is never read: free it now
             self._mic.clear()
+            self.on_dtmf = None  # the call's bound method: a cycle only the full GC breaks
             return self._drop_prompts()
 
     # ------------------------------------------------------------ sender thread

@@ -5,6 +5,8 @@ glibc keeps what they free in per-thread arenas instead of returning it: the Pyt
 a line is flat after warm-up, yet its RSS crept up ~5 KiB per call (`scripts/bench_soak`),
 which over months is what issue 14 measured. `malloc_trim(0)` hands the free pages back; it
 takes a few milliseconds and ctypes releases the GIL meanwhile, so the media threads go on.
+When no call is up, a full garbage collection runs first (it holds the GIL: never while a
+stream is paced).
 Where there is no glibc (musl, macOS) it does nothing.
 """
 
@@ -12,14 +14,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import time
 from collections.abc import Callable
 
 log = logging.getLogger("console.callflow")
 
-EVERY_CALLS = 50
-"""A busy line is trimmed after this many ended calls (an idle one when its last call ends)."""
+EVERY_CALLS = 200
+"""A busy line is trimmed after this many ended calls (an idle one when its last call ends):
+a trim takes glibc's arena locks for a few ms, which a media thread allocating meanwhile
+waits for, so a line that has calls up trims rarely."""
 MIN_INTERVAL = 10.0
 """Seconds between two trims at the least."""
 
@@ -62,6 +67,10 @@ class HeapTrim:
             return False
         self._last, self._ended = now, 0
         try:
+            if not active:
+                # No call is up, so no RTP stream to delay: a full collection frees the
+                # reference cycles of the calls that ended (their heap is given back below).
+                gc.collect()
             self._trim(0)
         except Exception:  # never the end of a call
             log.debug("malloc_trim failed", exc_info=True)
