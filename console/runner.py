@@ -84,6 +84,10 @@ class Headless:
             if self.seal_open is not None:
                 sealed = self.seal_open()
                 log.info("sealed %d open record(s)", sealed)
+            if self.store is not None:
+                # The last seals are in the outbox: let them land (≤ 5 s; not while the
+                # database is away, then the next start applies them) before the anchor.
+                self.store.settle(5.0, through_outage=False)
             if anchoring is not None:
                 anchoring.stop()  # the shutdown anchor, after the last seals
             if self.store is not None:

@@ -78,9 +78,11 @@ def anchor_mac(key: bytes, chain: str, seq: int, row_hash: str) -> str:
 
 
 OPEN_FIELDS: tuple[str, ...] = (
-    "key", "line", "ring_at", "caller_number", "caller_display", "sip_call_id"
+    "key", "line", "ring_at", "caller_number", "caller_display", "sip_call_id", "seat"
 )
-"""What a call's open binding covers: the facts known at the first ring, never updated."""
+"""What a call's open binding covers: the facts known at the first ring, never updated.
+The seat is among them: start-up recovery seals only its own seat's calls, so a seat
+edited by hand must not let another seat seal (launder) a row."""
 
 
 def open_binding(key: bytes, facts: dict[str, Any]) -> str:

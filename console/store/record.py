@@ -460,11 +460,12 @@ class DutyRecord:
         """The writer's news: `db_down`, `db_back` or `record_refused`."""
         self._alarm(kind, message)
 
-    def settle(self, timeout: float = 5.0) -> bool:
-        """Wait until every write handed over so far is in the database (tests, shutdown)."""
+    def settle(self, timeout: float = 5.0, through_outage: bool = True) -> bool:
+        """Wait until every write handed over so far is in the database (tests, shutdown);
+        `through_outage=False`: give up at once while the database is away."""
         if self.writer is None:
             return True
-        return self.writer.settle(timeout, through_outage=True)
+        return self.writer.settle(timeout, through_outage=through_outage)
 
     @property
     def outbox_status(self) -> OutboxStatus | None:

@@ -112,6 +112,10 @@ class Startup:
             sealed = headless.seal_open()
             if sealed:
                 log.info("sealed %d open record(s)", sealed)
+        if headless.store is not None:
+            # The last seals land before the shutdown anchor (not waited for while the
+            # database is away: the next start applies them).
+            headless.store.settle(5.0, through_outage=False)
         anchoring = headless.parts.get("anchoring")
         if anchoring is not None:
             anchoring.stop()  # the shutdown anchor, after the last seals

@@ -515,3 +515,17 @@ def test_a_log_that_cannot_be_written_is_an_alarm_and_the_line_goes_on(
         finally:
             anchoring.stop()
     assert anchoring.written == 1  # only the start's entry; nothing raised
+
+
+def test_a_seat_edited_by_hand_lets_no_other_seat_seal_the_call(
+    anchored: Anchored, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Start-up seals only its own seat's open calls; rewriting an open call's seat (to
+    launder it through another seat's start-up) breaks the call's open binding."""
+    anchored.calls(1)
+    live = anchored.store.open_call("hotline", T0 + timedelta(hours=1), seat="seat-a")
+    raw(anchored.store, f"UPDATE calls SET seat = 'seat-b' WHERE key = '{live}'")
+    assert anchored.store.seal_interrupted_on_start(seat="seat-b") == []
+    assert anchored.store.get_call(live).sealed_at is None
+    code, lines = anchored.verify(capsys)
+    assert code == 1 and any(live in line and "does not match" in line for line in lines)
