@@ -169,6 +169,8 @@ class CallSession:
         self._taken_by: str | None = None
         self._lost: AnswerClaim | None = None
         """Another seat won the answer claim: this seat rings on, nobody here may take it."""
+        self._claimed = False
+        """This seat holds the answer claim (or it could not be decided): it may answer."""
         self._agent_done = False
         self._hang_up = False
         """The agent hung up: end right after the survey/thanks instead of waiting."""
@@ -212,15 +214,61 @@ class CallSession:
         self._wake()
 
     def take(self, agent_id: str) -> bool:
+        """The agent takes the call; False when it is not to be had (ended, taken, past the
+        steps an agent may take it in, or another seat of the hotline holds it).
+
+        A call this seat has not claimed yet is claimed first, on the caller's thread (the
+        UI's), for at most `claim_timeout`: the agent who lost learns it here, before the
+        seat shows them on a call (ring-all, issue 13).
+        """
         with self._lock:
             if self._ended or self._taken_by is not None or self._lost is not None:
                 return False
             if self.step not in (CallStep.RINGING, CallStep.HOLD, CallStep.WAITING,
                                  CallStep.GREETING):
                 return False
-            self._taken_by = agent_id
+            claim_first = (self.flow.claims is not None and not self._claimed
+                           and not self.flow.dispatcher.on_thread())
+            if not claim_first:
+                self._taken_by = agent_id
+        if claim_first:
+            claim = self._claim_now(agent_id)
+            with self._lock:
+                if not claim.won:
+                    self._lost = self._lost or claim
+                taken = claim.won and not self._ended and self._taken_by is None \
+                    and self._lost is None
+                if taken:
+                    self._claimed = True
+                    self._taken_by = agent_id
+            self._wake()
+            return taken
         self._wake()
         return True
+
+    def _claim_now(self, agent_id: str) -> AnswerClaim:
+        """Claim for the agent who pressed answer, waiting on this (the UI's) thread."""
+        claims = self.flow.claims
+        assert claims is not None
+        settled = threading.Event()
+        timeout = self.flow.settings.claim_timeout
+        ticket = claims.claim(self.cid, self.call.from_tag, agent_id, settled.set)
+        settled.wait(timeout)
+        return self._settled(ticket.result, agent_id, timeout)
+
+    def _settled(self, result: AnswerClaim | None, agent_id: str | None,
+                 timeout: float) -> AnswerClaim:
+        """The claim's outcome; one the record did not settle in time counts as won (duty
+        rules §1), logged and alarmed."""
+        claim = result or AnswerClaim.undecided(
+            agent_id, f"no answer from the record within {timeout * 1000:.0f} ms")
+        if not claim.decided:
+            log.error("call %s: answered without the seats' agreement (%s)", self.cid,
+                      claim.problem)
+            with self.flow.record("alarm", self.cid) as records:
+                records.alarm("claim_undecided", f"call {self.cid}: answered without the "
+                              f"seats' agreement: {claim.problem}", self.flow.clock.now())
+        return claim
 
     def agent_done(self) -> None:
         with self._lock:
@@ -355,26 +403,27 @@ class CallSession:
         that lost rings on until the PBX cancels it (CallGone); a claim the record did not
         settle within `claim_timeout` counts as won (duty rules §1), logged and alarmed."""
         claims = self.flow.claims
-        if claims is None:
+        if claims is None or self._claimed:
             return
-        timeout = self.flow.settings.claim_timeout
-        ticket = claims.claim(self.cid, self.call.from_tag, agent_id, self._wake)
-        yield Wait(lambda: ticket.result is not None or self._ended, timeout)
-        self._gone_check()
-        claim = ticket.result or AnswerClaim.undecided(
-            agent_id, f"no answer from the record within {timeout * 1000:.0f} ms")
-        if not claim.decided:
-            log.error("call %s: answered without the seats' agreement (%s)", self.cid,
-                      claim.problem)
-            with self.flow.record("alarm", self.cid) as records:
-                records.alarm("claim_undecided", f"call {self.cid}: answered without the "
-                              f"seats' agreement: {claim.problem}", self.flow.clock.now())
-            return
-        if claim.won:
-            return
+        if self._lost is None:
+            timeout = self.flow.settings.claim_timeout
+            ticket = claims.claim(self.cid, self.call.from_tag, agent_id, self._wake)
+            yield Wait(lambda: ticket.result is not None or self._ended
+                       or self._claimed or self._lost is not None, timeout)
+            self._gone_check()
+            if self._claimed:  # the agent's own claim (on the UI's thread) was settled first
+                return
+            if self._lost is None:
+                won = self._settled(ticket.result, agent_id, timeout)
+                with self._lock:
+                    if won.won:
+                        self._claimed = True
+                        return
+                    self._lost = won
         with self._lock:
-            self._lost = claim
+            claim = self._lost
             self._taken_by = None
+        assert claim is not None
         log.info("call %s: taken at another seat (%s); ringing on until the PBX cancels",
                  self.cid, claim.holder())
         self._agent_action(f"taken at another seat: {claim.holder()}")
@@ -515,7 +564,8 @@ class CallSession:
         # still answers at the limit; an agent pressing answer claims at once.
         lead = (min(remaining, settings.claim_timeout + _CLAIM_MARGIN)
                 if self.flow.claims is not None else 0.0)
-        taken = yield from self._wait(lambda: self._taken_by is not None, remaining - lead)
+        taken = yield from self._wait(
+            lambda: self._taken_by is not None or self._lost is not None, remaining - lead)
         yield from self._claim(self._taken_by)
         if not taken:  # won: answer at the limit (an agent who presses meanwhile takes it)
             rest = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))

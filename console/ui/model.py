@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from console.callflow.events import (
+    AnsweredElsewhere,
     CallAnswered,
     CallArrived,
     CallFinished,
@@ -70,15 +71,25 @@ class LiveCall:
     step_at: dt.datetime | None = None
     """When the flow entered `step` (the banner counts the hold or the message from it)."""
     seconds_to_answer: float | None = None
+    answered_at: dt.datetime | None = None
+    """When the caller was first answered (by the agent or the console)."""
+    talking_since: dt.datetime | None = None
+    """When the agent started talking (their answer, or taking it over): the call timer."""
+    ended_at: dt.datetime | None = None
     score: int | None = None
     scored: bool = False
     end_reason: str = ""
+    taken_elsewhere: str = ""
+    """Another seat of the hotline took the call (ring-all): who, e.g. "1002 @ seat-b". This
+    seat's branch rings on until the PBX cancels it, but it is nobody's here to answer."""
 
     @property
     def takeable(self) -> bool:
         """The agent can answer it or take it over now (the flow refuses it in any other
-        step: once the caller leaves a message or rates the service, it is theirs)."""
-        return self.phase in (Phase.RINGING, Phase.HELD) and self.step in TAKEABLE_STEPS
+        step: once the caller leaves a message or rates the service, it is theirs; and a
+        call another seat took is not this seat's)."""
+        return (self.phase in (Phase.RINGING, Phase.HELD) and self.step in TAKEABLE_STEPS
+                and not self.taken_elsewhere)
 
     @property
     def console_has_it(self) -> bool:
@@ -124,16 +135,22 @@ class SeatModel:
             return None
         if isinstance(event, SeatRinging):
             call.auto_answer_in = event.auto_answer_in
+        elif isinstance(event, AnsweredElsewhere):
+            call.taken_elsewhere = event.holder
         elif isinstance(event, CallAnswered):
             call.answered_by = event.answered_by
             call.rings = event.rings
             call.seconds_to_answer = event.seconds_to_answer
+            call.answered_at = call.answered_at or event.at
+            if event.answered_by != "auto":
+                call.talking_since = call.talking_since or event.at
             call.phase = Phase.HELD if event.answered_by == "auto" else Phase.AGENT
             if call.mode is Mode.NIGHT:
                 call.phase = Phase.NIGHT
         elif isinstance(event, HandedOver):
             call.answered_by = event.agent_id
             call.phase = Phase.AGENT
+            call.talking_since = call.talking_since or event.at
         elif isinstance(event, StepChanged):
             call.step = event.step
             call.step_at = event.at
@@ -149,6 +166,7 @@ class SeatModel:
             call.scored = True
         elif isinstance(event, CallFinished):
             call.phase = Phase.ENDED
+            call.ended_at = event.at
             call.step = event.step
             call.end_reason = event.reason
         return call
