@@ -1,0 +1,112 @@
+"""Ring-all through the lab's Kamailio: three seats, one shared PostgreSQL, one answer.
+
+Issue 13: three seats registered as extension 100 (Kamailio forks to every contact of the
+AoR in parallel), ring limit 3 × 1 s, nobody at the keys: every seat answered at its own
+ring limit, and the caller got two or three 200 OKs (SIPp never ACKed the extra dialogs).
+Now the seats claim the caller's call in the shared record and only the winner answers.
+SIPp takes a second 200 for a retransmission of the first (it re-ACKs the first dialog),
+so the test counts the To tags of the 200 OKs in SIPp's message trace: exactly one. The
+record shows one leg answered (auto) and the other two taken elsewhere (Kamailio's CANCEL
+carries `Reason: SIP;cause=200`). Bounded: SIPp -timeout 15 s, the seats stop by their
+own path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import labctl
+import pytest
+
+from console.callflow import ShiftedClock
+from console.callflow.events import AnsweredElsewhere, CallAnswered
+from console.runner import assemble
+from console.store import CallOutcome
+from tests.e2e.helpers import E2E_SIPP, ConsoleUnderTest, at, wait_until
+from tests.e2e.labconfig import write_console_toml
+from tests.store.pg import PgServer, pg_bindir, pg_server
+
+pytestmark = pytest.mark.lab
+
+MONDAY_10 = at("2026-03-02 10:00")
+SEATS = ("seat-1", "seat-2", "seat-3")
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PgServer]:
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/setup installs the Debian package)")
+    with pg_server() as server:
+        yield server
+
+
+def seat_config(directory: Path, lab: labctl.Lab, name: str, database: str,
+                cache: Path) -> Path:
+    """A headless seat of the hotline: extension 100, its own SIP port, outbox and name,
+    the team's PostgreSQL record; ring limit 3 × 1 s."""
+    path = write_console_toml(directory, lab.proxy_port, rings=3, cadence=1.0,
+                              prompt_cache=cache)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(f'url = "sqlite:///{directory / "duty.db"}"', f'url = "{database}"')
+    path.write_text(text + f'\n[seat]\nname = "{name}"\n', encoding="utf-8")
+    return path
+
+
+def answers(trace: str) -> set[str]:
+    """The To tags of the 200 OKs to the INVITE that SIPp received: one per answering seat."""
+    tags = set()
+    for message in trace.split("UDP message received")[1:]:
+        lines = [line.strip() for line in message.splitlines()]
+        status = next((line for line in lines if line.startswith("SIP/2.0")), "")
+        cseq = next((line for line in lines if line.lower().startswith("cseq:")), "")
+        to = next((line for line in lines if line.lower().startswith(("to:", "t:"))), "")
+        if status.startswith("SIP/2.0 200") and "INVITE" in cseq.upper() and ";tag=" in to:
+            tags.add(to.split(";tag=")[1].split(";")[0])
+    return tags
+
+
+@contextmanager
+def team(configs: list[Path]) -> Iterator[list[ConsoleUnderTest]]:
+    with ExitStack() as stack:
+        seats = []
+        for config in configs:
+            seat = ConsoleUnderTest(assemble(config, clock=ShiftedClock(MONDAY_10))).start()
+            stack.callback(seat.stop)
+            seats.append(seat)
+        yield seats
+
+
+def test_nobody_answers_exactly_one_200_reaches_the_caller(
+    lab: labctl.Lab, postgres: PgServer, tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    database = postgres.create_database()
+    cache = tmp_path_factory.getbasetemp() / "prompt-cache"
+    configs = [seat_config(tmp_path / name, lab, name, database, cache) for name in SEATS]
+    with team(configs) as seats:
+        caller = lab.sipp(E2E_SIPP / "uac_one_answer.xml", timeout=15)
+        assert caller.ok, caller.describe()
+        assert caller.stats().get("SuccessfulCall(C)") == "1", caller.stats()
+        assert len(answers(caller.messages)) == 1, answers(caller.messages)  # one 200 OK
+        store = seats[0].headless.store
+        wait_until("three legs sealed",
+                   lambda: sum(c.outcome is not None for c in store.calls()) == 3, 10)
+        legs = store.calls()
+        answered = [s for s in seats if s.of(CallAnswered)]
+        elsewhere = [s for s in seats if s.of(AnsweredElsewhere)]
+    assert len(answered) == 1 and len(elsewhere) == 2
+    [answer] = answered[0].of(CallAnswered)
+    assert answer.answered_by == "auto"
+    assert 2.9 <= answer.seconds_to_answer <= 3.2  # at the ring limit, the claim inside it
+    assert len({leg.sip_call_id for leg in legs}) == 1  # one caller's call, three branches
+    by_outcome = sorted((leg.outcome.value if leg.outcome else "", leg.seat or "")
+                        for leg in legs)
+    winner = answered[0].headless.parts["records"].seat
+    assert [o for o, _ in by_outcome].count(CallOutcome.TAKEN_ELSEWHERE.value) == 2, by_outcome
+    [auto] = [leg for leg in legs if leg.outcome is not CallOutcome.TAKEN_ELSEWHERE]
+    assert auto.answered_by == "auto" and auto.seat == winner
+    for seat in elsewhere:
+        [lost] = seat.of(AnsweredElsewhere)
+        assert lost.holder == f"auto @ {winner}"
