@@ -154,3 +154,14 @@ def test_a_closed_desk_answers_undecided_at_once(store: DutyRecord) -> None:
     desk.close()
     result = _settled(desk.claim("z@host", "t", None, lambda: None), timeout=0.1)
     assert result.won and not result.decided
+
+
+def test_odd_dialogs_are_claimed_like_any_other(seats: list[AnswerClaims]) -> None:
+    """A 2 KB Call-ID, a missing From tag (an RFC 2543 caller), non-ASCII: hashed to fit."""
+    for call_id, tag in (("x" * 2048 + "@host", "t"), ("no-tag@host", ""),
+                         ("来电-1@主机", "标签")):
+        first = _settled(seats[0].claim(call_id, tag, None, lambda: None))
+        second = _settled(seats[1].claim(call_id, tag, "1002", lambda: None))
+        assert first.won and first.decided, (call_id[:20], first)
+        assert not second.won and second.holder() == "auto @ seat-a"
+    assert dialog_key("a", "bc") != dialog_key("ab", "c")  # the parts stay apart
