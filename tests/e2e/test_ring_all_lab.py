@@ -13,6 +13,8 @@ own path.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -23,8 +25,9 @@ import pytest
 from console.callflow import ShiftedClock
 from console.callflow.events import AnsweredElsewhere, CallAnswered
 from console.runner import assemble
-from console.store import CallOutcome
-from tests.e2e.helpers import E2E_SIPP, ConsoleUnderTest, at, wait_until
+from console.store import AgentRole, CallOutcome, DutyRecord
+from sip.api import LineStatus
+from tests.e2e.helpers import E2E_SIPP, SHANGHAI, ConsoleUnderTest, at, wait_until
 from tests.e2e.labconfig import write_console_toml
 from tests.store.pg import PgServer, pg_bindir, pg_server
 
@@ -43,10 +46,10 @@ def postgres() -> Iterator[PgServer]:
 
 
 def seat_config(directory: Path, lab: labctl.Lab, name: str, database: str,
-                cache: Path) -> Path:
-    """A headless seat of the hotline: extension 100, its own SIP port, outbox and name,
-    the team's PostgreSQL record; ring limit 3 × 1 s."""
-    path = write_console_toml(directory, lab.proxy_port, rings=3, cadence=1.0,
+                cache: Path, cadence: float = 1.0) -> Path:
+    """A seat of the hotline: extension 100, its own SIP port, outbox and name, the team's
+    PostgreSQL record; ring limit 3 × `cadence` s."""
+    path = write_console_toml(directory, lab.proxy_port, rings=3, cadence=cadence,
                               prompt_cache=cache)
     text = path.read_text(encoding="utf-8")
     text = text.replace(f'url = "sqlite:///{directory / "duty.db"}"', f'url = "{database}"')
@@ -110,3 +113,71 @@ def test_nobody_answers_exactly_one_200_reaches_the_caller(
     for seat in elsewhere:
         [lost] = seat.of(AnsweredElsewhere)
         assert lost.holder == f"auto @ {winner}"
+
+
+def test_the_agent_at_seat_2_answers_at_4_s_and_the_others_are_cancelled(
+    lab: labctl.Lab, postgres: PgServer, tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Seat 2 is the TUI under Textual's Pilot (agent 1024 logged in), seats 1 and 3 are
+    headless; ring limit 3 × 2 s. The agent presses Enter at 4 s: seat 2's claim wins, it
+    answers, Kamailio cancels the other branches before their own claim at 5.5 s."""
+    from console.ui.assemble import build_console
+    from tests.ui.helpers import login, screen_name, until
+
+    database = postgres.create_database()
+    record = DutyRecord(database, tz=SHANGHAI)
+    try:
+        record.create_agent("1024", "王芳", AgentRole.AGENT, "s3cret-1024")
+    finally:
+        record.close()
+    cache = tmp_path_factory.getbasetemp() / "prompt-cache"
+    configs = [seat_config(tmp_path / name, lab, name, database, cache, cadence=2.0)
+               for name in SEATS]
+    pressed_at: list[float] = []
+    with team([configs[0], configs[2]]) as others:
+        app, tui = build_console(configs[1], clock=ShiftedClock(MONDAY_10))
+
+        async def seat_2() -> labctl.SippResult:
+            async with app.run_test(size=(150, 45)) as pilot:
+                await login(pilot)
+                await until(pilot, lambda: tui.line.status is LineStatus.REGISTERED, "reg")
+                run = lab.sipp_start(E2E_SIPP / "uac_one_answer.xml", timeout=20)
+                try:
+                    await until(pilot, lambda: screen_name(app) == "RingingScreen", "banner")
+                    [call] = tui.line.calls()
+                    while call.ring_elapsed() < 4.0:
+                        await pilot.pause(0.02)
+                    pressed_at.append(call.ring_elapsed())
+                    await pilot.press("enter")
+                    await until(pilot, lambda: screen_name(app) == "CallScreen", "on call")
+                    result = await asyncio.to_thread(run.wait)
+                finally:
+                    run.stop()
+                await pilot.pause(0.2)
+                return result
+
+        try:
+            caller = asyncio.run(seat_2())
+        finally:
+            tui.flow.stop()
+            if tui.seal_open is not None:
+                tui.seal_open()
+            tui.store.settle(5.0, through_outage=False)
+            tui.store.close()
+        assert caller.ok, caller.describe()
+        assert len(answers(caller.messages)) == 1, answers(caller.messages)  # one 200 OK
+        store = others[0].headless.store
+        deadline = time.monotonic() + 10
+        while sum(c.outcome is not None for c in store.calls()) < 3:
+            assert time.monotonic() < deadline, store.calls()
+            time.sleep(0.05)
+        legs = {leg.seat: leg for leg in store.calls()}
+        assert not any(s.of(CallAnswered) for s in others)
+    assert legs["seat-2"].answered_by == "1024" and legs["seat-2"].outcome is CallOutcome.ANSWERED
+    # Pressed at 4 s, answered within the third ring (ring k covers ((k-1)·2, k·2] s),
+    # inside the ring limit of 6 s.
+    assert 4.0 <= pressed_at[0] < 4.5 and legs["seat-2"].rings == 3
+    for name in ("seat-1", "seat-3"):
+        assert legs[name].outcome is CallOutcome.TAKEN_ELSEWHERE, legs[name]
+        assert legs[name].end_reason == "completed_elsewhere"
