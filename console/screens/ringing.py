@@ -9,7 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Label
 
-from console.callflow.events import CallFinished, FlowEvent
+from console.callflow.events import AnsweredElsewhere, CallFinished, FlowEvent
+from console.domain.outcome import CallEnd
 from console.screens.base import SeatModal
 from console.ui.messages import AnswerRequested
 from console.ui.model import LiveCall
@@ -64,11 +65,17 @@ class RingingScreen(SeatModal):
         )
 
     def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
-        if isinstance(event, CallFinished) and event.call_id == self.call_id:
-            self.seat.notify(
-                call.caller if call else event.call_id,  # from the INVITE: never markup
-                title=self.t("ring.gone"),
-                severity="warning",
+        if (isinstance(event, CallFinished | AnsweredElsewhere)
+                and event.call_id == self.call_id):
+            caller = call.caller if call else event.call_id
+            # Another seat took it: this seat lost the claim, or the PBX cancelled its branch
+            # saying so (RFC 3326 cause 200) before it claimed; the caller did not hang up.
+            elsewhere = isinstance(event, AnsweredElsewhere) or (
+                CallEnd.parse(event.reason) is CallEnd.COMPLETED_ELSEWHERE)
+            self.seat.notify(  # the caller from the INVITE, the holder from the record: no markup
+                f"{caller}: {event.holder}" if isinstance(event, AnsweredElsewhere) else caller,
+                title=self.t("ring.taken_elsewhere" if elsewhere else "ring.gone"),
+                severity="information" if elsewhere else "warning",
                 markup=False,
             )
             others = self.seat.model.ringing()

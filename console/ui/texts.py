@@ -97,6 +97,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "step.wait_hangup": ("等待客户挂机", "waiting for the caller to hang up"),
     "step.done": ("已结束", "ended"),
     "ring.gone": ("来电已挂断", "The caller hung up"),
+    "ring.taken_elsewhere": ("他席已接听", "Answered at another seat"),
     "call.title": ("通话中", "On call"),
     "call.script": ("服务流程", "Script"),
     "call.notes": ("通话记录", "Notes"),
