@@ -158,8 +158,8 @@ class DutyConsoleApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "值班热线坐席"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "退出 Quit", priority=True),
-        Binding("f12", "toggle_theme", "深/浅色", show=False),
+        Binding("ctrl+q", "quit", "common.quit", priority=True),
+        Binding("f12", "toggle_theme", "common.theme", show=False),
     ]
 
     def __init__(
@@ -215,6 +215,9 @@ class DutyConsoleApp(App[int]):
         """Typed keys waiting for the key before them to be handled (`on_event`)."""
         self._key_in_flight: object | None = None
         self.title = text("app.title", self.language)
+        from console.screens.keys import localize_bindings
+
+        localize_bindings(self, self.language)  # the footer's ^q in the seat's language
 
     # ------------------------------------------------------------ keys in order
 

@@ -19,7 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from console.domain.labels import SATISFACTION_LABELS, result_label
+from console.domain.labels import (
+    NO_RATING,
+    SATISFACTION_LABELS,
+    Language,
+    Satisfaction,
+    result_label,
+)
 from console.store import xlsx
 from console.store.errors import InvalidFact
 from console.store.record import DutyRecord, _apply_amendments
@@ -95,33 +101,58 @@ def _columns(store: DutyRecord) -> list[tuple[str, Callable[[CallRecord], Any]]]
     ]
 
 
-def totals(kpis: Kpis) -> list[tuple[str, Any]]:
-    """The totals block, label → value, from the KPI query."""
+TOTAL_LABELS: dict[str, tuple[str, str]] = {
+    "total": ("来电总数", "Calls"),
+    "answered": ("接听数", "Answered"),
+    "answer_rate": ("接通率", "Answer rate"),
+    "within": ("限时内接听", "Answered within the limit"),
+    "within_rate": ("限时内接听率", "Share within the limit"),
+    "missed": ("未接", "Missed"),
+    "abandoned": ("来电放弃", "Abandoned"),
+    "forwarded": ("已转接", "Forwarded"),
+    "interrupted": ("中断", "Interrupted"),
+    "avg_answer": ("平均应答秒数", "Average seconds to answer"),
+    "avg_call": ("平均通话秒数", "Average call seconds"),
+    "open_follow_ups": ("未完成跟进", "Open follow-ups"),
+    "overdue_follow_ups": ("超时跟进", "Overdue follow-ups"),
+}
+"""The totals block's labels (zh, en): the spreadsheet is Chinese, the KPI screen the seat's."""
+
+
+def totals(kpis: Kpis, language: Language = Language.ZH) -> list[tuple[str, Any]]:
+    """The totals block, label → value, from the KPI query (labels in `language`)."""
+
+    def label(key: str) -> str:
+        zh, en = TOTAL_LABELS[key]
+        return zh if language is Language.ZH else en
+
     rate = "" if kpis.answer_rate is None else f"{kpis.answer_rate:.1%}"
     within = "" if kpis.within_limit_rate is None else f"{kpis.within_limit_rate:.1%}"
     rows: list[tuple[str, Any]] = [
-        ("来电总数", kpis.total),
-        ("接听数", kpis.answered),
-        ("接通率", rate),
-        ("限时内接听", kpis.answered_within_limit),
-        ("限时内接听率", within),
-        ("未接", kpis.missed),
-        ("来电放弃", kpis.abandoned),
-        ("已转接", kpis.forwarded),
-        ("中断", kpis.interrupted),
+        (label("total"), kpis.total),
+        (label("answered"), kpis.answered),
+        (label("answer_rate"), rate),
+        (label("within"), kpis.answered_within_limit),
+        (label("within_rate"), within),
+        (label("missed"), kpis.missed),
+        (label("abandoned"), kpis.abandoned),
+        (label("forwarded"), kpis.forwarded),
+        (label("interrupted"), kpis.interrupted),
         (
-            "平均应答秒数",
+            label("avg_answer"),
             kpis.avg_seconds_to_answer if kpis.avg_seconds_to_answer is not None else "",
         ),
         (
-            "平均通话秒数",
+            label("avg_call"),
             kpis.avg_handling_seconds if kpis.avg_handling_seconds is not None else "",
         ),
     ]
-    for score in (1, 2, 3, None):
-        rows.append((SATISFACTION_ZH[score], kpis.satisfaction.get(score, 0)))
-    rows.append(("未完成跟进", kpis.open_follow_ups))
-    rows.append(("超时跟进", kpis.overdue_follow_ups))
+    for s in Satisfaction:
+        rows.append((s.label(language), kpis.satisfaction.get(s.score, 0)))
+    no_rating = NO_RATING[0] if language is Language.ZH else NO_RATING[1]
+    rows.append((no_rating, kpis.satisfaction.get(None, 0)))
+    rows.append((label("open_follow_ups"), kpis.open_follow_ups))
+    rows.append((label("overdue_follow_ups"), kpis.overdue_follow_ups))
     return rows
 
 

@@ -121,6 +121,8 @@ class ReviewRow(NamedTuple):
     category: str | None
     satisfaction: int | None
     content: str | None
+    result: str | None
+    """The agent's (or the line's) 处理结果: the listing says 已留言, not just "answered"."""
     amended_fields: tuple[str, ...] = ()
 
 
@@ -128,7 +130,7 @@ _ROW_NAMES: tuple[str, ...] = ReviewRow._fields[:-1]
 _ROW_COLUMNS = [CallRow.__table__.c[name] for name in _ROW_NAMES]
 _WIDTH = len(_ROW_NAMES)
 _OUTCOME = _ROW_NAMES.index("outcome")
-if (_ROW_NAMES[1], _OUTCOME, _WIDTH) != ("ring_at", 4, 10):
+if (_ROW_NAMES[1], _OUTCOME, _WIDTH) != ("ring_at", 4, 11):
     raise ImportError(f"call_page builds rows by position; ReviewRow is now {_ROW_NAMES}")
 _OUTCOMES: dict[str | None, CallOutcome | None] = {o.value: o for o in CallOutcome}
 _OUTCOMES[None] = None
@@ -292,7 +294,7 @@ def call_page(
             calls: list[ReviewRow] = [
                 new_row(
                     ReviewRow,
-                    (r[0], to_time(r[1]), r[2], r[3], outcomes[r[4]], *r[5:10], empty),
+                    (r[0], to_time(r[1]), r[2], r[3], outcomes[r[4]], *r[5:11], empty),
                 )
                 for r in rows
             ]

@@ -8,46 +8,90 @@ titled `ReviewRefused` otherwise, which the screens show instead of any data.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from textual.dom import DOMNode
-
-from console.domain.labels import CATEGORIES, Language
+from console.domain.labels import (
+    CALL_OUTCOME_LABELS,
+    CATEGORIES,
+    NO_RATING,
+    Category,
+    Language,
+    Outcome,
+    Satisfaction,
+    result_label,
+)
 from console.domain.schedule import Roster
-from console.store import AgentRole, DutyRecord
+from console.screens.keys import localize_bindings
+from console.store import AgentRole, DutyRecord, StoreError
 from console.store.records import OUTCOME_ZH, CallOutcome
-from console.ui.errors import UiError
+from console.ui.errors import UiError, title_of
 from console.ui.texts import TEXTS, text
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
 
+__all__ = ["localize_bindings"]  # re-exported for the review's screens
 
-def localize_bindings(node: DOMNode, language: Language) -> None:
-    """Footer and palette words in the seat's language.
-
-    Textual's `BINDINGS` are class-level, so their descriptions are fixed at import; each
-    node holds its own copy (`_bindings`). A binding whose description is a text key (e.g.
-    ``"rv.tab.log"``) gets that text in `language` here, once, when the node is built.
-    """
-    bindings = node._bindings
-    bindings.key_to_bindings = {
-        key: [
-            replace(b, description=text(b.description, language))
-            if b.description in TEXTS
-            else b
-            for b in found
-        ]
-        for key, found in bindings.key_to_bindings.items()
-    }
+log = logging.getLogger("console.ui.review")
 
 
-class ReviewRefused(UiError):
+class Key(str):
+    """A value of a `ReviewError` that is itself a text key (a field's name, say): it is
+    worded in the language the error is shown in, like the sentence around it."""
+
+
+class ReviewError(UiError):
+    """A failure of the review worded from the text table (`key` with its values), so it
+    reads in the seat's language wherever it is shown; `str()` is the English (the log's)."""
+
+    title = "Review"
+    title_key = "rv.error.title"
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.words(Language.EN))
+
+    def words(self, language: Language) -> str:
+        values = {
+            name: text(v, language) if isinstance(v, Key) else v
+            for name, v in self.values.items()
+        }
+        return text(self.key, language).format(**values)
+
+
+class ReviewRefused(ReviewError):
     """Someone who is not a supervisor (or no duty record) reached a review screen."""
 
-    title = "无权查看 Review refused"
+    title = "Review refused"
+    title_key = "rv.refused.title"
+
+
+def describe(exc: BaseException, language: Language) -> tuple[str, str]:
+    """(title, message) of a failure as the review shows it, in `language`.
+
+    The review's own failures are worded from the text table. The duty record's (and any
+    other part's) speak English: a Chinese screen gets the kind of failure in Chinese and
+    a pointer to the log, which has the English detail; an English screen gets the detail.
+    """
+    if isinstance(exc, ReviewError):
+        return text(exc.title_key, language), exc.words(language)
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if not isinstance(exc, StoreError):  # the headset's, the holiday files': as they say it
+        return title_of(exc), detail
+    title = title_of(exc)
+    for cls in type(exc).__mro__:
+        key = f"rv.err.{cls.__name__}"
+        if key in TEXTS:
+            title = text(key, language)
+            break
+    if language is Language.EN:
+        return title, detail
+    log.warning("%s: %s", title_of(exc), detail)
+    return title, text("rv.err.msg", language).format(title=title, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -63,15 +107,47 @@ def review_context(app: DutyConsoleApp) -> ReviewContext:
     """The review context of the logged-in supervisor; `ReviewRefused` for anyone else."""
     who = app.agent_record
     if who is None or who.role is not AgentRole.SUPERVISOR:
-        raise ReviewRefused("only a supervisor (客服主任/班长) may open the review screens")
+        raise ReviewRefused("rv.refused.role")
     if not isinstance(app.store, DutyRecord):
-        raise ReviewRefused("the review screens need the duty record database")
+        raise ReviewRefused("rv.refused.store")
     return ReviewContext(app.store, who.agent_id, app.settings.timezone)
 
 
 OUTCOME_LABELS: dict[CallOutcome, str] = OUTCOME_ZH
 CATEGORY_LABELS: dict[str, str] = CATEGORIES
 """The domain's category labels (`console.domain.labels.CATEGORIES`)."""
+
+
+def outcome_label(outcome: CallOutcome | None, language: Language) -> str:
+    """The record's outcome by the domain's label; "in progress" for an open call."""
+    if outcome is None:
+        return text("rv.in_progress", language)
+    zh, en = CALL_OUTCOME_LABELS.get(outcome, (outcome.value, outcome.value))
+    return zh if language is Language.ZH else en
+
+
+def listed_outcome(outcome: CallOutcome | None, result: str | None, language: Language) -> str:
+    """What the call log says a call came to: the domain's 处理结果 when the record has one
+    (a message taken, a follow-up promised: never plain "answered"), else the outcome."""
+    if outcome is not None and result and any(o.value == result for o in Outcome):
+        return result_label(result, language)
+    return outcome_label(outcome, language)
+
+
+def category_label(value: str | None, language: Language) -> str:
+    """A stored category by the domain's label (an unknown value as stored)."""
+    for c in Category:
+        if c.value == value:
+            return c.label(language)
+    return value or ""
+
+
+def satisfaction_label(score: int | None, language: Language) -> str:
+    """A survey score by the domain's label; None is "no rating"."""
+    for s in Satisfaction:
+        if s.score == score:
+            return s.label(language)
+    return NO_RATING[0] if language is Language.ZH else NO_RATING[1]
 
 
 @dataclass(frozen=True)
@@ -86,28 +162,36 @@ class ShiftFilter:
     label then says which hours it selects)."""
 
 
-def _hours_label(label: str, start: dt.time, end: dt.time, hours: tuple[int, int]) -> str:
-    text = f"{label} {start:%H:%M}–{end:%H:%M}"
+def _hours_label(
+    label: str, start: dt.time, end: dt.time, hours: tuple[int, int], language: Language
+) -> str:
+    words = f"{label} {start:%H:%M}–{end:%H:%M}"
     if (start.hour, end.hour) != hours or start.minute or end.minute:
-        text += f" (按整点 {hours[0]:02d}–{hours[1]:02d})"
-    return text
+        whole = text("rv.whole_hours", language).format(start=hours[0], end=hours[1])
+        words += f" ({whole})"
+    return words
 
 
-def shift_filters(rosters: Iterable[Roster]) -> dict[str, ShiftFilter]:
+def shift_filters(
+    rosters: Iterable[Roster], language: Language = Language.ZH
+) -> dict[str, ShiftFilter]:
     """The call log's shift filters from the configured rosters (duty rules §1), in their
     order, and "night" from the last roster's end to the first one's start."""
     rosters = tuple(rosters)
     filters: dict[str, ShiftFilter] = {}
     for ro in rosters:
         hours = (ro.start.hour, min(24, ro.end.hour + (1 if ro.end.minute else 0)))
-        filters[ro.name] = ShiftFilter(_hours_label(ro.label or ro.name, ro.start, ro.end, hours),
-                                       hours)
+        filters[ro.name] = ShiftFilter(
+            _hours_label(ro.label or ro.name, ro.start, ro.end, hours, language), hours
+        )
     if rosters and "night" not in filters:
         end = max(ro.end for ro in rosters)
         start = min(ro.start for ro in rosters)
         hours = ((end.hour + (1 if end.minute else 0)) % 24, start.hour)
         if hours[0] != hours[1]:
-            filters["night"] = ShiftFilter(_hours_label("夜间", end, start, hours), hours)
+            filters["night"] = ShiftFilter(
+                _hours_label(text("rv.night", language), end, start, hours, language), hours
+            )
     return filters
 
 
@@ -125,14 +209,16 @@ def percent(value: float | None) -> str:
 
 
 def parse_day(value: str, what: str) -> dt.date:
-    """A `YYYY-MM-DD` typed by the supervisor; a clear error otherwise."""
+    """A `YYYY-MM-DD` typed by the supervisor; a clear error otherwise (`what`: the text key
+    of the field's name)."""
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ReviewInputError(f"{what}: {value!r} is not a date like 2026-03-02") from None
+        raise ReviewInputError("rv.bad_date", what=Key(what), value=value) from None
 
 
-class ReviewInputError(UiError):
+class ReviewInputError(ReviewError):
     """A filter or form value the supervisor typed cannot be used."""
 
-    title = "输入有误 Bad input"
+    title = "Bad input"
+    title_key = "rv.bad_input"

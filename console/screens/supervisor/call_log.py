@@ -19,16 +19,20 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select
 
-from console.domain.labels import SATISFACTION_LABELS
+from console.domain.labels import SATISFACTION_LABELS, Category, Language
 from console.screens.supervisor.base import (
-    CATEGORY_LABELS,
     OUTCOME_LABELS,
     ReviewContext,
     ReviewInputError,
     ShiftFilter,
+    category_label,
+    describe,
+    listed_outcome,
     local,
+    outcome_label,
     parse_day,
     review_context,
+    satisfaction_label,
     seconds,
     shift_filters,
 )
@@ -42,7 +46,8 @@ from console.store.review import (
     call_page,
     count_calls,
 )
-from console.ui.errors import UiError, title_of
+from console.ui.errors import UiError
+from console.ui.texts import text
 from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
@@ -56,38 +61,43 @@ PREFETCH = 10
 """Read the next page when the cursor is this close to the last row read."""
 
 SORT_LABELS: dict[SortKey, str] = {
-    SortKey.NEWEST: "最新在前",
-    SortKey.OLDEST: "最早在前",
-    SortKey.SLOWEST_ANSWER: "应答最慢",
-    SortKey.LONGEST_CALL: "通话最长",
+    SortKey.NEWEST: "rv.sort.newest",
+    SortKey.OLDEST: "rv.sort.oldest",
+    SortKey.SLOWEST_ANSWER: "rv.sort.slowest",
+    SortKey.LONGEST_CALL: "rv.sort.longest",
 }
+"""Sort order → its text key."""
 
 COLUMNS = (
-    "来电时间",
-    "号码",
-    "接听人",
-    "结果",
-    "应答秒",
-    "通话秒",
-    "类别",
-    "满意度",
-    "内容",
-    "更正",
+    "rv.col.rang",
+    "rv.col.number",
+    "rv.col.answered_by",
+    "rv.col.outcome",
+    "rv.col.answer_s",
+    "rv.col.call_s",
+    "rv.col.category",
+    "rv.col.satisfaction",
+    "rv.col.content",
+    "rv.col.amended",
 )
+"""The table's columns as text keys."""
 
 
-def call_row(call: ReviewRow | CallRecord, tz: dt.tzinfo) -> tuple[str, ...]:
+def call_row(
+    call: ReviewRow | CallRecord, tz: dt.tzinfo, language: Language = Language.ZH
+) -> tuple[str, ...]:
     """One table row of the call log (amended values, marked ✎)."""
     content = (call.content or "").replace("\n", " ")
+    answered = call.answered_by is not None
     return (
         local(call.ring_at, tz),
         call.caller_number or "",
         call.answered_by or "",
-        OUTCOME_LABELS.get(call.outcome, "进行中") if call.outcome else "进行中",
+        listed_outcome(call.outcome, call.result, language),
         seconds(call.seconds_to_answer),
         seconds(call.handling_seconds),
-        CATEGORY_LABELS.get(call.category or "", call.category or ""),
-        SATISFACTION_LABELS.get(call.satisfaction, "") if call.outcome else "",
+        category_label(call.category, language),
+        satisfaction_label(call.satisfaction, language) if call.outcome and answered else "",
         content[:24] + ("…" if len(content) > 24 else ""),
         "✎" if call.amended_fields else "",
     )
@@ -120,49 +130,60 @@ class CallLogPane(Vertical):
     @property
     def shifts(self) -> dict[str, ShiftFilter]:
         """The shift filters, from the configured rosters."""
-        return shift_filters(self.seat.settings.rosters)
+        return shift_filters(self.seat.settings.rosters, self.seat.language)
+
+    def t(self, key: str) -> str:
+        """The label `key` in the seat's language."""
+        return text(key, self.seat.language)
 
     def compose(self) -> ComposeResult:
+        lang = self.seat.language
         with Horizontal(classes="review-filters"):
-            yield Input(placeholder="起 YYYY-MM-DD", id="f-since", max_length=10)
-            yield Input(placeholder="止 YYYY-MM-DD", id="f-until", max_length=10)
-            yield Input(placeholder="工号", id="f-agent", max_length=64)
+            yield Input(placeholder=f"{self.t('rv.since')} YYYY-MM-DD", id="f-since",
+                        max_length=10, classes="date")
+            yield Input(placeholder=f"{self.t('rv.until')} YYYY-MM-DD", id="f-until",
+                        max_length=10, classes="date")
+            yield Input(placeholder=self.t("rv.agent_id"), id="f-agent", max_length=64)
             yield Select(
-                [(f.label, key) for key, f in self.shifts.items()], prompt="班次", id="f-shift"
+                [(f.label, key) for key, f in self.shifts.items()],
+                prompt=self.t("rv.shift"),
+                id="f-shift",
             )
             yield Select(
-                [(label, key) for key, label in CATEGORY_LABELS.items()],
-                prompt="类别",
+                [(c.label(lang), c.value) for c in Category],
+                prompt=self.t("rv.col.category"),
                 id="f-category",
             )
             yield Select(
-                [(label, o.value) for o, label in OUTCOME_LABELS.items()],
-                prompt="结果",
+                [(outcome_label(o, lang), o.value) for o in OUTCOME_LABELS],
+                prompt=self.t("rv.col.outcome"),
                 id="f-outcome",
             )
         with Horizontal(classes="review-filters"):
             yield Select(
-                [(label, str(k)) for k, label in SATISFACTION_LABELS.items() if k is not None],
-                prompt="满意度",
+                [(satisfaction_label(k, lang), str(k)) for k in SATISFACTION_LABELS if k],
+                prompt=self.t("rv.col.satisfaction"),
                 id="f-sat",
             )
             yield Select(
-                [("铃限内接听", "in"), ("超铃限/未接", "out")], prompt="铃限", id="f-limit"
+                [(self.t("rv.limit.in"), "in"), (self.t("rv.limit.out"), "out")],
+                prompt=self.t("rv.limit"),
+                id="f-limit",
             )
-            yield Input(placeholder="搜索 内容/备注/姓名/号码", id="f-text", max_length=200)
+            yield Input(placeholder=self.t("rv.search_hint"), id="f-text", max_length=200)
             yield Select(
-                [(label, key.value) for key, label in SORT_LABELS.items()],
+                [(self.t(label), key.value) for key, label in SORT_LABELS.items()],
                 value=SortKey.NEWEST.value,
                 allow_blank=False,
                 id="f-sort",
             )
-            yield Button("查询", id="f-apply", variant="primary")
-            yield Button("清除", id="f-clear")
+            yield Button(self.t("rv.apply"), id="f-apply", variant="primary")
+            yield Button(self.t("rv.clear"), id="f-clear")
         yield Label("", id="log-status", markup=False)
         yield ReviewTable(id="log-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#log-table", ReviewTable).add_columns(*COLUMNS)
+        self.query_one("#log-table", ReviewTable).add_columns(*(self.t(c) for c in COLUMNS))
         ctx = self.context()
         if ctx is None:
             return
@@ -175,9 +196,14 @@ class CallLogPane(Vertical):
         try:
             return review_context(self.seat)
         except UiError as exc:
-            self.show_status(f"{title_of(exc)}: {exc}")
-            self.seat.report(exc)
+            self.show_failure(exc)
             return None
+
+    def show_failure(self, exc: BaseException) -> None:
+        """A failure on the status line and as a toast, in the seat's language."""
+        title, words = describe(exc, self.seat.language)
+        self.show_status(f"{title}: {words}")
+        self.seat.notify(words, title=title, severity="error", markup=False)
 
     def show_status(self, message: str) -> None:
         # One line of fixed size (see the CSS): no layout pass of the whole screen per update.
@@ -197,13 +223,13 @@ class CallLogPane(Vertical):
 
         since = until = None
         if value("#f-since"):
-            day = parse_day(value("#f-since"), "起 since")
+            day = parse_day(value("#f-since"), "rv.since")
             since = dt.datetime(day.year, day.month, day.day, tzinfo=record_tz)
         if value("#f-until"):
-            day = parse_day(value("#f-until"), "止 until") + dt.timedelta(days=1)
+            day = parse_day(value("#f-until"), "rv.until") + dt.timedelta(days=1)
             until = dt.datetime(day.year, day.month, day.day, tzinfo=record_tz)
         if since is not None and until is not None and until <= since:
-            raise ReviewInputError("止 until is before 起 since")
+            raise ReviewInputError("rv.until_before")
         shift = choice("#f-shift")
         outcome = choice("#f-outcome")
         sat = choice("#f-sat")
@@ -253,15 +279,14 @@ class CallLogPane(Vertical):
         try:
             flt = self.read_filter(ctx.record.tz)
         except UiError as exc:
-            self.show_status(f"{title_of(exc)}: {exc}")
-            self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
+            self.show_failure(exc)
             return
         self.filter = flt
         self.generation += 1
         generation = self.generation
         self.busy = True
         self.total = None
-        self.show_status("查询中 … loading")
+        self.show_status(self.t("rv.loading"))
 
         def load() -> None:
             try:
@@ -284,8 +309,7 @@ class CallLogPane(Vertical):
         if generation != self.generation:
             return
         self.busy = False
-        self.show_status(f"{title_of(exc)}: {exc}")
-        self.seat.report(exc)
+        self.show_failure(exc)
 
     def _first_page(self, generation: int, page: CallPage) -> None:
         if generation != self.generation:
@@ -329,9 +353,9 @@ class CallLogPane(Vertical):
 
     def _show_count(self) -> None:
         shown = self.query_one("#log-table", ReviewTable).row_count
-        counted = "计数中 counting" if self.total is None else str(self.total)
+        counted = self.t("rv.counting") if self.total is None else str(self.total)
         more = " …" if self.next_cursor is not None else ""
-        self.show_status(f"共 {counted} 条 calls · 已显示 {shown}{more}")
+        self.show_status(self.t("rv.count").format(n=counted, shown=shown, more=more))
 
     def _append(self, page: CallPage) -> None:
         ctx = self.context()
@@ -339,7 +363,8 @@ class CallLogPane(Vertical):
             return
         table = self.query_one("#log-table", ReviewTable)
         tz = ctx.tz
-        table.add_text_rows((call.key, call_row(call, tz)) for call in page.calls)
+        lang = self.seat.language
+        table.add_text_rows((call.key, call_row(call, tz, lang)) for call in page.calls)
         self.next_cursor = page.next
         self.pages_read += 1
         self.busy = False
@@ -389,4 +414,4 @@ class CallLogPane(Vertical):
         table = self.query_one("#log-table", ReviewTable)
         if ctx is None or call.key not in table.rows:
             return
-        table.set_text_row(call.key, call_row(call, ctx.tz))
+        table.set_text_row(call.key, call_row(call, ctx.tz, self.seat.language))

@@ -19,40 +19,82 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from console.domain.labels import SATISFACTION_LABELS, result_label
+from console.domain.labels import Language, result_label
+from console.domain.reasons import reason_text
 from console.headset import HeadsetError, HeadsetState, Playback
 from console.screens.supervisor.base import (
-    CATEGORY_LABELS,
-    OUTCOME_LABELS,
+    Key,
     ReviewContext,
+    ReviewInputError,
+    category_label,
+    describe,
     local,
+    localize_bindings,
+    outcome_label,
     review_context,
+    satisfaction_label,
     seconds,
 )
-from console.store import AMENDABLE, Amendment, CallRecord, FollowUp, FollowUpStatus, StoreError
+from console.store import (
+    AMENDABLE,
+    Amendment,
+    CallOutcome,
+    CallRecord,
+    FollowUp,
+    FollowUpStatus,
+    InvalidFact,
+    StoreError,
+)
 from console.store.review import add_quality_review
-from console.ui.errors import UiError, title_of
+from console.ui.errors import UiError
+from console.ui.texts import text
+
+STATUS_KEYS = {
+    FollowUpStatus.OPEN: "rv.fu.open",
+    FollowUpStatus.DONE: "rv.fu.done",
+    FollowUpStatus.CANCELLED: "rv.fu.cancelled",
+}
+"""A follow-up's status → its text key (as the follow-ups tab says it)."""
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
 
-FIELD_LABELS: dict[str, str] = {
-    "caller_number": "来电号码",
-    "caller_name": "姓名",
-    "contact": "联系方式",
-    "address": "地址",
-    "category": "类别",
-    "content": "内容",
-    "action": "处理",
-    "result": "处理结果",
-    "satisfaction": "满意度",
-    "outcome": "结果",
-    "answered_by": "接听人",
-    "notes": "备注",
-    "follow_up": "回访",
+FIELD_KEYS: dict[str, str] = {
+    **{name: f"notes.{name}" for name in (
+        "category", "caller_name", "contact", "address", "content", "action", "result",
+    )},
+    "satisfaction": "call.score",
+    **{name: f"rv.field.{name}" for name in (
+        "caller_number", "caller_display", "answered_at", "ended_at", "rings", "answered_by",
+        "outcome", "forwarded_to", "forward_method", "forward_result", "forwarded_at",
+        "follow_up", "recording", "notes",
+    )},
 }
+"""Each amendable field's label (the notes form's own words where the agent typed it)."""
+
+
+def field_label(name: str, language: Language) -> str:
+    """The label of a record field; a field without one is a bug the tests catch."""
+    return text(FIELD_KEYS[name], language)
+
+
+def shown_value(name: str, value: str | None, language: Language) -> str:
+    """A stored value as the detail shows it: labels for codes, — for none (never None)."""
+    if value is None or value == "":
+        return "—"
+    if name == "category":
+        return category_label(value, language)
+    if name == "result":
+        return result_label(value, language)
+    if name == "satisfaction" and value.isdigit():
+        return satisfaction_label(int(value), language)
+    if name == "outcome":
+        return next(
+            (outcome_label(o, language) for o in CallOutcome if o.value == value), value
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -79,23 +121,25 @@ def load_detail(ctx: ReviewContext, key: str) -> CallDetail:
     )
 
 
-def timeline(call: CallRecord, tz: dt.tzinfo) -> list[str]:
+def timeline(call: CallRecord, tz: dt.tzinfo, language: Language = Language.ZH) -> list[str]:
     """The ring timeline: ring, answer, forward, end, seal, each with seconds from the ring."""
+    unit = text("ring.seconds", language)
 
     def at(label: str, when: dt.datetime | None, extra: str = "") -> str | None:
         if when is None:
             return None
         offset = (when - call.ring_at).total_seconds()
-        return f"{local(when, tz, '%H:%M:%S')}  +{offset:5.0f} s  {label}{extra}"
+        what = text(label, language)
+        return f"{local(when, tz, '%H:%M:%S')}  +{offset:5.0f} {unit}  {what}{extra}"
 
-    rings = f" ({call.rings} 声)" if call.rings is not None else ""
+    rings = text("rv.d.rings", language).format(n=call.rings) if call.rings is not None else ""
     forward = f" → {call.forwarded_to} {call.forward_result or ''}" if call.forwarded_to else ""
     steps = [
-        at("振铃 ring", call.ring_at),
-        at("接听 answer", call.answered_at, f"{rings} {call.answered_by or ''}"),
-        at("转接 forward", call.forwarded_at, forward),
-        at("结束 end", call.ended_at, f" {call.end_reason or ''}"),
-        at("封存 sealed", call.sealed_at),
+        at("rv.d.ring", call.ring_at),
+        at("rv.d.answer", call.answered_at, f"{rings} {call.answered_by or ''}"),
+        at("rv.d.forward", call.forwarded_at, forward),
+        at("rv.d.end", call.ended_at, f" {call.end_reason or ''}"),
+        at("rv.d.sealed", call.sealed_at),
     ]
     return [s for s in steps if s is not None]
 
@@ -104,10 +148,11 @@ class CallDetailScreen(ModalScreen[None]):
     """The detail over the call log; Esc closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "关闭 Close"),
-        Binding("f5", "play", "播放录音 Play"),
-        Binding("f6", "stop", "停止 Stop"),
+        Binding("escape", "close", "rv.d.close"),
+        Binding("f5", "play", "rv.d.play_key"),
+        Binding("f6", "stop", "rv.d.stop_key"),
     ]
+    """Descriptions are text keys (`localize_bindings`)."""
 
     class PlaybackEnded(Message):
         """The recording played to its end (posted from the audio thread)."""
@@ -128,6 +173,7 @@ class CallDetailScreen(ModalScreen[None]):
 
     def __init__(self, key: str) -> None:
         super().__init__()
+        localize_bindings(self, self.seat.language)
         self.key = key
         self.detail: CallDetail | None = None
         self.playback: Playback | None = None
@@ -137,40 +183,50 @@ class CallDetailScreen(ModalScreen[None]):
     def seat(self) -> DutyConsoleApp:
         return cast("DutyConsoleApp", self.app)
 
+    def t(self, key: str) -> str:
+        """The label `key` in the seat's language."""
+        return text(key, self.seat.language)
+
     def compose(self) -> ComposeResult:
+        lang = self.seat.language
         with VerticalScroll(id="detail-box"):
-            yield Label(f"通话详情 Call {self.key}", id="detail-title", markup=False)
+            yield Label(self.t("rv.d.title").format(key=self.key), id="detail-title",
+                        markup=False)
             # Every fact below is the record's: numbers from INVITEs, what agents typed,
             # amendments' values and reasons. Shown as written, never read as markup.
             yield Static("", id="detail-facts", markup=False)
             with Horizontal(classes="amend-row"):
-                yield Button("播放录音 Play (F5)", id="play-recording", disabled=True)
-                yield Button("停止 Stop (F6)", id="stop-recording", disabled=True)
+                yield Button(self.t("rv.d.play"), id="play-recording", disabled=True)
+                yield Button(self.t("rv.d.stop"), id="stop-recording", disabled=True)
                 yield Label("", id="play-status", markup=False)
-            yield Label("振铃时间线 Ring timeline", classes="detail-heading")
+            yield Label(self.t("rv.d.timeline"), classes="detail-heading")
             yield Static("", id="detail-timeline", markup=False)
-            yield Label("更正记录 Amendments", classes="detail-heading")
+            yield Label(self.t("rv.d.amendments"), classes="detail-heading")
             yield Static("", id="detail-amendments", markup=False)
-            yield Label("回访 Follow-ups", classes="detail-heading")
+            yield Label(self.t("rv.tab.follow_ups"), classes="detail-heading")
             yield Static("", id="detail-follow-ups", markup=False)
-            yield Label("更正 Amend (新增更正,原记录不变)", classes="detail-heading")
+            yield Label(self.t("rv.d.amend"), classes="detail-heading")
             with Horizontal(classes="amend-row"):
                 yield Select(
-                    [(f"{FIELD_LABELS.get(f, f)} {f}", f) for f in AMENDABLE],
-                    prompt="字段",
+                    [(field_label(f, lang), f) for f in AMENDABLE],
+                    prompt=self.t("rv.d.field"),
                     id="amend-field",
                 )
-                yield Input(placeholder="新值 new value", id="amend-value", max_length=2000)
-                yield Input(placeholder="原因 reason (必填)", id="amend-why", max_length=500)
-                yield Button("更正", id="amend-submit", variant="warning")
+                yield Input(placeholder=self.t("rv.d.new_value"), id="amend-value",
+                            max_length=2000)
+                yield Input(placeholder=self.t("rv.d.reason"), id="amend-why", max_length=500)
+                yield Button(self.t("rv.d.amend_button"), id="amend-submit", variant="warning")
             yield Label("", id="amend-error", markup=False)
-            yield Label("质检评分 Quality score (监听后评分)", classes="detail-heading")
+            yield Label(self.t("rv.d.quality"), classes="detail-heading")
             with Horizontal(classes="amend-row"):
-                yield Input(placeholder="得分 0–100", id="score-value", max_length=3)
-                yield Input(placeholder="评语 notes", id="score-notes", max_length=2000)
-                yield Button("评分", id="score-submit", variant="primary")
+                yield Input(placeholder=self.t("rv.d.score_hint"), id="score-value",
+                            max_length=3)
+                yield Input(placeholder=self.t("rv.d.score_notes"), id="score-notes",
+                            max_length=2000)
+                yield Button(self.t("rv.d.score_button"), id="score-submit", variant="primary")
             yield Label("", id="score-error", markup=False)
-            yield Button("关闭", id="detail-close")
+            yield Button(self.t("rv.d.close"), id="detail-close")
+        yield Footer()  # this screen's keys (F5 plays here), not the review's under it
 
     def on_mount(self) -> None:
         self.reload()
@@ -202,59 +258,69 @@ class CallDetailScreen(ModalScreen[None]):
         ctx = self.context()
         if ctx is None:
             return
+        lang = self.seat.language
         self.detail = detail
         c = detail.current
         sealed = detail.sealed
 
-        def fact(name: str, label: str, value: Any, was: Any) -> str:
-            mark = f"  [原 sealed: {was}]" if name in c.amended_fields else ""
-            return f"{label}: {value if value not in (None, '') else '—'}{mark}"
+        def fact(name: str, value: Any, was: Any) -> str:
+            mark = ""
+            if name in c.amended_fields:
+                mark = self.t("rv.d.was").format(was=was if was not in (None, "") else "—")
+            shown = value if value not in (None, "") else "—"
+            return f"{field_label(name, lang)}: {shown}{mark}"
 
-        outcome = OUTCOME_LABELS.get(c.outcome, "") if c.outcome else "进行中"
-        sealed_outcome = OUTCOME_LABELS.get(sealed.outcome, "") if sealed.outcome else ""
         lines = [
-            fact("caller_number", "来电号码", c.caller_number, sealed.caller_number),
-            fact("caller_name", "姓名", c.caller_name, sealed.caller_name),
-            fact("contact", "联系方式", c.contact, sealed.contact),
-            fact("address", "地址", c.address, sealed.address),
-            fact("outcome", "结果", outcome, sealed_outcome),
-            fact("answered_by", "接听人", c.answered_by, sealed.answered_by),
-            f"应答秒数: {seconds(c.seconds_to_answer) or '—'} · 通话秒数: "
-            f"{seconds(c.handling_seconds) or '—'}",
-            fact(
-                "category",
-                "类别",
-                CATEGORY_LABELS.get(c.category or "", c.category),
-                CATEGORY_LABELS.get(sealed.category or "", sealed.category),
+            fact("caller_number", c.caller_number, sealed.caller_number),
+            fact("caller_name", c.caller_name, sealed.caller_name),
+            fact("contact", c.contact, sealed.contact),
+            fact("address", c.address, sealed.address),
+            fact("outcome", outcome_label(c.outcome, lang),
+                 outcome_label(sealed.outcome, lang) if sealed.outcome else ""),
+            fact("answered_by", c.answered_by, sealed.answered_by),
+            self.t("rv.d.seconds").format(
+                answer=seconds(c.seconds_to_answer) or "—", call=seconds(c.handling_seconds) or "—"
             ),
+            fact("category", category_label(c.category, lang),
+                 category_label(sealed.category, lang)),
             fact(
                 "satisfaction",
-                "满意度",
-                SATISFACTION_LABELS.get(c.satisfaction),
-                SATISFACTION_LABELS.get(sealed.satisfaction),
+                satisfaction_label(c.satisfaction, lang),
+                satisfaction_label(sealed.satisfaction, lang),
             ),
-            fact("content", "内容", c.content, sealed.content),
-            fact("action", "处理", c.action, sealed.action),
-            fact("result", "处理结果", result_label(c.result), result_label(sealed.result)),
-            fact("notes", "备注", c.notes, sealed.notes),
-            f"录音 recording: {c.recording or '无 none'}",
-            f"链 chain: {c.line} #{c.seq if c.seq is not None else '—'}",
+            fact("content", c.content, sealed.content),
+            fact("action", c.action, sealed.action),
+            fact("result", result_label(c.result, lang), result_label(sealed.result, lang)),
+            fact("notes", c.notes, sealed.notes),
+            f"{field_label('recording', lang)}: {c.recording or self.t('rv.none')}",
+            self.t("rv.d.chain").format(line=c.line, seq=c.seq if c.seq is not None else "—"),
         ]
         self.query_one("#detail-facts", Static).update("\n".join(lines))
         self.query_one("#play-recording", Button).disabled = not c.recording
-        self.query_one("#detail-timeline", Static).update("\n".join(timeline(c, ctx.tz)))
+        self.query_one("#detail-timeline", Static).update("\n".join(timeline(c, ctx.tz, lang)))
         amendments = [
-            f"{local(a.at, ctx.tz, '%Y-%m-%d %H:%M')} {a.who}: {a.field} "
-            f"{a.old_value!r} → {a.new_value!r} — {a.why}"
+            f"{local(a.at, ctx.tz, '%Y-%m-%d %H:%M')} {a.who}: {field_label(a.field, lang)} "
+            + self.t("rv.d.quoted").format(value=shown_value(a.field, a.old_value, lang))
+            + " → "
+            + self.t("rv.d.quoted").format(value=shown_value(a.field, a.new_value, lang))
+            + f" — {a.why}"
             for a in detail.amendments
         ]
-        self.query_one("#detail-amendments", Static).update("\n".join(amendments) or "无 none")
+        self.query_one("#detail-amendments", Static).update(
+            "\n".join(amendments) or self.t("rv.none")
+        )
         follow_ups = [
-            f"{f.owner} 到期 {local(f.due_at, ctx.tz, '%m-%d %H:%M')} "
-            f"{'已办结' if f.status is FollowUpStatus.DONE else f.status.value}: {f.description}"
+            self.t("rv.d.fu_line").format(
+                owner=f.owner or self.t("rv.fu.unowned"),
+                due=local(f.due_at, ctx.tz, "%m-%d %H:%M"),
+                state=self.t(STATUS_KEYS[f.status]),
+                what=reason_text(f.description, lang),
+            )
             for f in detail.follow_ups
         ]
-        self.query_one("#detail-follow-ups", Static).update("\n".join(follow_ups) or "无 none")
+        self.query_one("#detail-follow-ups", Static).update(
+            "\n".join(follow_ups) or self.t("rv.none")
+        )
 
     @on(Button.Pressed, "#amend-submit")
     def amend(self) -> None:
@@ -266,10 +332,10 @@ class CallDetailScreen(ModalScreen[None]):
         value = self.query_one("#amend-value", Input).value.strip()
         why = self.query_one("#amend-why", Input).value.strip()
         if select.is_blank():
-            self.error("请选择字段 choose the field to correct")
+            self.error(self.t("rv.d.need_field"))
             return
         if not why:
-            self.error("请填写原因 a correction needs a reason")
+            self.error(self.t("rv.d.need_reason"))
             return
         self.error("")
         key = self.key
@@ -278,6 +344,13 @@ class CallDetailScreen(ModalScreen[None]):
             try:
                 ctx.record.amend(key, str(field), value or None, who=ctx.reviewer, why=why)
                 detail = load_detail(ctx, key)
+            except InvalidFact as exc:  # the value: named, in the seat's language
+                refused = ReviewInputError(
+                    "rv.d.refused", field=Key(FIELD_KEYS[str(field)]), value=value,
+                    detail=" ".join(str(exc).split()),
+                )
+                self.seat.call_from_thread(self.failed, refused)
+                return
             except StoreError as exc:
                 self.seat.call_from_thread(self.failed, exc)
                 return
@@ -285,9 +358,10 @@ class CallDetailScreen(ModalScreen[None]):
 
         self.seat.run_worker(add, name="amend", thread=True, exit_on_error=False)
 
-    def failed(self, exc: StoreError) -> None:
-        self.error(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
+    def failed(self, exc: BaseException) -> None:
+        title, words = describe(exc, self.seat.language)
+        self.error(f"{title}: {words}")
+        self.seat.notify(words, title=title, severity="error", markup=False)
 
     def amended(self, detail: CallDetail) -> None:
         from console.screens.supervisor.call_log import CallLogPane
@@ -295,7 +369,7 @@ class CallDetailScreen(ModalScreen[None]):
         self.query_one("#amend-value", Input).value = ""
         self.query_one("#amend-why", Input).value = ""
         self.show(detail)
-        self.seat.notify("已新增更正 amendment added", title="更正 Amend")
+        self.seat.notify(self.t("rv.d.amended"), title=self.t("rv.d.amend_button"))
         for screen in self.seat.screen_stack:
             for pane in screen.query(CallLogPane).results(CallLogPane):
                 pane.refresh_row(detail.current)
@@ -305,36 +379,41 @@ class CallDetailScreen(ModalScreen[None]):
         ctx = self.context()
         if ctx is None:
             return
-        text = self.query_one("#score-value", Input).value.strip()
+        score_text = self.query_one("#score-value", Input).value.strip()
         notes = self.query_one("#score-notes", Input).value
         label = self.query_one("#score-error", Label)
-        if not text.isdigit() or not 0 <= int(text) <= 100:
-            label.update(f"得分 {text!r}: 请填 0–100 的整数 a whole number 0..100")
+        if not score_text.isdigit() or not 0 <= int(score_text) <= 100:
+            label.update(self.t("rv.d.bad_score").format(value=score_text))
             return
         label.update("")
         key = self.key
+        detail = self.detail
+        if detail is not None and detail.current.answered_by in (None, "auto", "gate_post"):
+            label.update(self.t("rv.d.not_agent"))  # nobody's service to score
+            return
 
         def add() -> None:
             try:
-                add_quality_review(ctx.record, key, ctx.reviewer, int(text), notes)
+                add_quality_review(ctx.record, key, ctx.reviewer, int(score_text), notes)
             except StoreError as exc:
                 self.seat.call_from_thread(self._score_failed, exc)
                 return
-            self.seat.call_from_thread(self._scored, int(text))
+            self.seat.call_from_thread(self._scored, int(score_text))
 
         self.seat.run_worker(add, name="quality", thread=True, exit_on_error=False)
 
     def _score_failed(self, exc: StoreError) -> None:
-        self.query_one("#score-error", Label).update(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
+        title, words = describe(exc, self.seat.language)
+        self.query_one("#score-error", Label).update(f"{title}: {words}")
+        self.seat.notify(words, title=title, severity="error", markup=False)
 
     def _scored(self, score: int) -> None:
         from console.screens.supervisor.panes import QualityPane
 
         self.query_one("#score-value", Input).value = ""
         self.query_one("#score-notes", Input).value = ""
-        self.query_one("#score-error", Label).update(f"已评分 scored {score}")
-        self.seat.notify(f"{score} 分", title="质检 Quality")
+        self.query_one("#score-error", Label).update(self.t("rv.d.scored").format(score=score))
+        self.seat.notify(self.t("rv.d.points").format(score=score), title=self.t("rv.tab.quality"))
         for screen in self.seat.screen_stack:
             for pane in screen.query(QualityPane).results(QualityPane):
                 pane.reload()
@@ -360,16 +439,18 @@ class CallDetailScreen(ModalScreen[None]):
             return
         path = detail.current.recording
         if not path:
-            self.seat.notify("这通电话没有录音 this call has no recording", title="录音 Recording")
+            self.seat.notify(self.t("rv.d.no_recording"), title=self.t("rv.d.recording"))
             return
         status = self.seat.headset_status
         if status.state is not HeadsetState.READY:
-            message = f"无耳机,无法播放 no headset to play on: {status.detail}"
+            message = self.t("rv.d.no_headset").format(detail=status.detail)
             self.play_status(message)
-            self.seat.notify(message, title="无耳机 No headset", severity="warning", markup=False)
+            self.seat.notify(
+                message, title=self.t("headset.none"), severity="warning", markup=False
+            )
             return
         self.action_stop()
-        self.play_status(f"打开 opening {path} …")
+        self.play_status(self.t("rv.d.opening").format(path=path))
         headset = self.seat.headset
         holder: list[Playback] = []
 
@@ -394,26 +475,27 @@ class CallDetailScreen(ModalScreen[None]):
             return
         self.playback = playback
         self.query_one("#stop-recording", Button).disabled = False
-        self.play_status(
-            f"播放中 playing {playback.path.name} ({playback.seconds:.0f} s) · F6 停止 stop"
-        )
+        self.play_status(self.t("rv.d.playing").format(
+            name=playback.path.name, seconds=playback.seconds
+        ))
         if playback.finished:  # ended before this ran: its message may have come first
-            self._stop_playback("播放完毕 played to the end")
+            self._stop_playback(self.t("rv.d.played"))
 
     def _play_failed(self, exc: HeadsetError) -> None:
-        self.play_status(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
+        title, words = describe(exc, self.seat.language)
+        self.play_status(f"{title}: {words}")
+        self.seat.notify(words, title=title, severity="error", markup=False)
 
     @on(PlaybackEnded)
     def _ended(self, message: PlaybackEnded) -> None:
         if message.playback is self.playback:
-            self._stop_playback("播放完毕 played to the end")
+            self._stop_playback(self.t("rv.d.played"))
 
     @on(Button.Pressed, "#stop-recording")
     def action_stop(self) -> None:
         """Stop the recording playing now (nothing if none)."""
         if self.playback is not None:
-            self._stop_playback(f"已停止 stopped at {self.playback.position:.0f} s")
+            self._stop_playback(self.t("rv.d.stopped").format(at=self.playback.position))
 
     def _stop_playback(self, message: str) -> None:
         playback, self.playback = self.playback, None

@@ -20,8 +20,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from console.holidays.load import ADD_ACTION, AddFailed, AddPlan, plan_add, titled, write_add
 from console.screens.base import SeatModal
+from console.screens.keys import localize_bindings
 from console.store import StoreError
-from console.ui.texts import both
 
 if TYPE_CHECKING:
     from console.config import HolidaySettings
@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 class HolidayNoticeScreen(SeatModal):
     """A notice file's path (and a year, for an .ics feed), its preview, then the write."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "common.cancel")]
 
     def __init__(self, ctx: ReviewContext) -> None:
         super().__init__()
+        localize_bindings(self, self.seat.language)
         self.ctx = ctx
         """The supervisor (who the audit entry names) and the duty record it goes into."""
         self.plan: AddPlan | None = None
@@ -44,18 +45,18 @@ class HolidayNoticeScreen(SeatModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="holiday-notice"):
-            yield Label(both("notice.title"), classes="dialog-title")
-            yield Label(both("notice.file", " · "))
+            yield Label(self.t("notice.title"), classes="dialog-title")
+            yield Label(self.t("notice.file"))
             yield Input(id="hn-file", max_length=500, placeholder="holidays-2027.toml")
-            yield Label(both("notice.year", " · "))
+            yield Label(self.t("notice.year"))
             yield Input(id="hn-year", max_length=4, placeholder="2027")
             with VerticalScroll(id="hn-scroll"):
                 yield Static("", id="hn-result", markup=False)  # quotes the file as typed
             with Horizontal(classes="buttons"):
-                yield Button(both("notice.preview"), id="hn-preview", variant="primary")
-                yield Button(both("notice.write"), id="hn-write", variant="success",
+                yield Button(self.t("notice.preview"), id="hn-preview", variant="primary")
+                yield Button(self.t("notice.write"), id="hn-write", variant="success",
                              disabled=True)
-                yield Button(both("common.cancel"), id="hn-cancel")
+                yield Button(self.t("common.cancel"), id="hn-cancel")
 
     def on_mount(self) -> None:
         self.query_one("#hn-file", Input).focus()
@@ -77,17 +78,17 @@ class HolidayNoticeScreen(SeatModal):
         path = self.query_one("#hn-file", Input).value.strip()
         year = self.query_one("#hn-year", Input).value.strip()
         if not path:
-            self.show(both("notice.need_file", " · "), error=True)
+            self.show(self.t("notice.need_file"), error=True)
             return None
         if year and not (len(year) == 4 and year.isdigit()):
-            self.show(both("notice.bad_year", " · "), error=True)
+            self.show(self.t("notice.bad_year"), error=True)
             return None
         return Path(path).expanduser(), int(year) if year else None
 
     def settings(self) -> HolidaySettings | None:
         holidays = self.seat.settings.holidays
         if holidays is None:
-            self.show(both("notice.no_config", " · "), error=True)
+            self.show(self.t("notice.no_config"), error=True)
         return holidays
 
     @on(Input.Changed)
@@ -111,7 +112,7 @@ class HolidayNoticeScreen(SeatModal):
         if typed is None or holidays is None:
             return
         self.busy(True)
-        self.show(both("notice.checking", " · "))
+        self.show(self.t("notice.checking"))
         self.run_preview(holidays, *typed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="holiday-notice",
@@ -131,16 +132,16 @@ class HolidayNoticeScreen(SeatModal):
         self.plan = plan
         lines = [
             str(plan.file),
-            both("notice.summary", " · ").format(
+            self.t("notice.summary").format(
                 year=plan.year, holidays=len(plan.notice.holidays),
                 makeup=len(plan.notice.makeup_days),
             ),
-            both("notice.changes", " · ").format(n=len(plan.changes)),
+            self.t("notice.changes").format(n=len(plan.changes)),
         ]
         lines += [f"  {change.describe(self.language)}" for change in plan.changes]
         if not plan.changes:
-            lines.append("  " + both("notice.no_change", " · "))
-        lines.append(both("notice.write_to", " · ").format(target=plan.target))
+            lines.append("  " + self.t("notice.no_change"))
+        lines.append(self.t("notice.write_to").format(target=plan.target))
         self.show("\n".join(lines))
         self.query_one("#hn-write", Button).disabled = False
 
@@ -159,7 +160,7 @@ class HolidayNoticeScreen(SeatModal):
         if plan is None or holidays is None:
             return
         self.busy(True)
-        self.show(both("notice.writing", " · "))
+        self.show(self.t("notice.writing"))
         self.run_write(holidays, plan, self.query_one("#hn-year", Input).value.strip())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="holiday-notice",
@@ -171,7 +172,7 @@ class HolidayNoticeScreen(SeatModal):
             plan = plan_add(holidays, previewed.file, int(year) if year else None,
                             self.seat.settings.config_source)
             if plan.text != previewed.text:
-                raise AddFailed(both("notice.stale", " · "))
+                raise AddFailed(self.t("notice.stale"))
             detail = write_add(plan, ctx.record, ctx.reviewer)
         except AddFailed as exc:
             self.seat.call_from_thread(self.failed, str(exc))
@@ -183,10 +184,10 @@ class HolidayNoticeScreen(SeatModal):
 
     def done(self, plan: AddPlan, detail: str) -> None:
         self.written = detail
-        message = both("notice.written", " · ").format(
+        message = self.t("notice.written").format(
             target=plan.target, action=ADD_ACTION, who=self.ctx.reviewer
         )
-        self.seat.notify(message, title=both("notice.load"), markup=False)  # a typed path
+        self.seat.notify(message, title=self.t("notice.load"), markup=False)  # a typed path
         if not self.showing:
             return
         self.busy(False)

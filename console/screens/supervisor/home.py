@@ -8,7 +8,7 @@ elsewhere), it composes nothing but the refusal: the data is confidential (duty 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +17,7 @@ from textual.command import Provider
 from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane, Tabs
 
 from console.screens.base import SeatScreen_
-from console.screens.supervisor.base import localize_bindings, review_context
+from console.screens.supervisor.base import describe, localize_bindings, review_context
 from console.screens.supervisor.call_log import CallLogPane
 from console.screens.supervisor.commands import ScreenKeyCommands
 from console.screens.supervisor.kpis import KpiPane
@@ -29,8 +29,11 @@ from console.screens.supervisor.panes import (
     MorningPane,
     QualityPane,
 )
-from console.ui.calendar import bilingual_text
-from console.ui.errors import UiError, title_of
+from console.ui.calendar import coverage_text
+from console.ui.errors import UiError
+
+if TYPE_CHECKING:
+    from console.app import DutyConsoleApp
 
 
 class SupervisorScreen(SeatScreen_):
@@ -83,9 +86,10 @@ class SupervisorScreen(SeatScreen_):
     def compose(self) -> ComposeResult:
         yield Header()
         try:
-            ctx = review_context(self.seat)
+            ctx = review_context(cast("DutyConsoleApp", self.app))  # the review's own view
         except UiError as exc:
-            yield Label(f"{title_of(exc)}: {exc}", id="review-refused", markup=False)
+            title, words = describe(exc, self.language)
+            yield Label(f"{title}: {words}", id="review-refused", markup=False)
             yield Footer()
             return
         self.sub_title = self.t("rv.sub_title").format(who=ctx.reviewer)  # in the header
@@ -124,7 +128,7 @@ class SupervisorScreen(SeatScreen_):
             return
         notice = notices.first(Label)
         cover = self.seat.settings.calendar_coverage(self.seat.clock.now())
-        words = bilingual_text(cover)
+        words = coverage_text(cover, self.language)
         notice.update(words)
         notice.display = bool(words)
         notice.set_class(cover.alarm, "-alarm")

@@ -18,8 +18,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
+from console.domain.labels import Language, Satisfaction
 from console.screens.supervisor.base import (
     ReviewContext,
+    describe,
     parse_day,
     percent,
     review_context,
@@ -27,7 +29,8 @@ from console.screens.supervisor.base import (
 from console.store import DutyRecord, Kpis, StoreError
 from console.store.export import totals
 from console.store.review import agent_kpis
-from console.ui.errors import UiError, title_of
+from console.ui.errors import UiError
+from console.ui.texts import text
 from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
@@ -45,7 +48,9 @@ class Period(enum.Enum):
     MONTH = "month"
 
 
-PERIOD_LABELS = {Period.DAY: "日 day", Period.WEEK: "周 week", Period.MONTH: "月 month"}
+PERIOD_LABELS = {Period.DAY: "rv.period.day", Period.WEEK: "rv.period.week",
+                 Period.MONTH: "rv.period.month"}
+"""Period → its text key."""
 
 
 def period_bounds(
@@ -73,41 +78,40 @@ def satisfaction_rate(k: Kpis) -> float | None:
     return k.satisfaction.get(1, 0) / rated if rated else None
 
 
-def overall_rows(k: Kpis) -> list[tuple[str, str]]:
+def overall_rows(k: Kpis, language: Language = Language.ZH) -> list[tuple[str, str]]:
     """The overall table: the export's totals block, then the rates the screen adds."""
-    rows = [(label, str(value)) for label, value in totals(k)]
+    rows = [(label, str(value)) for label, value in totals(k, language)]
+    below = f" ✗ {text('rv.kpi.below', language)}"
     target = (
-        ""
-        if k.answer_rate is None
-        else (" ✓" if k.answer_rate >= ANSWER_RATE_TARGET else " ✗ 低于80%")
+        "" if k.answer_rate is None else (" ✓" if k.answer_rate >= ANSWER_RATE_TARGET else below)
     )
-    rows.append(("接通率目标 ≥80%", percent(k.answer_rate) + target))
-    rows.append(("满意率", percent(satisfaction_rate(k))))
+    rows.append((text("rv.kpi.target", language), percent(k.answer_rate) + target))
+    rows.append((text("rv.kpi.sat_rate", language), percent(satisfaction_rate(k))))
     return rows
 
 
-def hour_chart(k: Kpis, width: int = 40) -> str:
+def hour_chart(k: Kpis, width: int = 40, language: Language = Language.ZH) -> str:
     """Calls per local hour of day as a bar chart (one line per hour 00–23)."""
     peak = max(k.calls_per_hour.values(), default=0)
     lines = []
     for hour in range(24):
         n = k.calls_per_hour.get(hour, 0)
         bar = "█" * (round(n / peak * width) if peak else 0)
-        lines.append(f"{hour:02d}时 {bar} {n}")
+        lines.append(f"{text('rv.kpi.hour', language).format(hour=hour)} {bar} {n}")
     return "\n".join(lines)
 
 
-AGENT_COLUMNS = (
-    "工号",
-    "接听",
-    "铃限内",
-    "平均应答秒",
-    "平均通话秒",
-    "满意",
-    "一般",
-    "不满意",
-    "满意率",
-)
+def agent_columns(language: Language) -> tuple[str, ...]:
+    """The per-agent table's columns; the satisfaction words are the domain's."""
+    return (
+        text("rv.agent_id", language),
+        text("rv.kpi.col.answered", language),
+        text("rv.kpi.col.in_limit", language),
+        text("rv.kpi.col.avg_answer", language),
+        text("rv.kpi.col.avg_call", language),
+        *(s.label(language) for s in Satisfaction),
+        text("rv.kpi.col.sat_rate", language),
+    )
 
 
 def agent_row(agent: str, k: Kpis) -> tuple[str, ...]:
@@ -164,15 +168,17 @@ class KpiPane(Vertical):
         return cast("DutyConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:
+        lang = self.seat.language
         with Horizontal(classes="review-filters"):
             yield Select(
-                [(label, p.value) for p, label in PERIOD_LABELS.items()],
+                [(text(label, lang), p.value) for p, label in PERIOD_LABELS.items()],
                 value=Period.DAY.value,
                 allow_blank=False,
                 id="k-period",
             )
-            yield Input(placeholder="日期 YYYY-MM-DD", id="k-day", max_length=10)
-            yield Button("刷新", id="k-refresh", variant="primary")
+            yield Input(placeholder=f"{text('rv.date', lang)} YYYY-MM-DD", id="k-day",
+                        max_length=10, classes="date")
+            yield Button(text("rv.refresh", lang), id="k-refresh", variant="primary")
         yield Label("", id="k-status", markup=False)  # may quote the typed date
         with Horizontal(id="k-body"):
             yield ReviewTable(id="k-overall", cursor_type="row")
@@ -181,12 +187,16 @@ class KpiPane(Vertical):
                 yield Static("", id="k-hours")
 
     def on_mount(self) -> None:
-        self.query_one("#k-overall", ReviewTable).add_columns("指标", "数值")
-        self.query_one("#k-agents", ReviewTable).add_columns(*AGENT_COLUMNS)
+        lang = self.seat.language
+        self.query_one("#k-overall", ReviewTable).add_columns(
+            text("rv.kpi.figure", lang), text("rv.kpi.value", lang)
+        )
+        self.query_one("#k-agents", ReviewTable).add_columns(*agent_columns(lang))
         try:
             ctx = review_context(self.seat)
         except UiError as exc:
-            self.query_one("#k-status", Label).update(f"{title_of(exc)}: {exc}")
+            title, words = describe(exc, lang)
+            self.query_one("#k-status", Label).update(f"{title}: {words}")
             return
         today = self.seat.clock.now().astimezone(ctx.record.tz).date()
         self.query_one("#k-day", Input).value = today.isoformat()
@@ -203,15 +213,16 @@ class KpiPane(Vertical):
         status = self.query_one("#k-status", Label)
         try:
             ctx = review_context(self.seat)
-            day = parse_day(self.query_one("#k-day", Input).value, "日期 date")
+            day = parse_day(self.query_one("#k-day", Input).value, "rv.date")
         except UiError as exc:
-            status.update(f"{title_of(exc)}: {exc}")
-            self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
+            title, words = describe(exc, self.seat.language)
+            status.update(f"{title}: {words}")
+            self.seat.notify(words, title=title, severity="error", markup=False)
             return
         period = Period(str(self.query_one("#k-period", Select).value))
         self.generation += 1
         generation = self.generation
-        status.update("统计中 … loading")
+        status.update(text("rv.kpi.loading", self.seat.language))
 
         def load() -> None:
             try:
@@ -232,8 +243,9 @@ class KpiPane(Vertical):
 
     def _failed(self, generation: int, exc: StoreError) -> None:
         if generation == self.generation:
-            self.query_one("#k-status", Label).update(f"{title_of(exc)}: {exc}")
-            self.seat.report(exc)
+            title, words = describe(exc, self.seat.language)
+            self.query_one("#k-status", Label).update(f"{title}: {words}")
+            self.seat.notify(words, title=title, severity="error", markup=False)
 
     def show(self, generation: int, view: KpiView) -> None:
         if generation != self.generation:
@@ -248,11 +260,13 @@ class KpiPane(Vertical):
         overall = self.query_one("#k-overall", ReviewTable)
         overall.clear()
         overall.add_text_rows(
-            (label, (label, value)) for label, value in overall_rows(view.overall)
+            (label, (label, value))
+            for label, value in overall_rows(view.overall, self.seat.language)
         )
         agents = self.query_one("#k-agents", ReviewTable)
         agents.clear()
         agents.add_text_rows((agent, agent_row(agent, k)) for agent, k in view.per_agent.items())
+        lang = self.seat.language
         self.query_one("#k-hours", Static).update(
-            "每小时来电 calls per hour\n" + hour_chart(view.overall)
+            text("rv.kpi.per_hour", lang) + "\n" + hour_chart(view.overall, language=lang)
         )

@@ -20,7 +20,10 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from console.domain.agent import AttendancePolicy
 from console.domain.attendance import DayAttendance, StateEntry, day_attendance
+from console.domain.labels import Language
+from console.domain.reasons import reason_text
 from console.screens.supervisor.base import (
+    Key,
     ReviewContext,
     ReviewInputError,
     local,
@@ -38,6 +41,7 @@ from console.store import (
     FollowUpStatus,
     UnknownRecord,
 )
+from console.ui.texts import text
 from console.widgets.plain_table import PlainTable
 
 # ---------------------------------------------------------------- attendance
@@ -128,8 +132,9 @@ class AttendancePane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Input(placeholder="考勤日期 YYYY-MM-DD", id="a-day", max_length=10)
-            yield Button("刷新", id="a-refresh")
+            yield Input(placeholder=f"{self.t('rv.a.day')} YYYY-MM-DD", id="a-day",
+                        max_length=10, classes="date")
+            yield Button(self.t("rv.refresh"), id="a-refresh")
             yield Button(self.t("rv.att.unlock"), id="a-unlock", variant="warning")
         yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="a-table", cursor_type="row")
@@ -138,15 +143,11 @@ class AttendancePane(ReviewPane):
 
     def on_mount(self) -> None:
         self.query_one("#a-table", DataTable).add_columns(
-            "工号",
-            "姓名",
-            "首次登录",
-            "最后退出",
-            "在线",
-            "示忙次数",
-            "示忙分钟",
-            "超时示忙",
-            "接听",
+            self.t("rv.agent_id"),
+            *(self.t(f"rv.a.col.{c}") for c in (
+                "name", "first", "last", "online", "aways", "away_min", "overdue",
+            )),
+            self.t("rv.kpi.col.answered"),
             self.t("rv.att.col.locked"),
         )
         ctx = self.context()
@@ -167,7 +168,7 @@ class AttendancePane(ReviewPane):
         if ctx is None:
             return
         try:
-            day = parse_day(self.query_one("#a-day", Input).value, "考勤日期 date")
+            day = parse_day(self.query_one("#a-day", Input).value, "rv.a.day")
         except ReviewInputError as exc:
             self.failed(exc)  # the table keeps the day it shows
             return
@@ -189,12 +190,13 @@ class AttendancePane(ReviewPane):
             table.add_row(
                 line.agent_id,
                 view.names.get(line.agent_id, "?"),
-                f"{login} 迟到 late" if line.late else login,
-                f"{logout} 早退 early" if line.early else logout,
-                "在线 on" if line.logged_in_now else "",
+                f"{login} {self.t('rv.a.late')}" if line.late else login,
+                f"{logout} {self.t('rv.a.early')}" if line.early else logout,
+                self.t("rv.a.on") if line.logged_in_now else "",
                 str(line.aways),
                 minutes(line.away_total),
-                f"{line.overdue_aways} 超时 overdue" if line.overdue_aways else "0",
+                self.t("rv.a.overdue").format(n=line.overdue_aways) if line.overdue_aways
+                else "0",
                 str(line.calls),
                 self.locked_text(view, line.agent_id),
                 key=line.agent_id,
@@ -203,7 +205,7 @@ class AttendancePane(ReviewPane):
             table.add_row(
                 agent_id,
                 view.names.get(agent_id, "?"),
-                "未登录 no login",
+                self.t("rv.a.no_login"),
                 "",
                 "",
                 "",
@@ -222,11 +224,11 @@ class AttendancePane(ReviewPane):
         late = sum(1 for line in view.lines if line.late)
         early = sum(1 for line in view.lines if line.early)
         overdue = sum(line.overdue_aways for line in view.lines)
-        self.status(
-            f"{view.day.isoformat()} · 登录 {len(view.lines)} 人 · 迟到 {late} · 早退 {early} · "
-            f"超时示忙 {overdue} 次 (>{minutes(policy.away_limit)} 分钟) · "
-            f"上班 {policy.late_after:%H:%M} 下班 {policy.early_before:%H:%M}"
-        )
+        self.status(self.t("rv.a.count").format(
+            day=view.day.isoformat(), n=len(view.lines), late=late, early=early,
+            overdue=overdue, limit=minutes(policy.away_limit),
+            start=f"{policy.late_after:%H:%M}", end=f"{policy.early_before:%H:%M}",
+        ))
 
     def locked_text(self, view: AttendanceView, agent_id: str) -> str:
         until = view.locked.get(agent_id)
@@ -251,10 +253,10 @@ class AttendancePane(ReviewPane):
             return
         agent_id = self.selected_agent()
         if agent_id is None:
-            self.failed(ReviewInputError(self.t("rv.att.none_selected")))
+            self.failed(ReviewInputError("rv.att.none_selected"))
             return
         if agent_id not in view.locked:
-            self.failed(ReviewInputError(self.t("rv.att.not_locked").format(who=agent_id)))
+            self.failed(ReviewInputError("rv.att.not_locked", who=agent_id))
             return
         self.work(
             "unlock", lambda: ctx.record.unlock_agent(agent_id, ctx.reviewer), self.unlocked
@@ -275,7 +277,7 @@ class AttendancePane(ReviewPane):
         detail = ""
         if found:
             reasons = "; ".join(found[0].away_reasons) or "—"
-            detail = f"{found[0].agent_id} 示忙原因 away reasons: {reasons}"
+            detail = self.t("rv.a.reasons").format(who=found[0].agent_id, reasons=reasons)
         self.query_one("#a-detail", Static).update(detail)
 
 
@@ -296,7 +298,9 @@ class EventLine:
     """The call's caller number; "" without a call, a remark when the call is unknown."""
 
 
-def load_events(record: DutyRecord, limit: int = EVENTS_SHOWN) -> tuple[list[EventLine], int]:
+def load_events(
+    record: DutyRecord, limit: int = EVENTS_SHOWN, language: Language = Language.ZH
+) -> tuple[list[EventLine], int]:
     """The newest `limit` reports, newest first, and how many there are in all."""
     reports = record.event_reports()
     names = {a.agent_id: a.name for a in record.agents()}
@@ -305,9 +309,11 @@ def load_events(record: DutyRecord, limit: int = EVENTS_SHOWN) -> tuple[list[Eve
         caller = ""
         if r.call_key:
             try:
-                caller = record.get_call(r.call_key).caller_number or "无号码 no number"
+                caller = record.get_call(r.call_key).caller_number or text(
+                    "rv.ev.no_number", language
+                )
             except UnknownRecord:
-                caller = f"未知通话 unknown call {r.call_key[:8]}"
+                caller = text("rv.ev.unknown_call", language).format(key=r.call_key[:8])
         lines.append(EventLine(r, names.get(r.reporter, "?"), caller))
     return lines, len(reports)
 
@@ -329,7 +335,7 @@ class EventReportPane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Button("刷新", id="ev-refresh")
+            yield Button(self.t("rv.refresh"), id="ev-refresh")
         yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="ev-table", cursor_type="row")
         yield table
@@ -337,7 +343,8 @@ class EventReportPane(ReviewPane):
 
     def on_mount(self) -> None:
         self.query_one("#ev-table", DataTable).add_columns(
-            "", "时间", "报告人", "姓名", "来电号码", "事件摘要"
+            "", self.t("rv.q.col.at"), self.t("rv.ev.col.reporter"), self.t("rv.a.col.name"),
+            self.t("rv.ev.col.caller"), self.t("rv.ev.col.summary"),
         )
         self.reload()
 
@@ -351,7 +358,8 @@ class EventReportPane(ReviewPane):
         ctx = self.context()
         if ctx is None:
             return
-        self.work("events", lambda: load_events(ctx.record), self.show)
+        lang = self.seat.language
+        self.work("events", lambda: load_events(ctx.record, language=lang), self.show)
 
     def show(self, loaded: tuple[list[EventLine], int]) -> None:
         ctx = self.context()
@@ -367,7 +375,7 @@ class EventReportPane(ReviewPane):
         for line in lines:
             r = line.report
             table.add_row(
-                "● 新" if r.key in self.new else "",
+                self.t("rv.ev.new") if r.key in self.new else "",
                 local(r.at, ctx.tz, "%m-%d %H:%M"),
                 r.reporter,
                 line.reporter_name,
@@ -375,8 +383,8 @@ class EventReportPane(ReviewPane):
                 r.summary.replace("\n", " ")[:50],
                 key=r.key,
             )
-        more = f" (显示最新 {len(lines)})" if total > len(lines) else ""
-        self.status(f"事件报告 {total} 份{more} · 新 {len(self.new)}")
+        more = self.t("rv.ev.newest").format(n=len(lines)) if total > len(lines) else ""
+        self.status(self.t("rv.ev.count").format(n=total, more=more, new=len(self.new)))
         if lines:
             self.detail(lines[0])
 
@@ -391,7 +399,10 @@ class EventReportPane(ReviewPane):
         if ctx is None:
             return
         r = line.report
-        call = f" · 通话 call {r.call_key} 来电 {line.caller}" if r.call_key else " · 无关联通话"
+        call = (
+            self.t("rv.ev.call").format(key=r.call_key, caller=line.caller) if r.call_key
+            else self.t("rv.ev.no_call")
+        )
         self.query_one("#ev-detail", Static).update(
             f"{local(r.at, ctx.tz, '%Y-%m-%d %H:%M:%S')} · {r.reporter} {line.reporter_name}"
             f"{call}\n{r.summary}"
@@ -402,21 +413,23 @@ class EventReportPane(ReviewPane):
 
 
 FOLLOW_UP_FILTERS = [
-    ("未关闭 open", "open"),
-    ("已超期 overdue", "overdue"),
-    ("全部 all", "all"),
+    ("rv.fu.open", "open"),
+    ("rv.fu.overdue_filter", "overdue"),
+    ("rv.fu.all", "all"),
 ]
+"""(text key, filter) of the list's choices."""
 
 CLOSE_AS = [
-    ("已办结 done", FollowUpStatus.DONE.value),
-    ("撤销 cancelled", FollowUpStatus.CANCELLED.value),
+    ("rv.fu.done", FollowUpStatus.DONE.value),
+    ("rv.fu.cancel", FollowUpStatus.CANCELLED.value),
 ]
 
 STATUS_LABELS = {
-    FollowUpStatus.OPEN: "未关闭 open",
-    FollowUpStatus.DONE: "已办结 done",
-    FollowUpStatus.CANCELLED: "已撤销 cancelled",
+    FollowUpStatus.OPEN: "rv.fu.open",
+    FollowUpStatus.DONE: "rv.fu.done",
+    FollowUpStatus.CANCELLED: "rv.fu.cancelled",
 }
+"""Follow-up status → its text key."""
 
 
 def select_follow_ups(record: DutyRecord, which: str, now: dt.datetime) -> list[FollowUp]:
@@ -428,7 +441,7 @@ def select_follow_ups(record: DutyRecord, which: str, now: dt.datetime) -> list[
         return [f for f in open_ones if f.due_at < now]
     if which == "open":
         return open_ones
-    raise ReviewInputError(f"unknown follow-up filter {which!r}")
+    raise ReviewInputError("rv.fu.bad_filter", value=which)
 
 
 def is_overdue(f: FollowUp, now: dt.datetime) -> bool:
@@ -451,24 +464,28 @@ class FollowUpPane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Select(FOLLOW_UP_FILTERS, value="open", allow_blank=False, id="fu-filter")
-            yield Button("刷新", id="fu-refresh")
+            yield Select(
+                [(self.t(k), v) for k, v in FOLLOW_UP_FILTERS], value="open",
+                allow_blank=False, id="fu-filter",
+            )
+            yield Button(self.t("rv.refresh"), id="fu-refresh")
         yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="fu-table", cursor_type="row")
         yield table
         yield Static("", id="fu-detail", markup=False)  # description and closing note
         with Horizontal(classes="review-filters"):
-            yield Input(
-                placeholder="关闭说明 closing note (必填 required)", id="fu-note", max_length=500
-            )
+            yield Input(placeholder=self.t("rv.fu.note"), id="fu-note", max_length=500)
             yield Select(
-                CLOSE_AS, value=FollowUpStatus.DONE.value, allow_blank=False, id="fu-close-as"
+                [(self.t(k), v) for k, v in CLOSE_AS], value=FollowUpStatus.DONE.value,
+                allow_blank=False, id="fu-close-as",
             )
-            yield Button("关闭所选 Close selected", id="fu-close", variant="warning")
+            yield Button(self.t("rv.fu.close"), id="fu-close", variant="warning")
 
     def on_mount(self) -> None:
         self.query_one("#fu-table", DataTable).add_columns(
-            "到期", "负责人", "姓名", "状态", "事项", "创建", "关闭", "关闭说明"
+            self.t("rv.fu.col.due"), self.t("rv.fu.col.owner"), self.t("rv.a.col.name"),
+            self.t("rv.q.col.state"), self.t("rv.fu.col.what"), self.t("rv.fu.col.created"),
+            self.t("rv.fu.col.closed"), self.t("rv.fu.col.note"),
         )
         self.reload()
 
@@ -501,20 +518,22 @@ class FollowUpPane(ReviewPane):
         table = self.query_one("#fu-table", DataTable)
         table.clear()
         for f in self.items:
-            state = "已超期 OVERDUE" if is_overdue(f, now) else STATUS_LABELS[f.status]
+            state = self.t("rv.fu.overdue") if is_overdue(f, now) else self.t(
+                STATUS_LABELS[f.status]
+            )
             table.add_row(
                 local(f.due_at, ctx.tz, "%m-%d %H:%M"),
                 f.owner,
                 self.names.get(f.owner, "?"),
                 state,
-                f.description.replace("\n", " ")[:40],
+                reason_text(f.description, self.seat.language).replace("\n", " ")[:40],
                 local(f.created_at, ctx.tz, "%m-%d %H:%M"),
                 local(f.closed_at, ctx.tz, "%m-%d %H:%M"),
                 (f.closing_note or "").replace("\n", " ")[:30],
                 key=f.key,
             )
         overdue = sum(1 for f in self.items if is_overdue(f, now))
-        self.status(f"跟进 {len(self.items)} 件 · 已超期 {overdue}")
+        self.status(self.t("rv.fu.count").format(n=len(self.items), overdue=overdue))
         if not self.items:
             self.query_one("#fu-detail", Static).update("")
 
@@ -533,11 +552,14 @@ class FollowUpPane(ReviewPane):
         if ctx is None or not found:
             return
         f = found[0]
-        call = f" · 通话 call {f.call_key}" if f.call_key else ""
+        call = self.t("rv.fu.call").format(key=f.call_key) if f.call_key else ""
         self.query_one("#fu-detail", Static).update(
-            f"{f.owner} {self.names.get(f.owner, '?')} · 到期 due "
-            f"{local(f.due_at, ctx.tz, '%Y-%m-%d %H:%M')}{call}\n{f.description}"
-            + (f"\n关闭说明 closing note: {f.closing_note}" if f.closing_note else "")
+            self.t("rv.fu.detail").format(
+                owner=f.owner, name=self.names.get(f.owner, "?"),
+                due=local(f.due_at, ctx.tz, "%Y-%m-%d %H:%M"), call=call,
+                what=reason_text(f.description, self.seat.language),
+            )
+            + (self.t("rv.fu.closing").format(note=f.closing_note) if f.closing_note else "")
         )
 
     @on(Button.Pressed, "#fu-close")
@@ -561,20 +583,22 @@ class FollowUpPane(ReviewPane):
         """What to close and how; `ReviewInputError` when it cannot be closed from here."""
         chosen = self.selected()
         if chosen is None:
-            raise ReviewInputError("no follow-up selected to close")
+            raise ReviewInputError("rv.fu.none")
         if chosen.status is not FollowUpStatus.OPEN:
-            raise ReviewInputError(f"follow-up {chosen.key[:8]} is already {chosen.status.value}")
+            raise ReviewInputError(
+                "rv.fu.already", short=chosen.key[:8], state=Key(STATUS_LABELS[chosen.status])
+            )
         note = self.query_one("#fu-note", Input).value.strip()
         if not note:
-            raise ReviewInputError("closing a follow-up needs a note (关闭说明): why, and by whom")
+            raise ReviewInputError("rv.fu.need_note")
         status = FollowUpStatus(str(self.query_one("#fu-close-as", Select).value))
         return chosen.key, note, status
 
     def closed(self, f: FollowUp) -> None:
         self.query_one("#fu-note", Input).value = ""
         self.seat.notify(
-            f"{f.owner} · {f.description[:30]} → {STATUS_LABELS[f.status]}",
-            title="跟进已关闭 Follow-up closed",
+            f"{f.owner} · {f.description[:30]} → {self.t(STATUS_LABELS[f.status])}",
+            title=self.t("rv.fu.closed"),
             markup=False,
         )
         self.reload()

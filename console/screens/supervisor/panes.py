@@ -21,11 +21,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
-from console.domain.labels import Language
 from console.screens.supervisor.base import (
-    OUTCOME_LABELS,
     ReviewContext,
     ReviewInputError,
+    describe,
+    listed_outcome,
     local,
     parse_day,
     review_context,
@@ -41,9 +41,9 @@ from console.store.review import (
     quality_week,
     verify_with_progress,
 )
-from console.ui.calendar import bilingual_text, fix_text
-from console.ui.errors import UiError, title_of
-from console.ui.texts import both, text
+from console.ui.calendar import coverage_text, fix_text
+from console.ui.errors import UiError
+from console.ui.texts import text
 from console.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ class ReviewPane(Vertical):
         try:
             return review_context(self.seat)
         except UiError as exc:
-            self.status(f"{title_of(exc)}: {exc}")
+            title, words = describe(exc, self.seat.language)
+            self.status(f"{title}: {words}")
             return None
 
     def status(self, message: str) -> None:
@@ -94,8 +95,9 @@ class ReviewPane(Vertical):
         )
 
     def failed(self, exc: Exception) -> None:
-        self.status(f"{title_of(exc)}: {exc}")
-        self.seat.notify(str(exc), title=title_of(exc), severity="error", markup=False)
+        title, words = describe(exc, self.seat.language)
+        self.status(f"{title}: {words}")
+        self.seat.notify(words, title=title, severity="error", markup=False)
 
 
 class ProgressRelay:
@@ -144,16 +146,20 @@ class MorningPane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Input(placeholder="晨检日期 YYYY-MM-DD", id="m-day", max_length=10)
-            yield Button("刷新", id="m-refresh")
-            yield Button("签字确认 Sign off", id="m-sign", variant="success")
+            yield Input(placeholder=f"{self.t('rv.m.day')} YYYY-MM-DD", id="m-day",
+                        max_length=10, classes="date")
+            yield Button(self.t("rv.refresh"), id="m-refresh")
+            yield Button(self.t("rv.m.sign"), id="m-sign", variant="success")
         yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="m-table", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:
         self.query_one("#m-table", DataTable).add_columns(
-            "来电时间", "号码", "结果", "转至", "转接结果", "接听人", "门岗备注"
+            *(self.t(f"rv.col.{c}") for c in (
+                "rang", "number", "outcome", "forwarded_to", "forward_result", "answered_by",
+                "gate_note",
+            ))
         )
         ctx = self.context()
         if ctx is not None:
@@ -162,7 +168,7 @@ class MorningPane(ReviewPane):
             self.reload()
 
     def bounds(self, ctx: ReviewContext) -> tuple[dt.datetime, dt.datetime]:
-        day = parse_day(self.query_one("#m-day", Input).value, "晨检日期 date")
+        day = parse_day(self.query_one("#m-day", Input).value, "rv.m.day")
         return night_bounds(ctx.record.tz, day)
 
     @on(Button.Pressed, "#m-refresh")
@@ -189,14 +195,14 @@ class MorningPane(ReviewPane):
             table.add_row(
                 local(c.ring_at, ctx.tz),
                 c.caller_number or "",
-                OUTCOME_LABELS.get(c.outcome, "") if c.outcome else "进行中",
+                listed_outcome(c.outcome, c.result, self.seat.language),
                 c.forwarded_to or "",
                 c.forward_result or "",
                 c.answered_by or "",
                 (c.notes or "").replace("\n", " ")[:40],
                 key=c.key,
             )
-        self.status(f"昨夜转接 {len(calls)} 通 forwarded calls last night")
+        self.status(self.t("rv.m.count").format(n=len(calls)))
 
     @on(Button.Pressed, "#m-sign")
     def sign(self) -> None:
@@ -205,7 +211,7 @@ class MorningPane(ReviewPane):
         if ctx is None:
             return
         if calls is None:
-            self.failed(ReviewInputError("the night's calls are not loaded yet"))
+            self.failed(ReviewInputError("rv.m.not_loaded"))
             return
         try:
             since, until = self.bounds(ctx)
@@ -224,8 +230,8 @@ class MorningPane(ReviewPane):
         self.work("morning-sign", sign, self.signed)
 
     def signed(self, detail: str) -> None:
-        self.status(f"已签字 signed: {detail[:80]}")
-        self.seat.notify("晨检已签字 morning review signed", title="晨检 Morning review")
+        self.status(self.t("rv.m.signed").format(detail=detail[:80]))
+        self.seat.notify(self.t("rv.m.signed_toast"), title=self.t("rv.tab.morning"))
 
 
 # ---------------------------------------------------------------- handovers
@@ -240,8 +246,8 @@ class HandoverPane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Button("刷新", id="h-refresh")
-            yield Button("签字 Sign the selected handover", id="h-sign", variant="success")
+            yield Button(self.t("rv.refresh"), id="h-refresh")
+            yield Button(self.t("rv.h.sign"), id="h-sign", variant="success")
         yield Label("", classes="pane-status", markup=False)
         table: PlainTable = PlainTable(id="h-table", cursor_type="row")
         yield table
@@ -249,7 +255,10 @@ class HandoverPane(ReviewPane):
 
     def on_mount(self) -> None:
         self.query_one("#h-table", DataTable).add_columns(
-            "交班时间", "交班人", "接班人", "接班时间", "主任签字", "签字时间", "未完成事项"
+            *(self.t(f"rv.col.{c}") for c in (
+                "written", "outgoing", "incoming", "accepted", "signed_by", "signed_at",
+                "open_items",
+            ))
         )
         self.reload()
 
@@ -272,15 +281,15 @@ class HandoverPane(ReviewPane):
             table.add_row(
                 local(h.written_at, ctx.tz, "%m-%d %H:%M"),
                 h.outgoing,
-                h.accepted_by or "未接班",
+                h.accepted_by or self.t("rv.h.not_accepted"),
                 local(h.accepted_at, ctx.tz, "%m-%d %H:%M"),
-                h.signed_by or "未签",
+                h.signed_by or self.t("rv.h.unsigned"),
                 local(h.signed_at, ctx.tz, "%m-%d %H:%M"),
                 h.open_items.replace("\n", " ")[:30],
                 key=h.key,
             )
         unsigned = sum(1 for h in handovers if h.signed_by is None)
-        self.status(f"近14天交接班 {len(handovers)} 份 · 未签字 {unsigned}")
+        self.status(self.t("rv.h.count").format(n=len(handovers), unsigned=unsigned))
 
     @on(DataTable.RowHighlighted, "#h-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -289,7 +298,7 @@ class HandoverPane(ReviewPane):
         if found:
             h = found[0]
             self.query_one("#h-notes", Static).update(
-                f"交班记录 notes:\n{h.notes}\n\n未处理完的问题 open:\n{h.open_items}"
+                self.t("rv.h.notes").format(notes=h.notes, open=h.open_items)
             )
 
     @on(Button.Pressed, "#h-sign")
@@ -299,15 +308,19 @@ class HandoverPane(ReviewPane):
         if ctx is None:
             return
         if table.row_count == 0:
-            self.failed(ReviewInputError("no handover to sign"))
+            self.failed(ReviewInputError("rv.h.none"))
             return
         key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        chosen = [h for h in self.handovers or [] if h.key == key]
+        if chosen and chosen[0].signed_by is not None:
+            self.failed(ReviewInputError("rv.h.already", who=chosen[0].signed_by))
+            return
         self.work("handover-sign", lambda: ctx.record.sign_handover(key, ctx.reviewer), self.signed)
 
     def signed(self, handover: Handover) -> None:
         self.seat.notify(
             f"{handover.outgoing} → {handover.accepted_by or '—'}",
-            title="交接班已签字 Handover signed",
+            title=self.t("rv.h.signed"),
             markup=False,
         )
         self.reload()
@@ -341,8 +354,8 @@ class IntegrityPane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Button("校验 Verify the record", id="i-run", variant="primary")
-            yield Button(both("notice.load"), id="i-notice")
+            yield Button(self.t("rv.i.run"), id="i-run", variant="primary")
+            yield Button(self.t("notice.load"), id="i-notice")
         yield ProgressBar(total=1, id="i-progress", show_eta=False)
         yield Label("", classes="pane-status", markup=False)
         yield Static("", id="i-report", markup=False)  # a problem may quote a record's values
@@ -355,9 +368,9 @@ class IntegrityPane(ReviewPane):
         """How far the holiday calendar reaches (always shown here), red once it is past."""
         seat = self.seat
         cover = seat.settings.calendar_coverage(seat.clock.now())
-        words = bilingual_text(cover, always=True)
+        words = coverage_text(cover, seat.language, always=True)
         if cover.warning or cover.alarm:
-            words += f"\n{fix_text(Language.ZH)} · {fix_text(Language.EN)}"
+            words += f"\n{fix_text(seat.language)}"
         static = self.query_one("#i-calendar", Static)
         static.update(words)
         static.set_class(cover.alarm, "-alarm")
@@ -379,7 +392,7 @@ class IntegrityPane(ReviewPane):
         bar = self.query_one("#i-progress", ProgressBar)
         bar.update(total=None, progress=0)  # indeterminate until the records are counted
         self.query_one("#i-run", Button).disabled = True
-        self.status("校验中 … counting the records to verify")
+        self.status(self.t("rv.i.counting"))
         self.progress_shown = []
         relay = ProgressRelay(self.seat, self.show_progress, self.PROGRESS_INTERVAL)
         step = self.VERIFY_STEP
@@ -395,7 +408,7 @@ class IntegrityPane(ReviewPane):
     def show_progress(self, checked: int, total: int) -> None:
         self.progress_shown.append((checked, total))
         self.query_one("#i-progress", ProgressBar).update(total=max(total, 1), progress=checked)
-        self.status(f"校验中 verifying … {checked:,} / {total:,} 条 records")
+        self.status(self.t("rv.i.progress").format(checked=checked, total=total))
 
     def failed(self, exc: Exception) -> None:
         self.query_one("#i-run", Button).disabled = False
@@ -413,20 +426,31 @@ class IntegrityPane(ReviewPane):
         self.query_one("#i-progress", ProgressBar).update(
             total=max(total, 1), progress=report.checked if total else 1
         )
-        verdict = "完好 sound" if report.ok else f"发现问题 PROBLEM: {report.problem}"
+        verdict = (
+            self.t("rv.i.sound") if report.ok
+            else self.t("rv.i.problem").format(problem=report.problem)
+        )
         chains = ", ".join(f"{name} {n}" for name, n in sorted(report.chains.items()))
         archived = [
-            f"{chain} ≤#{seq} → {name} ({rows} 行, {local(at, ctx.tz, '%Y-%m-%d')})"
+            self.t("rv.i.archive").format(
+                chain=chain, seq=seq, name=name, rows=rows, at=local(at, ctx.tz, "%Y-%m-%d")
+            )
             for chain, seq, name, rows, at in status.checkpoints
         ]
         self.query_one("#i-report", Static).update(
             "\n".join(
                 [
-                    f"校验结果: {verdict}",
-                    f"已校验 {report.checked} / {total} 条 records · 链 chains: {chains}",
-                    f"在库通话 {status.calls_held} 通 · 最早 "
-                    f"{local(status.oldest_call, ctx.tz, '%Y-%m-%d') or '—'}",
-                    "归档 archives: " + ("; ".join(archived) if archived else "无 none yet"),
+                    self.t("rv.i.verdict").format(verdict=verdict),
+                    self.t("rv.i.checked").format(
+                        checked=report.checked, total=total, chains=chains
+                    ),
+                    self.t("rv.i.held").format(
+                        n=status.calls_held,
+                        oldest=local(status.oldest_call, ctx.tz, "%Y-%m-%d") or "—",
+                    ),
+                    self.t("rv.i.archives").format(
+                        list="; ".join(archived) if archived else self.t("rv.none")
+                    ),
                 ]
             )
         )
@@ -435,7 +459,7 @@ class IntegrityPane(ReviewPane):
         if not report.ok:
             self.seat.notify(
                 report.problem or "",
-                title="完整性校验失败 Integrity",
+                title=self.t("rv.i.failed"),
                 severity="error",
                 markup=False,
             )
@@ -465,12 +489,12 @@ class ExportPane(ReviewPane):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
             yield Select(
-                [("当前筛选 current filter", "filter"), ("月报 monthly report", "month")],
+                [(self.t("rv.e.filter"), "filter"), (self.t("rv.e.month_report"), "month")],
                 value="filter",
                 allow_blank=False,
                 id="e-what",
             )
-            yield Input(placeholder="月份 YYYY-MM", id="e-month", max_length=7)
+            yield Input(placeholder=self.t("rv.e.month"), id="e-month", max_length=7)
             yield Select(
                 [("Excel .xlsx", "xlsx"), ("CSV", "csv")],
                 value="xlsx",
@@ -478,8 +502,8 @@ class ExportPane(ReviewPane):
                 id="e-format",
             )
         with Horizontal(classes="review-filters"):
-            yield Input(placeholder="导出目录 directory", id="e-dir", max_length=500)
-            yield Button("导出 Export", id="e-run", variant="primary")
+            yield Input(placeholder=self.t("rv.e.dir"), id="e-dir", max_length=500)
+            yield Button(self.t("rv.e.run"), id="e-run", variant="primary")
         yield ProgressBar(total=1, id="e-progress", show_eta=False)
         yield Label("", classes="pane-status", markup=False)
 
@@ -498,22 +522,19 @@ class ExportPane(ReviewPane):
         what = str(self.query_one("#e-what", Select).value)
         if what == "month":
             text = self.query_one("#e-month", Input).value.strip()
-            day = parse_day(f"{text}-01", "月份 month")
+            day = parse_day(f"{text}-01", "rv.e.month_what")
             since = dt.datetime(day.year, day.month, 1, tzinfo=ctx.record.tz)
             nxt = (since + dt.timedelta(days=32)).replace(day=1)
             return since, nxt, CallFilter()
         panes = list(self.seat.screen.query(CallLogPane).results(CallLogPane))
         if not panes:
-            raise ReviewInputError("no call log to take the filter from")
+            raise ReviewInputError("rv.e.no_log")
         flt = panes[0].filter
         if flt.text or flt.within_limit is not None:
-            raise ReviewInputError(
-                "the export takes the call log's filters but not its search or ring-limit "
-                "choice; clear those two first"
-            )
+            raise ReviewInputError("rv.e.no_search")
         base = flt.base
         if base.since is None or base.until is None:
-            raise ReviewInputError("the current filter needs both dates (起 and 止) to export")
+            raise ReviewInputError("rv.e.need_dates")
         return base.since, base.until, base
 
     @on(Button.Pressed, "#e-run")
@@ -531,7 +552,7 @@ class ExportPane(ReviewPane):
         path = folder / export_name(since, until, fmt)
         self.query_one("#e-progress", ProgressBar).update(total=None, progress=0)
         self.query_one("#e-run", Button).disabled = True
-        self.status(f"导出中 … {path}")
+        self.status(self.t("rv.e.started").format(path=path))
         self.progress_shown = []
         self._exporting = path
         relay = ProgressRelay(self.seat, self.show_progress, self.PROGRESS_INTERVAL)
@@ -548,7 +569,9 @@ class ExportPane(ReviewPane):
         self.progress_shown.append((written, expected))
         total = max(expected, written, 1)
         self.query_one("#e-progress", ProgressBar).update(total=total, progress=written)
-        self.status(f"导出中 exporting {written:,} / {expected:,} 通 calls → {self._exporting}")
+        self.status(self.t("rv.e.exporting").format(
+            written=written, expected=expected, path=self._exporting
+        ))
 
     def failed(self, exc: Exception) -> None:
         self.query_one("#e-run", Button).disabled = False
@@ -559,11 +582,11 @@ class ExportPane(ReviewPane):
         self.query_one("#e-run", Button).disabled = False
         rows = max(result.rows, 1)
         self.query_one("#e-progress", ProgressBar).update(total=rows, progress=rows)
-        self.status(
-            f"已导出 {result.rows} 通 → {result.path} · 接听 {result.kpis.answered} · "
-            f"sha256 {result.digest[:12]}…"
-        )
-        self.seat.notify(str(result.path), title="已导出 Exported", markup=False)  # typed dir
+        self.status(self.t("rv.e.done").format(
+            rows=result.rows, path=result.path, answered=result.kpis.answered,
+            digest=result.digest[:12],
+        ))
+        self.seat.notify(str(result.path), title=self.t("rv.e.done_toast"), markup=False)
 
 
 # ---------------------------------------------------------------- quality
@@ -595,7 +618,7 @@ class QualityPane(ReviewPane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="review-filters"):
-            yield Button("刷新", id="q-refresh")
+            yield Button(self.t("rv.refresh"), id="q-refresh")
         yield Label("", classes="pane-status", markup=False)
         agents: PlainTable = PlainTable(id="q-agents", cursor_type="row")
         yield agents
@@ -603,9 +626,13 @@ class QualityPane(ReviewPane):
         yield reviews
 
     def on_mount(self) -> None:
-        self.query_one("#q-agents", DataTable).add_columns("工号", "本周已质检", "要求", "状态")
+        self.query_one("#q-agents", DataTable).add_columns(
+            self.t("rv.agent_id"), self.t("rv.q.col.week"), self.t("rv.q.col.needed"),
+            self.t("rv.q.col.state"),
+        )
         self.query_one("#q-reviews", DataTable).add_columns(
-            "时间", "工号", "得分", "质检人", "通话", "评语"
+            self.t("rv.q.col.at"), self.t("rv.agent_id"), self.t("rv.q.col.score"),
+            self.t("rv.q.col.reviewer"), self.t("rv.q.col.call"), self.t("rv.q.col.notes"),
         )
         self.reload()
 
@@ -633,7 +660,9 @@ class QualityPane(ReviewPane):
         agents = self.query_one("#q-agents", DataTable)
         agents.clear()
         for agent, n in view.per_agent.items():
-            ok = "✓" if n >= QUALITY_PER_WEEK else f"✗ 差 {QUALITY_PER_WEEK - n}"
+            ok = "✓" if n >= QUALITY_PER_WEEK else self.t("rv.q.short").format(
+                n=QUALITY_PER_WEEK - n
+            )
             agents.add_row(agent, str(n), str(QUALITY_PER_WEEK), ok, key=agent)
         reviews = self.query_one("#q-reviews", DataTable)
         reviews.clear()
@@ -647,7 +676,7 @@ class QualityPane(ReviewPane):
                 r.notes[:40],
             )
         short = sum(1 for n in view.per_agent.values() if n < QUALITY_PER_WEEK)
-        self.status(
-            f"本周 {view.week_start:%m-%d} 起 · 质检 {len(view.reviews)} 通 · "
-            f"未达每人{QUALITY_PER_WEEK}通: {short} 人"
-        )
+        self.status(self.t("rv.q.count").format(
+            start=f"{view.week_start:%m-%d}", n=len(view.reviews), per=QUALITY_PER_WEEK,
+            short=short,
+        ))

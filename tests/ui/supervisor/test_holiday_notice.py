@@ -14,6 +14,7 @@ from console.app import DutyConsoleApp
 from console.config import HolidayPolicy, HolidaySettings, load_calendar
 from console.domain import HolidayCalendar
 from console.store import DutyRecord
+from console.ui.texts import text
 from tests.holidays.test_cli import NOTICE_2027
 from tests.ui.helpers import login, press_button, screen_name, until
 from tests.ui.supervisor.conftest import SUPERVISOR
@@ -72,12 +73,12 @@ async def test_a_2027_notice_previews_then_writes_with_the_supervisors_audit_ent
         words = _result(app)
         assert "2027-01-01 Fri  工作日 → 法定节假日 元旦" in words
         assert "2027-02-13 Sat  周末 → 调休上班 春节调休" in words
-        assert "19 day(s)" in words and str(office) in words
+        assert text("notice.changes").format(n=19) in words and str(office) in words
         assert not office.exists() and _audit(store) == []  # a preview writes nothing
 
         await press_button(pilot, "hn-write")
-        await until(pilot, lambda: "written to" in _result(app), "written")
-        assert "the console reads it at its next start" in _result(app)
+        await until(pilot, lambda: text("notice.written")[-5:] in _result(app), "written")
+        assert text("notice.written")[-5:] in _result(app)  # "… reads it at its next start"
         written = load_calendar(office)
         assert 2027 in written.years and written.holidays[dt.date(2027, 2, 6)] == "春节"
         ((action, who, detail),) = _audit(store)
@@ -125,7 +126,7 @@ async def test_an_ics_feed_needs_its_year_and_loads_with_it(
         # the same dates as chinese-calendar: only the names differ
         assert "2026-04-04 Sat  法定节假日 清明 → 法定节假日 清明节" in _result(app)
         await press_button(pilot, "hn-write")
-        await until(pilot, lambda: "written to" in _result(app), "written")
+        await until(pilot, lambda: text("notice.written")[-5:] in _result(app), "written")
         assert 2026 in load_calendar(office).years
         ((_, who, detail),) = _audit(store)
         assert who == "9001" and detail.startswith("holidays.toml: 2026 from notice-2026.ics")

@@ -22,6 +22,7 @@ from console.screens.supervisor.oversight import (
     day_entries,
 )
 from console.store import AgentState, AgentStateChange, DutyRecord, FollowUpStatus
+from console.ui.texts import text
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review
@@ -154,12 +155,12 @@ async def test_attendance_flags_late_early_and_overdue_at_the_configured_thresho
         assert app.screen.query_one("#a-day", Input).value == START.date().isoformat()
         # Today: 2048 in since 08:00 (on time), away since 09:40, counted up to now (10:00).
         today = row(app, "a-table", "2048")
-        assert today[2] == "08:00" and today[4] == "在线 on"
-        assert today[5:8] == ["1", "20", "1 超时 overdue"]
+        assert today[2] == "08:00" and today[4] == text("rv.a.on")
+        assert today[5:8] == ["1", "20", text("rv.a.overdue").format(n=1)]
         # The supervisor's own login just now (the real seat's log) is late by 09:00.
-        assert row(app, "a-table", "9001")[2] == "10:00 迟到 late"
+        assert row(app, "a-table", "9001")[2] == f"10:00 {text('rv.a.late')}"
         # 1024 has no line today: listed as not logged in.
-        assert row(app, "a-table", "1024")[2] == "未登录 no login"
+        assert row(app, "a-table", "1024")[2] == text("rv.a.no_login")
 
         app.screen.query_one("#a-day", Input).value = YESTERDAY.isoformat()
         before = pane.view
@@ -168,9 +169,11 @@ async def test_attendance_flags_late_early_and_overdue_at_the_configured_thresho
         assert pane.view is not None and pane.view.day == YESTERDAY
         on_time = row(app, "a-table", "1024")
         assert on_time[:5] == ["1024", "王芳", "09:00", "17:00", ""]
-        assert on_time[5:9] == ["2", "21", "1 超时 overdue", "2"]
+        assert on_time[5:9] == ["2", "21", text("rv.a.overdue").format(n=1), "2"]
         late = row(app, "a-table", "2048")
-        assert late[:5] == ["2048", "李强", "09:00 迟到 late", "16:59 早退 early", ""]
+        assert late[:5] == [
+            "2048", "李强", f"09:00 {text('rv.a.late')}", f"16:59 {text('rv.a.early')}", ""
+        ]
         assert late[5:9] == ["0", "0", "0", "0"]
         assert "迟到 1 · 早退 1 · 超时示忙 1 次 (>10 分钟)" in screen_text(app)
         assert "9001" not in row_keys(app, "a-table")  # supervisors are not listed as absent
@@ -180,10 +183,10 @@ async def test_attendance_flags_late_early_and_overdue_at_the_configured_thresho
         for bad in ("2026-02-30", "昨天", ""):
             app.screen.query_one("#a-day", Input).value = bad
             await press_button(pilot, "a-refresh")
-            refusal = f"{bad!r} is not a date"
+            refusal = text("rv.bad_date").format(what=text("rv.a.day"), value=bad)
             await until(pilot, lambda r=refusal: r in screen_text(app), f"refusal of {bad!r}")
             assert pane.view is shown
-            assert row(app, "a-table", "2048")[2] == "09:00 迟到 late"
+            assert row(app, "a-table", "2048")[2] == f"09:00 {text('rv.a.late')}"
             app.clear_notifications()
             await pilot.pause()
 
@@ -207,14 +210,14 @@ async def test_event_reports_newest_first_with_the_calls_caller(
         assert with_call[2:5] == ["1024", "王芳", call.caller_number]
         assert with_call[5] == "3号楼电梯困人 已报119"
         assert row(app, "ev-table", first)[2:5] == ["2048", "李强", ""]
-        assert row(app, "ev-table", lost)[4].startswith("未知通话 unknown call")
+        assert row(app, "ev-table", lost)[4] == text("rv.ev.unknown_call").format(key="no-such-")
         assert pane.new == set()  # the first look marks nothing as new
         table = app.screen.query_one("#ev-table", DataTable)
         table.focus()
         table.move_cursor(row=1)
         await pilot.pause()
         detail = screen_text(app)
-        assert f"通话 call {call.key}" in detail and "已报119" in detail
+        assert f"通话 {call.key}" in detail and "已报119" in detail
 
         # Filed while the supervisor looks elsewhere: marked new when the tab is shown again.
         await show_tab(pilot, app, "tab-log")
@@ -241,8 +244,8 @@ async def test_follow_ups_overdue_flagged_and_closed_with_a_note(
         pane = app.screen.query_one(FollowUpPane)
         await until(pilot, lambda: pane.items is not None, "follow-ups")
         assert row_keys(app, "fu-table") == [late.key, soon.key]  # open ones, by due
-        assert row(app, "fu-table", late.key)[1:4] == ["1024", "王芳", "已超期 OVERDUE"]
-        assert row(app, "fu-table", soon.key)[3] == "未关闭 open"
+        assert row(app, "fu-table", late.key)[1:4] == ["1024", "王芳", text("rv.fu.overdue")]
+        assert row(app, "fu-table", soon.key)[3] == text("rv.fu.open")
 
         async def choose(which: str, expected: list[str]) -> None:
             app.screen.query_one("#fu-filter", Select).value = which
@@ -250,14 +253,15 @@ async def test_follow_ups_overdue_flagged_and_closed_with_a_note(
 
         await choose("overdue", [late.key])
         await choose("all", [done.key, late.key, soon.key])
-        assert row(app, "fu-table", done.key)[3] == "已办结 done"
+        assert row(app, "fu-table", done.key)[3] == text("rv.fu.done")
         assert row(app, "fu-table", done.key)[7] == "已电话回复"
 
         # Closing a closed one is refused on the screen; nothing written.
         app.screen.query_one("#fu-table", DataTable).move_cursor(row=0)
         app.screen.query_one("#fu-note", Input).value = "重复关闭"
         await press_button(pilot, "fu-close")
-        await until(pilot, lambda: "already done" in screen_text(app), "refusal of a closed one")
+        closed = text("rv.fu.already").format(short=done.key[:8], state=text("rv.fu.done"))
+        await until(pilot, lambda: closed in screen_text(app), "refusal of a closed one")
 
         await choose("open", [late.key, soon.key])
         app.screen.query_one("#fu-table", DataTable).move_cursor(row=0)
@@ -266,7 +270,8 @@ async def test_follow_ups_overdue_flagged_and_closed_with_a_note(
             pane.status("")
             app.screen.query_one("#fu-note", Input).value = blank
             await press_button(pilot, "fu-close")
-            await until(pilot, lambda: "needs a note" in screen_text(app), "empty note refused")
+            await until(pilot, lambda: text("rv.fu.need_note") in screen_text(app),
+                        "empty note refused")
             assert [f.key for f in store.follow_ups()] == [late.key, soon.key]
 
         app.screen.query_one("#fu-note", Input).value = "王芳已离职,由主任电话回访完毕"

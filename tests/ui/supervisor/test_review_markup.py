@@ -17,6 +17,7 @@ from console.screens.supervisor.detail import CallDetailScreen
 from console.screens.supervisor.oversight import AttendancePane, EventReportPane, FollowUpPane
 from console.screens.supervisor.panes import HandoverPane
 from console.store import CallOutcome, DutyRecord
+from console.ui.texts import text
 from tests.ui.conftest import START
 from tests.ui.helpers import screen_text, until
 from tests.ui.markup import CALLER, NOTE, assert_alive, shown, toasts
@@ -62,8 +63,8 @@ async def test_call_detail_shows_notes_amendments_and_follow_ups_as_typed(
         )
         screen = app.screen
         facts = shown(screen.query_one("#detail-facts"))
-        assert f"来电号码: {CALLER}" in facts and "姓名: [red]王" in facts
-        assert f"内容: {NOTE}" in facts and "处理: [/]已派人  [原 sealed: " in facts
+        assert f"来电号码: {CALLER}" in facts and "来电人: [red]王" in facts
+        assert f"来电内容: {NOTE}" in facts and "处理情况: [/]已派人  [原值:" in facts
         assert WHY in shown(screen.query_one("#detail-amendments"))
         assert f"回访 {NOTE}" in shown(screen.query_one("#detail-follow-ups"))
         await pilot.pause()
@@ -72,7 +73,7 @@ async def test_call_detail_shows_notes_amendments_and_follow_ups_as_typed(
         # A score typed as markup is refused by a label that quotes it.
         screen.query_one("#score-value", Input).value = "[/]"
         screen.query_one("#score-submit").press()  # type: ignore[attr-defined]
-        await until(pilot, lambda: "'[/]'" in shown(screen.query_one("#score-error")), "refusal")
+        await until(pilot, lambda: "“[/]”" in shown(screen.query_one("#score-error")), "refusal")
         assert_alive(app)
     assert app.return_code in (None, 0)
 
@@ -121,10 +122,10 @@ async def test_oversight_tabs_show_summaries_notes_and_bad_input_as_typed(
         app.screen.query_one("#a-day", Input).value = "[/]"
         attendance.reload()
         await until(
-            pilot, lambda: "'[/]'" in shown(attendance.query_one(".pane-status")), "bad date"
+            pilot, lambda: "“[/]”" in shown(attendance.query_one(".pane-status")), "bad date"
         )
-        await until(pilot, lambda: any("'[/]'" in t for t in toasts(app)), "toast drawn")
-        assert "'[/]' is not a date" in screen_text(app)
+        await until(pilot, lambda: any("“[/]”" in t for t in toasts(app)), "toast drawn")
+        assert text("rv.bad_date").format(what=text("rv.a.day"), value="[/]") in screen_text(app)
         assert_alive(app)
     assert app.return_code in (None, 0)
 
@@ -139,9 +140,11 @@ async def test_kpi_status_quotes_a_bad_date_as_typed(build: Build, store: DutyRe
         await pilot.press("tab")  # leave whatever has the focus; submit below
         app.screen.query_one("#k-refresh").press()  # type: ignore[attr-defined]
         await until(
-            pilot, lambda: "'[b]x[/i]'" in shown(app.screen.query_one("#k-status")), "bad date"
+            pilot, lambda: "“[b]x[/i]”" in shown(app.screen.query_one("#k-status")), "bad date"
         )
-        await until(pilot, lambda: any("'[b]x[/i]'" in t for t in toasts(app)), "toast drawn")
-        assert "'[b]x[/i]' is not a date" in screen_text(app)
+        await until(pilot, lambda: any("“[b]x[/i]”" in t for t in toasts(app)), "toast drawn")
+        assert text("rv.bad_date").format(what=text("rv.date"), value="[b]x[/i]") in screen_text(
+            app
+        )
         assert_alive(app)
     assert app.return_code in (None, 0)

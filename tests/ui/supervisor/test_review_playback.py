@@ -21,6 +21,7 @@ from console.headset import (
 )
 from console.screens.supervisor.detail import CallDetailScreen
 from console.store import CallOutcome, DutyRecord
+from console.ui.texts import text
 from tests.ui.conftest import START
 from tests.ui.fake_streams import FakeOutput
 from tests.ui.fakes import HEADSET, FakeAudio
@@ -104,7 +105,7 @@ async def test_f5_plays_the_recording_to_the_headset_until_its_end(
         assert rest == pcm[160 * 4 :] + bytes(160 * 4)
         await until(pilot, lambda: out.closed, "stream closed at the end")
         assert screen.playback is None
-        assert "played to the end" in status_of(screen)
+        assert text("rv.d.played") in status_of(screen)
 
 
 async def test_f6_stops_midway_and_closing_the_detail_stops_too(
@@ -122,7 +123,7 @@ async def test_f6_stops_midway_and_closing_the_detail_stops_too(
         await pilot.press("f6")
         await until(pilot, lambda: outputs[0].closed, "stopped")
         assert outputs[0].stopped and screen.playback is None
-        assert "stopped at" in status_of(screen)
+        assert text("rv.d.stopped").split("{")[0] in status_of(screen)
         # Play again, then close the detail while it plays: the stream ends with it.
         await pilot.press("f5")
         await until(pilot, lambda: len(outputs) == 2 and screen.playback is not None, "again")
@@ -192,7 +193,7 @@ async def test_without_a_headset_play_says_so(
         await until(pilot, lambda: app.headset_status.detail != "looking", "headset looked up")
         app.clear_notifications()
         await pilot.press("f5")
-        await until(pilot, lambda: "No headset" in screen_text(app), "no-headset notice")
+        await until(pilot, lambda: text("headset.none") in screen_text(app), "no-headset notice")
         assert "no audio device" in screen_text(app)
         assert screen.playback is None and outputs == []
 
@@ -207,7 +208,7 @@ async def test_a_call_without_recording_has_nothing_to_play(
         screen = await open_detail(pilot, app, key)
         assert screen.query_one("#play-recording").disabled
         await pilot.press("f5")
-        await until(pilot, lambda: "no recording" in screen_text(app), "told")
+        await until(pilot, lambda: text("rv.d.no_recording") in screen_text(app), "told")
         assert outputs == []
 
 

@@ -12,6 +12,7 @@ from console.app import DutyConsoleApp
 from console.screens.supervisor.panes import ExportPane, IntegrityPane
 from console.store import DutyRecord
 from console.store.review import chained_records
+from console.ui.texts import text
 from tests.store.helpers import raw
 from tests.ui.helpers import press_button, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review
@@ -74,8 +75,8 @@ async def test_a_tampered_record_stops_the_bar_and_is_named(
         total = pane.progress_shown[0][1]
         assert 0 < report.checked < total
         assert bar(app, "#i-progress") == (total, report.checked)
-        assert "发现问题 PROBLEM" in screen_text(app)
-        assert any(n.title == "完整性校验失败 Integrity" for n in app._notifications)
+        assert text("rv.i.problem").split("{")[0] in screen_text(app)
+        assert any(n.title == text("rv.i.failed") for n in app._notifications)
         assert not app.screen.query_one("#i-run", Button).disabled  # can run again
 
 

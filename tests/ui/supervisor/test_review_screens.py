@@ -18,6 +18,7 @@ from console.screens.supervisor.kpis import KpiPane, Period, period_bounds
 from console.store import CallFilter, CallOutcome, DutyRecord
 from console.store.export import export_calls
 from console.store.review import ReviewFilter, count_calls
+from console.ui.texts import text
 from console.widgets.review_table import ReviewTable
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until
@@ -152,14 +153,15 @@ async def test_bad_filter_input_is_named_and_the_table_kept(build: Build, store,
             app.screen.query_one(f"#{widget_id}", Input).value = bad
             pane.reload()
             await pilot.pause()
-            assert "not a date" in screen_text(app)
+            what = text("rv.since" if widget_id == "f-since" else "rv.until")
+            assert text("rv.bad_date").format(what=what, value=bad) in screen_text(app)
             assert table_keys(app) == before
             app.screen.query_one(f"#{widget_id}", Input).value = ""
         app.screen.query_one("#f-since", Input).value = "2026-03-02"
         app.screen.query_one("#f-until", Input).value = "2026-03-01"
         pane.reload()
         await pilot.pause()
-        assert "before" in screen_text(app)
+        assert text("rv.until_before") in screen_text(app)
         assert table_keys(app) == before
 
 
@@ -193,20 +195,20 @@ async def test_detail_shows_timeline_and_amend_adds_a_correction(build: Build, s
             "detail",
         )
         seen = screen_text(app)
-        assert "振铃 ring" in seen and "接听 answer" in seen and "封存 sealed" in seen
+        assert all(text(f"rv.d.{w}") in seen for w in ("ring", "answer", "sealed"))
         assert answered.caller_number in seen
         # Bad input first: no field, then no reason, then a value the record refuses.
         await press_button(pilot, "amend-submit")
-        assert "choose the field" in screen_text(app)
+        assert text("rv.d.need_field") in screen_text(app)
         app.screen.query_one("#amend-field", Select).value = "satisfaction"
         app.screen.query_one("#amend-value", Input).value = "7"
         await press_button(pilot, "amend-submit")
-        assert "needs a reason" in screen_text(app)
+        assert text("rv.d.need_reason") in screen_text(app)
         app.screen.query_one("#amend-why", Input).value = "caller called back"
         await press_button(pilot, "amend-submit")
         await until(
             pilot,
-            lambda: "satisfaction" in str(app.screen.query_one("#amend-error").render()),
+            lambda: text("call.score") in str(app.screen.query_one("#amend-error").render()),
             "refused",
         )
         assert store.amendments(answered.key) == []
@@ -222,7 +224,7 @@ async def test_detail_shows_timeline_and_amend_adds_a_correction(build: Build, s
             "category",
             "complaint",
         )
-        assert "原 sealed" in screen_text(app)  # the sealed value is still shown
+        assert "原值" in screen_text(app)  # the sealed value is still shown
         assert store.get_call(answered.key, amended=False).category == answered.category
         await pilot.press("escape")
         await until(pilot, lambda: screen_name(app) == "SupervisorScreen", "back")

@@ -17,6 +17,7 @@ from console.screens.supervisor.panes import (
     night_bounds,
 )
 from console.store import ANSWERED_BY_GATE_POST, CallOutcome, DutyRecord
+from console.ui.texts import text
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import press_button, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review
@@ -69,7 +70,7 @@ async def test_morning_review_lists_last_night_and_signs_off(build: Build, store
         app.screen.query_one("#m-day", Input).value = "03/02"
         pane.reload()
         await pilot.pause()
-        assert "not a date" in screen_text(app)
+        assert text("rv.bad_date").format(what=text("rv.m.day"), value="03/02") in screen_text(app)
         assert pane.calls is not None and night in [c.key for c in pane.calls]
 
 
@@ -93,7 +94,8 @@ async def test_handovers_show_who_accepted_and_the_supervisor_signs(build: Build
             "shown signed",
         )
         await press_button(pilot, "h-sign")  # twice: the record refuses, the screen says so
-        await until(pilot, lambda: "already" in screen_text(app), "refusal")
+        await until(pilot, lambda: text("rv.h.already").format(who="9001") in screen_text(app),
+                    "refusal")
 
 
 async def test_integrity_runs_verify_in_a_worker_and_shows_the_archive(
@@ -109,7 +111,7 @@ async def test_integrity_runs_verify_in_a_worker_and_shows_the_archive(
         assert pane.result is not None and pane.result.report.ok
         assert pane.result.report.checked >= len(week)
         assert pane.result.archive.calls_held == len(week)
-        assert "完好 sound" in screen_text(app)
+        assert text("rv.i.verdict").format(verdict=text("rv.i.sound")) in screen_text(app)
         assert not app.screen.query_one("#i-run", Button).disabled
         assert any(a.action == "verify" and a.who == "9001" for a in store.audit_log())
 
@@ -141,13 +143,14 @@ async def test_export_of_the_current_filter_and_a_month(
         # Bad input: a month that is not one; a search in the filter the export can't apply.
         app.screen.query_one("#e-month", Input).value = "2026-13"
         await press_button(pilot, "e-run")
-        await until(pilot, lambda: "not a date" in screen_text(app), "bad month")
+        await until(pilot, lambda: text("rv.bad_date").format(
+            what=text("rv.e.month_what"), value="2026-13-01") in screen_text(app), "bad month")
         app.screen.query_one("#e-what", Select).value = "filter"
         app.screen.query_one("#f-text", Input).value = "电梯"
         log.reload()
         await until(pilot, lambda: log.filter.text == "电梯" and not log.busy, "search")
         await press_button(pilot, "e-run")
-        await until(pilot, lambda: "clear those two" in screen_text(app), "refused")
+        await until(pilot, lambda: text("rv.e.no_search")[:12] in screen_text(app), "refused")
         assert len([a for a in store.audit_log() if a.action == "export"]) == 2
 
 
