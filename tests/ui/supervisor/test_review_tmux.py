@@ -19,6 +19,7 @@ import pytest
 
 from console.screens.supervisor.base import OUTCOME_LABELS
 from console.store import AgentRole, CallOutcome, DutyRecord
+from console.ui.texts import text
 from tests.ui.tmux import Pane, console_config, tmux_console
 
 
@@ -51,7 +52,7 @@ def test_supervisor_filters_the_lab_call(
 ) -> None:
     pane = review_pane
     pane.log_in("9001", "s3cret-9001")
-    pane.wait_for(lambda s: "通话记录 Calls" in s and "共 0 条" in s, "empty call log")
+    pane.wait_for(lambda s: text("rv.tab.log") in s and "共 0 条" in s, "empty call log")
     run = lab.sipp_start("uac_cancel", service="100", duration_ms=3000, timeout=60)
     try:
         result = run.wait()
