@@ -104,7 +104,7 @@ def test_nobody_at_the_keys_one_seat_answers_at_the_ring_limit(seats: list[Seat]
         answered = seats[winner].log.wait_for(CallAnswered, call_id=calls[winner].call_id)
         assert isinstance(answered, CallAnswered) and answered.answered_by == "auto"
         # At the ring limit, not before it, and not later than the claim's bound after it.
-        assert LIMIT - 0.05 <= answered.seconds_to_answer <= LIMIT + 0.1, answered
+        assert LIMIT - 0.05 <= answered.seconds_to_answer <= LIMIT + 0.15, answered
         for i, seat in enumerate(seats):
             if i == winner:
                 continue
@@ -187,7 +187,7 @@ def test_an_unsettled_claim_answers_anyway_at_the_limit_and_alarms(tmp_path: Pat
         call = seat.ring("lonely@10.0.0.9", "ftl")
         answered = seat.log.wait_for(CallAnswered, call_id=call.call_id)
         assert isinstance(answered, CallAnswered) and silent.asked == 1
-        assert LIMIT - 0.05 <= answered.seconds_to_answer <= LIMIT + 0.1
+        assert LIMIT - 0.05 <= answered.seconds_to_answer <= LIMIT + 0.15
         assert any(kind == "claim_undecided" for kind, _ in seat.records.alarms)
     finally:
         seat.close()
