@@ -528,6 +528,58 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rv.att.unlocked": ("已解锁 {who}(已记入审计)", "{who} unlocked (audited)"),
     "rv.att.none_selected": ("请先选中一个工号", "Select an agent ID first"),
     "rv.att.not_locked": ("工号 {who} 未锁定", "Agent ID {who} is not locked"),
+    # ---- the help screen (console/screens/help.py)
+    "help.key": ("帮助", "Help"),
+    "help.title": ("状态说明(Esc 关闭)", "What the status words mean (Esc closes)"),
+    "help.line.registered": (
+        "线路已在交换机注册,来电可以打进来",
+        "The line is registered with the PBX: calls can come in",
+    ),
+    "help.line.registering": (
+        "正在向交换机注册;几秒后仍未成功请检查网络",
+        "Registering with the PBX; check the network if it stays",
+    ),
+    "help.line.failed": (
+        "注册失败,来电打不进来:请通知主任检查账号和网络",
+        "Registration failed, calls cannot come in: tell the supervisor (account, network)",
+    ),
+    "help.line.stopped": (
+        "线路未启动(正在启动或已退出)", "The line is not running (starting or stopped)"
+    ),
+    "help.gate.ok": (
+        "门岗应答了最近一次检测,夜间可以转接",
+        "The gate post answered the last check: night forwarding works",
+    ),
+    "help.gate.alarm": (
+        "门岗没有应答检测:夜间转接会失败,请立即电话联系门岗并报告主任",
+        "The gate post did not answer the check: night forwards "
+        "would fail; phone it and tell the supervisor",
+    ),
+    "help.gate.unknown": (
+        "还没有检测过门岗(启动后第一次检测前),不是故障",
+        "The gate post has not been checked yet (before the first check after start): not a fault",
+    ),
+    "help.headset.ready": (
+        "耳机已连接,可以接听和播放录音", "A headset is connected: calls and recordings play on it"
+    ),
+    "help.headset.none": (
+        "没有找到耳机:来电仍可接听(由线路处理),但听不到声音;请插好耳机",
+        "No headset found: calls are still answered by the "
+        "line, but you cannot hear them; plug one in",
+    ),
+    "help.headset.error": (
+        "耳机出错:请重新插拔,或报告主任",
+        "The headset failed: plug it in again, or tell the supervisor",
+    ),
+    "help.mode.day": ("按排班由坐席接听", "Agents answer, by the roster"),
+    "help.mode.night": ("下班时间,来电转门岗", "After hours: calls go to the gate post"),
+    "help.mode.override": (
+        "有人手动切换了日夜模式(已记入值班记录)",
+        "Someone switched day/night by hand (in the record)",
+    ),
+    "help.agent.overdue": (
+        "示忙超过时限,需要主任批准", "Away longer than the limit: needs the supervisor's approval"
+    ),
     "common.ok": ("确定", "OK"),
     "common.cancel": ("取消", "Cancel"),
     "common.quit": ("退出", "Quit"),

@@ -167,6 +167,7 @@ class CallDetailScreen(ModalScreen[None]):
         width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1;
     }
     CallDetailScreen .amend-row { height: auto; }
+    CallDetailScreen .detail-heading { color: $text-accent; text-style: bold; margin-top: 1; }
     CallDetailScreen .amend-row Input { width: 1fr; }
     CallDetailScreen .amend-row Select { width: 22; }
     """

@@ -17,6 +17,7 @@ from textual.command import Provider
 from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane, Tabs
 
 from console.screens.base import SeatScreen_
+from console.screens.help import HELP_BINDINGS, HelpScreen
 from console.screens.supervisor.base import describe, localize_bindings, review_context
 from console.screens.supervisor.call_log import CallLogPane
 from console.screens.supervisor.commands import ScreenKeyCommands
@@ -50,6 +51,7 @@ class SupervisorScreen(SeatScreen_):
         Binding("f8", "tab('tab-export')", "rv.tab.export"),
         Binding("f9", "search", "rv.search"),
         Binding("f10", "load_notice", "notice.load"),  # shown on the Integrity tab
+        *HELP_BINDINGS,
     ]
     """Descriptions are text keys, put into the seat's language when the screen is built."""
 
@@ -165,6 +167,10 @@ class SupervisorScreen(SeatScreen_):
         """Jump to the call log's search box (keyboard users, and the tmux smoke test)."""
         self.action_tab("tab-log")
         self.query_one("#f-text", Input).focus()
+
+    def action_help(self) -> None:
+        """F1 / ?: what every status word means (the agents' help screen too)."""
+        self.seat.push_screen(HelpScreen())
 
     def action_logout(self) -> None:
         self.seat.logout()
