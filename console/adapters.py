@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.callflow.events import CallStep, Mode
 from console.callflow.ports import FlowSettings
+from console.domain import labels as domain_labels
 from console.domain import outcome as domain
 from console.domain.security import SecurityKind
 from console.store import DutyRecord, StoreError
@@ -184,6 +185,9 @@ class StoreCallRecords:
         """The message's file goes into `recording` unless the whole call is recorded there."""
         where = f", recorded in {recording}" if recording else ", not recorded"
         self._action(call_id, f"message taken ({seconds:.0f} s){where}")
+        # The call came to a message (nobody took it): its 处理结果 says so, by the domain's
+        # code, so the call log lists it as 已留言 and not as a plain answered call.
+        self._update(call_id, result=domain_labels.Outcome.MESSAGE.value)
         call = self._get(call_id)
         if recording and call is not None and call.recording is None:
             call.recording = recording

@@ -56,7 +56,7 @@ def test_every_flow_fact_lands_in_the_record(store: DutyRecord) -> None:
     assert row.description == "call back 13900000001 (message)"
     assert row.due_at == T0 + timedelta(hours=24)
     assert call.satisfaction is None and "survey: no rating" in call.action
-    assert call.result is None  # the agent's 处理结果, never the survey's
+    assert call.result == "message"  # it came to a message; the survey never writes it
     assert call.step == "wait_hangup" and call.end_reason == "remote_bye"
     assert call.notes == "mode: night"
     assert records.open_keys() == {}

@@ -22,7 +22,7 @@ from console.screens.supervisor.detail import CallDetailScreen
 from console.screens.supervisor.panes import ExportPane
 from console.store import DutyRecord
 from console.ui.notes import CallNotes, RecordNotes
-from tests.ui.conftest import START
+from tests.ui.conftest import START, TZ
 from tests.ui.fakes import FakeClock
 from tests.ui.helpers import press_button, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review
@@ -88,3 +88,21 @@ async def test_result_and_amended_category_in_the_detail_and_the_csv(
         assert row[header.index("类别")] == "投诉"  # as amended
         assert "类别: 报修→投诉" in row[header.index("更正记录")]
         assert row[header.index("满意度")] == "满意"
+
+
+def test_a_message_taken_call_is_listed_as_a_message_not_as_answered(
+    store: DutyRecord, clock: FakeClock
+) -> None:
+    """Point 11: message-taken calls were listed as 已接听 (auto-answered, then a message)."""
+    from console.screens.supervisor.call_log import call_row
+    from console.store.review import ReviewFilter, call_page
+
+    records = StoreCallRecords(store)
+    at = clock.now()
+    records.call_rang("m1", "13800000002", at, Mode.STAFFED)
+    records.call_answered("m1", at + dt.timedelta(seconds=15), "auto", 3, 15.0)
+    records.message_taken("m1", 30.0, None)
+    records.call_ended("m1", at + dt.timedelta(seconds=60), CallStep.WAIT_HANGUP, "remote_bye")
+    (row,) = call_page(store, ReviewFilter()).calls
+    assert row.result == "message"
+    assert call_row(row, TZ)[3] == "已留言"
