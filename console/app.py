@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import events
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -44,6 +44,25 @@ from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
 from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
+from console.ui.intents import (
+    AfterCallDone,
+    AnswerRequested,
+    AwayRequested,
+    EventReportFiled,
+    HandoverAcceptRequested,
+    HandoverRequested,
+    HandoverWriteRequested,
+    HangUpRequested,
+    HoldToggled,
+    LogoutRequested,
+    NightRequested,
+    NightSwitchRequested,
+    NotesSaveRequested,
+    SeatChanged,
+    SurveyRequested,
+    TransferRequested,
+    WrapDoneRequested,
+)
 from console.ui.model import LiveCall, Phase, SeatModel, forward_failed
 from console.ui.settings import UiSettings
 from console.ui.texts import text
@@ -52,7 +71,6 @@ from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only when used
     from console.store import Agent, AgentState, Handover
     from console.ui.messages import (
-        AnswerRequested,
         FlowEventPosted,
         HandoverAccepted,
         LineStatusPosted,
@@ -61,6 +79,7 @@ if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only
     )
     from console.ui.notes import CallNotes, DraftBook, RecordNotes
     from console.ui.ports import NightSwitch, SeatFlow, SeatStore
+    from console.ui.view import SeatView
 
 log = logging.getLogger("console.ui")
 
@@ -533,10 +552,11 @@ class DutyConsoleApp(App[int]):
         previous = getattr(self, "_previous_excepthook", None)
         if previous is not None and threading.excepthook == self._thread_failed:
             threading.excepthook = previous
+        from console.screens.call import CallScreen
+
         for screen in self.screen_stack:
-            flush = getattr(screen, "flush_notes", None)
-            if flush is not None:
-                notes, call_id = flush()
+            if isinstance(screen, CallScreen):  # what was typed since the last debounce
+                notes, call_id = screen.take_notes()
                 self._save_draft(call_id, notes, 1 << 62)
         for bridge in list(self.bridges.values()):
             try:
@@ -815,11 +835,7 @@ class DutyConsoleApp(App[int]):
                 title=text("gate.forward_failed", self.language), severity="error",
                 markup=False, timeout=30,
             )
-        for screen in list(self.screen_stack):
-            hook = getattr(screen, "flow_event", None)
-            if hook is not None:
-                hook(event, call)
-        self.refresh_screens()
+        self._tell_screens(SeatChanged(event, call))
 
     def _caller_name(self, call: LiveCall) -> None:
         try:
@@ -854,7 +870,8 @@ class DutyConsoleApp(App[int]):
                 self._store_state(change.target)
         self.run_in_thread(lambda: self._sync_notes(call.call_id), "notes")
 
-    def on_answer_requested(self, message: AnswerRequested) -> None:
+    @on(AnswerRequested)
+    def _answer_requested(self, message: AnswerRequested) -> None:
         self.answer(message.call_id)
 
     def answer(self, call_id: str) -> bool:
@@ -886,6 +903,7 @@ class DutyConsoleApp(App[int]):
             self._store_state(change.target)
         call.phase = Phase.AGENT
         call.answered_by = agent.agent_id
+        call.talking_since = call.talking_since or now
         if isinstance(self.screen, RingingScreen):
             self.pop_screen()
         self.push_screen(CallScreen(call.call_id, self.drafts.load(call.call_id)))
@@ -922,17 +940,177 @@ class DutyConsoleApp(App[int]):
         if bridge is not None:
             self.run_in_thread(bridge.stop, "headset")
 
-    def flow_action(
-        self, name: str, call_id: str, done: Callable[[bool], None] | None = None
+    def _flow_action(
+        self, act: Callable[[], bool], name: str, done: Callable[[bool], None] | None = None
     ) -> None:
-        """Run a flow action (`finish_call`, `transfer_to_gate_post`, ...) in a worker."""
+        """Run a flow action (it may block until the call thread served it) in a worker."""
 
-        def act() -> None:
-            ok = bool(getattr(self.flow, name)(call_id))
+        def run() -> None:
+            ok = bool(act())
             if done is not None:
                 self.call_from_thread(done, ok)
 
-        self.run_in_thread(act, name)
+        self.run_in_thread(run, name)
+
+    # ------------------------------------------------------------ intents from the screens
+
+    def _say(self, key: str, title: str, severity: str = "information") -> None:
+        self.notify(text(key, self.language), title=text(title, self.language),
+                    severity=severity)  # type: ignore[arg-type]
+
+    @on(SurveyRequested)
+    def _survey_requested(self, message: SurveyRequested) -> None:
+        def started(ok: bool) -> None:
+            if ok:
+                self._say("call.survey_started", "call.survey")
+
+        call_id = message.call_id
+        self._flow_action(lambda: self.flow.finish_call(call_id), "finish_call", started)
+
+    @on(TransferRequested)
+    def _transfer_requested(self, message: TransferRequested) -> None:
+        def transferred(ok: bool) -> None:
+            if ok:
+                self._say("call.transferred", "call.transfer")
+            else:
+                self._say("call.transfer_failed", "call.transfer", "warning")
+
+        call_id = message.call_id
+        self._say("call.transferring", "call.transfer")
+        self._flow_action(lambda: self.flow.transfer_to_gate_post(call_id),
+                          "transfer_to_gate_post", transferred)
+
+    @on(HoldToggled)
+    def _hold_toggled(self, message: HoldToggled) -> None:
+        def held(ok: bool) -> None:
+            if not ok:
+                self._say("call.hold_failed", "call.hold", "warning")
+
+        def resumed(ok: bool) -> None:
+            if ok:
+                self._say("call.resumed", "call.hold")
+            else:
+                held(False)
+
+        call_id = message.call_id
+        if message.hold:
+            self._flow_action(lambda: self.flow.hold(call_id), "hold", held)
+        else:
+            self._flow_action(lambda: self.flow.resume(call_id), "resume", resumed)
+
+    @on(HangUpRequested)
+    def _hang_up_requested(self, message: HangUpRequested) -> None:
+        call_id = message.call_id
+        self._flow_action(lambda: self.flow.hang_up(call_id), "hang_up")
+
+    @on(NotesSaveRequested)
+    def _notes_save_requested(self, message: NotesSaveRequested) -> None:
+        self.save_notes(message.call_id, message.notes, message.version)
+
+    @on(AfterCallDone)
+    def _after_call_done(self, message: AfterCallDone) -> None:
+        """F10: the notes' due time must read (else the agent fixes it, the screen stays);
+        then their follow-up, ready again, and the call screen closes."""
+        from console.screens.call import CallScreen
+        from console.ui.notes import NotesError
+
+        notes = message.notes
+        try:
+            notes.due_at(self.settings.timezone)
+        except NotesError as exc:
+            self.report(exc)
+            return
+        try:
+            if notes.follow_up_due:
+                self.open_follow_up(message.call_id, notes)
+            self.wrap_done()
+        except UiError as exc:
+            self.report(exc)
+        for screen in list(self.screen_stack):
+            if isinstance(screen, CallScreen) and screen.call_id == message.call_id:
+                if screen is self.screen:
+                    screen.dismiss()
+
+    @on(EventReportFiled)
+    def _event_report_filed(self, message: EventReportFiled) -> None:
+        reporter = self.agent.agent_id if self.agent else ""
+        call_id, summary = message.call_id, message.summary
+
+        def file() -> None:
+            key = self.record_notes.key(call_id)
+            self.store.report_event(reporter, summary, key)
+            self.call_from_thread(self._say, "event.filed", "event.title")
+
+        self.run_in_thread(file, "event-report")
+
+    @on(AwayRequested)
+    def _away_requested(self, message: AwayRequested) -> None:
+        from console.screens.dialogs import AwayScreen
+
+        if message.reason is None:
+            self.toggle_away()
+            return
+        try:
+            self.go_away(message.reason)
+        except (DomainError, UiError) as exc:
+            self.report(exc)  # the dialog stays up for another reason
+            return
+        self._close(AwayScreen)
+
+    @on(WrapDoneRequested)
+    def _wrap_done_requested(self, message: WrapDoneRequested) -> None:
+        try:
+            self.wrap_done()
+        except UiError as exc:
+            self.report(exc)
+
+    @on(NightRequested)
+    def _night_requested(self, message: NightRequested) -> None:
+        self.open_night_switch()
+
+    @on(NightSwitchRequested)
+    def _night_switch_requested(self, message: NightSwitchRequested) -> None:
+        from console.screens.night import NightSwitchScreen
+
+        try:
+            self.switch_night(message.kind, message.reason)
+        except (DomainError, UiError) as exc:
+            self.report(exc)  # the dialog stays up: a reason may be missing
+            return
+        self._close(NightSwitchScreen)
+
+    @on(HandoverRequested)
+    def _handover_requested(self, message: HandoverRequested) -> None:
+        self.open_handover()
+
+    @on(HandoverWriteRequested)
+    def _handover_write_requested(self, message: HandoverWriteRequested) -> None:
+        from console.screens.handover import HandoverWriteScreen
+
+        self._close(HandoverWriteScreen)
+        try:
+            self.write_handover(message.notes, message.open_items)
+        except UiError as exc:
+            self.report(exc)
+
+    @on(HandoverAcceptRequested)
+    def _handover_accept_requested(self, message: HandoverAcceptRequested) -> None:
+        from console.screens.handover import HandoverAcceptScreen
+
+        self._close(HandoverAcceptScreen)
+        try:
+            self.accept_handover(message.handover)
+        except UiError as exc:
+            self.report(exc)
+
+    def _close(self, kind: type[Screen[Any]]) -> None:
+        """Close the dialog in front when it is a `kind` (the dialog whose intent was done)."""
+        if isinstance(self.screen, kind):
+            self.screen.dismiss()
+
+    @on(LogoutRequested)
+    def _logout_requested(self, message: LogoutRequested) -> None:
+        self.logout()
 
     # ------------------------------------------------------------ notes
 
@@ -989,13 +1167,15 @@ class DutyConsoleApp(App[int]):
     # ------------------------------------------------------------ screens
 
     def refresh_screens(self) -> None:
-        """Ask every screen on the stack to redraw from the model (method calls down)."""
+        """Tell every screen on the stack that the seat changed (line, headset, agent...)."""
+        self._tell_screens(SeatChanged())
+
+    def _tell_screens(self, change: SeatChanged) -> None:
+        """One `SeatChanged` to each screen on the stack (it does not bubble back up)."""
         if not self.is_running:  # shutting down: screens are losing their widgets
             return
         for screen in list(self.screen_stack):
-            redraw = getattr(screen, "redraw", None)
-            if redraw is not None:
-                redraw()
+            screen.post_message(SeatChanged(change.event, change.call))
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -1045,3 +1225,8 @@ def make_starting_app(
         settings, cast("SeatFlow", _NotStarted("the call flow")), headset=headset,
         starting=starting,
     )
+
+
+def seat_view(app: DutyConsoleApp) -> SeatView:
+    """The app as its screens see it; mypy checks here that it offers all of `SeatView`."""
+    return app

@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.screen import ModalScreen, Screen
 
+from console.callflow.events import FlowEvent
 from console.domain.labels import Language
+from console.ui.intents import SeatChanged
+from console.ui.model import LiveCall
 from console.ui.texts import text
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import SeatView
 
 
 class SeatScreenMixin:
@@ -27,8 +30,10 @@ class SeatScreenMixin:
         return self.ready and self.seat.is_running
 
     @property
-    def seat(self) -> DutyConsoleApp:
-        return cast("DutyConsoleApp", cast(Any, self).app)
+    def seat(self) -> SeatView:
+        """The app as screens see it (`console.ui.view.SeatView`): state to read, services
+        to run work in; everything else is an intent posted up."""
+        return cast("SeatView", cast(Any, self).app)
 
     @property
     def language(self) -> Language:
@@ -36,6 +41,17 @@ class SeatScreenMixin:
 
     def t(self, key: str) -> str:
         return text(key, self.seat.language)
+
+    def on_seat_changed(self, message: SeatChanged) -> None:
+        """The app says the seat changed (down, as a message): react, then redraw."""
+        self.seat_changed(message.event, message.call)
+
+    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
+        """A screen that follows calls overrides this; the default redraws."""
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw from the seat model; screens that show live state override it."""
 
 
 class SeatScreen_(SeatScreenMixin, Screen[None]):

@@ -29,8 +29,17 @@ from console.domain.script import CallScript, ScriptEvent, ScriptStep
 from console.screens.base import SeatScreen_
 from console.screens.dialogs import ConfirmScreen
 from console.screens.event_report import EventReportScreen
+from console.ui.intents import (
+    AfterCallDone,
+    EventReportFiled,
+    HangUpRequested,
+    HoldToggled,
+    NotesSaveRequested,
+    SurveyRequested,
+    TransferRequested,
+)
 from console.ui.model import LiveCall
-from console.ui.notes import CallNotes, NotesError
+from console.ui.notes import CallNotes
 from console.widgets.notes_form import NotesForm
 from console.widgets.script_panel import ScriptPanel
 
@@ -121,6 +130,10 @@ class CallScreen(SeatScreen_):
         head = f"{title}  {call.caller if call else self.call_id}"
         if call is not None and call.caller_name:
             head += f" ({call.caller_name})"
+        if call is not None and call.talking_since is not None:
+            until = call.ended_at if call.ended_at is not None else self.seat.clock.now()
+            seconds = max(0, int((until - call.talking_since).total_seconds()))
+            head += f"   {self.t('call.timer')} {seconds // 60:02d}:{seconds % 60:02d}"
         if self.on_hold and self.live:
             head += f"   [{self.t('call.on_hold')}]"
         if call is not None and call.scored:
@@ -159,8 +172,9 @@ class CallScreen(SeatScreen_):
         if self.script.step in _TALKING:
             self._fire(ScriptEvent.WRAP_UP)
 
-    def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
-        if getattr(event, "call_id", None) != self.call_id:
+    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
+        if event is None or call is None or call.call_id != self.call_id:
+            self.redraw()
             return
         if isinstance(event, StepChanged):
             self.on_hold = event.step is CallStep.HOLD
@@ -184,21 +198,23 @@ class CallScreen(SeatScreen_):
         else:
             self._fire(ScriptEvent.CALLER_HUNG_UP)
         self.phase = CallPhase.AFTER_CALL
-        self.flush_notes()
+        self.take_notes()
         self.refresh_bindings()
         self.seat.notify(self.t("call.ended"), title=self.t("acw.title"))
 
     # ------------------------------------------------------------ notes
 
     def on_notes_form_edited(self, message: NotesForm.Edited) -> None:
-        self.seat.save_notes(self.call_id, message.notes, message.version)
+        message.stop()
+        self.post_message(NotesSaveRequested(self.call_id, message.notes, message.version))
         message.form.mark_saved(message.version)
 
-    def flush_notes(self) -> tuple[CallNotes, str]:
-        """Save the notes now (hang-up, done, close); returns them with the Call-ID."""
+    def take_notes(self) -> tuple[CallNotes, str]:
+        """The notes as typed now, asked to be saved (hang-up, done, close); returns them
+        with the Call-ID."""
         form = self.query_one(NotesForm)
         notes = form.take()
-        self.seat.save_notes(self.call_id, notes, form.version)
+        self.post_message(NotesSaveRequested(self.call_id, notes, form.version))
         return notes, self.call_id
 
     # ------------------------------------------------------------ keys
@@ -215,18 +231,14 @@ class CallScreen(SeatScreen_):
 
     def action_survey(self) -> None:
         self._to_survey()
-        self.seat.flow_action("finish_call", self.call_id, self._survey_started)
+        self.post_message(SurveyRequested(self.call_id))
         self.redraw()
-
-    def _survey_started(self, ok: bool) -> None:
-        if ok:
-            self.seat.notify(self.t("call.survey_started"), title=self.t("call.survey"))
 
     def action_escalate(self) -> None:
         """An urgent event: the script marks it, and an event report goes to the supervisor."""
         self._fire(ScriptEvent.ESCALATE)
         self.redraw()
-        notes, call_id = self.flush_notes()
+        notes, call_id = self.take_notes()
         call = self.seat.model.calls.get(call_id)
         draft = " ".join(x for x in (notes.caller_name, notes.address, notes.content) if x)
         self.app.push_screen(
@@ -234,65 +246,26 @@ class CallScreen(SeatScreen_):
         )
 
     def _file_event(self, summary: str) -> None:
-        seat, call_id = self.seat, self.call_id
-        reporter = seat.agent.agent_id if seat.agent else ""
-
-        def file() -> None:
-            key = seat.record_notes.key(call_id)
-            seat.store.report_event(reporter, summary, key)
-            seat.call_from_thread(
-                seat.notify, self.t("event.filed"), title=self.t("event.title")
-            )
-
-        seat.run_in_thread(file, "event-report")
+        self.post_message(EventReportFiled(self.call_id, summary))
 
     def action_transfer(self) -> None:
-        self.seat.notify(self.t("call.transferring"), title=self.t("call.transfer"))
-        self.seat.flow_action("transfer_to_gate_post", self.call_id, self._transferred)
-
-    def _transferred(self, ok: bool) -> None:
-        if ok:
-            self.seat.notify(self.t("call.transferred"), title=self.t("call.transfer"))
-        else:
-            self.seat.notify(
-                self.t("call.transfer_failed"), title=self.t("call.transfer"), severity="warning"
-            )
+        self.post_message(TransferRequested(self.call_id))
 
     def action_hold(self) -> None:
         """F6 toggles: hold when talking, take back when on hold."""
-        if self.on_hold:
-            self.seat.flow_action("resume", self.call_id, self._resumed)
-        else:
-            self.seat.flow_action("hold", self.call_id, self._held)
-
-    def _held(self, ok: bool) -> None:
-        if not ok:
-            self.seat.notify(
-                self.t("call.hold_failed"), title=self.t("call.hold"), severity="warning"
-            )
-
-    def _resumed(self, ok: bool) -> None:
-        if ok:
-            self.seat.notify(self.t("call.resumed"), title=self.t("call.hold"))
-        else:
-            self._held(False)
+        self.post_message(HoldToggled(self.call_id, hold=not self.on_hold))
 
     def action_hang_up(self) -> None:
         self.app.push_screen(
             ConfirmScreen(
                 self.t("call.hangup_confirm"),
-                lambda: self.seat.flow_action("hang_up", self.call_id),
+                self._hang_up_confirmed,
             )
         )
 
+    def _hang_up_confirmed(self) -> None:
+        self.post_message(HangUpRequested(self.call_id))
+
     def action_done(self) -> None:
-        notes, call_id = self.flush_notes()
-        try:
-            notes.due_at(self.seat.settings.timezone)
-        except NotesError as exc:
-            self.seat.report(exc)
-            return
-        if notes.follow_up_due:
-            self.seat.open_follow_up(call_id, notes)
-        self.seat.wrap_done()
-        self.dismiss()
+        notes, call_id = self.take_notes()
+        self.post_message(AfterCallDone(call_id, notes))

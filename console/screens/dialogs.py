@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label
 
-from console.domain.errors import DomainError
 from console.screens.base import SeatModal
+from console.ui.intents import AwayRequested
 
 
 class ConfirmScreen(SeatModal):
@@ -68,12 +68,7 @@ class AwayScreen(SeatModal):
                 self.t("away.need_reason"), title=self.t("away.title"), severity="error"
             )
             return
-        try:
-            self.seat.go_away(reason)
-        except DomainError as exc:
-            self.seat.report(exc)
-            return
-        self.dismiss()
+        self.post_message(AwayRequested(reason))  # the app closes this once away
 
     def action_cancel(self) -> None:
         self.dismiss()

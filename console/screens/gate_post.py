@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import CallRecord
+from console.ui.intents import LogoutRequested
 
 WINDOW = dt.timedelta(hours=24)
 """How far back the gate post's list reaches: the whole of tonight and last night."""
@@ -150,7 +151,7 @@ class GatePostScreen(SeatScreen_):
         seat.run_in_thread(save, "gate post note")
 
     def action_logout(self) -> None:
-        self.seat.logout()
+        self.post_message(LogoutRequested())
 
 
 class GateNoteScreen(SeatModal):

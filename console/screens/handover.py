@@ -12,6 +12,7 @@ from textual.widgets import Footer, Label, Static, TextArea
 
 from console.screens.base import SeatModal
 from console.store import FollowUp, Handover
+from console.ui.intents import HandoverAcceptRequested, HandoverWriteRequested
 
 
 def describe_follow_ups(items: list[FollowUp], tz: dt.tzinfo) -> str:
@@ -69,8 +70,7 @@ class HandoverAcceptScreen(SeatModal):
         )
 
     def action_accept(self) -> None:
-        self.seat.accept_handover(self.handover)
-        self.dismiss()
+        self.post_message(HandoverAcceptRequested(self.handover))  # the app closes this
 
 
 class HandoverWriteScreen(SeatModal):
@@ -117,8 +117,7 @@ class HandoverWriteScreen(SeatModal):
                 self.t("handover.notes"), title=self.t("handover.write"), severity="error"
             )
             return
-        self.dismiss()
-        self.seat.write_handover(notes, open_items)
+        self.post_message(HandoverWriteRequested(notes, open_items))  # the app closes this
 
     def action_cancel(self) -> None:
         self.dismiss()

@@ -9,9 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label
 
-from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.screens.base import SeatModal
+from console.ui.intents import NightSwitchRequested
 
 
 class NightSwitchScreen(SeatModal):
@@ -42,6 +42,15 @@ class NightSwitchScreen(SeatModal):
     def on_mount(self) -> None:
         self.query_one("#night-reason", Input).focus()
 
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter after the reason: the switch this dialog offers (early night by day, stay
+        on at night), as if its button was pressed."""
+        event.stop()
+        for button in self.query(Button).results(Button):
+            if button.id in ("early", "stay"):
+                button.press()
+                return
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
             self.dismiss()
@@ -50,12 +59,7 @@ class NightSwitchScreen(SeatModal):
         kind = {"early": OverrideKind.EARLY_NIGHT, "stay": OverrideKind.STAY_ON}.get(
             event.button.id or ""
         )
-        try:
-            self.seat.switch_night(kind, reason)
-        except DomainError as exc:
-            self.seat.report(exc)
-            return
-        self.dismiss()
+        self.post_message(NightSwitchRequested(kind, reason))  # the app closes this on success
 
     def action_cancel(self) -> None:
         self.dismiss()

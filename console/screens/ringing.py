@@ -12,7 +12,7 @@ from textual.widgets import Footer, Label
 from console.callflow.events import AnsweredElsewhere, CallFinished, FlowEvent
 from console.domain.outcome import CallEnd
 from console.screens.base import SeatModal
-from console.ui.messages import AnswerRequested
+from console.ui.intents import AnswerRequested
 from console.ui.model import LiveCall
 from console.widgets.ring_banner import RingBanner
 
@@ -64,7 +64,7 @@ class RingingScreen(SeatModal):
             self.seat.clock.now(),
         )
 
-    def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
+    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
         if (isinstance(event, CallFinished | AnsweredElsewhere)
                 and event.call_id == self.call_id):
             caller = call.caller if call else event.call_id
@@ -72,7 +72,7 @@ class RingingScreen(SeatModal):
             # saying so (RFC 3326 cause 200) before it claimed; the caller did not hang up.
             elsewhere = isinstance(event, AnsweredElsewhere) or (
                 CallEnd.parse(event.reason) is CallEnd.COMPLETED_ELSEWHERE)
-            self.seat.notify(  # the caller from the INVITE, the holder from the record: no markup
+            self.notify(  # the caller from the INVITE, the holder from the record: no markup
                 f"{caller}: {event.holder}" if isinstance(event, AnsweredElsewhere) else caller,
                 title=self.t("ring.taken_elsewhere" if elsewhere else "ring.gone"),
                 severity="information" if elsewhere else "warning",
@@ -84,6 +84,8 @@ class RingingScreen(SeatModal):
                 self.redraw()
             else:
                 self.dismiss()
+                return
+        self.redraw()
 
     def action_answer(self) -> None:
         self.post_message(AnswerRequested(self.call_id))

@@ -19,6 +19,14 @@ from console.screens.base import SeatScreen_
 from console.screens.handover import describe_follow_ups
 from console.store import CallFilter, CallRecord, FollowUp
 from console.ui.calendar import coverage_text
+from console.ui.intents import (
+    AnswerRequested,
+    AwayRequested,
+    HandoverRequested,
+    LogoutRequested,
+    NightRequested,
+    WrapDoneRequested,
+)
 from console.ui.model import LiveCall, Phase
 from console.ui.texts import text
 from console.widgets.calls_table import CallsTable
@@ -26,7 +34,7 @@ from console.widgets.status_bar import StatusBar, StatusView
 from sip.api import LineStatus
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import SeatView
 
 
 def _mmss(delta: dt.timedelta) -> str:
@@ -34,7 +42,7 @@ def _mmss(delta: dt.timedelta) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-def status_view(app: DutyConsoleApp) -> StatusView:
+def status_view(app: SeatView) -> StatusView:
     """The status bar's content from the app's state at the app clock's now."""
     lang = app.language
     now = app.clock.now()
@@ -125,7 +133,7 @@ def status_view(app: DutyConsoleApp) -> StatusView:
     )
 
 
-def waiting_lines(calls: list[LiveCall], app: DutyConsoleApp) -> str:
+def waiting_lines(calls: list[LiveCall], app: SeatView) -> str:
     lang = app.language
     now = app.clock.now()
     rows = []
@@ -177,9 +185,10 @@ class SeatScreen(SeatScreen_):
         waiting = waiting_lines(self.seat.model.ringing(), self.seat)
         self.query_one("#waiting", Static).update(waiting or self.t("seat.none"))
 
-    def flow_event(self, event: FlowEvent, call: LiveCall | None) -> None:
+    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
         if isinstance(event, CallFinished):
             self.action_reload()
+        self.redraw()
 
     def action_reload(self) -> None:
         seat = self.seat
@@ -203,19 +212,19 @@ class SeatScreen(SeatScreen_):
     def action_answer(self) -> None:
         calls = self.seat.model.ringing()
         if calls:
-            self.seat.answer(calls[0].call_id)
+            self.post_message(AnswerRequested(calls[0].call_id))
 
     def action_away(self) -> None:
-        self.seat.toggle_away()
+        self.post_message(AwayRequested())
 
     def action_wrap_done(self) -> None:
-        self.seat.wrap_done()
+        self.post_message(WrapDoneRequested())
 
     def action_night(self) -> None:
-        self.seat.open_night_switch()
+        self.post_message(NightRequested())
 
     def action_handover(self) -> None:
-        self.seat.open_handover()
+        self.post_message(HandoverRequested())
 
     def action_follow_ups(self) -> None:
         from console.screens.follow_ups import FollowUpsScreen
@@ -223,4 +232,4 @@ class SeatScreen(SeatScreen_):
         self.app.push_screen(FollowUpsScreen(), lambda _: self.action_reload())
 
     def action_logout(self) -> None:
-        self.seat.logout()
+        self.post_message(LogoutRequested())

@@ -56,10 +56,3 @@ class NotesEdited(Message):
 
     call_id: str
     notes: CallNotes
-
-
-@dataclass
-class AnswerRequested(Message):
-    """The agent pressed the answer key on a ringing (or held, or waiting) call."""
-
-    call_id: str
