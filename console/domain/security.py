@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import enum
 
+from console.domain.labels import Language
+
 
 class SecurityKind(enum.Enum):
     """Why a request went to the security log instead of the calls."""
@@ -23,9 +25,9 @@ class SecurityKind(enum.Enum):
     MALFORMED = "malformed"
     """A datagram on the SIP port that is no SIP message at all."""
 
-    def label(self, language: str = "zh") -> str:
+    def label(self, language: Language = Language.ZH) -> str:
         zh, en = SECURITY_KIND_LABELS[self]
-        return en if language == "en" else zh
+        return en if language is Language.EN else zh
 
 
 SECURITY_KIND_LABELS: dict[SecurityKind, tuple[str, str]] = {

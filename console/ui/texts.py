@@ -350,6 +350,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "rv.i.archives": ("归档:{list}", "Archives: {list}"),
     "rv.i.failed": ("完整性校验失败", "Integrity check failed"),
+    "rv.i.security": (
+        "安全日志(近 24 小时):拒绝 {requests} 次请求,来自 {sources} 个地址{kinds}",
+        "Security log (last 24 h): {requests} requests refused from {sources} hosts{kinds}",
+    ),
+    "rv.i.security_none": ("安全日志(近 24 小时):无", "Security log (last 24 h): none"),
     "rv.e.filter": ("当前筛选", "Current filter"),
     "rv.e.month_report": ("月报", "Monthly report"),
     "rv.e.month": ("月份 YYYY-MM", "Month YYYY-MM"),

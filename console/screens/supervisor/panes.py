@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
+from console.domain.security import SecurityKind
 from console.screens.supervisor.base import (
     ReviewContext,
     ReviewInputError,
@@ -30,7 +31,14 @@ from console.screens.supervisor.base import (
     parse_day,
     review_context,
 )
-from console.store import CallFilter, CallRecord, Handover, StoreError, VerifyReport
+from console.store import (
+    CallFilter,
+    CallRecord,
+    Handover,
+    SecuritySummary,
+    StoreError,
+    VerifyReport,
+)
 from console.store.export import ExportResult, export_calls
 from console.store.review import (
     QUALITY_PER_WEEK,
@@ -360,9 +368,37 @@ class IntegrityPane(ReviewPane):
         yield Label("", classes="pane-status", markup=False)
         yield Static("", id="i-report", markup=False)  # a problem may quote a record's values
         yield Static("", id="i-calendar", markup=False)
+        yield Static("", id="i-security", markup=False)  # addresses as sent, not markup
 
     def on_mount(self) -> None:
         self.show_calendar()
+        self.load_security()
+
+    SECURITY_HOURS = 24
+
+    def load_security(self) -> None:
+        """How often the line was probed (scanners, garbage) lately: the security log's
+        count, so a sweep is seen without reading the log (issue 10, point 8)."""
+        ctx = self.context()
+        if ctx is None:
+            return
+        since = self.seat.clock.now() - dt.timedelta(hours=self.SECURITY_HOURS)
+        self.work("security", lambda: ctx.record.security_summary(since), self.show_security)
+
+    def show_security(self, summary: SecuritySummary) -> None:
+        static = self.query_one("#i-security", Static)
+        if not summary.requests:
+            static.update(self.t("rv.i.security_none"))
+            static.set_class(False, "-alarm")
+            return
+        kinds = "".join(
+            f" · {SecurityKind(kind).label(self.seat.language)} {n}"
+            for kind, n in sorted(summary.by_kind.items(), key=lambda item: -item[1])
+            if kind in {k.value for k in SecurityKind}
+        )
+        static.update(self.t("rv.i.security").format(
+            requests=summary.requests, sources=summary.sources, kinds=kinds))
+        static.set_class(True, "-alarm")
 
     def show_calendar(self) -> None:
         """How far the holiday calendar reaches (always shown here), red once it is past."""
@@ -456,6 +492,7 @@ class IntegrityPane(ReviewPane):
         )
         self.status(verdict)
         self.show_calendar()
+        self.load_security()
         if not report.ok:
             self.seat.notify(
                 report.problem or "",
