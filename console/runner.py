@@ -168,6 +168,7 @@ def assemble(
 
     from console import config as config_mod
     from console.adapters import LINE_NAME, ScheduleStaffing, StoreCallRecords, flow_settings
+    from console.callflow.events import RecordAlarm
     from console.domain.night import NightMode
     from console.holidays.watch import CalendarWatch
     from console.prompts import PromptBook
@@ -234,6 +235,8 @@ def assemble(
                         flow_settings(cfg, **flow_overrides), clock=clock, line=line,
                         claims=claims)
         sinks.append(flow.on_line_event)
+        record_alarms.subscribe(lambda alarm: flow.bus.publish(RecordAlarm(
+            clock.now(), alarm.kind, alarm.message, alarm.pending, alarm.unsaved)))
     except BaseException:
         store.close()
         raise

@@ -167,6 +167,20 @@ class GatePostAlarm(FlowEvent):
 
 
 @dataclass(frozen=True)
+class RecordAlarm(FlowEvent):
+    """The duty record's news: `db_down` / `db_back`, `outbox_at_risk` / `outbox_safe`,
+    `record_refused`, `record_lost`. Calls go on either way (their facts wait in the
+    outbox); the seat shows it so nobody thinks the record is keeping up when it is not."""
+
+    kind: str
+    detail: str
+    pending: int = 0
+    """Writes waiting in the outbox."""
+    unsaved: int = 0
+    """Of those, writes only in memory (the outbox's disk is full)."""
+
+
+@dataclass(frozen=True)
 class RecordingAlarm(FlowEvent):
     """A call (or a message) could not be recorded, or its recording stopped: the call goes on."""
 

@@ -27,7 +27,7 @@ from console.ui.intents import (
     NightRequested,
     WrapDoneRequested,
 )
-from console.ui.model import LiveCall, Phase
+from console.ui.model import LiveCall, Phase, SeatModel
 from console.ui.texts import text
 from console.widgets.calls_table import CallsTable
 from console.widgets.status_bar import StatusBar, StatusView
@@ -40,6 +40,18 @@ if TYPE_CHECKING:
 def _mmss(delta: dt.timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def record_words(model: SeatModel, lang: Language) -> str:
+    """The record's trouble in words for the status bar; "" while it keeps up (the alarm
+    clears at `db_back` / `outbox_safe`)."""
+    if model.record_at_risk is not None:
+        return text("record.at_risk", lang).format(unsaved=model.record_at_risk.unsaved)
+    if model.record_down is not None:
+        return text("record.down", lang).format(pending=model.record_down.pending)
+    if model.record_refused:
+        return text("record.refused", lang).format(n=model.record_refused)
+    return ""
 
 
 def status_view(app: SeatView) -> StatusView:
@@ -118,6 +130,7 @@ def status_view(app: SeatView) -> StatusView:
             calls += f" +{len(held) - 1}"
     cover = app.settings.calendar_coverage(now)
     return StatusView(
+        record=record_words(app.model, lang),
         calls=calls,
         line=line,
         mode=mode,

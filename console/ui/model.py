@@ -22,6 +22,7 @@ from console.callflow.events import (
     GatePostChecked,
     HandedOver,
     Mode,
+    RecordAlarm,
     SeatRinging,
     StepChanged,
     SurveyScored,
@@ -102,7 +103,22 @@ class LiveCall:
 
 
 class SeatModel:
-    """Calls by Call-ID plus the gate post's health, updated by `apply`."""
+    """Calls by Call-ID plus the gate post's and the record's health, updated by `apply`."""
+
+    record_down: RecordAlarm | None
+    record_at_risk: RecordAlarm | None
+
+    def _record_alarm(self, event: RecordAlarm) -> None:
+        if event.kind == "db_down":
+            self.record_down = event
+        elif event.kind == "db_back":
+            self.record_down = None
+        elif event.kind == "outbox_at_risk":
+            self.record_at_risk = event
+        elif event.kind == "outbox_safe":
+            self.record_at_risk = None
+        elif event.kind in ("record_refused", "record_lost"):
+            self.record_refused += 1
 
     def __init__(self) -> None:
         self.calls: dict[str, LiveCall] = {}
@@ -111,6 +127,12 @@ class SeatModel:
         self.forward_failures: int = 0
         """Forwards to the gate post that did not reach it since the seat started (each is a
         caller who got a message prompt instead of the gate post, duty rules §1)."""
+        self.record_down: RecordAlarm | None = None
+        """The database is away (`db_down`) until `db_back`: calls go on, their facts wait."""
+        self.record_at_risk: RecordAlarm | None = None
+        """The outbox's disk is full (`outbox_at_risk`) until `outbox_safe`."""
+        self.record_refused: int = 0
+        """Writes the database refused since the seat started (kept aside for a supervisor)."""
 
     def apply(self, event: FlowEvent) -> LiveCall | None:
         """Fold one event in; returns the call it concerns (None for line-wide events)."""
@@ -121,6 +143,9 @@ class SeatModel:
         if isinstance(event, GatePostAlarm):
             self.gate_ok = False
             self.gate_detail = event.detail
+            return None
+        if isinstance(event, RecordAlarm):
+            self._record_alarm(event)
             return None
         call_id = getattr(event, "call_id", None)
         if call_id is None:

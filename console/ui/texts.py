@@ -355,6 +355,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Security log (last 24 h): {requests} requests refused from {sources} hosts{kinds}",
     ),
     "rv.i.security_none": ("安全日志(近 24 小时):无", "Security log (last 24 h): none"),
+    "record.down": (
+        "记录:数据库不可用,{pending} 条待写", "Record: database away, {pending} to write"
+    ),
+    "record.at_risk": (
+        "记录:暂存盘满,{unsaved} 条仅在内存", "Record: outbox disk full, {unsaved} in memory only"
+    ),
+    "record.refused": ("记录:{n} 条被拒,见日志", "Record: {n} refused, see the log"),
     "rv.e.filter": ("当前筛选", "Current filter"),
     "rv.e.month_report": ("月报", "Monthly report"),
     "rv.e.month": ("月份 YYYY-MM", "Month YYYY-MM"),

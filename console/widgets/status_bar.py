@@ -31,6 +31,8 @@ class StatusView:
     """The holiday calendar's end, from `[holidays] warn_days` before it ("" otherwise)."""
     alarm_calendar: bool = False
     """The calendar has ended: holidays are unknown, the line may be misrouted."""
+    record: str = ""
+    """The duty record's trouble (database away, outbox's disk full), "" while it keeps up."""
 
 
 class StatusBar(QuietStatic):
@@ -43,6 +45,7 @@ class StatusBar(QuietStatic):
             (view.gate, view.alarm_gate),
             (view.agent, view.alarm_agent),
             (view.calls, False),
+            (view.record, True),
             (view.headset, False),
         ]
         text = Text()
@@ -58,5 +61,6 @@ class StatusBar(QuietStatic):
             text.append("\n")
             text.append(view.notice, style="bold yellow")
         self.show_text(text)
-        alarm = view.alarm_line or view.alarm_gate or view.alarm_agent or view.alarm_calendar
+        alarm = (view.alarm_line or view.alarm_gate or view.alarm_agent or view.alarm_calendar
+                 or bool(view.record))
         self.set_class(alarm, "-alarm")

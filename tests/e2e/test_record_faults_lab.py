@@ -14,7 +14,7 @@ from pathlib import Path
 import labctl
 import pytest
 
-from console.callflow.events import CallAnswered, CallFinished
+from console.callflow.events import CallAnswered, CallFinished, RecordAlarm
 from console.store import CallOutcome
 from tests.e2e.helpers import E2E_SIPP, at, ensure_digit_pcap, running_console, wait_until
 from tests.e2e.labconfig import write_console_toml
@@ -79,6 +79,8 @@ def test_sqlite_locked_before_the_call_answer_at_the_ring_limit(
         assert len(console.calls()) == 1  # nothing twice
         wait_until("db_back", lambda: not console.headless.store.database_down, 5)
         assert console.headless.store.verify().ok
+        # The flow's bus carried both, so a seat shows the alarm and clears it.
+        assert [e.kind for e in console.of(RecordAlarm)] == ["db_down", "db_back"]
 
 
 def test_lock_taken_mid_call_the_hang_up_is_handled_at_once(
