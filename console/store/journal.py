@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console.store.outbox import fsync_dir
+
 log = logging.getLogger("console.store.journal")
 
 
@@ -51,7 +53,7 @@ class Journal:
             finally:
                 os.close(fd)
             if created:
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             return n
 
     def entries(self) -> list[JournalEntry]:
@@ -93,7 +95,7 @@ class Journal:
                     out.flush()
                     os.fsync(out.fileno())
                 self.path.unlink()
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
 
     def _lines(self) -> Iterator[str]:
         if not self.path.exists():
@@ -102,14 +104,3 @@ class Journal:
             for raw in fh:
                 if raw.endswith("\n") and raw.strip():
                     yield raw.rstrip("\n")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

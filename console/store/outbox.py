@@ -189,7 +189,7 @@ class Outbox:
         except OSError as exc:
             raise OutboxError(f"cannot open {self.path}: {exc.strerror or exc}") from None
         if created:
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
 
     def _keep_reserve(self) -> None:
         """(Re)create the reserve file: space to give up when the disk fills."""
@@ -360,7 +360,8 @@ class Outbox:
             log.exception("outbox listener failed")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a file's creation in `path` durable (the directory entry), best effort."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

@@ -1717,22 +1717,23 @@ def _apply_follow_up(store: DutyRecord, session: Session, args: dict[str, Any]) 
     ))
 
 
-def _apply_security(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
-    if session.scalar(select(AuditRow.id).where(AuditRow.key == args["key"])):
-        return
-    row = AuditRow(key=args["key"], action=args["action"], who=args["who"],
-                   detail=args["detail"], at=_from_iso(args["at"]))
-    store._link(session, SECURITY_CHAIN, row)
-    session.add(row)
+def _audit_row_into(chain: str) -> Callable[[DutyRecord, Session, dict[str, Any]], None]:
+    """An outbox entry that becomes an audit row of `chain` (the audit log's alarms, or the
+    security log), exactly once by its key."""
+
+    def apply(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
+        if session.scalar(select(AuditRow.id).where(AuditRow.key == args["key"])):
+            return
+        row = AuditRow(key=args["key"], action=args["action"], who=args["who"],
+                       detail=args["detail"], at=_from_iso(args["at"]))
+        store._link(session, chain, row)
+        session.add(row)
+
+    return apply
 
 
-def _apply_audit(store: DutyRecord, session: Session, args: dict[str, Any]) -> None:
-    if session.scalar(select(AuditRow.id).where(AuditRow.key == args["key"])):
-        return
-    row = AuditRow(key=args["key"], action=args["action"], who=args["who"],
-                   detail=args["detail"], at=_from_iso(args["at"]))
-    store._link(session, ADMIN_CHAIN, row)
-    session.add(row)
+_apply_audit = _audit_row_into(ADMIN_CHAIN)
+_apply_security = _audit_row_into(SECURITY_CHAIN)
 
 
 _CORE_APPLY: dict[str, Callable[[DutyRecord, Connection, dict[str, Any]], None]] = {
