@@ -72,10 +72,11 @@ async def test_supervisor_home_and_integrity_show_the_end(build: Build, clock: F
         notice = app.screen.query_one("#calendar-notice", Label)
         await until(pilot, lambda: notice.display, "calendar notice")
         words = str(notice.render())
-        assert "节假日日历截止 2026-12-31" in words and "holiday calendar ends 2026-12-31" in words
+        # The supervisor's screens speak the seat's language (zh here), one language.
+        assert "节假日日历截止 2026-12-31" in words and "holiday calendar" not in words
         assert notice.has_class("-warning") and not notice.has_class("-alarm")
         await pilot.press("f7")
-        await until(pilot, lambda: "holiday calendar ends 2026-12-31"
+        await until(pilot, lambda: "节假日日历截止 2026-12-31"
                     in str(app.screen.query_one("#i-calendar", Static).render()), "integrity")
         assert "duty-console holidays add" in str(
             app.screen.query_one("#i-calendar", Static).render())
@@ -85,9 +86,9 @@ async def test_supervisor_home_and_integrity_show_the_end(build: Build, clock: F
         await press_button(pilot, "i-run")
         calendar = app.screen.query_one("#i-calendar", Static)
         await until(pilot, lambda: calendar.has_class("-alarm"), "integrity alarm")
-        assert "holiday calendar ended 2026-12-31" in str(calendar.render())
+        assert "节假日日历已于 2026-12-31 截止" in str(calendar.render())
         assert notice.has_class("-alarm")
-        assert "holiday calendar ended 2026-12-31" in str(notice.render())
+        assert "节假日日历已于 2026-12-31 截止" in str(notice.render())
 
 
 async def test_supervisor_home_hides_the_notice_when_covered(build: Build) -> None:
@@ -98,5 +99,5 @@ async def test_supervisor_home_hides_the_notice_when_covered(build: Build) -> No
         assert not app.screen.query_one("#calendar-notice", Label).display
         await pilot.press("f7")
         calendar = app.screen.query_one("#i-calendar", Static)
-        await until(pilot, lambda: "ends 2026-12-31" in str(calendar.render()), "integrity")
+        await until(pilot, lambda: "截止 2026-12-31" in str(calendar.render()), "integrity")
         assert not calendar.has_class("-alarm")

@@ -385,6 +385,7 @@ class CallDetailScreen(ModalScreen[None]):
         label = self.query_one("#score-error", Label)
         if not score_text.isdigit() or not 0 <= int(score_text) <= 100:
             label.update(self.t("rv.d.bad_score").format(value=score_text))
+            label.scroll_visible()  # below the fold of a long detail: bring the reason up
             return
         label.update("")
         key = self.key
