@@ -1022,6 +1022,8 @@ class DutyRecord:
             conds.append(CallRow.outcome == coerce_fact("outcome", flt.outcome))
         if flt.satisfaction is not None:
             conds.append(CallRow.satisfaction == coerce_fact("satisfaction", flt.satisfaction))
+        if flt.unrated:
+            conds.append(CallRow.satisfaction.is_(None))
         if flt.forwarded is not None:
             conds.append(
                 CallRow.forwarded_to.is_not(None)
@@ -1832,6 +1834,8 @@ def _filter_shape(flt: CallFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
             shape.append(name)
             coerced = name in ("category", "outcome", "satisfaction")
             params[f"f_{name}"] = coerce_fact(name, value) if coerced else value
+    if flt.unrated:
+        shape.append("unrated")
     if flt.forwarded is not None:
         shape.append("forwarded" if flt.forwarded else "not_forwarded")
     if flt.hours is not None:
@@ -1859,6 +1863,8 @@ def _shape_conds(shape: tuple[str, ...], sealed: bool = True) -> list[Any]:
             conds.append(c.answered_by == bindparam("f_agent"))
         elif name in ("line", "category", "outcome", "satisfaction"):
             conds.append(c[name] == bindparam(f"f_{name}"))
+        elif name == "unrated":
+            conds.append(c.satisfaction.is_(None))
         elif name == "forwarded":
             conds.append(c.forwarded_to.is_not(None))
         elif name == "not_forwarded":

@@ -281,6 +281,8 @@ class CallFilter:
     category: str | None = None
     outcome: CallOutcome | None = None
     satisfaction: int | None = None
+    unrated: bool = False
+    """Only calls without a survey answer (未评价): the caller gave none, or none was asked."""
     forwarded: bool | None = None
     hours: tuple[int, int] | None = None
     """Local ring hour range [from, to) for a shift, e.g. (8, 17)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,24 @@ def test_bad_periods_are_refused(
 ) -> None:
     with pytest.raises(InvalidFact, match=message):
         store.kpis(since, until)
+
+
+def test_unrated_calls_are_a_filter_of_their_own(tmp_path: Path) -> None:
+    """未评价 (issue 11): calls without a survey answer, the same through the review's
+    statements and the figures' prepared ones."""
+
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    store = DutyRecord(f"sqlite:///{tmp_path / 'duty.db'}", tz=UTC)
+    keys = []
+    for i, score in enumerate((1, None, 3, None)):
+        at = t0 + timedelta(minutes=i)
+        key = store.open_call("hotline", at)
+        store.update_open_call(key, answered_at=at + timedelta(seconds=3), answered_by="auto")
+        store.seal_call(key, CallOutcome.ANSWERED, ended_at=at + timedelta(seconds=60),
+                        satisfaction=score)
+        keys.append(key)
+    unrated = CallFilter(unrated=True)
+    assert [c.key for c in store.calls(unrated)] == [keys[1], keys[3]]
+    figures = store.kpis(t0 - timedelta(hours=1), t0 + timedelta(hours=1), flt=unrated)
+    assert figures.total == 2 and figures.satisfaction == {None: 2}
+    store.close()

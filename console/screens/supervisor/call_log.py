@@ -82,6 +82,9 @@ COLUMNS = (
 )
 """The table's columns as text keys."""
 
+UNRATED = "none"
+"""The satisfaction filter's value for calls without a survey answer (未评价)."""
+
 
 def call_row(
     call: ReviewRow | CallRecord, tz: dt.tzinfo, language: Language = Language.ZH
@@ -161,7 +164,9 @@ class CallLogPane(Vertical):
             )
         with Horizontal(classes="review-filters"):
             yield Select(
-                [(satisfaction_label(k, lang), str(k)) for k in SATISFACTION_LABELS if k],
+                # Every label of the domain's table, 未评价 (no rating) included (issue 11).
+                [(satisfaction_label(k, lang), str(k) if k else UNRATED)
+                 for k in SATISFACTION_LABELS],
                 prompt=self.t("rv.col.satisfaction"),
                 id="f-sat",
             )
@@ -240,7 +245,8 @@ class CallLogPane(Vertical):
             agent=value("#f-agent") or None,
             category=choice("#f-category"),
             outcome=CallOutcome(outcome) if outcome else None,
-            satisfaction=int(sat) if sat else None,
+            satisfaction=int(sat) if sat and sat != UNRATED else None,
+            unrated=sat == UNRATED,
             hours=self.shifts[shift].hours if shift else None,
         )
         return ReviewFilter(

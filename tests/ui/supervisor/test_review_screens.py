@@ -98,6 +98,7 @@ FILTER_CASES: list[tuple[dict[str, str], ReviewFilter | None]] = [
     ({"f-outcome": "abandoned"}, ReviewFilter(CallFilter(outcome=CallOutcome.ABANDONED))),
     ({"f-outcome": "forwarded"}, ReviewFilter(CallFilter(outcome=CallOutcome.FORWARDED))),
     ({"f-sat": "3"}, ReviewFilter(CallFilter(satisfaction=3))),
+    ({"f-sat": "none"}, ReviewFilter(CallFilter(unrated=True))),  # 未评价 (issue 11)
     ({"f-shift": "noon"}, ReviewFilter(CallFilter(hours=(11, 14)))),
     ({"f-limit": "in"}, ReviewFilter(within_limit=True)),
     ({"f-limit": "out"}, ReviewFilter(within_limit=False)),
