@@ -1496,6 +1496,17 @@ class DutyRecord:
         )
         return result
 
+    def audit_entries(self, action: str, since: datetime) -> list[AuditEntry]:
+        """The audit log's entries of one `action` (e.g. `alarm:follow_up_unowned`) since
+        `since`, oldest first: what a screen lists without reading the whole log."""
+        query = (select(AuditRow).where(AuditRow.chain == ADMIN_CHAIN, AuditRow.action == action,
+                                        AuditRow.at >= since).order_by(AuditRow.seq))
+        result: list[AuditEntry] = self._run(
+            lambda s: [AuditEntry(r.at, r.action, r.who, r.detail) for r in s.scalars(query)],
+            write=False,
+        )
+        return result
+
     def security_log(self, since: datetime | None = None) -> list[AuditEntry]:
         """The security log's reports in order (action `security:<kind>`, who: the source)."""
         query = select(AuditRow).where(AuditRow.chain == SECURITY_CHAIN).order_by(AuditRow.seq)

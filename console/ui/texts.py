@@ -355,6 +355,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Security log (last 24 h): {requests} requests refused from {sources} hosts{kinds}",
     ),
     "rv.i.security_none": ("安全日志(近 24 小时):无", "Security log (last 24 h): none"),
+    "rv.fu.unowned_list": (
+        "无人负责的跟进(近 7 天,未配置 follow_ups.default_owner):{n} 条",
+        "Follow-ups nobody owns (last 7 days, no follow_ups.default_owner): {n}",
+    ),
     "record.down": (
         "记录:数据库不可用,{pending} 条待写", "Record: database away, {pending} to write"
     ),

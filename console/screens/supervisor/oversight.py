@@ -35,6 +35,7 @@ from console.store import (
     AgentRole,
     AgentState,
     AgentStateChange,
+    AuditEntry,
     DutyRecord,
     EventReport,
     FollowUp,
@@ -448,6 +449,21 @@ def is_overdue(f: FollowUp, now: dt.datetime) -> bool:
     return f.status is FollowUpStatus.OPEN and f.due_at < now
 
 
+UNOWNED_DAYS = 7
+UNOWNED_SHOWN = 5
+"""The newest unowned follow-ups listed by text (the count says how many in all)."""
+
+
+def unowned_reason(detail: str, language: Language) -> str:
+    """The follow-up an `alarm:follow_up_unowned` entry names, in the seat's language.
+
+    The adapter writes "call <key>: <reason> (no follow_ups.default_owner)"; the reason is
+    the flow's stable text, translated by the domain's table."""
+    _, _, rest = detail.partition(": ")
+    reason = rest.removesuffix(" (no follow_ups.default_owner)") or detail
+    return reason_text(reason, language)
+
+
 class FollowUpPane(ReviewPane):
     """All agents' follow-ups (首问负责), overdue flagged; the supervisor may close one."""
 
@@ -470,6 +486,11 @@ class FollowUpPane(ReviewPane):
             )
             yield Button(self.t("rv.refresh"), id="fu-refresh")
         yield Label("", classes="pane-status", markup=False)
+        # Follow-ups of calls no agent served, with no default owner configured: the flow
+        # could only raise an alarm, so they are listed here or nobody sees them (issue 11).
+        unowned = Static("", id="fu-unowned", markup=False)
+        unowned.display = False  # shown once there is any
+        yield unowned
         table: PlainTable = PlainTable(id="fu-table", cursor_type="row")
         yield table
         yield Static("", id="fu-detail", markup=False)  # description and closing note
@@ -508,6 +529,23 @@ class FollowUpPane(ReviewPane):
             return select_follow_ups(ctx.record, which, now), names, now
 
         self.work("follow-ups", load, self.show)
+        since = now - dt.timedelta(days=UNOWNED_DAYS)
+        self.work("follow-ups-unowned",
+                  lambda: ctx.record.audit_entries("alarm:follow_up_unowned", since),
+                  self.show_unowned)
+
+    def show_unowned(self, entries: list[AuditEntry]) -> None:
+        ctx = self.context()
+        static = self.query_one("#fu-unowned", Static)
+        static.display = bool(entries)
+        if ctx is None or not entries:
+            return
+        lines = [self.t("rv.fu.unowned_list").format(n=len(entries))]
+        for entry in entries[-UNOWNED_SHOWN:]:
+            lines.append(f"· {local(entry.at, ctx.tz, '%m-%d %H:%M')} "
+                         f"{unowned_reason(entry.detail, self.seat.language)}")
+        static.update("\n".join(lines))
+        static.set_class(True, "-alarm")
 
     def show(self, loaded: tuple[list[FollowUp], dict[str, str], dt.datetime]) -> None:
         ctx = self.context()
