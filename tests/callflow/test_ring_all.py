@@ -91,7 +91,7 @@ def _answered(calls: list[FakeCall]) -> list[int]:
 
 def test_nobody_at_the_keys_one_seat_answers_at_the_ring_limit(seats: list[Seat]) -> None:
     for n in range(2):
-        calls = [s.ring(f"fork-{n}@10.0.0.9", f"ft{n}") for s in seats]
+        calls = [s.ring(f"fork-{n}@127.0.0.1", f"ft{n}") for s in seats]
         def settled(calls: list[FakeCall] = calls) -> bool:
             lost = sum(1 for s in seats if any(isinstance(e, AnsweredElsewhere)
                                                and e.call_id == calls[0].call_id
@@ -124,7 +124,7 @@ def test_nobody_at_the_keys_one_seat_answers_at_the_ring_limit(seats: list[Seat]
 def test_the_agent_who_presses_answer_gets_the_call_and_the_others_see_who(
     seats: list[Seat],
 ) -> None:
-    calls = [s.ring("press@10.0.0.9", "ftp") for s in seats]
+    calls = [s.ring("press@127.0.0.1", "ftp") for s in seats]
     time.sleep(0.1)
     assert seats[1].flow.take_call(calls[1].call_id, "1002")
     assert _until(lambda: "answer" in calls[1].actions, 1.0)
@@ -138,7 +138,7 @@ def test_the_agent_who_presses_answer_gets_the_call_and_the_others_see_who(
 
 
 def test_two_agents_pressing_answer_together_one_gets_it(seats: list[Seat]) -> None:
-    calls = [s.ring("both@10.0.0.9", "ftb") for s in seats[:2]]
+    calls = [s.ring("both@127.0.0.1", "ftb") for s in seats[:2]]
     time.sleep(0.1)
     start = threading.Barrier(2)
     took: list[bool] = [False, False]
@@ -184,7 +184,7 @@ def test_an_unsettled_claim_answers_anyway_at_the_limit_and_alarms(tmp_path: Pat
     silent = _Silent()
     seat = Seat("seat-a", f"sqlite:///{tmp_path / 'duty.db'}", claims=silent)
     try:
-        call = seat.ring("lonely@10.0.0.9", "ftl")
+        call = seat.ring("lonely@127.0.0.1", "ftl")
         answered = seat.log.wait_for(CallAnswered, call_id=call.call_id)
         assert isinstance(answered, CallAnswered) and silent.asked == 1
         assert LIMIT - 0.05 <= answered.seconds_to_answer <= LIMIT + 0.15
@@ -202,15 +202,15 @@ def test_a_busy_seat_of_a_team_leaves_a_new_call_to_the_free_seat(tmp_path: Path
     db = f"sqlite:///{tmp_path / 'duty.db'}"
     busy, free = Seat("seat-a", db, shared=True), Seat("seat-b", db, shared=True)
     try:
-        first = busy.ring("first@10.0.0.9", "ft1")
+        first = busy.ring("first@127.0.0.1", "ft1")
         assert busy.flow.take_call(first.call_id, "1001")  # seat A talks to a caller
         assert _until(lambda: "answer" in first.actions, 1.0)
-        calls = [s.ring("second@10.0.0.9", "ft2") for s in (busy, free)]
+        calls = [s.ring("second@127.0.0.1", "ft2") for s in (busy, free)]
         # The busy seat does not answer at once with its busy prompt: the free seat rings
         # to the limit and answers (an agent there could have pressed answer meanwhile).
-        answered = free.log.wait_for(CallAnswered, call_id="second@10.0.0.9")
+        answered = free.log.wait_for(CallAnswered, call_id="second@127.0.0.1")
         assert isinstance(answered, CallAnswered) and answered.seconds_to_answer >= LIMIT - 0.05
-        lost = busy.log.wait_for(AnsweredElsewhere, call_id="second@10.0.0.9")
+        lost = busy.log.wait_for(AnsweredElsewhere, call_id="second@127.0.0.1")
         assert isinstance(lost, AnsweredElsewhere) and lost.holder == "auto @ seat-b"
         time.sleep(0.3)
         assert "answer" not in calls[0].actions and calls[0].state is CallState.RINGING
