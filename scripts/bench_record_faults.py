@@ -107,28 +107,23 @@ def write_cost(url_for: Callable[[str], str], work: Path, n: int) -> dict[str, A
     return {"direct": d_ms, "outbox": o_ms, "drain": drain, "through": through}
 
 
-def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
-    db = work / "locked.db"
-    store = DutyRecord(str(db), tz=UTC)
-    store.attach_outbox(Outbox(work / "outbox-lock", "bench"))
+def through_fault(url: str, outbox: Path, calls: int, fault: Callable[[], None],
+                  recover: Callable[[], None]) -> dict[str, Any]:
+    """`calls` calls before and `calls` during `fault`, then `recover` and nothing else:
+    the call path's time for each, how soon the record is whole, what was lost."""
+    store = DutyRecord(url, tz=UTC)
+    store.attach_outbox(Outbox(outbox, "bench"))
     clear = [ms(lambda i=i: one_call(store, i)) for i in range(calls)]  # type: ignore[misc]
     store.settle(30)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)],
-                              stdout=subprocess.PIPE, text=True)
+    keys: list[str] = []
+    during: list[float] = []
+    fault()
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        keys: list[str] = []
-        during = []
         for i in range(calls):
-            t0 = time.perf_counter()
-            keys.append(one_call(store, 1000 + i))
-            during.append((time.perf_counter() - t0) * 1000)
+            during.append(ms(lambda i=i: keys.append(one_call(store, 1000 + i))))  # type: ignore[misc]
         time.sleep(1.0)
     finally:
-        holder.kill()
-        holder.wait(10)
-        if holder.stdout:
-            holder.stdout.close()
+        recover()
     back = settle_all(store, keys)
     ok = store.verify().ok
     total = len(store.calls())
@@ -137,33 +132,40 @@ def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
             "verify": ok}
 
 
+def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
+    """Another process holds the SQLite file (`BEGIN EXCLUSIVE`), killed by pid after."""
+    db = work / "locked.db"
+    holder: list[subprocess.Popen[str]] = []
+
+    def lock() -> None:
+        proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)],
+                                stdout=subprocess.PIPE, text=True)
+        holder.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+
+    def release() -> None:
+        for proc in holder:
+            proc.kill()
+            proc.wait(10)
+            if proc.stdout:
+                proc.stdout.close()
+
+    return through_fault(f"sqlite:///{db}", work / "outbox-lock", calls, lock, release)
+
+
 def pg_kill(work: Path, calls: int) -> dict[str, Any] | None:
-    sys.path.insert(0, str(ROOT))
+    """PostgreSQL killed with SIGKILL, then started again on its port."""
     from tests.store.pg import pg_bindir, pg_server, restart
 
     if pg_bindir() is None:
         return None
     with pg_server(durable=True) as server:
-        url = server.create_database()
-        store = DutyRecord(url, tz=UTC)
-        store.attach_outbox(Outbox(work / "outbox-pg", "bench"))
-        clear = [ms(lambda i=i: one_call(store, i)) for i in range(calls)]  # type: ignore[misc]
-        store.settle(30)
-        server.kill()
-        keys: list[str] = []
-        during = []
-        for i in range(calls):
-            t0 = time.perf_counter()
-            keys.append(one_call(store, 1000 + i))
-            during.append((time.perf_counter() - t0) * 1000)
-        time.sleep(1.0)
-        server.pid = restart(server).pid
-        back = settle_all(store, keys)
-        ok = store.verify().ok
-        total = len(store.calls())
-        store.close()
-    return {"clear": clear, "during": during, "back": back, "lost": 2 * calls - total,
-            "verify": ok}
+
+        def revive() -> None:
+            server.pid = restart(server).pid
+
+        return through_fault(server.create_database(), work / "outbox-pg", calls,
+                             server.kill, revive)
 
 
 def pg_cost(work: Path, n: int) -> dict[str, Any] | None:
