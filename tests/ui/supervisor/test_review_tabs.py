@@ -179,7 +179,8 @@ async def test_quality_scores_from_the_detail_and_counts_per_agent(
         for bad in ("", "abc", "101", "-5"):
             app.screen.query_one("#score-value", Input).value = bad
             await press_button(pilot, "score-submit")
-            assert "0..100" in screen_text(app), bad
+            # The reason is scrolled into view, which takes a frame on a loaded machine.
+            await until(pilot, lambda: "0..100" in screen_text(app), f"the reason for {bad!r}")
         app.screen.query_one("#score-value", Input).value = "85"
         app.screen.query_one("#score-notes", Input).value = "规范用语到位"
         await press_button(pilot, "score-submit")
