@@ -26,6 +26,7 @@ from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from console.callflow.events import (
@@ -99,6 +100,8 @@ KEY_SETTLE_SECONDS = 0.5
 KEY_SETTLE_PASSES = 2
 """Walks up a key's path before the next key: the key itself, then what its binding posted."""
 
+HEADSET_WATCH_SECONDS = 0.25
+"""How often the talking calls' headset streams are checked for a stall."""
 STARTUP_WAIT_SECONDS = 120.0
 """How long a login waits for the start-up worker (the first run renders every prompt)."""
 
@@ -223,6 +226,7 @@ class DutyConsoleApp(App[int]):
         self.headset_status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="looking")
         self.bridges: dict[str, HeadsetBridge] = {}
         """Headset bridges of calls the agent is talking on."""
+        self._headset_watch: Timer | None = None
         self.notes: dict[str, CallNotes] = {}
         """Latest notes per call (the drafts on disk follow them)."""
         self._unsubscribe: Callable[[], None] | None = None
@@ -934,6 +938,14 @@ class DutyConsoleApp(App[int]):
         bridge = HeadsetBridge(status.device, channel, factory)  # type: ignore[arg-type]
         self.bridges[call_id] = bridge
         self.run_in_thread(bridge.start, "headset")
+        if self._headset_watch is None:  # the watch starts with the first bridge it watches
+            self._headset_watch = self.set_interval(HEADSET_WATCH_SECONDS, self._watch_headsets)
+
+    def _watch_headsets(self) -> None:
+        """Reopen a headset stream that stalled (PortAudio after an underrun on a busy PC)."""
+        for bridge in list(self.bridges.values()):
+            if bridge.stalled():
+                self.run_in_thread(bridge.reopen, "headset")
 
     def _stop_headset(self, call_id: str) -> None:
         bridge = self.bridges.pop(call_id, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 import wave
 from array import array
 from collections.abc import Callable, Mapping, Sequence
@@ -195,6 +196,18 @@ SAMPLE_RATE = 8000
 FRAME_SAMPLES = 160
 """20 ms frames, one RTP packet each."""
 FRAME_BYTES = FRAME_SAMPLES * 2
+STREAM_LATENCY = 0.1
+"""Seconds PortAudio buffers each way. Its "low" default (a few ms) let a loaded PC miss
+the earpiece's deadline: an output underflow, after which ALSA's recovery (through the
+PulseAudio plugin) stalled the duplex stream ~1.9 s, microphone included, or for good. At
+100 ms underflows are rare; what still stalls, `STALL_SECONDS` reopens."""
+STALL_SECONDS = 0.3
+"""A running stream with no callback for this long has stalled: it is closed and reopened
+(PortAudio calls back every 20 ms; the longest wait seen on a loaded machine was 97 ms)."""
+START_GRACE_SECONDS = 1.5
+"""A new stream's first callback may take this much longer (opening PortAudio through
+PulseAudio took over half a second on a loaded machine): reopening it sooner only starts
+the wait again."""
 
 
 class AudioChannel(Protocol):
@@ -239,6 +252,7 @@ def sounddevice_stream(device: AudioDevice, callback: StreamCallback) -> DuplexS
             channels=1,
             dtype="int16",
             callback=on_audio,
+            latency=STREAM_LATENCY,
         )
     except Exception as exc:  # PortAudioError: unsupported rate, device busy
         raise HeadsetError(f"{device.name}: cannot open 8 kHz duplex audio: {exc}") from exc
@@ -257,37 +271,105 @@ class HeadsetBridge:
         device: AudioDevice,
         channel: AudioChannel,
         stream_factory: StreamFactory | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.device = device
         self.channel = channel
         self._factory = stream_factory or sounddevice_stream
+        self._clock = clock
         self._stream: DuplexStream | None = None
         self._lock = threading.Lock()
+        self._reopening = False
+        self._stopped = False
         self.frames_played = 0
         self.frames_sent = 0
         self.underruns = 0
+        self.late_callbacks = 0
+        """Callbacks that came over 100 ms after the one before (the device or the OS stalled)."""
+        self.longest_wait = 0.0
+        self.reopens = 0
+        """Times a stalled stream was closed and opened again."""
+        self._last_callback: float | None = None
+        self._alive_at = 0.0
+        """When the stream last showed life (opened or called back): the stall watch's mark."""
         self.failed = ""
 
     def start(self) -> None:
         with self._lock:
             if self._stream is None:
+                # a stream that never calls back stalls too, after its grace
+                self._alive_at = self._clock() + START_GRACE_SECONDS
                 self._stream = self._factory(self.device, self._on_audio)
                 self._stream.start()
 
+    def stalled(self) -> bool:
+        """True when the running stream has not called back for `STALL_SECONDS`."""
+        with self._lock:
+            if self._stream is None or self._reopening:
+                return False
+            return self._clock() - self._alive_at > STALL_SECONDS
+
+    def reopen(self) -> bool:
+        """Close a stalled stream and open a new one (blocking: from a worker).
+
+        Close, not stop: stopping waits for buffers the stalled stream will never drain.
+        False when it was not stalled (any more) or the bridge was stopped meanwhile.
+        """
+        with self._lock:
+            if self._stream is None or self._reopening or self._stopped:
+                return False
+            waited = self._clock() - self._alive_at
+            if waited <= STALL_SECONDS:
+                return False
+            self._reopening = True
+            old, self._stream = self._stream, None
+        try:
+            try:
+                old.close()
+            except Exception as exc:  # a stream in trouble may refuse its close too
+                log.warning("headset: closing the stalled stream failed: %s", exc)
+            with self._lock:
+                if self._stopped:  # the call ended while the old stream closed
+                    return False
+                self._alive_at = self._clock() + START_GRACE_SECONDS
+                self._last_callback = None  # the reopen's own wait is not a late callback
+                stream = self._factory(self.device, self._on_audio)
+                stream.start()
+                self._stream = stream
+                self.reopens += 1
+            log.warning("headset stream stalled for %.0f ms; reopened (%d so far)",
+                        waited * 1000, self.reopens)
+            return True
+        finally:
+            with self._lock:
+                self._reopening = False
+
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
             stream, self._stream = self._stream, None
         if stream is not None:
             try:
                 stream.stop()
             finally:
                 stream.close()
+            log.info("headset bridge stopped: %d frames played, %d sent, %d underruns, "
+                     "%d late callbacks, longest wait %.0f ms, %d reopens", self.frames_played,
+                     self.frames_sent, self.underruns, self.late_callbacks,
+                     self.longest_wait * 1000, self.reopens)
 
     @property
     def running(self) -> bool:
         return self._stream is not None
 
     def _on_audio(self, mic: bytes, out: bytearray | memoryview, frames: int) -> None:
+        now = self._clock()
+        if self._last_callback is not None:
+            wait = now - self._last_callback
+            self.longest_wait = max(self.longest_wait, wait)
+            if wait > 0.1:
+                self.late_callbacks += 1
+        self._last_callback = self._alive_at = now
         wanted = frames * 2
         data = b""
         if not self.failed:

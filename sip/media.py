@@ -304,6 +304,10 @@ class RtpSession:
             maxlen=MIC_QUEUE_FRAMES)
         self._mic_rest = b""
         self.mic_dropped = 0
+        self.mic_sent = 0
+        """Microphone frames sent to the caller."""
+        self.mic_gaps = 0
+        """Times the microphone ran dry mid-speech, so silence filled in (device late)."""
         self.last_activity = engine.clock()
         """Engine-clock time of the last packet accepted from the peer (or of `start()`)."""
         self._tap: AudioTap | None = None
@@ -567,6 +571,10 @@ class RtpSession:
             return
         for item in dropped:
             self._engine._callback(item.on_done, False)
+        if self.mic_sent or self.mic_dropped:
+            log.info("RTP %d closed: %d packets sent, microphone %d frames sent, %d dropped, "
+                     "%d gaps", self.local_port, self.sent, self.mic_sent, self.mic_dropped,
+                     self.mic_gaps)
         self._engine._retire(self)
 
     def _shutdown(self) -> list[_Queued] | None:
@@ -653,7 +661,10 @@ class RtpSession:
                 if not self._talking:
                     self._talking = True
                     self._marker = True
+                self.mic_sent += 1
                 return frame
+        if self._talking:
+            self.mic_gaps += 1
         self._talking = False
         return self._silence
 

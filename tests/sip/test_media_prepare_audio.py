@@ -159,6 +159,8 @@ def test_microphone_goes_out_when_no_prompt_plays(engine: MediaEngine, peer: Pee
             if len(got) == len(expected):
                 break
     assert got == expected
+    assert wait_for(lambda: session.mic_sent == 3 and session.mic_gaps == 1), (
+        "three microphone frames went out, then the microphone ran dry once")
 
 
 def test_prompt_goes_first_and_mic_queue_is_bounded(engine: MediaEngine, peer: Peer) -> None:
