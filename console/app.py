@@ -44,7 +44,7 @@ from console.domain.agent import AgentState as SeatState
 from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
-from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of
+from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of, worded
 from console.ui.intents import (
     AfterCallDone,
     AnswerRequested,
@@ -611,11 +611,10 @@ class DutyConsoleApp(App[int]):
     def report(self, exc: BaseException) -> None:
         """Show a failure as a notification with a title; log it in full."""
         log.warning("%s: %s", title_of(exc), exc, exc_info=exc)
+        title, message = worded(exc, self.language)  # the text table's words when it has them
         # A message may quote what was typed or read (a note, a path, a SIP header): the
         # toast shows it as written; parsed as markup, "[/]" would stop the console.
-        self.notify(
-            str(exc) or type(exc).__name__, title=title_of(exc), severity="error", markup=False
-        )
+        self.notify(message, title=title, severity="error", markup=False)
 
     # ------------------------------------------------------------ login and handover
 
@@ -1021,14 +1020,15 @@ class DutyConsoleApp(App[int]):
 
     @on(AfterCallDone)
     def _after_call_done(self, message: AfterCallDone) -> None:
-        """F10: the notes' due time must read (else the agent fixes it, the screen stays);
-        then their follow-up, ready again, and the call screen closes."""
+        """F10: the notes must be able to close the call (a category, a due time that reads;
+        else the agent fixes them, the screen stays and nothing is done); then their
+        follow-up, ready again, and the call screen closes."""
         from console.screens.call import CallScreen
         from console.ui.notes import NotesError
 
         notes = message.notes
         try:
-            notes.due_at(self.settings.timezone)
+            notes.check_finished(self.settings.timezone)
         except NotesError as exc:
             self.report(exc)
             return

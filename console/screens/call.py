@@ -39,7 +39,7 @@ from console.ui.intents import (
     TransferRequested,
 )
 from console.ui.model import LiveCall
-from console.ui.notes import CallNotes
+from console.ui.notes import CallNotes, NotesError
 from console.widgets.notes_form import NotesForm
 from console.widgets.script_panel import ScriptPanel
 
@@ -267,5 +267,16 @@ class CallScreen(SeatScreen_):
         self.post_message(HangUpRequested(self.call_id))
 
     def action_done(self) -> None:
+        """F10: finish after-call work, once the notes can close the call. Refused (one line
+        in the seat's language, the focus on the field to fix, nothing saved or posted)
+        without a category or with a due time that does not read."""
+        notes = self.query_one(NotesForm).notes
+        try:
+            notes.check_finished(self.seat.settings.timezone)
+        except NotesError as exc:
+            self.seat.report(exc)
+            field = "category" if notes.missing() else "follow_up_due"
+            self.query_one(f"#{field}").focus()
+            return
         notes, call_id = self.take_notes()
         self.post_message(AfterCallDone(call_id, notes))

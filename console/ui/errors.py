@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from console.domain.labels import Language
+from console.ui.texts import text
+
 
 class UiError(Exception):
     """Base of every UI failure; `title` is the notification's headline."""
@@ -12,6 +15,45 @@ class UiError(Exception):
         super().__init__(message)
         if title is not None:
             self.title = title
+
+
+class TextKey(str):
+    """A value of a `WordedError` that is itself a text key (a field's name, say): it is
+    worded in the language the error is shown in, like the sentence around it."""
+
+
+class WordedError(UiError):
+    """A failure worded from the text table (`key` with its values), so it reads in the
+    seat's language wherever it is shown; `str()` is the English (what the log keeps).
+
+    `title_key` is the headline's text key; `title` stays the English one."""
+
+    title_key = "common.error"
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.words(Language.EN))
+
+    def words(self, language: Language) -> str:
+        """The message in `language` (values that are `TextKey`s worded too)."""
+        values = {
+            name: text(v, language) if isinstance(v, TextKey) else v
+            for name, v in self.values.items()
+        }
+        return text(self.key, language).format(**values)
+
+    def heading(self, language: Language) -> str:
+        """The headline in `language`."""
+        return text(self.title_key, language)
+
+
+def worded(exc: BaseException, language: Language) -> tuple[str, str]:
+    """(title, message) of any failure in `language`: a `WordedError` from the text table,
+    anything else by its own title and words (the log has them in full)."""
+    if isinstance(exc, WordedError):
+        return exc.heading(language), exc.words(language)
+    return title_of(exc), " ".join(str(exc).split()) or type(exc).__name__
 
 
 class NotWired(UiError):

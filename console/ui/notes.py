@@ -20,17 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from console.store import CallFilter, SealedRecordError, StoreError
-from console.ui.errors import UiError
+from console.ui.errors import WordedError
 
 log = logging.getLogger("console.ui.notes")
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class NotesError(UiError):
-    """A note that cannot be kept as typed (bad follow-up time, unwritable draft)."""
+class NotesError(WordedError):
+    """A note that cannot be kept as typed (bad follow-up time, unwritable draft), or notes
+    that cannot finish the call yet (no category); worded in the seat's language."""
 
     title = "Call notes"
+    title_key = "notes.error"
+
+
+REQUIRED_TO_FINISH = ("category",)
+"""What a finished call record must have (duty rules §3 step 4: every call is classified);
+the agent cannot close after-call work (F10) without it."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,18 @@ class CallNotes:
         try:
             return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
         except ValueError:
-            raise NotesError(f"follow-up due {text!r}: expected YYYY-MM-DD HH:MM") from None
+            raise NotesError("notes.bad_due_value", value=text) from None
+
+    def missing(self) -> tuple[str, ...]:
+        """The fields of `REQUIRED_TO_FINISH` still empty (none: the call may be finished)."""
+        return tuple(name for name in REQUIRED_TO_FINISH if not getattr(self, name).strip())
+
+    def check_finished(self, tz: dt.tzinfo) -> None:
+        """NotesError unless these notes can close the call: a category, a due time that
+        reads (the first problem, the one the agent fixes first)."""
+        if self.missing():
+            raise NotesError("notes.need_category")
+        self.due_at(tz)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallNotes:
@@ -107,7 +125,7 @@ class DraftBook:
                     os.fsync(fh.fileno())
                 os.replace(tmp, target)
             except OSError as exc:
-                raise NotesError(f"cannot write the draft for {call_id}: {exc}") from exc
+                raise NotesError("notes.draft_unwritable", call=call_id, detail=exc) from exc
             self._versions[call_id] = version
             return True
 

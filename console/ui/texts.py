@@ -166,6 +166,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notes.follow_up_due": ("跟进期限", "Follow-up due"),
     "notes.due_hint": ("YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM"),
     "notes.saved": ("已自动保存", "saved"),
+    "notes.error": ("通话记录", "Call notes"),
+    "notes.need_category": (
+        "请先选择来电分类,再按 F10 完成", "Choose the call's category, then F10 finishes"
+    ),
+    "notes.bad_due_value": (
+        "跟进期限“{value}”格式应为 YYYY-MM-DD HH:MM",
+        "Follow-up due “{value}”: expected YYYY-MM-DD HH:MM",
+    ),
+    "notes.draft_unwritable": (
+        "来电 {call} 的草稿无法保存:{detail}", "cannot write the draft for {call}: {detail}"
+    ),
     "notes.bad_due": (
         "跟进期限格式应为 YYYY-MM-DD HH:MM",
         "Follow-up due must be YYYY-MM-DD HH:MM",
@@ -597,6 +608,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "help.agent.overdue": (
         "示忙超过时限,需要主任批准", "Away longer than the limit: needs the supervisor's approval"
     ),
+    "common.error": ("出错", "Error"),
     "common.ok": ("确定", "OK"),
     "common.cancel": ("取消", "Cancel"),
     "common.quit": ("退出", "Quit"),

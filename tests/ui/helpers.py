@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from textual.pilot import Pilot
-from textual.widgets import Button, Input
+from textual.widgets import Button, Input, Select
 
 from console.app import DutyConsoleApp
 from console.callflow.events import CallArrived, Mode, SeatRinging
@@ -72,6 +72,11 @@ async def answer_call(pilot: Pilot[int], flow: FakeFlow, call_id: str, caller: s
     await until(pilot, lambda: screen_name(app) == "RingingScreen")  # type: ignore[arg-type]
     await pilot.press("enter")
     await until(pilot, lambda: screen_name(app) == "CallScreen")  # type: ignore[arg-type]
+
+
+def classify(app: DutyConsoleApp, category: str = "consultation") -> None:
+    """Choose the call's category on the call screen in front (F10 refuses notes without)."""
+    app.screen.query_one("#category", Select).value = category
 
 
 def burst(app: DutyConsoleApp, keys: list[str]) -> None:

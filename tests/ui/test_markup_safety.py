@@ -26,7 +26,7 @@ from console.ui.messages import LineStatusPosted
 from sip.api import LineStatus
 from tests.ui.conftest import START
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine, FakeSipCall
-from tests.ui.helpers import answer_call, login, ring, screen_name, screen_text, until
+from tests.ui.helpers import answer_call, classify, login, ring, screen_name, screen_text, until
 from tests.ui.markup import CALLER, NAME, NOTE, assert_alive, shown, toasts
 
 Build = Callable[..., DutyConsoleApp]
@@ -105,8 +105,9 @@ async def test_notes_in_markup_on_the_call_screen_and_in_the_follow_up(
         await until(pilot, lambda: not screen.live, "after-call work")
         # A malformed due time quoting markup is refused by a toast that quotes it as typed.
         screen.query_one("#follow_up_due", Input).value = "[/]9:00"
+        classify(app)
         await pilot.press("f10")
-        await until(pilot, lambda: any("'[/]9:00'" in t for t in toasts(app)), "refusal toast")
+        await until(pilot, lambda: any("“[/]9:00”" in t for t in toasts(app)), "refusal toast")
         assert screen_name(app) == "CallScreen"
         assert_alive(app)
         screen.query_one("#follow_up_due", Input).value = "2026-03-03 09:00"
@@ -229,6 +230,7 @@ async def test_the_event_and_follow_up_dialogs_name_caller_and_item_as_sent(
         await until(pilot, lambda: screen_name(app) == "CallScreen", "back on the call")
         flow.emit(CallFinished(clock.now(), "c1", CallStep.CONVERSATION, "caller_hangup", "1024"))
         await until(pilot, lambda: not app.screen.live, "after-call work")  # type: ignore[attr-defined]
+        classify(app)
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen", "seat")
         await pilot.press("f")

@@ -24,6 +24,7 @@ from tests.ui.conftest import START
 from tests.ui.fakes import FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import (
     answer_call,
+    classify,
     login,
     press_button,
     ring,
@@ -157,6 +158,7 @@ async def test_ring_answer_script_notes_survey_hangup_after_call(
         # Still editable after the hang-up; F10 finishes and the seat is ready again.
         screen.query_one("#action", Input).focus()
         await pilot.press(*"sent fitter")
+        classify(app, "repair")
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen", "back to seat")
         assert app.agent.state is SeatState.READY
@@ -218,6 +220,7 @@ async def test_call_waiting_while_on_call_then_taken(
         screen = app.screen
         assert isinstance(screen, CallScreen)
         await until(pilot, lambda: screen.phase is CallPhase.AFTER_CALL)
+        classify(app)
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         assert "13500000005" in screen_text(app)
@@ -265,8 +268,10 @@ async def test_next_call_rings_through_after_call_work(
         assert first in app.screen_stack  # the unfinished notes wait underneath
         flow.emit(CallFinished(clock.now(), "a2", CallStep.CONVERSATION, "caller_hangup", "1024"))
         await until(pilot, lambda: "话后处理" in screen_text(app))
+        classify(app)
         await pilot.press("f10")
         await until(pilot, lambda: app.screen is first, "back to the first call's notes")
+        classify(app)
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         assert app.agent.state is SeatState.READY
