@@ -62,14 +62,17 @@ class CallPhase(enum.Enum):
 class CallScreen(SeatScreen_):
     """One call from the agent's answer to the end of after-call work."""
 
+    # Priority: the notes form has the focus, and its widgets bind function keys of their
+    # own (TextArea: F6 selects the line, hidden), which hid F6 from the footer and took it
+    # from the agent as soon as they typed the call's content (issue 11, point 11).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "next_step", "下一步 Next"),
-        Binding("f3", "survey", "满意度 Survey"),
-        Binding("f4", "transfer", "转门岗 Gate post"),
-        Binding("f6", "hold", "保持 Hold"),
-        Binding("f8", "hang_up", "挂断 Hang up"),
-        Binding("f9", "escalate", "上报 Escalate"),
-        Binding("f10", "done", "处理完毕 Done"),
+        Binding("f2", "next_step", "下一步 Next", priority=True),
+        Binding("f3", "survey", "满意度 Survey", priority=True),
+        Binding("f4", "transfer", "转门岗 Gate post", priority=True),
+        Binding("f6", "hold", "保持 Hold", priority=True),
+        Binding("f8", "hang_up", "挂断 Hang up", priority=True),
+        Binding("f9", "escalate", "上报 Escalate", priority=True),
+        Binding("f10", "done", "处理完毕 Done", priority=True),
     ]
 
     def __init__(self, call_id: str, notes: CallNotes | None = None) -> None:
@@ -153,7 +156,14 @@ class CallScreen(SeatScreen_):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "done":
             return not self.live
-        if action in ("next_step", "survey", "transfer", "hold", "hang_up", "escalate"):
+        if action in ("transfer", "hold"):
+            # The flow serves these only in some steps of the agent's call; the footer shows
+            # the key wherever it does, dimmed where it does not (the survey, say).
+            call = self.seat.model.calls.get(self.call_id)
+            if not self.live:
+                return False
+            return True if call is None or call.agent_may_act else None
+        if action in ("next_step", "survey", "hang_up", "escalate"):
             return self.live
         return True
 
@@ -178,6 +188,7 @@ class CallScreen(SeatScreen_):
             return
         if isinstance(event, StepChanged):
             self.on_hold = event.step is CallStep.HOLD
+            self.refresh_bindings()  # what the flow allows follows its step
             if event.step is CallStep.SURVEY:
                 self._to_survey()
             elif event.step is CallStep.WAIT_HANGUP:

@@ -41,6 +41,12 @@ TAKEABLE_STEPS = frozenset({CallStep.RINGING, CallStep.GREETING, CallStep.HOLD,
 """The steps in which the flow lets an agent take a call (`CallSession.take`)."""
 
 
+AGENT_ACTION_STEPS = frozenset({CallStep.RINGING, CallStep.GREETING, CallStep.CONVERSATION,
+                                CallStep.HOLD})
+"""The steps in which the flow serves the agent's hold, take-back and transfer of a call they
+took (`CallSession.request`: its agent steps, and ringing before its answer went out)."""
+
+
 class Phase(enum.Enum):
     """A call as the seat sees it."""
 
@@ -91,6 +97,11 @@ class LiveCall:
         call another seat took is not this seat's)."""
         return (self.phase in (Phase.RINGING, Phase.HELD) and self.step in TAKEABLE_STEPS
                 and not self.taken_elsewhere)
+
+    @property
+    def agent_may_act(self) -> bool:
+        """The agent's call is in a step where the flow serves hold and transfer (F6, F4)."""
+        return self.phase is Phase.AGENT and self.step in AGENT_ACTION_STEPS
 
     @property
     def console_has_it(self) -> bool:
