@@ -8,6 +8,7 @@ from textual.screen import ModalScreen, Screen
 
 from console.callflow.events import FlowEvent
 from console.domain.labels import Language
+from console.screens.keys import localize_bindings
 from console.ui.intents import SeatChanged
 from console.ui.model import LiveCall
 from console.ui.texts import text
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 
 class SeatScreenMixin:
     """`seat` is the app with its real type; `t(key)` is a label in the seat's language."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        localize_bindings(cast(Any, self), self.seat.language)  # the footer's words
 
     ready: bool = False
     """Set first thing in `on_mount`: the children exist, so `redraw` may query them
@@ -59,4 +64,8 @@ class SeatScreen_(SeatScreenMixin, Screen[None]):
 
 
 class SeatModal(SeatScreenMixin, ModalScreen[None]):
-    """Base of modal screens (dialogs over the seat)."""
+    """Base of modal screens (dialogs over the seat).
+
+    Each composes a `Footer` of its own at the screen's bottom: a modal's background lets
+    the screen under it show through, and with it that screen's footer, whose keys do not
+    work here (F5 交接班 under the call detail, where F5 plays the recording; issue 11)."""

@@ -66,13 +66,13 @@ class CallScreen(SeatScreen_):
     # own (TextArea: F6 selects the line, hidden), which hid F6 from the footer and took it
     # from the agent as soon as they typed the call's content (issue 11, point 11).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "next_step", "下一步 Next", priority=True),
-        Binding("f3", "survey", "满意度 Survey", priority=True),
-        Binding("f4", "transfer", "转门岗 Gate post", priority=True),
-        Binding("f6", "hold", "保持 Hold", priority=True),
-        Binding("f8", "hang_up", "挂断 Hang up", priority=True),
-        Binding("f9", "escalate", "上报 Escalate", priority=True),
-        Binding("f10", "done", "处理完毕 Done", priority=True),
+        Binding("f2", "next_step", "call.next", priority=True),
+        Binding("f3", "survey", "call.survey", priority=True),
+        Binding("f4", "transfer", "call.transfer", priority=True),
+        Binding("f6", "hold", "call.hold", priority=True),
+        Binding("f8", "hang_up", "call.hangup", priority=True),
+        Binding("f9", "escalate", "call.escalate", priority=True),
+        Binding("f10", "done", "acw.done", priority=True),
     ]
 
     def __init__(self, call_id: str, notes: CallNotes | None = None) -> None:

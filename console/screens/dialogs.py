@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Footer, Input, Label
 
 from console.screens.base import SeatModal
 from console.ui.intents import AwayRequested
@@ -17,7 +17,7 @@ from console.ui.intents import AwayRequested
 class ConfirmScreen(SeatModal):
     """A yes/no question; `on_yes` runs only on an explicit yes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "common.cancel")]
 
     def __init__(self, question: str, on_yes: Callable[[], None]) -> None:
         super().__init__()
@@ -30,6 +30,7 @@ class ConfirmScreen(SeatModal):
             with Horizontal(classes="buttons"):
                 yield Button(self.t("common.ok"), id="yes", variant="error")
                 yield Button(self.t("common.cancel"), id="no", variant="primary")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -46,7 +47,7 @@ class ConfirmScreen(SeatModal):
 class AwayScreen(SeatModal):
     """Away (示忙) needs a reason; the 15-minute limit is shown."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "common.cancel")]
 
     def compose(self) -> ComposeResult:
         limit = int(self.seat.settings.away_limit.total_seconds() // 60)
@@ -57,6 +58,7 @@ class AwayScreen(SeatModal):
             )
             yield Label(self.t("away.reason"))
             yield Input(id="away-reason", max_length=200)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#away-reason", Input).focus()

@@ -14,7 +14,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Input, Label
+from textual.widgets import Footer, Input, Label
 
 from console.screens.base import SeatModal
 
@@ -22,7 +22,7 @@ from console.screens.base import SeatModal
 class EventReportScreen(SeatModal):
     """Ask for the event's summary; `on_filed(summary)` runs once it is not empty."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "common.cancel")]
 
     def __init__(self, caller: str, draft: str, on_filed: Callable[[str], None]) -> None:
         super().__init__()
@@ -37,6 +37,7 @@ class EventReportScreen(SeatModal):
             )
             yield Label(self.t("event.summary"))
             yield Input(self.draft, id="event-summary", max_length=500)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#event-summary", Input).focus()

@@ -24,10 +24,10 @@ class FollowUpsScreen(SeatScreen_):
     """The logged-in agent's open follow-ups, soonest due first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "close_done", "办结 Done"),
-        Binding("delete", "close_cancelled", "撤销 Cancel it"),
-        Binding("r", "reload", "刷新 Reload"),
-        Binding("escape", "back", "返回 Back"),
+        Binding("enter", "close_done", "fu.done"),
+        Binding("delete", "close_cancelled", "fu.cancel"),
+        Binding("r", "reload", "rv.refresh"),
+        Binding("escape", "back", "key.back"),
     ]
 
     def __init__(self) -> None:
@@ -121,7 +121,7 @@ class FollowUpsScreen(SeatScreen_):
 class CloseFollowUpScreen(SeatModal):
     """What was done (or why it is cancelled): required."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "common.cancel")]
 
     def __init__(
         self,
@@ -142,6 +142,7 @@ class CloseFollowUpScreen(SeatModal):
             )
             yield Label(self.t("fu.note"))
             yield Input(id="fu-note", max_length=500)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#fu-note", Input).focus()

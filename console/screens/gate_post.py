@@ -37,9 +37,9 @@ class GatePostScreen(SeatScreen_):
     """Forwarded calls of the last 24 hours, newest first; Enter adds a note to one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "note", "备注 Note"),
-        Binding("r", "reload", "刷新 Reload"),
-        Binding("l", "logout", "登出 Log out"),
+        Binding("enter", "note", "key.note"),
+        Binding("r", "reload", "rv.refresh"),
+        Binding("l", "logout", "common.logout"),
     ]
 
     def __init__(self) -> None:
@@ -157,7 +157,7 @@ class GatePostScreen(SeatScreen_):
 class GateNoteScreen(SeatModal):
     """One note for one forwarded call; empty is refused, Escape saves nothing."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "common.cancel")]
 
     def __init__(self, call: CallRecord, on_note: Callable[[CallRecord, str], None]) -> None:
         super().__init__()
@@ -172,6 +172,7 @@ class GateNoteScreen(SeatModal):
                 markup=False,  # the caller's number, as the INVITE gave it
             )
             yield Input(id="gate-note-text", max_length=500)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#gate-note-text", Input).focus()

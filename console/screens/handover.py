@@ -26,8 +26,8 @@ class HandoverAcceptScreen(SeatModal):
     """The previous shift's notes and open items; Enter (or F10) accepts them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f10", "accept", "接班确认 Accept", priority=True),
-        Binding("enter", "accept", "接班确认 Accept", show=False),
+        Binding("f10", "accept", "handover.accept", priority=True),
+        Binding("enter", "accept", "handover.accept", show=False),
     ]
 
     def __init__(self, handover: Handover) -> None:
@@ -53,7 +53,7 @@ class HandoverAcceptScreen(SeatModal):
                 )
                 yield Label(self.t("handover.followups"), classes="section")
                 yield Static("…", id="handover-followups", markup=False)
-            yield Footer()
+        yield Footer()
 
     def on_mount(self) -> None:
         seat = self.seat
@@ -77,8 +77,8 @@ class HandoverWriteScreen(SeatModal):
     """The outgoing agent's handover: notes and open items; open follow-ups carry over."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f10", "save", "交班 Hand over", priority=True),
-        Binding("escape", "cancel", "取消 Cancel"),
+        Binding("f10", "save", "handover.write", priority=True),
+        Binding("escape", "cancel", "common.cancel"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -90,7 +90,7 @@ class HandoverWriteScreen(SeatModal):
             yield TextArea(id="handover-open-input")
             yield Label(self.t("handover.carry"), classes="section")
             yield Static("…", id="handover-carry", markup=False)
-            yield Footer()
+        yield Footer()
 
     def on_mount(self) -> None:
         seat = self.seat

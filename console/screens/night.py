@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Footer, Input, Label
 
 from console.domain.night import OverrideKind
 from console.screens.base import SeatModal
@@ -17,7 +17,7 @@ from console.ui.intents import NightSwitchRequested
 class NightSwitchScreen(SeatModal):
     """Shows the current decision; each switch is logged in the record's audit log."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "取消 Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "common.cancel")]
 
     def compose(self) -> ComposeResult:
         night = self.seat.night
@@ -38,6 +38,7 @@ class NightSwitchScreen(SeatModal):
                 if decision.override is not None:
                     yield Button(self.t("night.clear"), id="clear")
                 yield Button(self.t("common.cancel"), id="cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#night-reason", Input).focus()

@@ -21,10 +21,10 @@ class RingingScreen(SeatModal):
     """Over whatever screen is up; Enter, space or `a` answers (or takes over a held call)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "answer", "接听 Answer", priority=True),
-        Binding("space", "answer", "接听 Answer", show=False),
-        Binding("a", "answer", "接听 Answer", show=False),
-        Binding("escape", "hide", "隐藏 Hide"),
+        Binding("enter", "answer", "ring.answer", priority=True),
+        Binding("space", "answer", "ring.answer", show=False),
+        Binding("a", "answer", "ring.answer", show=False),
+        Binding("escape", "hide", "key.hide"),
     ]
 
     def __init__(self, call_id: str) -> None:

@@ -160,14 +160,14 @@ class SeatScreen(SeatScreen_):
     """The agent's home; redrawn on every tick and every flow event."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "answer", "接听 Answer"),
-        Binding("b", "away", "示忙/就绪 Away"),
-        Binding("d", "wrap_done", "话后完成 Done", show=False),
-        Binding("n", "night", "夜间模式 Night"),
-        Binding("o", "handover", "交班 Handover"),
-        Binding("f", "follow_ups", "跟进 Follow-ups"),
-        Binding("r", "reload", "刷新 Reload"),
-        Binding("l", "logout", "登出 Log out"),
+        Binding("a", "answer", "ring.answer"),
+        Binding("b", "away", "key.away"),
+        Binding("d", "wrap_done", "key.wrap_done", show=False),
+        Binding("n", "night", "key.night"),
+        Binding("o", "handover", "handover.write"),
+        Binding("f", "follow_ups", "key.follow_ups"),
+        Binding("r", "reload", "rv.refresh"),
+        Binding("l", "logout", "common.logout"),
     ]
 
     def compose(self) -> ComposeResult:

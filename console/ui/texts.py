@@ -609,6 +609,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "示忙超过时限,需要主任批准", "Away longer than the limit: needs the supervisor's approval"
     ),
     "common.error": ("出错", "Error"),
+    "key.back": ("返回", "Back"),
+    "key.note": ("备注", "Note"),
+    "key.hide": ("隐藏", "Hide"),
+    "key.away": ("示忙/就绪", "Away / back"),
+    "key.wrap_done": ("话后完成", "Wrap-up done"),
+    "key.night": ("夜间模式", "Night mode"),
+    "key.follow_ups": ("跟进", "Follow-ups"),
     "common.ok": ("确定", "OK"),
     "common.cancel": ("取消", "Cancel"),
     "common.quit": ("退出", "Quit"),

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.holidays.load import ADD_ACTION, AddFailed, AddPlan, plan_add, titled, write_add
 from console.screens.base import SeatModal
@@ -57,6 +57,7 @@ class HolidayNoticeScreen(SeatModal):
                 yield Button(self.t("notice.write"), id="hn-write", variant="success",
                              disabled=True)
                 yield Button(self.t("common.cancel"), id="hn-cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#hn-file", Input).focus()
