@@ -39,7 +39,7 @@ from console.store import CallFilter, CallOutcome, DutyRecord  # noqa: E402
 from console.store.chain import link_hash  # noqa: E402
 from console.store.export import export_calls  # noqa: E402
 from console.store.models import CallRow, ChainHeadRow  # noqa: E402
-from console.store.records import CATEGORIES, GENESIS  # noqa: E402
+from console.store.values import CATEGORIES, GENESIS  # noqa: E402
 
 log = logging.getLogger("bench_store")
 MARK = "<!-- bench_store -->"

@@ -67,7 +67,7 @@ from console.store.errors import (
 )
 from console.store.outbox import Outbox, OutboxError, OutboxStatus
 from console.store.record import DutyRecord, StoreAlarm
-from console.store.records import (
+from console.store.values import (
     AMENDABLE,
     ANSWERED_BY_AUTO,
     ANSWERED_BY_GATE_POST,

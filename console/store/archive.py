@@ -39,7 +39,7 @@ from console.store.models import (
     SignatureRow,
 )
 from console.store.record import DutyRecord
-from console.store.records import GENESIS
+from console.store.values import GENESIS
 
 log = logging.getLogger("console.store.archive")
 

@@ -34,7 +34,7 @@ from console.store.errors import (
     StoreError,
     exit_code,
 )
-from console.store.records import Anchor
+from console.store.values import Anchor
 
 log = logging.getLogger("console.store.cli")
 

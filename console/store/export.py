@@ -29,7 +29,7 @@ from console.domain.labels import (
 from console.store import xlsx
 from console.store.errors import InvalidFact
 from console.store.record import DutyRecord, _apply_amendments
-from console.store.records import (
+from console.store.values import (
     CATEGORIES,
     OUTCOME_ZH,
     Amendment,

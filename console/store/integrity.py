@@ -31,7 +31,7 @@ from sqlalchemy import String, func, select, type_coerce
 from console.store.anchor_log import LOG_CHAIN, AnchorLog, AnchorLogError, LogEntry
 from console.store.chain import open_binding_holds
 from console.store.models import AnchorRow, CallRow
-from console.store.records import Anchor, VerifyReport
+from console.store.values import Anchor, VerifyReport
 
 MAX_LISTED = 20
 """Findings of one kind listed one by one; past that, one line says how many more."""

@@ -1,7 +1,7 @@
 """`DutyRecord`: the one object the call flow and the screens use to keep the duty record.
 
 Every method opens its own short session (session per call, so per thread), and returns
-frozen values from `console.store.records`. Call-path writes (open, update, seal, agent
+frozen values from `console.store.values`. Call-path writes (open, update, seal, agent
 state, event report) go to the seat's `Outbox` when one is attached (`attach_outbox`): they
 return at once and `RecordWriter` applies them, retrying while the database is away. Without
 an outbox (tools, tests) they are applied at once; everything else raises
@@ -96,7 +96,7 @@ from console.store.models import (
     UtcDateTime,
 )
 from console.store.outbox import Outbox, OutboxStatus
-from console.store.records import (
+from console.store.values import (
     AMENDABLE,
     CALL_FACTS,
     CATEGORIES,

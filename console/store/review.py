@@ -37,7 +37,7 @@ from console.store.record import (
     read_statement,
     time_reader,
 )
-from console.store.records import (
+from console.store.values import (
     AgentRole,
     CallFilter,
     CallOutcome,

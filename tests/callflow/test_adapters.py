@@ -348,8 +348,8 @@ def test_the_store_keeps_the_domains_outcome() -> None:
 
 
 def test_the_stores_category_labels_agree_with_the_domain() -> None:
-    """`console.store.records.CATEGORIES` is a copy until the store imports the domain's."""
+    """`console.store.values.CATEGORIES` is a copy until the store imports the domain's."""
     from console.domain.labels import CATEGORIES
-    from console.store.records import CATEGORIES as STORE_CATEGORIES
+    from console.store.values import CATEGORIES as STORE_CATEGORIES
 
     assert STORE_CATEGORIES == CATEGORIES

@@ -35,7 +35,7 @@ from console.store.anchor_log import (
 from console.store.archive import archive
 from console.store.chain import link_hash, row_content
 from console.store.models import CHECKPOINT_CHAIN, CallRow, ChainHeadRow, CheckpointRow
-from console.store.records import GENESIS
+from console.store.values import GENESIS
 from tests.store.conftest import Clock
 from tests.store.helpers import raw
 

@@ -17,7 +17,7 @@ from console.store import ArchiveRefused, CallOutcome, DutyRecord
 from console.store.archive import archive
 from console.store.engine import alembic_config
 from console.store.models import CHECKPOINT_CHAIN
-from console.store.records import GENESIS
+from console.store.values import GENESIS
 from tests.store.conftest import Clock
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from console.store import CallOutcome, DutyRecord, InvalidFact, SeatInUse
 from console.store.chain import canonical_columns, link_hash
 from console.store.models import CallRow
-from console.store.records import GENESIS
+from console.store.values import GENESIS
 from tests.store.conftest import Clock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
