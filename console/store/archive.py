@@ -27,8 +27,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from console.store.audit import audit_row
 from console.store.chain import canonical_columns, canonical_value, link_hash, row_content
 from console.store.errors import ArchiveRefused, InvalidFact, UnsoundArchiveRefused
+from console.store.links import claim
 from console.store.models import (
     CHAINED,
     CHECKPOINT_CHAIN,
@@ -188,7 +190,7 @@ def archive(
         for chain, (start, upto, _) in plan.items():
             # The checkpoint is the next link of the chain of checkpoints (the database
             # refuses any other, and any that covers a record younger than three years).
-            seq, prev = store._claim(conn, CHECKPOINT_CHAIN)
+            seq, prev = claim(conn, CHECKPOINT_CHAIN)
             row = CheckpointRow(
                 chain=chain,
                 upto_seq=upto,
@@ -223,7 +225,8 @@ def archive(
                 )
                 n += int(getattr(result, "rowcount", 0) or 0)
             purged[chain] = n
-        store._audit(
+        audit_row(
+            store,
             session,
             "archive",
             who,

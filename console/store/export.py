@@ -27,8 +27,9 @@ from console.domain.labels import (
     result_label,
 )
 from console.store import xlsx
+from console.store.amendments import apply_amendments
 from console.store.errors import InvalidFact
-from console.store.record import DutyRecord, _apply_amendments
+from console.store.record import DutyRecord
 from console.store.values import (
     CATEGORIES,
     OUTCOME_ZH,
@@ -229,7 +230,7 @@ def export_calls(
     def rows() -> Iterator[list[Any]]:
         for call, amendments in stream:
             counted[0] += 1
-            shown = _apply_amendments(
+            shown = apply_amendments(
                 call, [a for a in amendments if a.field not in KEPT_AS_SEALED]
             )
             yield [get(shown) for _, get in columns] + [_amendment_text(amendments)]

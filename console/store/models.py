@@ -1,9 +1,9 @@
 """The duty record's tables in SQLAlchemy 2.0 typed style.
 
-Rows never leave the store: `console.store.record` turns them into the frozen values of
-`console.store.values` inside the session. Tables that are part of the unalterable record
-carry the chain columns (`ChainMixin`); the database refuses UPDATE/DELETE on them once
-written or sealed (triggers in the Alembic migration).
+Rows never leave the store: the rule modules (`console.store.sealing`, `reads`, …) turn them
+into the frozen values of `console.store.values` inside the session. Tables that are part of
+the unalterable record carry the chain columns (`ChainMixin`); the database refuses
+UPDATE/DELETE on them once written or sealed (triggers in the Alembic migration).
 """
 
 from __future__ import annotations

@@ -26,15 +26,16 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
 
 from console.store.errors import CorruptDatabase, InvalidFact
+from console.store.facts import coerce_fact
 from console.store.models import CHAINED, AmendmentRow, CallRow, FollowUpRow
-from console.store.record import (
-    _HAS_AMENDMENTS,
-    DutyRecord,
-    _filter_shape,
-    _shape_conds,
-    coerce_fact,
+from console.store.record import DutyRecord
+from console.store.statements import (
+    HAS_AMENDMENTS,
     corrupt_call,
+    filter_shape,
+    filtered,
     read_statement,
+    shape_conds,
     time_reader,
 )
 from console.store.values import (
@@ -215,7 +216,7 @@ def _search_patterns(flt: ReviewFilter) -> list[str]:
 def _review_shape(record: DutyRecord, flt: ReviewFilter) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The structure of the call log's filter (picks a compiled statement) and its values."""
     _check_base(flt.base)
-    shape, values = _filter_shape(replace(flt.base, limit=None))
+    shape, values = filter_shape(replace(flt.base, limit=None))
     patterns = _search_patterns(flt)
     values.update({f"w_{i}": pattern for i, pattern in enumerate(patterns)})
     if flt.within_limit is not None:
@@ -231,7 +232,7 @@ def _review_shape(record: DutyRecord, flt: ReviewFilter) -> tuple[tuple[Any, ...
 def _review_conds(shape: tuple[Any, ...]) -> list[Any]:
     """WHERE conditions of a review shape (`_review_shape`), values as bound parameters."""
     base, words, within = shape
-    conds = _shape_conds(base, sealed=False)
+    conds = shape_conds(base, sealed=False)
     for i in range(words):
         pattern: Any = bindparam(f"w_{i}")
         conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
@@ -258,7 +259,7 @@ def _page_statement(shape: tuple[Any, ...], sort: SortKey, after: bool) -> Any:
         else:
             conds.append(or_(expr > value, and_(expr == value, CallRow.id > row_id)))
     order = (expr.desc(), CallRow.id.desc()) if descending else (expr.asc(), CallRow.id.asc())
-    query = select(*_ROW_COLUMNS, CallRow.id, expr.label("sort_value"), _HAS_AMENDMENTS)
+    query = select(*_ROW_COLUMNS, CallRow.id, expr.label("sort_value"), HAS_AMENDMENTS)
     if conds:
         query = query.where(*conds)
     return query.order_by(*order).limit(bindparam("p_size", type_=Integer))
@@ -370,7 +371,7 @@ def agent_kpis(
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
     totals_q = (
-        record._filtered(
+        filtered(
             select(
                 who,
                 func.count(),
@@ -390,12 +391,12 @@ def agent_kpis(
         .order_by(who)
     )
     sat_q = (
-        record._filtered(cast(Any, select(who, CallRow.satisfaction, func.count())), base)
+        filtered(cast(Any, select(who, CallRow.satisfaction, func.count())), base)
         .where(sealed, answered, who.is_not(None))
         .group_by(who, CallRow.satisfaction)
     )
     hour_q = (
-        record._filtered(cast(Any, select(who, CallRow.ring_hour, func.count())), base)
+        filtered(cast(Any, select(who, CallRow.ring_hour, func.count())), base)
         .where(sealed, who.is_not(None))
         .group_by(who, CallRow.ring_hour)
     )

@@ -1,6 +1,6 @@
 """KPIs from statements built once per filter shape equal the figures of the listed calls.
 
-`kpis` binds the filter's values into prebuilt statements (`_kpi_statements`) instead of
+`kpis` binds the filter's values into prebuilt statements (`kpi_statements`) instead of
 building them per call; every filter condition is checked here against the review query
 (`calls`, built by `_filtered`), counted in Python.
 """
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from console.store import CallFilter, CallOutcome, DutyRecord, InvalidFact
-from console.store.record import _kpi_statements
+from console.store.statements import kpi_statements
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 OUTCOMES = [
@@ -103,9 +103,9 @@ def test_kpis_equal_the_listed_calls(day: DutyRecord, flt: CallFilter) -> None:
 
 def test_one_statement_per_filter_shape(day: DutyRecord) -> None:
     day.kpis(T0, T0 + timedelta(days=1), flt=CallFilter(agent="1024", hours=(8, 18)))
-    before = _kpi_statements.cache_info()
+    before = kpi_statements.cache_info()
     other = day.kpis(T0, T0 + timedelta(hours=12), flt=CallFilter(agent="1025", hours=(9, 17)))
-    after = _kpi_statements.cache_info()
+    after = kpi_statements.cache_info()
     assert after.hits == before.hits + 1 and after.misses == before.misses
     assert other.total == len(
         [

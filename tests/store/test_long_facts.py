@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from console.store import CallOutcome, DutyRecord, InvalidFact
-from console.store.record import coerce_fact, cut_mark
+from console.store.facts import coerce_fact, cut_mark
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LONG_NUMBER = "sip:" + "1" * 96 + "@10.0.0.99:5060"  # 115 characters, as seen on the wire

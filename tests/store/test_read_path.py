@@ -26,8 +26,8 @@ from console.store import (
     DutyRecord,
     InvalidFact,
 )
+from console.store.amendments import amendments_by_key, apply_amendments, call_record
 from console.store.models import CallRow
-from console.store.record import _apply_amendments, _call_record, amendments_by_key
 from console.store.review import ReviewFilter, SortKey, call_page, count_calls
 from tests.store.helpers import raw
 from tests.store.test_review import T0, fill
@@ -37,11 +37,11 @@ def orm_records(store: DutyRecord, amended: bool = True) -> dict[str, Any]:
     """Every call as the ORM builds it (the dataclass's own __init__), amendments applied."""
     with store._read() as session:
         rows = list(session.scalars(select(CallRow).order_by(CallRow.ring_at, CallRow.id)))
-        records = [_call_record(r) for r in rows]
+        records = [call_record(r) for r in rows]
         if not amended:
             return {r.key: r for r in records}
         found = amendments_by_key(session.connection(), [r.key for r in records])
-    return {r.key: _apply_amendments(r, found.get(r.key, [])) for r in records}
+    return {r.key: apply_amendments(r, found.get(r.key, [])) for r in records}
 
 
 def test_records_equal_the_orm_ones_amendments_included(store: DutyRecord) -> None:
@@ -246,17 +246,17 @@ def test_cursor_events_see_the_statement_and_the_driver_reruns_it(store: DutyRec
 
 
 def test_a_statement_is_compiled_once_per_filter_shape(store: DutyRecord) -> None:
-    from console.store import record as store_record
+    from console.store import statements as store_statements
 
     fill(store, 3)
     store.calls(CallFilter(agent="1024"))
     call_page(store, ReviewFilter(text="a b"))
     count_calls(store, ReviewFilter(text="a b"))
-    known = set(store_record._COMPILED)
+    known = set(store_statements._COMPILED)
     store.calls(CallFilter(agent="2048"))  # same shapes, other values: nothing new
     call_page(store, ReviewFilter(text="c d"))
     count_calls(store, ReviewFilter(text="e f"))
-    assert set(store_record._COMPILED) == known
+    assert set(store_statements._COMPILED) == known
     dialect = store.engine.dialect.name
     assert any(k[0] == dialect and k[2] == "calls" for k in known)
     assert any(k[0] == dialect and k[2] == "page" for k in known)
