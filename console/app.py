@@ -229,6 +229,8 @@ class DutyConsoleApp(App[int]):
         self._headset_watch: Timer | None = None
         self.notes: dict[str, CallNotes] = {}
         """Latest notes per call (the drafts on disk follow them)."""
+        self._typed: dict[str, int] = {}
+        """The form's version of each call's latest notes in `notes`."""
         self._unsubscribe: Callable[[], None] | None = None
         self._shut_down = False
         self._quitting = False
@@ -562,6 +564,13 @@ class DutyConsoleApp(App[int]):
             if isinstance(screen, CallScreen):  # what was typed since the last debounce
                 notes, call_id = screen.take_notes()
                 self._save_draft(call_id, notes, 1 << 62)
+        # Closed any other way (exit(), SIGTERM, the terminal gone), the screens are closed
+        # before the app's unmount: what the seat was told at each edit is saved instead.
+        for call_id, version in list(self._typed.items()):
+            try:
+                self._save_draft(call_id, self.notes[call_id], version)
+            except Exception as exc:  # NotesError: a full disk must not stop the shutdown
+                log.warning("draft of %s not saved at exit: %s", call_id, exc)
         for bridge in list(self.bridges.values()):
             try:
                 bridge.stop()
@@ -1128,6 +1137,7 @@ class DutyConsoleApp(App[int]):
 
     def on_notes_edited(self, message: NotesEdited) -> None:
         self.notes[message.call_id] = message.notes
+        self._typed[message.call_id] = message.version
 
     def save_notes(self, call_id: str, notes: CallNotes, version: int) -> None:
         """Draft first (never lost), then the duty record; in a worker."""

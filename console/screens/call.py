@@ -38,6 +38,7 @@ from console.ui.intents import (
     SurveyRequested,
     TransferRequested,
 )
+from console.ui.messages import NotesEdited
 from console.ui.model import LiveCall
 from console.ui.notes import CallNotes, NotesError
 from console.widgets.notes_form import NotesForm
@@ -214,6 +215,10 @@ class CallScreen(SeatScreen_):
         self.seat.notify(self.t("call.ended"), title=self.t("acw.title"))
 
     # ------------------------------------------------------------ notes
+
+    def on_notes_form_typed(self, message: NotesForm.Typed) -> None:
+        message.stop()
+        self.post_message(NotesEdited(self.call_id, message.notes, message.version))
 
     def on_notes_form_edited(self, message: NotesForm.Edited) -> None:
         message.stop()

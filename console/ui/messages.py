@@ -52,7 +52,9 @@ class HandoverAccepted(Message):
 
 @dataclass
 class NotesEdited(Message):
-    """The notes form changed (already debounced); the app saves a draft and the record."""
+    """The notes form changed (at every edit, not debounced): the seat keeps them, and
+    saves them as a draft if it closes before the debounced save (`NotesSaveRequested`)."""
 
     call_id: str
     notes: CallNotes
+    version: int

@@ -34,6 +34,14 @@ class NotesForm(VerticalScroll):
         notes: CallNotes
         version: int
 
+    @dataclass
+    class Typed(Message):
+        """The notes changed, at once (no debounce, nothing saved): the seat keeps them, so
+        a console closed inside the debounce still has what was typed to save."""
+
+        notes: CallNotes
+        version: int
+
     def __init__(
         self,
         language: Language,
@@ -98,6 +106,8 @@ class NotesForm(VerticalScroll):
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(self.debounce, self.flush)
+        if not self._loading:
+            self.post_message(self.Typed(self.notes, self.version))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

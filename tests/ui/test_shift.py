@@ -20,6 +20,7 @@ from tests.ui.conftest import TZ
 from tests.ui.fakes import FakeAudio, FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import (
     answer_call,
+    classify,
     login,
     press_button,
     screen_name,
@@ -144,6 +145,22 @@ async def test_notes_are_kept_when_the_console_closes_mid_typing(
     assert saved["notes"]["contact"] == "555-0199"
 
 
+async def test_notes_typed_just_before_the_console_is_closed_are_kept(
+    build: Build, flow: FakeFlow, clock: FakeClock, tmp_path
+) -> None:
+    """Closed by other means than Ctrl+Q (the terminal closed, SIGTERM: `exit()`), inside
+    the notes' 0.4 s debounce: the screens are gone before the app's unmount, so the seat
+    saves the draft from the notes it was told of at every edit, not from the screens."""
+    app = build()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await answer_call(pilot, flow, "c8", "13100000008", clock.now())
+        app.screen.query_one("#contact", Input).focus()
+        await pilot.press(*"555-0188")
+        app.exit()
+    saved = json.loads((tmp_path / "drafts" / "c8.json").read_text())
+    assert saved["notes"]["contact"] == "555-0188"
+
+
 async def test_notes_reach_the_record_open_then_as_amendments(
     build: Build, flow: FakeFlow, clock: FakeClock, store
 ) -> None:
@@ -188,6 +205,7 @@ async def test_bad_follow_up_due_is_refused_and_keeps_the_screen(
         await until(pilot, lambda: "YYYY-MM-DD HH:MM" in screen_text(app), "error shown")
         assert screen_name(app) == "CallScreen"
         app.screen.query_one("#follow_up_due", Input).value = "2026-03-03 10:00"
+        classify(app)  # F10 also refuses notes without a category
         await pilot.press("f10")
         await until(pilot, lambda: screen_name(app) == "SeatScreen")
         await until(pilot, lambda: len(store.follow_ups(owner="1024")) == 1, "follow-up opened")
