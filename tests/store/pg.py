@@ -224,6 +224,22 @@ def start(
     )
 
 
+def stop_immediate(server: PgServer, timeout: float = 30.0) -> None:
+    """`pg_ctl stop -m immediate`: the server quits at once without a checkpoint, as on a
+    crash (every backend gone, recovery at the next start). Waits for the postmaster's
+    pid to be gone; `restart` starts it again on its port."""
+    bindir = pg_bindir()
+    assert bindir is not None
+    subprocess.run(
+        _as(_os_user(), [str(bindir / "pg_ctl"), "-D", str(server.datadir), "-m", "immediate",
+                         "-w", "-t", str(int(timeout)), "stop"]),
+        check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout + 10,
+    )
+    deadline = time.monotonic() + timeout
+    while _alive(server.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def restart(server: PgServer) -> PgServer:
     """Start the server again on the same port after `kill`."""
     bindir = pg_bindir()
