@@ -217,3 +217,29 @@ def test_a_busy_seat_of_a_team_leaves_a_new_call_to_the_free_seat(tmp_path: Path
     finally:
         busy.close()
         free.close()
+
+
+def test_calls_that_are_up_cost_no_claim_thread(tmp_path: Path) -> None:
+    """Issue 14, threads at 100 calls: the seat's claim thread stayed for good after the
+    first claim (13 threads, goal 12). It is there only while claims are being settled."""
+    db = f"sqlite:///{tmp_path / 'duty.db'}"
+    store = DutyRecord(db, tz=UTC)
+    claims = AnswerClaims(store, "seat-a", "hotline", idle=0.05)
+    seat = Seat("seat-a", db, claims=claims)
+    try:
+        before = {t.ident for t in threading.enumerate()}
+        calls = [seat.ring(f"up-{n}@127.0.0.1", f"up{n}") for n in range(30)]
+        assert _until(lambda: len(_answered(calls)) == 30), _answered(calls)
+        assert _until(lambda: not claims.working, 2.0)
+        # The first is with the agent; the seat's busy prompt answered the others.
+        assert calls[0].state is CallState.ANSWERED
+        new = sorted(t.name for t in threading.enumerate() if t.ident not in before)
+        # The dispatcher, and its blocking pool while the busy calls' BYEs wait (gone 2 s
+        # later); no claims-seat-a.
+        assert new[0] == "call-flow" and all(n.startswith("call-flow-blocking-")
+                                             for n in new[1:]), new
+        calls[0].caller_hangs_up()
+        assert _until(lambda: not seat.flow.active())
+    finally:
+        seat.close()
+        store.close()

@@ -165,3 +165,30 @@ def test_odd_dialogs_are_claimed_like_any_other(seats: list[AnswerClaims]) -> No
         assert first.won and first.decided, (call_id[:20], first)
         assert not second.won and second.holder() == "auto @ seat-a"
     assert dialog_key("a", "bc") != dialog_key("ab", "c")  # the parts stay apart
+
+
+def _claim_threads(seat: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"claims-{seat}"]
+
+
+def test_the_claim_thread_lives_only_while_claims_are_settled(store: DutyRecord) -> None:
+    """Issue 14: at 100 calls the line had 13 threads, the 13th this seat's claim thread,
+    started by the first claim and kept for good. It ends once no claim is left to settle
+    and the next claim starts it again."""
+    desk = AnswerClaims(store, "seat-a", "hotline", idle=0.05)
+    try:
+        assert not _claim_threads("seat-a") and not desk.working
+        tickets = [desk.claim(f"burst-{n}@host", "t", None, lambda: None) for n in range(100)]
+        assert all(_settled(t).won and _settled(t).decided for t in tickets)
+        deadline = time.monotonic() + 2.0
+        while _claim_threads("seat-a") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _claim_threads("seat-a") and not desk.working
+        # The next call's claim starts it again, and is settled like any other.
+        started = time.monotonic()
+        later = desk.claim("later@host", "t", "1001", lambda: None)
+        assert time.monotonic() - started < 0.05
+        assert _settled(later) == AnswerClaim(won=True, seat="seat-a", agent_id="1001")
+    finally:
+        desk.close()
+    assert not _claim_threads("seat-a")
