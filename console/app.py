@@ -44,7 +44,7 @@ from console.domain.agent import AgentState as SeatState
 from console.domain.errors import DomainError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
-from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of, worded
+from console.ui.errors import NotLoggedIn, NotWired, UiError, WordedError, title_of, worded
 from console.ui.intents import (
     AfterCallDone,
     AnswerRequested,
@@ -807,17 +807,23 @@ class DutyConsoleApp(App[int]):
         agent = self.require_agent()
         if self.night is None:
             raise NotWired(text("night.none_switch", self.language))
+        from console.ui.night_words import decision_text
+
         now = self.clock.now()
         if kind is None:
             self.night.clear_override()
-            detail = "back to the schedule"
+            detail = "back to the schedule"  # the audit log's words (English, stable)
+            shown = text("night.back", self.language)
         else:
+            if not reason.strip():
+                raise WordedError("night.need_reason")
             decision = self.night.set_override(kind, reason, agent.agent_id, now)
             detail = decision.reason
+            shown = decision_text(decision, self.language)  # in the seat's language
         self.run_in_thread(
             lambda: self.store.audit("night_mode", agent.agent_id, detail), "night mode"
         )
-        self.notify(detail, title=text("night.done", self.language), markup=False)  # typed reason
+        self.notify(shown, title=text("night.done", self.language), markup=False)  # typed reason
         self.refresh_screens()
 
     def open_handover(self) -> None:

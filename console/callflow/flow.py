@@ -61,6 +61,7 @@ from console.callflow.ports import (
 )
 from console.callflow.recording import Recorder, Recording, RecordingError
 from console.callflow.steps import FLOW_TABLE, TARGETS, StepEvent
+from console.domain import reasons
 from console.domain.answer_claim import AnswerClaim
 from console.domain.machine import Step
 from console.domain.outcome import CallEnd
@@ -426,7 +427,7 @@ class CallSession:
         assert claim is not None
         log.info("call %s: taken at another seat (%s); ringing on until the PBX cancels",
                  self.cid, claim.holder())
-        self._agent_action(f"taken at another seat: {claim.holder()}")
+        self._agent_action(reasons.TAKEN_ELSEWHERE(holder=claim.holder()))
         self._emit(AnsweredElsewhere(self.flow.clock.now(), self.cid, claim.seat,
                                      claim.agent_id, claim.holder()))
         yield from self._ring_on()
@@ -630,14 +631,14 @@ class CallSession:
             if not held:
                 yield from self._start_play(hold)
                 self._go(StepEvent.HOLD)
-                self._agent_action(f"put on hold by {agent}")
+                self._agent_action(reasons.PUT_ON_HOLD(agent=agent))
             req.ok = True
             return True
         if req.action is AgentAction.RESUME:
             if held:
                 self._stop_playback()
                 self._go(StepEvent.TALK)
-                self._agent_action(f"taken back from hold by {agent}")
+                self._agent_action(reasons.TAKEN_BACK(agent=agent))
             req.ok = held
             return False
         if held:
@@ -649,7 +650,7 @@ class CallSession:
         """Blind transfer to the configured gate post; on failure the agent keeps the call."""
         targets = self.flow.settings.gate_chain
         if not targets:
-            self._agent_action(f"transfer by {agent} refused: no gate post configured")
+            self._agent_action(reasons.NO_GATE_POST(agent=agent))
             return
         target = targets[0].uri  # fixed by config; nothing the caller sent chooses it
         self._go(StepEvent.FORWARD)
@@ -661,7 +662,7 @@ class CallSession:
         except SipError as exc:
             result = f"error: {exc}"[:64]
         self._attempt(target, "refer", result, 1)
-        self._agent_action(f"transfer to the gate post by {agent}: {result}")
+        self._agent_action(reasons.TRANSFERRED(agent=agent, result=result))
         if outcome is TransferOutcome.SUCCESS:
             req.ok = True
             self.end_reason = EndReason.TRANSFERRED.value
@@ -756,9 +757,9 @@ class CallSession:
     def _message(self) -> Steps[None]:
         """Nobody can take the call: a message (if configured), a follow-up, the survey."""
         settings = self.flow.settings
-        caller = self.call.caller_number or "unknown caller"
+        caller = self.call.caller_number or reasons.UNKNOWN_CALLER[0]
         if not settings.take_message:
-            self._follow_up(f"call back {caller} (no message taken)")
+            self._follow_up(reasons.CALL_BACK_NO_MESSAGE(caller=caller))
             yield from self._survey()
             return
         self._go(StepEvent.TAKE_MESSAGE)
@@ -776,7 +777,7 @@ class CallSession:
         with self.flow.record("message_taken", self.cid) as records:
             records.message_taken(self.cid, seconds, path)
         self._emit(MessageTaken(self.flow.clock.now(), self.cid, seconds))
-        self._follow_up(f"call back {caller} (message)")
+        self._follow_up(reasons.CALL_BACK_MESSAGE(caller=caller))
         self._gone_check()
         yield from self._survey()
 
@@ -851,12 +852,12 @@ class CallSession:
                 self._emit(SurveyScored(self.flow.clock.now(), self.cid, score))
             elif action is SurveyAction.ALERT_SUPERVISOR:
                 now = self.flow.clock.now()
-                reason = f"caller dissatisfied (pressed {survey.rated_key})"
+                reason = reasons.DISSATISFIED(key=survey.rated_key)
                 self._emit(SupervisorAlert(now, self.cid, reason))
                 with self.flow.record("alarm", self.cid) as records:
                     records.alarm("dissatisfied", f"call {self.cid}", now)
             elif action is SurveyAction.OPEN_FOLLOW_UP:
-                self._follow_up("caller dissatisfied: supervisor to call back")
+                self._follow_up(reasons.DISSATISFIED_CALL_BACK())
             elif action is SurveyAction.PLAY_THANKS:
                 pass  # the thanks follow every survey's end (and a call without survey)
 
@@ -1118,7 +1119,8 @@ class CallFlow:
         if session is None or not session.hang_up():
             return False
         with self.record("agent_action", call_id) as records:
-            records.agent_action(call_id, f"hung up by {session.taken_by}", self.clock.now())
+            records.agent_action(call_id, reasons.HUNG_UP_BY(agent=session.taken_by),
+                                 self.clock.now())
         return True
 
     def active(self) -> dict[str, CallStep]:

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from console.domain.reasons import reason_text
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import FollowUp, FollowUpStatus
 from console.widgets.plain_table import PlainTable
@@ -71,7 +72,7 @@ class FollowUpsScreen(SeatScreen_):
             table.add_row(
                 f.due_at.astimezone(tz).strftime("%m-%d %H:%M"),
                 self.t("fu.overdue") if late else "",
-                f.description[:70],
+                reason_text(f.description, self.language)[:70],
                 f.created_at.astimezone(tz).strftime("%m-%d %H:%M"),
                 key=f.key,
             )
@@ -138,7 +139,8 @@ class CloseFollowUpScreen(SeatModal):
         title = self.t("fu.done" if self.status is FollowUpStatus.DONE else "fu.cancel")
         with Vertical(classes="dialog", id="fu-close"):
             yield Label(  # the description as typed: never markup
-                f"{title}: {self.item.description[:60]}", classes="dialog-title", markup=False
+                f"{title}: {reason_text(self.item.description, self.language)[:60]}",
+                classes="dialog-title", markup=False,
             )
             yield Label(self.t("fu.note"))
             yield Input(id="fu-note", max_length=500)

@@ -10,15 +10,21 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Label, Static, TextArea
 
+from console.domain.labels import Language
+from console.domain.reasons import reason_text
 from console.screens.base import SeatModal
 from console.store import FollowUp, Handover
 from console.ui.intents import HandoverAcceptRequested, HandoverWriteRequested
+from console.ui.texts import text
 
 
-def describe_follow_ups(items: list[FollowUp], tz: dt.tzinfo) -> str:
-    """One line per open follow-up, due in the line's time zone (the record keeps UTC)."""
+def describe_follow_ups(items: list[FollowUp], tz: dt.tzinfo,
+                        language: Language = Language.ZH) -> str:
+    """One line per open follow-up, due in the line's time zone (the record keeps UTC), the
+    flow's own sentences ("call back … (message)") in the seat's language."""
     return "\n".join(
-        f"· {f.due_at.astimezone(tz):%m-%d %H:%M} {f.owner}: {f.description}" for f in items
+        f"· {f.due_at.astimezone(tz):%m-%d %H:%M} {f.owner or text('rv.fu.unowned', language)}"
+        f": {reason_text(f.description, language)}" for f in items
     )
 
 
@@ -66,7 +72,8 @@ class HandoverAcceptScreen(SeatModal):
 
     def _show_follow_ups(self, items: list[FollowUp]) -> None:
         self.query_one("#handover-followups", Static).update(
-            describe_follow_ups(items, self.seat.settings.timezone) or self.t("seat.none")
+            describe_follow_ups(items, self.seat.settings.timezone, self.language)
+            or self.t("seat.none")
         )
 
     def action_accept(self) -> None:
@@ -103,7 +110,7 @@ class HandoverWriteScreen(SeatModal):
         self.query_one("#handover-notes-input", TextArea).focus()
 
     def _show_carry(self, items: list[FollowUp]) -> None:
-        carry = describe_follow_ups(items, self.seat.settings.timezone)
+        carry = describe_follow_ups(items, self.seat.settings.timezone, self.language)
         self.query_one("#handover-carry", Static).update(carry or self.t("seat.none"))
         area = self.query_one("#handover-open-input", TextArea)
         if carry and not area.text:

@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Input, Label
 from console.domain.night import OverrideKind
 from console.screens.base import SeatModal
 from console.ui.intents import NightSwitchRequested
+from console.ui.night_words import decision_text
 
 
 class NightSwitchScreen(SeatModal):
@@ -27,7 +28,8 @@ class NightSwitchScreen(SeatModal):
             yield Label(self.t("night.title"), classes="dialog-title")
             mode = self.t("mode.night") if decision.night else self.t("mode.day")
             # The reason may be an agent's typed override reason: never markup.
-            yield Label(f"{mode}: {decision.reason}", id="night-now", markup=False)
+            yield Label(f"{mode}: {decision_text(decision, self.language)}", id="night-now",
+                        markup=False)
             yield Label(self.t("night.reason"))
             yield Input(id="night-reason", max_length=200)
             with Horizontal(classes="buttons"):

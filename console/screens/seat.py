@@ -219,7 +219,8 @@ class SeatScreen(SeatScreen_):
             return
         self.query_one(CallsTable).show(calls, self.language, self.seat.settings.timezone)
         self.query_one("#followups", Static).update(
-            describe_follow_ups(follow_ups, self.seat.settings.timezone) or self.t("seat.none")
+            describe_follow_ups(follow_ups, self.seat.settings.timezone, self.language)
+            or self.t("seat.none")
         )
 
     def action_answer(self) -> None:

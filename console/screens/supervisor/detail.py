@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from console.domain.labels import Language, result_label
-from console.domain.reasons import reason_text
+from console.domain.reasons import action_text, reason_text
 from console.headset import HeadsetError, HeadsetState, Playback
 from console.screens.supervisor.base import (
     Key,
@@ -90,6 +90,8 @@ def shown_value(name: str, value: str | None, language: Language) -> str:
         return result_label(value, language)
     if name == "satisfaction" and value.isdigit():
         return satisfaction_label(int(value), language)
+    if name == "action":
+        return action_text(value, language)  # the flow's sentences in the language
     if name == "outcome":
         return next(
             (outcome_label(o, language) for o in CallOutcome if o.value == value), value
@@ -290,7 +292,8 @@ class CallDetailScreen(ModalScreen[None]):
                 satisfaction_label(sealed.satisfaction, lang),
             ),
             fact("content", c.content, sealed.content),
-            fact("action", c.action, sealed.action),
+            fact("action", shown_value("action", c.action, lang),
+                 shown_value("action", sealed.action, lang)),
             fact("result", result_label(c.result, lang), result_label(sealed.result, lang)),
             fact("notes", c.notes, sealed.notes),
             f"{field_label('recording', lang)}: {c.recording or self.t('rv.none')}",
@@ -304,7 +307,7 @@ class CallDetailScreen(ModalScreen[None]):
             + self.t("rv.d.quoted").format(value=shown_value(a.field, a.old_value, lang))
             + " → "
             + self.t("rv.d.quoted").format(value=shown_value(a.field, a.new_value, lang))
-            + f" — {a.why}"
+            + f" — {reason_text(a.why, lang)}"
             for a in detail.amendments
         ]
         self.query_one("#detail-amendments", Static).update(

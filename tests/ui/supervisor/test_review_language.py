@@ -59,15 +59,21 @@ def ascii_record(store: DutyRecord) -> str:
                 "answered_at": answered, "ended_at": answered + dt.timedelta(seconds=70),
                 "answered_by": "1001", "category": "repair", "satisfaction": 1 + i % 3,
                 "content": f"lift-{i}", "result": "follow_up",
+                # the flow's own action lines, as it writes them (seen in English in zh)
+                "action": "put on hold by 1001 at 09:10:00\ntaken back from hold by 1001 at "
+                          "09:11:00\ntransfer to the gate post by 1001: timeout at 09:12:00\n"
+                          "survey: no rating at 09:13:00",
             }),
         )
         first = first or (key if i % 3 else None)
     assert first is not None
     store.amend(first, "category", "complaint", who="9001", why="misfiled")
+    store.amend(first, "contact", "555", who="1001", why="话后处理 after-call work")  # the seat's
     store.add_follow_up("1001", "callback-1", START + dt.timedelta(hours=2), first)
     # the flow's own reasons, as it writes them into the record (point 6 saw them in zh)
     store.add_follow_up("1001", "caller dissatisfied: supervisor to call back", START, first)
     store.add_follow_up("1001", "call back 13900001111 (message)", START)
+    store.add_follow_up("1001", "call back unknown caller (no message taken)", START, first)
     done = store.add_follow_up("1001", "callback-2", START - dt.timedelta(hours=2))
     store.close_follow_up(done.key, "9001", "done-ok", FollowUpStatus.DONE)
     store.write_handover("1001", "quiet", "callback-1")
