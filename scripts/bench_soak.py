@@ -114,8 +114,56 @@ def child(config: str, clock_start: str, trace: str) -> int:
 
         signal.signal(signal.SIGUSR1, dump)
     headless = assemble(config, clock=clock_from(clock_start))
+    probe = os.environ.get("BENCH_SOAK_PROBE")
+    if probe:
+        install_probe(probe, headless)
     install_signals(headless)
     return headless.run()
+
+
+def install_probe(path: str, headless: Any) -> None:
+    """--probe: on SIGUSR2 the child appends one JSON line to `path`: its garbage
+    collections since the last line (count, longest, total per generation), every thread's
+    CPU seconds (/proc/self/task) and the RTP sender's own counters (`MediaEngine.stats`).
+    Nothing runs between two signals but the gc callback: no thread of its own."""
+    import gc
+    import json
+    import threading
+
+    started = [0.0]
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]].append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(on_gc)
+
+    def snapshot(signum: int, frame: object) -> None:
+        cpu = {}
+        for t in threading.enumerate():
+            try:
+                fields = Path(f"/proc/self/task/{t.native_id}/stat").read_text().rsplit(")", 1)
+                parts = fields[1].split()
+                cpu[t.name] = (int(parts[11]) + int(parts[12])) / CLK_TCK
+            except (OSError, IndexError, ValueError):
+                continue
+        media = getattr(getattr(headless, "line", None), "media", None)
+        stats = media.stats() if media is not None else {}
+        line = {"t": time.monotonic(), "cpu": cpu,
+                "gc": {g: [len(v), round(max(v, default=0) * 1000, 2),
+                           round(sum(v) * 1000, 1)] for g, v in pauses.items()},
+                "media": {k: v for k, v in stats.items()
+                          if k.startswith(("tick", "send")) or k in ("late_polls", "skipped_ticks",
+                                                           "max_burst", "active")}}
+        for v in pauses.values():
+            v.clear()
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+
+    signal.signal(signal.SIGUSR2, snapshot)
 
 
 @dataclass
@@ -177,6 +225,44 @@ def stream_gaps(packets: list[labpcap.RtpPacket], ports: set[int],
     return gaps, len(streams)
 
 
+def by_position(packets: list[labpcap.RtpPacket], ports: set[int],
+                window: tuple[float, float]) -> str:
+    """--probe: is the jitter the tick's start or its length? Streams by their place in the
+    tick (how long after the tick's first packet theirs left), in quarters: the mean place
+    and the interval stdev of each quarter; and the stdev of the ticks' first packets."""
+    mine = sorted((p for p in packets if p.src[1] in ports and p.payload_type in (0, 8)
+                   and window[0] <= p.time <= window[1]), key=lambda p: p.time)
+    if not mine:
+        return "no packets"
+    t0 = mine[0].time
+    ticks: dict[int, list[labpcap.RtpPacket]] = {}
+    for p in mine:
+        ticks.setdefault(int((p.time - t0 + 0.005) // 0.020), []).append(p)
+    place: dict[int, list[float]] = {}
+    for tick in ticks.values():
+        first = tick[0].time
+        for p in tick:
+            place.setdefault(p.src[1], []).append((p.time - first) * 1000)
+    starts = [tick[0].time for _, tick in sorted(ticks.items())]
+    start_gaps = [(b - a) * 1000 for a, b in itertools.pairwise(starts)]
+    gaps_of: dict[int, list[float]] = {}
+    for port in place:
+        stream = sorted((p for p in mine if p.src[1] == port), key=lambda p: p.seq)
+        gaps_of[port] = [(b.time - a.time) * 1000 for a, b in itertools.pairwise(stream)
+                         if b.seq == (a.seq + 1) & 0xFFFF]
+    order = sorted(place, key=lambda port: statistics.mean(place[port]))
+    quarter = max(1, len(order) // 4)
+    parts = []
+    for i in range(0, len(order), quarter):
+        group = order[i:i + quarter]
+        gaps = [g for port in group for g in gaps_of[port]]
+        if len(gaps) > 1:
+            parts.append(f"place {statistics.mean(statistics.mean(place[q]) for q in group):.2f}"
+                         f" ms: stdev {statistics.stdev(gaps):.3f}")
+    first = statistics.stdev(start_gaps) if len(start_gaps) > 1 else float("nan")
+    return f"ticks' first packets: stdev {first:.3f} ms; " + "; ".join(parts)
+
+
 def sealed(db: Path) -> int:
     """Calls the child has sealed so far (its SQLite record, read-only from outside)."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
@@ -201,6 +287,10 @@ class Result:
     budget_hit: bool = False
     threads_idle: int = 0
     threads_max: int = 0
+    threads_arrival: int = 0
+    """The most threads seen in the first 3 s of the load: INVITEs, answers, claims."""
+    probe: str = ""
+    """--probe: the child's JSON lines (before the load, window start, end, after)."""
     concurrent: int = 0
     cpu_pct: float = float("nan")
     load_during: str = ""
@@ -214,7 +304,7 @@ class Result:
 
 
 def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
-          trace: bool) -> Result:
+          trace: bool, probe: bool = False) -> Result:
     from tests.e2e.labconfig import write_console_toml
 
     result = Result(loadavg())
@@ -233,9 +323,16 @@ def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
                 "--clock-start", MONDAY_10]
         if trace:
             argv += ["--trace-file", str(trace_path)]
+        probe_path = work / "probe.jsonl"
+        env = dict(os.environ, BENCH_SOAK_PROBE=str(probe_path)) if probe else None
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT,
-                                    start_new_session=True, cwd=ROOT)
+                                    start_new_session=True, cwd=ROOT, env=env)
+
+        def mark() -> None:
+            if probe and proc.poll() is None:
+                os.kill(proc.pid, signal.SIGUSR2)
+                time.sleep(0.05)
         try:
             try:
                 wait_for("the console to register", lambda: proc.poll() is not None or (
@@ -275,22 +372,32 @@ def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
             result.threads_idle = me.threads()
             result.concurrent = concurrent
             with lab.capture(sorted(rtp)) as cap:
+                mark()
                 run = lab.sipp_start("uac_answer_wait", calls=concurrent, rate=concurrent,
                                      limit=concurrent, duration_ms=12000, timeout=90,
                                      trace=False)
                 base = sealed(db)
-                # all up: answered at the ring limit (1 s) and past the SIPp ramp
-                time.sleep(3.0)
+                # all up: answered at the ring limit (1 s) and past the SIPp ramp; the
+                # threads are watched from the first INVITE on (the answers' burst too)
+                arrival = time.monotonic()
+                while time.monotonic() - arrival < 3.0:
+                    result.threads_arrival = max(result.threads_arrival, me.threads())
+                    time.sleep(0.1)
+                mark()
                 cpu0, w0, e0 = me.cpu_seconds(), time.monotonic(), time.time()
                 peak = 0
                 while time.monotonic() - w0 < 8.0:
                     peak = max(peak, me.threads())
                     time.sleep(0.25)
                 cpu1, w1, e1 = me.cpu_seconds(), time.monotonic(), time.time()
+                mark()
                 result.load_during = loadavg()
                 res = run.wait(timeout=120)
                 wait_for("the load calls sealed", lambda: sealed(db) >= base + concurrent, 60)
+                mark()
             result.threads_max = peak
+            if probe and probe_path.exists():
+                result.probe = probe_path.read_text("utf-8")
             result.cpu_pct = 100 * (cpu1 - cpu0) / (w1 - w0)
             stats = res.stats()
             result.failed += int(stats.get("FailedCall(C)", "0") or 0) if stats else concurrent
@@ -298,6 +405,8 @@ def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
             result.ours_whole = pacing(gaps)
             gaps, _ = stream_gaps(cap.packets, rtp, (e0, e1))
             result.ours = pacing(gaps)
+            if probe:
+                result.probe += by_position(cap.packets, rtp, (e0, e1)) + "\n"
         finally:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -361,6 +470,8 @@ def section(r: Result, hold_ms: int) -> list[str]:
         "|---|---|---|---|",
         f"| threads of the console (idle → most seen) | {r.threads_idle} → {r.threads_max} | "
         f"≤ 12 | {_yes(r.threads_max <= 12)} |",
+        f"| threads while the {r.concurrent} INVITEs arrive and are answered (first 3 s) | "
+        f"{r.threads_arrival} | — | — |",
         f"| CPU of the console while all are up (8 s window) | {r.cpu_pct:.1f} % of a core | "
         f"≤ 25 % | {_yes(r.cpu_pct <= 25)} |",
         f"| RTP to the callers: streams / intervals | {r.streams} / {o.get('n', 0)} | "
@@ -416,6 +527,9 @@ def main() -> int:
                         help="seconds the soak phase may take (it stops at a batch boundary)")
     parser.add_argument("--trace", action="store_true", help="tracemalloc diffs per batch")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--probe", action="store_true",
+                        help="print the child's gc pauses, thread CPU and sender counters "
+                             "per phase of the load (SIGUSR2 snapshots)")
     parser.add_argument("--line", help=argparse.SUPPRESS)
     parser.add_argument("--clock-start", default=MONDAY_10, help=argparse.SUPPRESS)
     parser.add_argument("--trace-file", help=argparse.SUPPRESS)
@@ -430,9 +544,13 @@ def main() -> int:
         parser.error("--budget must be 60-1800 seconds")
     labctl.require_tools()
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
-        r = bench(Path(tmp), args.calls, args.concurrent, args.hold_ms, args.budget, args.trace)
+        r = bench(Path(tmp), args.calls, args.concurrent, args.hold_ms, args.budget, args.trace,
+                  args.probe)
     lines = section(r, args.hold_ms)
     print("\n".join(lines))
+    if r.probe:
+        print("probe (before the load, all up, window end, all sealed):")
+        print(r.probe)
     if not args.no_write:
         write_section(lines)
     return 0

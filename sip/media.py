@@ -10,9 +10,11 @@ checks, and its codec path is 8-bit. The pieces here are:
 
 * `PortAllocator` - even ports from the configured range, bound on allocation, thread-safe,
   released only after the socket is closed (so a port is never handed out while in use).
-* `Pacer` - the absolute schedule t0 + n·20 ms shared by all streams; a late wake-up catches
-  up at most `max_burst` packets at a time, a stall longer than `resync_after` ticks is skipped
-  (timestamps jump, the marker is set) instead of bursting.
+* `Pacer` - the absolute schedule t0 + n·20 ms; a late wake-up catches up at most `max_burst`
+  packets at a time, a stall longer than `resync_after` ticks is skipped (timestamps jump, the
+  marker is set) instead of bursting. Up to `SLOT_STREAMS` streams share one schedule; more
+  are spread over `SLOTS` schedules 5 ms apart, so no stream's packet waits behind more than
+  24 others. A tick's packets leave with the GIL held (`HeldSendto`).
 * `RtpSession` - one call's stream: continuous SSRC/sequence/timestamp for the whole call,
   re-INVITE retargets it in place; prompts are encoded once per codec (`sip.codec`), ahead
   of time by `MediaEngine.prepare()` or else on the engine's encoder thread (never on the
@@ -31,15 +33,19 @@ checks, and its codec path is 8-bit. The pieces here are:
 from __future__ import annotations
 
 import collections
+import ctypes
+import ctypes.util
 import enum
 import ipaddress
 import logging
 import math
+import os
 import queue
 import random
 import selectors
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -63,15 +69,92 @@ INBOUND_BUFFER_SECONDS = 2.0
 RECV_BATCH = 64
 """Datagrams read from one socket per wake-up, so one flooded socket cannot starve the rest."""
 CALLBACK_QUEUE = 1024
-SPIN_SECONDS = 0.0005
-"""The sender sleeps until this long before a tick, then yields (`sleep(0)`) until it is due: a
-plain sleep wakes up late by the scheduler's latency. In 8 paired runs of 100 streams
-(`scripts/bench_rtp`, 2026-11-22, shared 2-CPU machine) the interval stdev was lower with the
-spin in 6, median 0.61 vs 0.81 ms; the cost is at most 2.5 % of a core. The sender's own work is
-~10 µs per packet (about half of it `sendto`), ~1 ms per tick at 100 streams."""
+SPIN_SECONDS = 0.00025
+"""The sender sleeps until this long before a tick, then spins, holding the GIL, until it is
+due: a plain sleep wakes up late by the scheduler's latency. In 8 paired runs of 100 streams
+(`scripts/bench_rtp`, 2026-11-22, shared 2-CPU machine) the interval stdev was lower with a
+0.5 ms spin in 6, median 0.61 vs 0.81 ms. The spin used to yield (`sleep(0)`) and so handed
+the GIL to any other thread right before the tick (see `HeldSendto`). With the streams
+spread over up to `SLOTS` moments the sender wakes up to 4 times per 20 ms; at 0.5 ms a spin
+that cost 10 % of a core at 100 calls (the console at 26 % in `scripts/bench_soak`, goal
+25 %), at 0.25 ms at most 5 %."""
 MIC_QUEUE_FRAMES = 10
 """Microphone frames (200 ms) queued at most; older ones are dropped when the device runs ahead."""
 CLOSE_WAIT = 2.0
+SLOT_STREAMS = 25
+"""Streams sent back to back at one moment of the 20 ms period at most; more go at the next
+of `SLOTS` moments (every 5 ms). A tick's sends are one after the other, and under load each
+`sendto` on loopback costs 30-50 µs (the kernel delivers to the receiver and to the capture
+in the sender's call): in `scripts/bench_soak` (2026-12-02, load 2.6-3.7) the last of 100
+streams left 3.7-4.5 ms after the first, and the interval stdev grew with the place in the
+tick, 1.2 ms for the first quarter to 3.1 ms for the last. Spread, no stream waits for more
+than 24 others. 25 streams or fewer are all sent at one moment, as before."""
+SLOTS = 4
+"""Moments per 20 ms period the streams are spread over, `FRAME_SECONDS / SLOTS` apart."""
+SENDER_NICE = -10
+"""The sender thread's nice value when the process may raise it (root, CAP_SYS_NICE, or a
+systemd unit's `LimitNICE=`): on a shared 2-core machine the sender is late by the kernel's
+scheduling more than by anything in the process. Without the right it runs at the process's
+own priority (logged once)."""
+LATE_TICK = 0.002
+"""A tick that starts more than this after its due time is counted late (`ticks_late`)."""
+
+
+class HeldSendto:
+    """`sendto(2)` called through `ctypes.PyDLL`, i.e. with the GIL held (Linux).
+
+    `socket.sendto` releases the GIL around the system call, so at 100 streams a tick offered
+    the GIL to the other threads 100 times; each time another thread (the receiver, the SIP
+    parser, the call flow, the record's writer) took it, the sender waited to get it back: in
+    `scripts/bench_soak` (2026-12-02, load 3-4) a tick of 100 packets took 5.5 ms on average
+    and up to 71 ms, ~20 µs of it CPU per packet. Holding the GIL from the first packet of a
+    tick to the last makes the tick one piece of work. `MSG_DONTWAIT`: a full send buffer
+    drops the packet (counted) instead of blocking the process with the GIL held.
+    """
+
+    def __init__(self) -> None:
+        self.raw: Any = None
+        """libc's sendto(fd, buf, len, flags, addr, addrlen) (None: not available)."""
+        if sys.platform != "linux":  # sockaddr without sa_len: the Linux layout only
+            return
+        name = ctypes.util.find_library("c")
+        try:
+            libc = ctypes.PyDLL(name, use_errno=True)
+            call = libc.sendto
+        except (OSError, AttributeError, TypeError):
+            return
+        call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int,
+                         ctypes.c_char_p, ctypes.c_uint32]
+        call.restype = ctypes.c_ssize_t
+        self.raw = call
+
+    @property
+    def available(self) -> bool:
+        return self.raw is not None
+
+    @staticmethod
+    def sockaddr(family: int, remote: tuple[str, int]) -> bytes | None:
+        """`remote` as a `struct sockaddr_in`/`sockaddr_in6`; None: use `socket.sendto`."""
+        host, port = remote
+        try:
+            if family == socket.AF_INET:
+                return struct.pack("=HH4s8x", socket.AF_INET, socket.htons(port),
+                                   socket.inet_pton(socket.AF_INET, host))
+            if family == socket.AF_INET6 and "%" not in host:  # a scope id: let Python do it
+                return struct.pack("=HHI16sI", socket.AF_INET6, socket.htons(port), 0,
+                                   socket.inet_pton(socket.AF_INET6, host), 0)
+        except (OSError, ValueError, OverflowError, struct.error):
+            pass
+        return None
+
+    def __call__(self, fd: int, packet: bytes, sockaddr: bytes) -> int:
+        """Send one datagram; 0, or the errno of the failure."""
+        if self.raw(fd, packet, len(packet), MSG_DONTWAIT, sockaddr, len(sockaddr)) < 0:
+            return ctypes.get_errno() or 1
+        return 0
+
+
+MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class DropReason(enum.Enum):
@@ -178,6 +261,13 @@ class Pacer:
         """When to poll next: the next tick, or soon if still behind."""
         nxt = self.t0 + self.ticks * self.interval
         return now + self.catchup_gap if nxt <= now else nxt
+
+
+def _on_grid(offset: float, now: float, interval: float = FRAME_SECONDS) -> float:
+    """The first time offset + n·interval (n ≥ 0) that is not before `now`."""
+    if now <= offset:
+        return offset
+    return offset + math.ceil((now - offset) / interval - 1e-9) * interval
 
 
 class PortAllocator:
@@ -312,6 +402,11 @@ class RtpSession:
         """Engine-clock time of the last packet accepted from the peer (or of `start()`)."""
         self._tap: AudioTap | None = None
         self.tap_errors = 0
+        self.slot = 0
+        """The moment of the 20 ms period the stream is sent at (`SLOTS`), set when it
+        starts sending; kept for the session's life, so its intervals stay 20 ms."""
+        self._dest: tuple[tuple[str, int] | None, bytes | None] = (None, None)
+        """(remote, its sockaddr for `HeldSendto`), rebuilt when the remote changes."""
         self.sent = 0
         self.received = 0
         self.digits = 0
@@ -603,6 +698,14 @@ class RtpSession:
                 self._ts = (self._ts + skipped * g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
                 self._marker = True
             pt = self.codec.value if self.codec else 0
+            held = self._engine.held_sendto
+            remote = self.remote
+            sockaddr = None
+            if held is not None:
+                if self._dest[0] != remote:
+                    self._dest = (remote, held.sockaddr(self.sock.family, remote))
+                sockaddr = self._dest[1]
+            raw = held.raw if held is not None and sockaddr is not None else None
             for _ in range(count):
                 payload = self._next_frame(done)
                 first = 0x80 | pt if self._marker else pt
@@ -611,7 +714,14 @@ class RtpSession:
                 if tap is not None:
                     tapped.append(payload)
                 try:
-                    self.sock.sendto(packet, self.remote)
+                    if raw is not None and sockaddr is not None:
+                        # The socket is closed only under this lock: its fd is this one.
+                        if raw(self.sock.fileno(), packet, len(packet), MSG_DONTWAIT,
+                               sockaddr, len(sockaddr)) < 0:
+                            errno = ctypes.get_errno() or 1
+                            raise OSError(errno, os.strerror(errno))
+                    else:
+                        self.sock.sendto(packet, remote)
                     sent += 1
                 except OSError as exc:
                     self.send_errors += 1
@@ -746,10 +856,20 @@ class MediaEngine:
     def __init__(self, host: str, port_low: int, port_high: int,
                  media_networks: Sequence[str],
                  clock: Callable[[], float] = time.monotonic,
-                 spin: float = SPIN_SECONDS) -> None:
+                 spin: float = SPIN_SECONDS, hold_gil: bool = True,
+                 sender_nice: int | None = SENDER_NICE) -> None:
         if not isinstance(spin, (int, float)) or not 0 <= spin <= 0.005:
             raise MediaError(f"spin {spin!r} must be 0-0.005 s")
         self.spin = float(spin)
+        held = HeldSendto() if hold_gil else None
+        self.held_sendto: HeldSendto | None = held if held is not None and held.available \
+            else None
+        """Sends a tick's packets with the GIL held; None: `socket.sendto` (not Linux, or
+        `hold_gil=False`, the comparison in `scripts/bench_rtp`)."""
+        self.sender_nice = sender_nice
+        """Asked for the sender thread (None: leave it); `stats()["sender_nice"]` is what
+        it got."""
+        self._sender_nice_got: int | None = None
         self.allocator = PortAllocator(host, port_low, port_high)
         try:
             self.media_networks = tuple(ipaddress.ip_network(n, strict=False)
@@ -781,8 +901,18 @@ class MediaEngine:
         """Sessions that took their destination from the caller's first packet."""
         self.callback_errors = 0
         self.callbacks_dropped = 0
-        self.pacer: Pacer | None = None
+        self.pacers: list[Pacer | None] = [None] * SLOTS
+        """The send schedule of each slot (None: no stream in it); the sender's own."""
         self.max_burst_sent = 0
+        self.ticks = 0
+        """Ticks the sender sent (each: one packet per active stream)."""
+        self.ticks_late = 0
+        """Ticks whose first packet left more than `LATE_TICK` after its due time."""
+        self.tick_late_max = 0.0
+        """Seconds: the latest a tick's first packet left after its due time."""
+        self.tick_work = 0.0
+        """Seconds the sender spent sending ticks (the sum; divide by `ticks`)."""
+        self.tick_work_max = 0.0
         self._callbacks: queue.Queue[tuple[Callable[..., None], tuple[Any, ...]] | None] = (
             queue.Queue(CALLBACK_QUEUE))
         self._selector = selectors.DefaultSelector()
@@ -894,7 +1024,7 @@ class MediaEngine:
         with self._lock:
             sessions = list(self._sessions.values())
             active = len(self._active)
-        pacer = self.pacer
+        pacers = [p for p in list(self.pacers) if p is not None]
         return {
             "sessions": len(sessions),
             "active": active,
@@ -909,9 +1039,18 @@ class MediaEngine:
             "send_errors": sum(s.send_errors for s in sessions),
             "callback_errors": self.callback_errors,
             "callbacks_dropped": self.callbacks_dropped,
-            "late_polls": pacer.late_polls if pacer else 0,
-            "skipped_ticks": pacer.skipped if pacer else 0,
+            "late_polls": sum(p.late_polls for p in pacers),
+            "skipped_ticks": sum(p.skipped for p in pacers),
+            "slots": [sum(1 for s in sessions if s.state is SessionState.ACTIVE
+                          and s.slot == slot) for slot in range(SLOTS)],
             "max_burst": self.max_burst_sent,
+            "send_path": "held" if self.held_sendto is not None else "socket",
+            "sender_nice": self._sender_nice_got,
+            "ticks": self.ticks,
+            "ticks_late": self.ticks_late,
+            "tick_late_max_ms": round(self.tick_late_max * 1000, 3),
+            "tick_work_mean_ms": round(self.tick_work * 1000 / max(1, self.ticks), 3),
+            "tick_work_max_ms": round(self.tick_work_max * 1000, 3),
             "prompts_cached": len(self.prompts),
             "prompt_encodes": self.prompts.encodes,
             "mic_dropped": sum(s.mic_dropped for s in sessions),
@@ -923,6 +1062,11 @@ class MediaEngine:
     def _activate(self, session: RtpSession) -> None:
         with self._lock:
             if session.local_port in self._sessions and session not in self._active:
+                counts = [0] * SLOTS
+                for other in self._active:
+                    counts[other.slot] += 1
+                session.slot = next((slot for slot, n in enumerate(counts) if n < SLOT_STREAMS),
+                                    counts.index(min(counts)))
                 self._active = (*self._active, session)
         self._has_active.set()
 
@@ -974,42 +1118,93 @@ class MediaEngine:
 
     # ------------------------------------------------------------ threads
 
+    def _raise_priority(self) -> None:
+        """Give the sender thread `sender_nice` if the process may (Linux: a thread's own
+        nice value, `setpriority(PRIO_PROCESS, tid)`)."""
+        if self.sender_nice is None or not hasattr(os, "setpriority"):
+            return
+        tid = threading.get_native_id()
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, self.sender_nice)
+        except OSError as exc:
+            log.info("RTP sender stays at nice %d (%s): pacing depends on the machine's load",
+                     os.getpriority(os.PRIO_PROCESS, tid), exc.strerror or exc)
+        self._sender_nice_got = os.getpriority(os.PRIO_PROCESS, tid)
+
     def _send_loop(self) -> None:
+        self._raise_priority()
+        pacers = self.pacers
+        base = 0.0
         while not self._stopping.is_set():
             active = self._active
             if not active:
-                self.pacer = None
+                pacers[:] = [None] * SLOTS
                 self._has_active.clear()
                 if not self._active:
                     self._has_active.wait(1.0)
                 continue
+            groups: list[list[RtpSession]] = [[] for _ in range(SLOTS)]
+            for session in active:
+                groups[session.slot].append(session)
             now = self.clock()
-            if self.pacer is None:
-                self.pacer = Pacer(now)
-            count, skipped = self.pacer.poll(now)
-            if count:
+            if all(p is None for p in pacers):
+                base = now  # the first stream: its first packet goes at once
+            for slot, group in enumerate(groups):
+                pacer = pacers[slot]
+                if not group:
+                    pacers[slot] = None
+                    continue
+                if pacer is None:
+                    pacer = pacers[slot] = Pacer(_on_grid(base + slot * FRAME_SECONDS / SLOTS,
+                                                          now))
+                count, skipped = pacer.poll(now)
+                if not count:
+                    continue
                 self.max_burst_sent = max(self.max_burst_sent, count)
-                for session in active:
+                due = pacer.t0 + (pacer.ticks - count) * pacer.interval
+                started = self.clock()
+                for session in group:
                     try:
                         self.packets_sent += session._send(count, skipped)
                     except Exception:
                         log.exception("RTP %d: send failed", session.local_port)
+                self._count_tick(started - due, self.clock() - started)
+                now = self.clock()
             now = self.clock()
-            delay = self.pacer.next_wakeup(now) - now
+            delay = min(p.next_wakeup(now) for p in pacers if p is not None) - now \
+                if any(p is not None for p in pacers) else FRAME_SECONDS
             if delay > 0:
                 self._sleep(min(delay, FRAME_SECONDS))  # close() waits at most a tick
 
-    def _sleep(self, delay: float) -> None:
-        """Sleep `delay` s: coarse sleep, then a yielding spin over the last `spin` s.
+    def _count_tick(self, late: float, work: float) -> None:
+        """The sender's own timing: how late a tick started, how long its sends took."""
+        self.ticks += 1
+        if late > LATE_TICK:
+            self.ticks_late += 1
+        if late > self.tick_late_max:
+            self.tick_late_max = late
+        self.tick_work += work
+        if work > self.tick_work_max:
+            self.tick_work_max = work
 
-        Timed by `time.monotonic` whatever the engine clock is, so a test's frozen clock
-        cannot turn the spin into a busy loop.
+    def _sleep(self, delay: float) -> None:
+        """Sleep `delay` s: coarse sleep, then a spin over the last `spin` s.
+
+        The spin keeps the GIL (with `held_sendto`): the thread that wakes from the coarse
+        sleep has the GIL back before the tick is due, and the tick's first packet leaves
+        without waiting for another thread to give it up. Timed by `time.monotonic` whatever
+        the engine clock is, so a test's frozen clock cannot turn the spin into a busy loop.
         """
         end = time.monotonic() + delay
         coarse = delay - self.spin
         if coarse > 0:
             time.sleep(coarse)
-        while time.monotonic() < end:
+        clock = time.monotonic
+        if self.held_sendto is not None:
+            while clock() < end:
+                pass
+            return
+        while clock() < end:
             time.sleep(0)  # gives up the GIL and the CPU for a moment
 
     def _recv_loop(self) -> None:
