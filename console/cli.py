@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "console.runner",  # run [--headless]
     "console.check",  # check (the line against the PBX)
     "console.holidays.cli",  # holidays add, show (the holiday calendar)
+    "console.assessment_cli",  # report week|month (the assessment report)
 )
 
 

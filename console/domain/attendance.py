@@ -94,3 +94,34 @@ def _close_away(
     day.away_total += length
     if length > policy.away_limit:
         day.overdue_aways += 1
+
+
+SESSION_STATES = frozenset({"ready", "on_call", "after_call", "away"})
+"""States (as the record stores them) an agent is in only between a login and a logout."""
+
+
+def log_entries(
+    changes: Iterable[StateEntry], since: dt.datetime, until: dt.datetime
+) -> list[StateEntry]:
+    """The state log's lines inside [since, until), as `day_attendance` folds them.
+
+    The seat logs a login as a `logged_in` line ("late login" as its reason when late)
+    followed by its first state (ready) at the same moment; those are read as they are (the
+    ready after it is not a second login). Older logs wrote the login as the first state
+    only: an agent's first line of the day, or one right after a logout, that is a seat
+    state stands for a login too, at the same moment. Agents do not work across midnight
+    (the gate post has the night, §2), so an agent's first line of the day is taken as a
+    login even if yesterday's log ended at the seat (a console killed without logout).
+    Lines at the same moment keep the log's order (the login before its ready).
+    """
+    entries: list[StateEntry] = []
+    last: dict[str, str] = {}
+    for c in sorted(changes, key=lambda change: change.at):
+        if not since <= c.at < until:
+            continue
+        before = last.get(c.agent_id)
+        if c.state in SESSION_STATES and before in (None, "logged_out"):
+            entries.append(StateEntry(c.agent_id, "logged_in", c.at))
+        entries.append(c)
+        last[c.agent_id] = c.state
+    return entries

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
+from console.domain.assessment import ANSWER_RATE_TARGET
 from console.domain.labels import Language, Satisfaction
 from console.screens.supervisor.base import (
     ReviewContext,
@@ -36,8 +37,6 @@ from console.widgets.review_table import ReviewTable
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
 
-ANSWER_RATE_TARGET = 0.80
-"""接通率 target of the duty rules (§6)."""
 
 
 class Period(enum.Enum):

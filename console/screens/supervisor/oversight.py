@@ -19,7 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from console.domain.agent import AttendancePolicy
-from console.domain.attendance import DayAttendance, StateEntry, day_attendance
+from console.domain.attendance import DayAttendance, StateEntry, day_attendance, log_entries
 from console.domain.labels import Language
 from console.domain.reasons import reason_text
 from console.screens.supervisor.base import (
@@ -33,7 +33,6 @@ from console.screens.supervisor.panes import ReviewPane
 from console.store import (
     Agent,
     AgentRole,
-    AgentState,
     AgentStateChange,
     AuditEntry,
     DutyRecord,
@@ -48,36 +47,14 @@ from console.widgets.plain_table import PlainTable
 # ---------------------------------------------------------------- attendance
 
 
-SESSION_STATES = frozenset(
-    {AgentState.READY, AgentState.ON_CALL, AgentState.AFTER_CALL, AgentState.AWAY}
-)
-
-
 def day_entries(
     changes: Iterable[AgentStateChange], since: dt.datetime, until: dt.datetime
 ) -> list[StateEntry]:
-    """The state log's lines inside [since, until), as the pure attendance fold takes them.
-
-    The seat logs a login as a `logged_in` line ("late login" as its reason when late)
-    followed by its first state (ready) at the same moment; those are read as they are (the
-    ready after it is not a second login). Older logs wrote the login as the first state
-    only: an agent's first line of the day, or one right after a logout, that is a seat
-    state stands for a login too, at the same moment. Agents do not work across midnight
-    (the gate post has the night, §2), so an agent's first line of the day is taken as a
-    login even if yesterday's log ended at the seat (a console killed without logout).
-    Lines at the same moment keep the log's order (the login before its ready).
-    """
-    entries: list[StateEntry] = []
-    last: dict[str, AgentState] = {}
-    for c in sorted(changes, key=lambda change: change.at):
-        if not since <= c.at < until:
-            continue
-        before = last.get(c.agent_id)
-        if c.state in SESSION_STATES and before in (None, AgentState.LOGGED_OUT):
-            entries.append(StateEntry(c.agent_id, AgentState.LOGGED_IN.value, c.at))
-        entries.append(StateEntry(c.agent_id, c.state.value, c.at, c.reason))
-        last[c.agent_id] = c.state
-    return entries
+    """The record's state log inside [since, until), as the attendance fold takes it (the
+    rule of what counts as a login is the domain's `log_entries`)."""
+    return log_entries(
+        (StateEntry(c.agent_id, c.state.value, c.at, c.reason) for c in changes), since, until
+    )
 
 
 @dataclass(frozen=True)
