@@ -24,12 +24,16 @@ from typing import Any
 
 from console.domain.calendar import CalendarProblem, check_year
 from console.domain.schedule import HolidayCalendar
+from console.ui.errors import TextKey, WordedError
 
 
-class NoticeError(Exception):
-    """A notice file that cannot be loaded; the message is the one line to show."""
+class NoticeError(WordedError):
+    """A notice file that cannot be loaded; the message is the one line to show, worded
+    from the text table (`str()`: the command's English line; `words(language)`: the
+    supervisor's dialog in the seat's language)."""
 
     title = "Holiday calendar"
+    title_key = "hol.title"
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,11 @@ def read_notice(path: Path, year: int | None = None) -> Notice:
     elif suffix in (".ics", ".ical", ".ifb", ".icalendar"):
         notice = _read_ics(path, year)
     else:
-        raise NoticeError(f"{path}: expected a .toml or an .ics file")
+        raise NoticeError("hol.kind", path=path)
     try:
         check_year(notice.year, notice.holidays, notice.makeup_days)
     except CalendarProblem as exc:
-        raise NoticeError(f"{path}: {exc}") from None
+        raise NoticeError("hol.problem", path=path, day=exc.day, detail=exc) from None
     return notice
 
 
@@ -78,16 +82,14 @@ def _read_toml(path: Path, year: int | None) -> Notice:
     try:
         file = read_calendar_file(path)
     except ConfigError as exc:
-        raise NoticeError(str(exc)) from None
+        raise NoticeError("hol.config", path=path, detail=exc) from None
     if len(file.years) != 1:
-        declared = ", ".join(str(y) for y in sorted(file.years)) or "none"
-        raise NoticeError(
-            f"{path}: a year's notice declares its one year (year = 2027 at the top); "
-            f"declared: {declared}"
-        )
+        declared = ", ".join(str(y) for y in sorted(file.years))
+        raise NoticeError("hol.one_year", path=path,
+                          declared=declared if file.years else TextKey("hol.none"))
     (declared_year,) = file.years
     if year is not None and year != declared_year:
-        raise NoticeError(f"{path}: declares year = {declared_year}, not --year {year}")
+        raise NoticeError("hol.toml_year", path=path, declared=declared_year, year=year)
     return Notice(str(path), declared_year, file.holidays, file.makeup_days)
 
 
@@ -140,9 +142,9 @@ def _parse(path: Path) -> Any:
     try:
         return icalendar.Calendar.from_ical(path.read_bytes())
     except OSError as exc:
-        raise NoticeError(f"{path}: cannot read: {exc.strerror}") from None
+        raise NoticeError("hol.unreadable", path=path, detail=exc.strerror) from None
     except ValueError as exc:
-        raise NoticeError(f"{path}: not an iCalendar file: {exc}") from None
+        raise NoticeError("hol.not_ics", path=path, detail=exc) from None
 
 
 def _events(path: Path, calendar: Any) -> Iterator[tuple[str, dt.date, dt.date, bool]]:
@@ -151,18 +153,13 @@ def _events(path: Path, calendar: Any) -> Iterator[tuple[str, dt.date, dt.date, 
         summary = _text(event.get("SUMMARY"))
         start_prop = event.get("DTSTART")
         if start_prop is None:
-            raise NoticeError(f"{path}: event {summary!r} has no DTSTART")
+            raise NoticeError("hol.no_start", path=path, event=summary)
         start = start_prop.dt
         if isinstance(start, dt.datetime):
-            raise NoticeError(
-                f"{path}: {start.date()}: event {summary!r} has a time of day ({start:%H:%M}); "
-                "a holiday is an all-day event (DTSTART;VALUE=DATE)"
-            )
+            raise NoticeError("hol.time_of_day", path=path, day=start.date(),
+                              event=summary, time=f"{start:%H:%M}")
         if event.get("RRULE") is not None:
-            raise NoticeError(
-                f"{path}: {start}: event {summary!r} repeats (RRULE); a notice lists each "
-                "year's own days"
-            )
+            raise NoticeError("hol.repeats", path=path, day=start, event=summary)
         end_prop, duration = event.get("DTEND"), event.get("DURATION")
         if end_prop is not None:
             end = end_prop.dt  # exclusive (RFC 5545 §3.6.1)
@@ -173,13 +170,11 @@ def _events(path: Path, calendar: Any) -> Iterator[tuple[str, dt.date, dt.date, 
         else:
             end = start + dt.timedelta(days=1)
         if end <= start:
-            raise NoticeError(f"{path}: {start}: event {summary!r} ends before it starts")
+            raise NoticeError("hol.backwards", path=path, day=start, event=summary)
         last = end - dt.timedelta(days=1)
         if (last - start).days > 31:
-            raise NoticeError(
-                f"{path}: {start}: event {summary!r} runs to {last}; a holiday longer than 31 "
-                "days is surely a mistake"
-            )
+            raise NoticeError("hol.too_long", path=path, day=start, event=summary,
+                              last=last)
         makeup = _is_makeup(summary, _categories(event))
         yield _name(summary, makeup), start, last, makeup
 
@@ -190,7 +185,7 @@ def _declared_year(path: Path, calendar: Any) -> int | None:
         return None
     text = raw.to_ical().decode() if hasattr(raw, "to_ical") else str(raw)
     if not re.fullmatch(r"\s*\d{4}\s*", text):
-        raise NoticeError(f"{path}: X-DUTY-YEAR:{text} is not a year like 2027")
+        raise NoticeError("hol.bad_year", path=path, value=text)
     return int(text)
 
 
@@ -201,12 +196,9 @@ def _read_ics(path: Path, year: int | None) -> Notice:
     if year is None:
         year = declared
     if year is None:
-        raise NoticeError(
-            f"{path}: no year declared: give --year YYYY (it takes that year out of the feed) "
-            "or X-DUTY-YEAR:YYYY in the calendar"
-        )
+        raise NoticeError("hol.no_year", path=path)
     if declared is not None and declared != year:
-        raise NoticeError(f"{path}: declares X-DUTY-YEAR:{declared}, not --year {year}")
+        raise NoticeError("hol.ics_year", path=path, declared=declared, year=year)
     holidays: dict[dt.date, str] = {}
     makeup: dict[dt.date, str] = {}
     skipped = 0
@@ -215,10 +207,8 @@ def _read_ics(path: Path, year: int | None) -> Notice:
             skipped += 1  # another year of a multi-year feed
             continue
         if declared is None and (first.year != year or last.year != year):
-            raise NoticeError(
-                f"{path}: {first}: event {name!r} runs from {first} to {last}, across the "
-                f"boundary of {year}: split it at the new year"
-            )
+            raise NoticeError("hol.across", path=path, day=first, event=name, last=last,
+                              year=year)
         target = makeup if is_makeup else holidays
         day = first
         while day <= last:

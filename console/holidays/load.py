@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from console.domain.calendar import DayChange, changes, overlay, with_year
 from console.domain.labels import Language
 from console.domain.schedule import HolidayCalendar
+from console.ui.errors import WordedError
 
 if TYPE_CHECKING:
     from console.config import HolidaySettings
@@ -27,9 +28,13 @@ ADD_ACTION = "holidays_add"
 """The audit log's action for a year loaded into the office's calendar."""
 
 
-class AddFailed(Exception):
+class AddFailed(WordedError):
     """A notice that cannot be loaded or written; `str()` is the whole line to show, title
-    included (as the command prints it on stderr)."""
+    included (as the command prints it on stderr); `words(language)` the same line in the
+    seat's language (the supervisor's dialog)."""
+
+    title = "Holiday calendar"
+    title_key = "hol.title"
 
 
 class Auditor(Protocol):
@@ -116,15 +121,14 @@ def plan_add(holidays: HolidaySettings, file: Path, year: int | None = None,
 
     target = holidays.calendar_file
     if target is None:
-        raise AddFailed(
-            f"Configuration: {config_source}: holidays.calendar: not set; `holidays add` writes "
-            'the office\'s calendar there: add calendar = "holidays.toml" under [holidays]'
-        )
+        raise AddFailed("hol.no_calendar", source=config_source)
     try:
         notice = read_notice(file, year)
         office = office_calendar(target, holidays.makeup_works_as)
-    except (NoticeError, ConfigError) as exc:
-        raise AddFailed(titled(exc)) from None
+    except NoticeError as exc:
+        raise AddFailed("hol.cause", cause=exc) from None
+    except ConfigError as exc:
+        raise AddFailed("hol.office_bad", cause=titled(exc)) from None
     base = build_calendar(holidays, office=False)
     year = notice.year
     new_office = with_year(office, notice.calendar(holidays.makeup_works_as), year)
@@ -146,7 +150,7 @@ def write_add(plan: AddPlan, record: Auditor, who: str) -> str:
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise AddFailed(f"Holiday calendar: cannot write {target}: {exc.strerror}") from None
+        raise AddFailed("hol.cannot_write", target=target, detail=exc.strerror) from None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     detail = (f"{target.name}: {plan.year} from {plan.file.name}, {len(plan.changes)} day(s) "
               f"changed, sha256={digest}")
@@ -157,5 +161,5 @@ def write_add(plan: AddPlan, record: Auditor, who: str) -> str:
             target.unlink(missing_ok=True)
         else:
             target.write_bytes(previous)
-        raise AddFailed(f"{titled(exc)} (the calendar was left as it was)") from None
+        raise AddFailed("hol.audit_failed", cause=titled(exc)) from None
     return detail

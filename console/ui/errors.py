@@ -37,15 +37,24 @@ class WordedError(UiError):
 
     def words(self, language: Language) -> str:
         """The message in `language` (values that are `TextKey`s worded too)."""
-        values = {
-            name: text(v, language) if isinstance(v, TextKey) else v
-            for name, v in self.values.items()
-        }
-        return text(self.key, language).format(**values)
+        return text(self.key, language).format(**{
+            name: _worded_value(v, language) for name, v in self.values.items()
+        })
 
     def heading(self, language: Language) -> str:
         """The headline in `language`."""
         return text(self.title_key, language)
+
+
+def _worded_value(value: object, language: Language) -> object:
+    """A value in an error's sentence: a text key worded, another worded error as its
+    "title: words" line, anything else as it is."""
+    if isinstance(value, TextKey):
+        return text(value, language)
+    if isinstance(value, WordedError):
+        sep = ":" if language is Language.ZH else ": "
+        return f"{value.heading(language)}{sep}{value.words(language)}"
+    return value
 
 
 def worded(exc: BaseException, language: Language) -> tuple[str, str]:

@@ -259,6 +259,66 @@ TEXTS: dict[str, tuple[str, str]] = {
         "未配置 [holidays] calendar,无法写入办公室日历",
         "[holidays] calendar is not set: there is no office calendar to write",
     ),
+    # ---- holiday notice files (console/holidays): the command prints the English
+    "hol.title": ("节假日日历", "Holiday calendar"),
+    "hol.none": ("无", "none"),
+    "hol.kind": ("{path}:应为 .toml 或 .ics 文件", "{path}: expected a .toml or an .ics file"),
+    "hol.problem": ("{path}:{day} 这一天不符合年度通知的规则(英文详情见 console.log)",
+                    "{path}: {detail}"),
+    "hol.config": ("{path}:日历文件无法读取或格式有误(英文详情见 console.log)", "{detail}"),
+    "hol.one_year": (
+        "{path}:年度通知须在开头声明它的唯一年份(如 year = 2027),现为:{declared}",
+        "{path}: a year's notice declares its one year (year = 2027 at the top); "
+        "declared: {declared}",
+    ),
+    "hol.toml_year": ("{path}:文件声明 year = {declared},与所填年份 {year} 不符",
+                      "{path}: declares year = {declared}, not --year {year}"),
+    "hol.unreadable": ("{path}:无法读取该文件", "{path}: cannot read: {detail}"),
+    "hol.not_ics": ("{path}:不是 iCalendar 文件", "{path}: not an iCalendar file: {detail}"),
+    "hol.no_start": ("{path}:事件「{event}」没有 DTSTART",
+                     "{path}: event {event!r} has no DTSTART"),
+    "hol.time_of_day": (
+        "{path}:{day}:事件「{event}」带有时刻({time});假日应是全天事件(DTSTART;VALUE=DATE)",
+        "{path}: {day}: event {event!r} has a time of day ({time}); a holiday is an all-day "
+        "event (DTSTART;VALUE=DATE)",
+    ),
+    "hol.repeats": (
+        "{path}:{day}:事件「{event}」是重复事件(RRULE);通知应逐年列出当年的日期",
+        "{path}: {day}: event {event!r} repeats (RRULE); a notice lists each year's own days",
+    ),
+    "hol.backwards": ("{path}:{day}:事件「{event}」结束早于开始",
+                      "{path}: {day}: event {event!r} ends before it starts"),
+    "hol.too_long": (
+        "{path}:{day}:事件「{event}」持续到 {last};超过 31 天的假期一定有误",
+        "{path}: {day}: event {event!r} runs to {last}; a holiday longer than 31 days is "
+        "surely a mistake",
+    ),
+    "hol.bad_year": ("{path}:X-DUTY-YEAR:{value} 不是年份(应如 2027)",
+                     "{path}: X-DUTY-YEAR:{value} is not a year like 2027"),
+    "hol.no_year": (
+        "{path}:未声明年份:请填写年份(从日历中取出该年),或在日历中写 X-DUTY-YEAR:YYYY",
+        "{path}: no year declared: give --year YYYY (it takes that year out of the feed) or "
+        "X-DUTY-YEAR:YYYY in the calendar",
+    ),
+    "hol.ics_year": ("{path}:文件声明 X-DUTY-YEAR:{declared},与所填年份 {year} 不符",
+                     "{path}: declares X-DUTY-YEAR:{declared}, not --year {year}"),
+    "hol.across": (
+        "{path}:{day}:事件「{event}」从 {day} 到 {last},跨越了 {year} 年的边界:请在新年处拆开",
+        "{path}: {day}: event {event!r} runs from {day} to {last}, across the boundary of "
+        "{year}: split it at the new year",
+    ),
+    "hol.no_calendar": (
+        "配置:{source}:未设置 [holidays] calendar;办公室日历写在那里:"
+        '请在 [holidays] 下加 calendar = "holidays.toml"',
+        "Configuration: {source}: holidays.calendar: not set; `holidays add` writes the "
+        'office\'s calendar there: add calendar = "holidays.toml" under [holidays]',
+    ),
+    "hol.cause": ("{cause}", "{cause}"),
+    "hol.office_bad": ("办公室日历文件有误,无法读取(英文详情见 console.log)", "{cause}"),
+    "hol.cannot_write": ("节假日日历:无法写入 {target}",
+                         "Holiday calendar: cannot write {target}: {detail}"),
+    "hol.audit_failed": ("审计记录写不进值班记录,日历保持原样(英文详情见 console.log)",
+                         "{cause} (the calendar was left as it was)"),
     # ---- the supervisor's review (console/screens/supervisor)
     "rv.sub_title": ("主任 {who} · 值班记录审阅", "Supervisor {who} · duty record review"),
     "rv.tab.log": ("通话记录", "Calls"),

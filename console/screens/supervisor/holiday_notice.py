@@ -9,6 +9,7 @@ run in a thread worker, never on the UI thread.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,11 +22,15 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from console.holidays.load import ADD_ACTION, AddFailed, AddPlan, plan_add, titled, write_add
 from console.screens.base import SeatModal
 from console.screens.keys import localize_bindings
+from console.screens.supervisor.base import describe
 from console.store import StoreError
 
 if TYPE_CHECKING:
     from console.config import HolidaySettings
     from console.screens.supervisor.base import ReviewContext
+
+
+log = logging.getLogger("console.ui.review")
 
 
 class HolidayNoticeScreen(SeatModal):
@@ -122,7 +127,7 @@ class HolidayNoticeScreen(SeatModal):
         try:
             plan = plan_add(holidays, path, year, self.seat.settings.config_source)
         except AddFailed as exc:
-            self.seat.call_from_thread(self.failed, str(exc))
+            self.seat.call_from_thread(self.failed, exc)
             return
         self.seat.call_from_thread(self.previewed, plan)
 
@@ -146,11 +151,19 @@ class HolidayNoticeScreen(SeatModal):
         self.show("\n".join(lines))
         self.query_one("#hn-write", Button).disabled = False
 
-    def failed(self, line: str) -> None:
+    def failed(self, exc: Exception) -> None:
+        """The command's one line, in the seat's language (the English detail of a part
+        that speaks only English, the duty record's say, goes to the log)."""
+        log.warning("holiday notice: %s", titled(exc))
         if not self.showing:
             return
         self.busy(False)
         self.plan = None
+        if isinstance(exc, AddFailed):
+            line = exc.words(self.language)
+        else:
+            title, line = describe(exc, self.language)
+            line = f"{title}: {line}"
         self.show(line, error=True)
 
     # ------------------------------------------------------------ write
@@ -173,13 +186,13 @@ class HolidayNoticeScreen(SeatModal):
             plan = plan_add(holidays, previewed.file, int(year) if year else None,
                             self.seat.settings.config_source)
             if plan.text != previewed.text:
-                raise AddFailed(self.t("notice.stale"))
+                raise AddFailed("notice.stale")
             detail = write_add(plan, ctx.record, ctx.reviewer)
         except AddFailed as exc:
-            self.seat.call_from_thread(self.failed, str(exc))
+            self.seat.call_from_thread(self.failed, exc)
             return
         except StoreError as exc:  # the audit's own failure is an AddFailed; this is not
-            self.seat.call_from_thread(self.failed, titled(exc))
+            self.seat.call_from_thread(self.failed, exc)
             return
         self.seat.call_from_thread(self.done, plan, detail)
 

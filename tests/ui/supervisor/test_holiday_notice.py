@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Static
 from console.app import DutyConsoleApp
 from console.config import HolidayPolicy, HolidaySettings, load_calendar
 from console.domain import HolidayCalendar
+from console.domain.labels import Language
 from console.store import DutyRecord
 from console.ui.texts import text
 from tests.holidays.test_cli import NOTICE_2027
@@ -96,11 +97,10 @@ async def test_a_bad_notice_is_the_commands_one_line_and_nothing_is_written(
     async with app.run_test(size=(160, 50)) as pilot:
         await _open(pilot, app)
         await _type(pilot, app, notice)
-        await until(pilot, lambda: "Monday" in _result(app), "the error")
-        # the very line `duty-console holidays add` prints on stderr (exit 2)
+        await until(pilot, lambda: "2027-02-15" in _result(app), "the error")
+        # the command's line in the seat's language (the English detail is in the log)
         assert _result(app) == (
-            f"Holiday calendar: {notice}: 2027-02-15: make-up working day '春节调休' is a "
-            "Monday: a make-up day must be a Saturday or Sunday"
+            f"节假日日历:{notice}:2027-02-15 这一天不符合年度通知的规则(英文详情见 console.log)"
         )
         assert app.screen.query_one("#hn-result").has_class("-error")
         assert app.screen.query_one("#hn-write", Button).disabled
@@ -118,7 +118,7 @@ async def test_an_ics_feed_needs_its_year_and_loads_with_it(
         await _open(pilot, app)
         feed = DATA / "notice-2026.ics"
         await _type(pilot, app, feed)
-        await until(pilot, lambda: "no year declared" in _result(app), "the year asked for")
+        await until(pilot, lambda: "未声明年份" in _result(app), "the year asked for")
         assert not office.exists()
 
         await _type(pilot, app, feed, "2026")
@@ -130,3 +130,23 @@ async def test_an_ics_feed_needs_its_year_and_loads_with_it(
         assert 2026 in load_calendar(office).years
         ((_, who, detail),) = _audit(store)
         assert who == "9001" and detail.startswith("holidays.toml: 2026 from notice-2026.ics")
+
+
+async def test_an_english_seat_shows_the_very_line_the_command_prints(
+    build: Build, store: DutyRecord, tmp_path: Path
+) -> None:
+    notice = tmp_path / "notice-2027.toml"
+    notice.write_text(NOTICE_2027.replace("date = 2027-02-13", "date = 2027-02-15"), "utf-8")
+    office = tmp_path / "holidays.toml"
+    settings = _settings(office)
+    settings["settings"]["language"] = Language.EN  # type: ignore[index]
+    app = build(**settings)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _open(pilot, app)
+        await _type(pilot, app, notice)
+        await until(pilot, lambda: "Monday" in _result(app), "the error")
+        # the very line `duty-console holidays add` prints on stderr (exit 2)
+        assert _result(app) == (
+            f"Holiday calendar: {notice}: 2027-02-15: make-up working day '春节调休' is a "
+            "Monday: a make-up day must be a Saturday or Sunday"
+        )
