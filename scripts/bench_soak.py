@@ -290,7 +290,9 @@ class Result:
     threads_arrival: int = 0
     """The most threads seen in the first 3 s of the load: INVITEs, answers, claims."""
     probe: str = ""
-    """--probe: the child's JSON lines (before the load, window start, end, after)."""
+    """The child's probe lines (JSON: before the load, all up, window end, all sealed)."""
+    positions: str = ""
+    """The interval stdev by a stream's place in the tick (`by_position`)."""
     concurrent: int = 0
     cpu_pct: float = float("nan")
     load_during: str = ""
@@ -406,7 +408,7 @@ def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
             gaps, _ = stream_gaps(cap.packets, rtp, (e0, e1))
             result.ours = pacing(gaps)
             if probe:
-                result.probe += by_position(cap.packets, rtp, (e0, e1)) + "\n"
+                result.positions = by_position(cap.packets, rtp, (e0, e1))
         finally:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -487,6 +489,7 @@ def section(r: Result, hold_ms: int) -> list[str]:
         f"{w.get('stdev', float('nan')):.3f} / {w.get('max', float('nan')):.2f}, "
         f"{w.get('over_30', 0)} | — | — |",
     ]
+    lines += probe_rows(r)
     for n, (p, streams) in sorted(r.baresip.items()):
         lines.append(f"| reference: baresip gate post, {n} call(s), {streams} stream(s), same "
                      f"run: mean / stdev / max (ms) | {p['mean']:.3f} / {p['stdev']:.3f} / "
@@ -496,14 +499,57 @@ def section(r: Result, hold_ms: int) -> list[str]:
         "",
         f"Threads: 12 while no line call blocks (SIP receive, timers, events; RTP send, receive, "
         f"encode, callbacks; the call-flow dispatcher; the record's writer, the anchor log, the "
-        f"calendar watch; main), however many calls are up; the dispatcher's blocking pool "
-        f"adds one (at most {4}) only while an OPTIONS probe, a REFER or our BYE waits for its "
-        f"answer, gone {2:g} s later. Pacing: in this run baresip alone paces its one stream at "
-        f"{ref:.3f} ms stdev, ours is {o.get('stdev', float('nan')) / ref:.2f}× that with "
-        f"{r.concurrent} streams; at this load average the machine's own scheduling noise is "
-        f"above the 0.5 ms goal, so the goal can only be judged on a quiet machine.",
+        f"calendar watch; main), however many calls are up. Two kinds come and go: the seat's "
+        f"claim thread (`claims-<seat>`) exists only while answer claims are being settled and "
+        f"ends 1 s after the last (the 13th of the arrival row: 100 calls reaching the ring "
+        f"limit together), and the dispatcher's blocking pool adds one (at most {4}) only while "
+        f"an OPTIONS probe, a REFER or our BYE waits for its answer, gone {2:g} s later.",
+        "",
+        f"Pacing: in this run baresip alone paces its one stream at {ref:.3f} ms stdev; ours is "
+        f"{o.get('stdev', float('nan')) / ref:.2f}× that with {r.concurrent} streams. "
+        + ("The 0.5 ms goal is met in this run. "
+           if o.get("stdev", 99) <= 0.5 and o.get("over_30", 1) == 0 else
+           "The 0.5 ms goal is not met in this run; compare with the reference, taken at the "
+           "same load. ")
+        + "The sender spreads more than 25 streams over 4 moments 5 ms apart and sends each "
+        "moment's packets with the GIL held, at nice -10 when the process may (issue 14; "
+        "before that, at load 3.3: 2.377 ms stdev, 201 intervals over 30 ms, 67.6 ms the "
+        "longest over the whole calls, against baresip's 1.668 ms: 1.43×). The figures move "
+        "with the machine's load: the 2 cores are shared with other engineers' tests.",
         "", END]
     return lines
+
+
+def probe_rows(r: Result) -> list[str]:
+    """The sender's own counters and the child's garbage collections, from its probe lines."""
+    import json
+
+    try:
+        marks = [json.loads(line) for line in r.probe.splitlines() if line.startswith("{")]
+    except ValueError:
+        return []
+    if len(marks) < 3:
+        return []
+    up, end = marks[1]["media"], marks[2]["media"]
+    if "ticks" not in end:  # a media engine without the sender's counters
+        return []
+    ticks = end["ticks"] - up["ticks"]
+    work = (end["tick_work_mean_ms"] * end["ticks"] - up["tick_work_mean_ms"] * up["ticks"])
+
+    def pauses(mark: dict[str, Any]) -> str:
+        return ", ".join(f"gen{g} {n}× (longest {longest:.1f} ms)"
+                         for g, (n, longest, _total) in mark["gc"].items() if n) or "none"
+
+    return [
+        f"| RTP sender, all calls up: moments sent (≤ 25 streams each) / started > 2 ms late"
+        f" / mean send time (ms) | {ticks} / {end['ticks_late'] - up['ticks_late']} / "
+        f"{work / max(1, ticks):.2f} (path: {end.get('send_path')}, nice "
+        f"{end.get('sender_nice')}) | — | — |",
+        f"| RTP interval stdev by a stream's place in its moment (CPU window) | "
+        f"{r.positions or '—'} | — | — |",
+        f"| garbage collections while the {r.concurrent} INVITEs arrive / while all are up | "
+        f"{pauses(marks[1])} / {pauses(marks[2])} | — | — |",
+    ]
 
 
 def write_section(lines: list[str]) -> None:
@@ -528,8 +574,8 @@ def main() -> int:
     parser.add_argument("--trace", action="store_true", help="tracemalloc diffs per batch")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--probe", action="store_true",
-                        help="print the child's gc pauses, thread CPU and sender counters "
-                             "per phase of the load (SIGUSR2 snapshots)")
+                        help="also print the child's raw probe lines: gc pauses, thread CPU "
+                             "and sender counters per phase of the load (SIGUSR2 snapshots)")
     parser.add_argument("--line", help=argparse.SUPPRESS)
     parser.add_argument("--clock-start", default=MONDAY_10, help=argparse.SUPPRESS)
     parser.add_argument("--trace-file", help=argparse.SUPPRESS)
@@ -545,10 +591,10 @@ def main() -> int:
     labctl.require_tools()
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         r = bench(Path(tmp), args.calls, args.concurrent, args.hold_ms, args.budget, args.trace,
-                  args.probe)
+                  probe=True)
     lines = section(r, args.hold_ms)
     print("\n".join(lines))
-    if r.probe:
+    if args.probe and r.probe:
         print("probe (before the load, all up, window end, all sealed):")
         print(r.probe)
     if not args.no_write:

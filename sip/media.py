@@ -1135,6 +1135,8 @@ class MediaEngine:
         self._raise_priority()
         pacers = self.pacers
         base = 0.0
+        grouped: tuple[RtpSession, ...] = ()
+        groups: list[list[RtpSession]] = [[] for _ in range(SLOTS)]
         while not self._stopping.is_set():
             active = self._active
             if not active:
@@ -1143,9 +1145,11 @@ class MediaEngine:
                 if not self._active:
                     self._has_active.wait(1.0)
                 continue
-            groups: list[list[RtpSession]] = [[] for _ in range(SLOTS)]
-            for session in active:
-                groups[session.slot].append(session)
+            if active is not grouped:  # a stream came or went (the tuple is replaced)
+                groups = [[] for _ in range(SLOTS)]
+                for session in active:
+                    groups[session.slot].append(session)
+                grouped = active
             now = self.clock()
             if all(p is None for p in pacers):
                 base = now  # the first stream: its first packet goes at once
