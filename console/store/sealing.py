@@ -53,8 +53,8 @@ _UPDATE_OPEN = update(CALLS).where(CALLS.c.key == bindparam("b_key"), CALLS.c.se
 _SEAL_CALL = update(CALLS).where(CALLS.c.id == bindparam("b_id"), CALLS.c.sealed_at.is_(None))
 
 
-# PostgreSQL's seal in two statements: the call with its line's head, locked as `_claim`
-# locks it; then the call's UPDATE carrying the head's UPDATE as a CTE.
+# PostgreSQL's seal in two statements: the call with its line's head, locked as
+# `links.claim` locks it; then the call's UPDATE carrying the head's UPDATE as a CTE.
 _CALL_AND_HEAD = (
     select(*_CALL_ROW, HEADS.c.seq.label("head_seq"), HEADS.c.row_hash.label("head_hash"))
     .join_from(CALLS, HEADS, HEADS.c.chain == CALLS.c.line)

@@ -72,7 +72,7 @@ def filter_shape(flt: CallFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
 
 
 def shape_conds(shape: tuple[str, ...], sealed: bool = True) -> list[Any]:
-    """The WHERE conditions of a filter shape, with bound parameters (as `_filtered`).
+    """The WHERE conditions of a filter shape, with bound parameters (as `filtered`).
 
     With `sealed` (the figures), only sealed calls; without (the review), open ones too.
     """

@@ -99,7 +99,8 @@ class CallRecord:
     """One call of the duty record as stored (amendments applied if asked for).
 
     Slotted: a review builds hundreds of these per query, and a slotted instance is
-    filled several times faster than an instance dict (see `_records_from`).
+    filled several times faster than an instance dict (see
+    `console.store.statements.records_from`).
     """
 
     key: str

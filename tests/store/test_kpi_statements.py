@@ -2,7 +2,7 @@
 
 `kpis` binds the filter's values into prebuilt statements (`kpi_statements`) instead of
 building them per call; every filter condition is checked here against the review query
-(`calls`, built by `_filtered`), counted in Python.
+(`calls`, the shapes of `console.store.statements`), counted in Python.
 """
 
 from __future__ import annotations
