@@ -66,7 +66,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from console.store.assessment import assessment_report, export_report
 
         try:
-            kind = {k.value: k for k in ReportKind}[args.kind]
+            kind = ReportKind.WEEK if args.kind == ReportKind.WEEK.value else ReportKind.MONTH
             period = ReportPeriod.parse(kind, args.period)
         except DomainError as exc:
             raise StoreError(str(exc), "Settings") from None

@@ -9,11 +9,11 @@ so the report on screen, the CLI and the XLSX export judge an agent the same way
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import math
 from dataclasses import dataclass
 
 from console.domain.errors import DomainError
+from console.domain.labels import _Labelled
 
 REPORT_WEEKDAY = 4
 """Friday (Monday is 0): the weekly report is due, and the seat reminds supervisors."""
@@ -23,19 +23,9 @@ ANSWER_RATE_TARGET = 0.80
 """接通率 target (§6): answered calls over calls that rang."""
 
 
-class ReportKind(enum.Enum):
+class ReportKind(_Labelled):
     WEEK = ("week", "周报", "Weekly report")
     MONTH = ("month", "月报", "Monthly report")
-
-    zh: str
-    en: str
-
-    def __new__(cls, value: str, zh: str, en: str) -> ReportKind:
-        member = object.__new__(cls)
-        member._value_ = value
-        member.zh = zh
-        member.en = en
-        return member
 
 
 @dataclass(frozen=True)
@@ -116,7 +106,7 @@ def is_report_day(day: dt.date) -> bool:
     return day.weekday() == REPORT_WEEKDAY
 
 
-class Finding(enum.Enum):
+class Finding(_Labelled):
     """What an agent's period falls short on; the report lists them beside the figures."""
 
     QA_SHORT = ("qa_short", "质检监听不足", "Too few quality reviews")
@@ -124,16 +114,6 @@ class Finding(enum.Enum):
     EARLY = ("early", "早退", "Early logouts")
     AWAY_OVERDUE = ("away_overdue", "示忙超时", "Overdue absences")
     FOLLOW_UPS_OVERDUE = ("follow_ups_overdue", "跟进逾期", "Overdue follow-ups")
-
-    zh: str
-    en: str
-
-    def __new__(cls, value: str, zh: str, en: str) -> Finding:
-        member = object.__new__(cls)
-        member._value_ = value
-        member.zh = zh
-        member.en = en
-        return member
 
 
 def findings(

@@ -81,11 +81,20 @@ def assessment_report(
     period: ReportPeriod,
     policy: AttendancePolicy,
     ring_limit_seconds: float | None = None,
+    *,
+    team: Kpis | None = None,
+    per_agent: dict[str, Kpis] | None = None,
 ) -> AssessmentReport:
-    """Read the period's report (blocking: from a worker or the CLI)."""
+    """Read the period's report (blocking: from a worker or the CLI).
+
+    `team` and `per_agent`: the period's `kpis` and `agent_kpis` when the caller has read
+    them already (the KPI tab reads them side by side), so they are not read twice.
+    """
     since, until = period.bounds(record.tz)
-    team = record.kpis(since, until, ring_limit_seconds)
-    per_agent = agent_kpis(record, since, until, ring_limit_seconds)
+    if team is None:
+        team = record.kpis(since, until, ring_limit_seconds)
+    if per_agent is None:
+        per_agent = agent_kpis(record, since, until, ring_limit_seconds)
     reviews = quality_reviews(record, since, until)
     listens = Counter(r.agent for r in reviews)
     scores: dict[str, list[int]] = {}
@@ -94,13 +103,15 @@ def assessment_report(
     now = record._now()
     attendance = _attendance(record, period, policy, min(now, until))
     follow = _follow_ups(record, until, min(now, until))
-    agents = {a.agent_id: a for a in record.agents() if a.role is AgentRole.AGENT}
+    known = {a.agent_id: a for a in record.agents()}
+    agents = {i: a for i, a in known.items() if a.role is AgentRole.AGENT}
+    # Agents only: every active one (a week with no call is a finding too), and any ID the
+    # period's calls, reviews, state log or follow-ups name that is not a supervisor's
+    # (an agent since removed still answers for the calls it took).
+    named = set(per_agent) | set(listens) | set(attendance) | set(follow)
     ids = sorted(
         {a for a, x in agents.items() if x.active}
-        | {a for a in per_agent if a not in NOT_AGENTS}
-        | set(listens)
-        | set(attendance)
-        | {a for a in follow if a in agents}
+        | {a for a in named if a not in NOT_AGENTS and (a in agents or a not in known)}
     )
     lines = []
     for agent_id in ids:

@@ -68,6 +68,8 @@ def _week(store: DutyRecord, clock) -> dict[str, str]:  # type: ignore[no-untype
     # 1024: in at 08:00, out at 18:00 on Monday; 1025 late on Tuesday (09:10), early out
     # (16:00), and away 20 minutes (over the 15-minute limit).
     store.set_agent_state("1024", AgentState.READY, at=MONDAY + timedelta(hours=8))
+    store.set_agent_state("9001", AgentState.READY, at=MONDAY + timedelta(hours=10))  # late,
+    # but a supervisor: not in the agents' report
     store.set_agent_state("1024", AgentState.LOGGED_OUT, at=MONDAY + timedelta(hours=18))
     tue = MONDAY + timedelta(days=1)
     store.set_agent_state("1025", AgentState.READY, at=tue + timedelta(hours=9, minutes=10))

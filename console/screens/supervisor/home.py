@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane, Tabs
 
+from console.domain.assessment import is_report_day
 from console.screens.base import SeatScreen_
 from console.screens.help import HELP_BINDINGS, HelpScreen
 from console.screens.supervisor.base import describe, localize_bindings, review_context
@@ -69,6 +70,9 @@ class SupervisorScreen(SeatScreen_):
     SupervisorScreen #k-body { height: 1fr; }
     SupervisorScreen #k-overall { width: 40; }
     SupervisorScreen #k-agents { height: auto; max-height: 12; }
+    SupervisorScreen #k-assess-bar { height: auto; }
+    SupervisorScreen #k-assess-title { width: 1fr; padding: 1 1 0 0; }
+    SupervisorScreen #k-assess { height: auto; max-height: 10; }
     SupervisorScreen #m-table, SupervisorScreen #h-table, SupervisorScreen #q-reviews {
         height: 1fr;
     }
@@ -122,6 +126,10 @@ class SupervisorScreen(SeatScreen_):
     def on_mount(self) -> None:
         self.show_calendar()
         self.set_interval(60.0, self.show_calendar)
+        today = self.seat.clock.now().astimezone(self.seat.settings.timezone).date()
+        if is_report_day(today):  # duty rules §6: the weekly report is written on Friday
+            self.seat.notify(self.t("rv.as.due_today"), title=self.t("rv.tab.kpis"),
+                             timeout=20)
 
     def show_calendar(self) -> None:
         """The holiday calendar's end, from `warn_days` before it; red once it is past."""

@@ -18,7 +18,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from console.domain.assessment import ANSWER_RATE_TARGET
+from console.domain.agent import AttendancePolicy
+from console.domain.assessment import ANSWER_RATE_TARGET, ReportPeriod
 from console.domain.labels import Language, Satisfaction
 from console.screens.supervisor.base import (
     ReviewContext,
@@ -28,6 +29,8 @@ from console.screens.supervisor.base import (
     review_context,
 )
 from console.store import DutyRecord, Kpis, StoreError
+from console.store.assessment import AgentAssessment, AssessmentReport, assessment_report
+from console.store.assessment import export_report as export_assessment
 from console.store.export import totals
 from console.store.review import agent_kpis
 from console.ui.errors import UiError
@@ -127,6 +130,26 @@ def agent_row(agent: str, k: Kpis) -> tuple[str, ...]:
     )
 
 
+def assessment_columns(language: Language) -> tuple[str, ...]:
+    """The assessment table's columns (a week or a month: duty rules §6)."""
+    return tuple(text(f"rv.as.{key}", language) for key in (
+        "agent", "taken", "listens", "qa_avg", "late", "early", "away", "overdue", "findings"))
+
+
+def assessment_row(line: AgentAssessment, language: Language) -> tuple[str, ...]:
+    return (
+        f"{line.agent_id} {line.name}".strip(),
+        str(line.calls_taken),
+        str(line.listens),
+        "" if line.qa_average is None else f"{line.qa_average:.1f}",
+        str(line.late_days),
+        str(line.early_days),
+        str(line.overdue_aways),
+        str(line.overdue_follow_ups),
+        "、".join(f.label(language) for f in line.findings) or "—",
+    )
+
+
 @dataclass(frozen=True)
 class KpiView:
     """What the KPI pane shows, read in one worker."""
@@ -135,10 +158,15 @@ class KpiView:
     until: dt.datetime
     overall: Kpis
     per_agent: dict[str, Kpis]
+    assessment: AssessmentReport | None = None
+    """A week's or a month's assessment report (None for a day)."""
 
 
-def load_kpis(ctx: ReviewContext, period: Period, day: dt.date) -> KpiView:
-    """Blocking: the period's overall and per-agent figures.
+def load_kpis(
+    ctx: ReviewContext, period: Period, day: dt.date, policy: AttendancePolicy | None = None
+) -> KpiView:
+    """Blocking: the period's overall and per-agent figures (and, for a week or a month,
+    the assessment report built on the same two reads).
 
     The two read the same month independently (each on its own pooled connection; the
     driver leaves Python while SQL runs), so the per-agent query runs on a second thread
@@ -146,9 +174,15 @@ def load_kpis(ctx: ReviewContext, period: Period, day: dt.date) -> KpiView:
     """
     since, until = period_bounds(ctx.record, period, day)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpis-per-agent") as pool:
-        per_agent = pool.submit(agent_kpis, ctx.record, since, until)
+        per_agent_read = pool.submit(agent_kpis, ctx.record, since, until)
         overall = ctx.record.kpis(since, until)
-        return KpiView(since, until, overall, per_agent.result())
+        per_agent = per_agent_read.result()
+    report = None
+    if period is not Period.DAY:
+        span = ReportPeriod.week_of(day) if period is Period.WEEK else ReportPeriod.month_of(day)
+        report = assessment_report(ctx.record, span, policy or AttendancePolicy(timezone=ctx.tz),
+                                   team=overall, per_agent=per_agent)
+    return KpiView(since, until, overall, per_agent, report)
 
 
 class KpiPane(Vertical):
@@ -183,6 +217,10 @@ class KpiPane(Vertical):
             yield ReviewTable(id="k-overall", cursor_type="row")
             with Vertical(id="k-right"):
                 yield ReviewTable(id="k-agents", cursor_type="row")
+                with Horizontal(id="k-assess-bar"):
+                    yield Label("", id="k-assess-title", markup=False)
+                    yield Button(text("rv.as.export", lang), id="k-export")
+                yield ReviewTable(id="k-assess", cursor_type="row")
                 yield Static("", id="k-hours")
 
     def on_mount(self) -> None:
@@ -191,6 +229,8 @@ class KpiPane(Vertical):
             text("rv.kpi.figure", lang), text("rv.kpi.value", lang)
         )
         self.query_one("#k-agents", ReviewTable).add_columns(*agent_columns(lang))
+        self.query_one("#k-assess", ReviewTable).add_columns(*assessment_columns(lang))
+        self._show_assessment(False)
         try:
             ctx = review_context(self.seat)
         except UiError as exc:
@@ -223,9 +263,11 @@ class KpiPane(Vertical):
         generation = self.generation
         status.update(text("rv.kpi.loading", self.seat.language))
 
+        policy = self.seat.settings.attendance()
+
         def load() -> None:
             try:
-                view = load_kpis(ctx, period, day)
+                view = load_kpis(ctx, period, day, policy)
             except StoreError as exc:
                 self.seat.call_from_thread(self._failed, generation, exc)
                 return
@@ -269,3 +311,45 @@ class KpiPane(Vertical):
         self.query_one("#k-hours", Static).update(
             text("rv.kpi.per_hour", lang) + "\n" + hour_chart(view.overall, language=lang)
         )
+        report = view.assessment
+        self._show_assessment(report is not None)
+        if report is not None:
+            self.query_one("#k-assess-title", Label).update(
+                text("rv.as.title", lang).format(
+                    kind=report.period.kind.label(lang), period=report.period.label,
+                    required=report.qa_required))
+            table = self.query_one("#k-assess", ReviewTable)
+            table.clear()
+            table.add_text_rows(
+                (line.agent_id, assessment_row(line, lang)) for line in report.agents)
+
+    def _show_assessment(self, shown: bool) -> None:
+        for widget_id in ("#k-assess-bar", "#k-assess"):
+            self.query_one(widget_id).display = shown
+
+    @on(Button.Pressed, "#k-export")
+    def export(self) -> None:
+        """The assessment report on screen, as XLSX in the exports folder beside the
+        drafts (var/exports, the Export tab's default too), audited."""
+        view = self.view
+        report = view.assessment if view is not None else None
+        if report is None:
+            return
+        try:
+            ctx = review_context(self.seat)
+        except UiError as exc:
+            title, words = describe(exc, self.seat.language)
+            self.seat.notify(words, title=title, severity="error", markup=False)
+            return
+        folder = self.seat.settings.drafts_dir.parent / "exports"
+        path = folder / f"assessment-{report.period.kind.value}-{report.period.first}.xlsx"
+        lang = self.seat.language
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            export_assessment(ctx.record, report, path, ctx.reviewer)
+            self.seat.call_from_thread(
+                self.query_one("#k-status", Label).update,
+                text("rv.as.exported", lang).format(path=path))
+
+        self.seat.run_in_thread(write, "assessment export")

@@ -305,3 +305,38 @@ async def test_text_that_looks_like_markup_shows_as_typed(build: Build, store) -
         assert table.text_row(key)[1] == "[b]139[/b]"
         text = screen_text(app)  # rendered: a markup parse would have raised or eaten the tags
         assert "漏水 [/] [red]急" in text and "[b]139[/b]" in text
+
+
+async def test_a_week_on_the_kpi_tab_carries_its_assessment_report_and_exports_it(  # type: ignore[no-untyped-def]
+    build: Build, store: DutyRecord, week, tmp_path: Path
+) -> None:
+    """Duty rules §6: the weekly report per agent (quality reviews, attendance, follow-ups,
+    what each is short on), the record's own figures, exported as XLSX and audited."""
+    from console.domain.agent import AttendancePolicy
+    from console.domain.assessment import ReportPeriod
+    from console.store.assessment import assessment_report
+
+    app = build()
+    async with app.run_test(size=(160, 60)) as pilot:
+        await open_review(pilot, app)
+        app.screen.query_one("#review-tabs", TabbedContent).active = "tab-kpis"
+        pane = app.screen.query_one(KpiPane)
+        assert not app.screen.query_one("#k-assess").display, "a day has no assessment"
+        app.screen.query_one("#k-period", Select).value = Period.WEEK.value
+        await until(pilot, lambda: pane.view is not None and pane.view.assessment is not None,
+                    "the week's assessment")
+        expected = assessment_report(store, ReportPeriod.week_of(START.date()),
+                                     AttendancePolicy(timezone=TZ))
+        table = app.screen.query_one("#k-assess", ReviewTable)
+        assert table.display and table.row_count == len(expected.agents) > 0
+        assert [line.agent_id for line in expected.agents] == ["1024", "2048"], "no supervisor"
+        for line in expected.agents:
+            row = table.text_row(line.agent_id)
+            assert row[1] == str(line.calls_taken) != "0" and "质检监听不足" in row[-1], row
+        assert "每人质检至少 2 次" in screen_text(app)
+        await press_button(pilot, "k-export")
+        path = tmp_path / "exports" / f"assessment-week-{expected.period.first}.xlsx"
+        await until(pilot, lambda: path.is_file() and "考核表已导出" in screen_text(app),
+                    "exported")
+        assert any(e.action == "export" and path.name in e.detail and e.who == "9001"
+                   for e in store.audit_log())
