@@ -6,7 +6,7 @@ import datetime as dt
 
 from console.domain.labels import Category, Language
 from console.store import CallRecord
-from console.store.records import OUTCOME_ZH
+from console.store.values import OUTCOME_ZH
 from console.widgets.plain_table import PlainTable
 
 

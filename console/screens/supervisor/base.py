@@ -26,7 +26,7 @@ from console.domain.labels import (
 from console.domain.schedule import Roster
 from console.screens.keys import localize_bindings
 from console.store import AgentRole, DutyRecord, StoreError
-from console.store.records import OUTCOME_ZH, CallOutcome
+from console.store.values import OUTCOME_ZH, CallOutcome
 from console.ui.errors import UiError, title_of
 from console.ui.texts import TEXTS, text
 
