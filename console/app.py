@@ -265,12 +265,14 @@ class DutyConsoleApp(App[int]):
         await super().on_event(event)
 
     async def _route_held_keys(self) -> None:
+        if any(c.answering for c in self.model.calls.values()):
+            return  # keys typed after an answer go to the screen it opens (`_answered`)
         while self._held_keys and self._key_in_flight is None:
             key = self._held_keys.popleft()
             try:
                 screen = self.screen
-            except Exception:  # no screen yet (starting) or none left (closing)
-                await super().on_event(key)
+            except Exception:  # no screen yet (starting) or none left (closing): Textual's
+                log.debug("key %s dropped: no screen", key.key)  # own routing would raise
                 continue
             if not screen.is_mounted:  # a screen pushed by the key before: let it focus
                 self._held_keys.appendleft(key)
@@ -892,21 +894,57 @@ class DutyConsoleApp(App[int]):
     def _answer_requested(self, message: AnswerRequested) -> None:
         self.answer(message.call_id)
 
-    def answer(self, call_id: str) -> bool:
-        """Take a ringing, held or waiting call for the logged-in agent; pushes the call screen."""
+    def answer(self, call_id: str) -> None:
+        """Take a ringing, held or waiting call for the logged-in agent, in a worker: the
+        flow first claims the call for this seat (ring-all), which waits for the shared
+        record up to its claim timeout (0.4 s), and that must not hold the UI loop (the
+        banner, the keys, other calls' events). The banner says it is answering meanwhile;
+        the call screen opens when the flow gave the agent the call (`_answered`)."""
         try:
             agent = self.require_agent()
         except UiError as exc:
             self.report(exc)
-            return False
+            return
         call = self.model.calls.get(call_id)
-        if call is None or not call.takeable or not self.flow.take_call(call_id, agent.agent_id):
-            self.notify(
-                text("ring.too_late", self.language), title=text("ring.title", self.language)
-            )
-            return False
+        if call is None or not call.takeable:
+            self._too_late(call)
+            return
+        if call.answering:  # a second press while the claim is out: one claim per call
+            return
+        call.answering = True
+        self._tell_screens(SeatChanged(None, call))
+        agent_id = agent.agent_id
+
+        def claim() -> None:
+            taken = False
+            try:
+                taken = bool(self.flow.take_call(call_id, agent_id))
+            finally:  # a failure is reported by the worker; the banner must not stay stuck
+                self.call_from_thread(self._answered, call_id, agent_id, taken)
+
+        self.run_worker(claim, name=f"answer {call_id}", group="answer", thread=True,
+                        exit_on_error=False)
+
+    def _answered(self, call_id: str, agent_id: str, taken: bool) -> None:
+        """The flow's answer to the agent's press (on the UI loop)."""
+        call = self.model.calls.get(call_id)
+        if call is not None:
+            call.answering = False
+        self.call_later(self._route_held_keys)  # the keys typed since, to the screen in front
+        agent = self.agent
+        if not taken or call is None or agent is None or agent.agent_id != agent_id:
+            self._too_late(call)
+            if call is not None:
+                self._tell_screens(SeatChanged(None, call))
+            return
         self._took(call, agent)
-        return True
+
+    def _too_late(self, call: LiveCall | None) -> None:
+        """The call is not to be had. When another seat took it, the banner says who (the
+        flow's AnsweredElsewhere), so there is nothing to add here."""
+        if call is not None and call.taken_elsewhere:
+            return
+        self.notify(text("ring.too_late", self.language), title=text("ring.title", self.language))
 
     def _took(self, call: LiveCall, agent: SeatAgent) -> None:
         """The flow gave the agent `call`: on call, the call screen, the headset."""

@@ -86,6 +86,9 @@ class LiveCall:
     score: int | None = None
     scored: bool = False
     end_reason: str = ""
+    answering: bool = False
+    """The agent pressed answer and the flow is claiming the call for them (the UI's own
+    state, until the flow says taken or not)."""
     taken_elsewhere: str = ""
     """Another seat of the hotline took the call (ring-all): who, e.g. "1002 @ seat-b". This
     seat's branch rings on until the PBX cancels it, but it is nobody's here to answer."""

@@ -78,6 +78,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ring.waiting": ("坐席忙,来电等待中 · {step} {since}",
                      "Seat busy, caller waiting · {step} {since}"),
     "ring.too_late": ("来电已结束或已被接听", "The call has ended or was taken"),
+    "ring.answering": ("正在接听……", "Answering…"),
     "ring.held_title": ("自动接听的来电", "Call answered by the console"),
     "ring.answered_in": ("自动接听于", "answered automatically at"),
     "ring.take_over": ("按 Enter 接手", "Enter takes over"),

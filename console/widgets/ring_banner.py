@@ -58,6 +58,8 @@ class RingBanner(QuietStatic):
             )
         if call.phase is Phase.ENDED:
             t.append(text("ring.gone", language), style="bold red")
+        elif call.answering:
+            t.append(text("ring.answering", language), style="bold green")
         elif call.console_has_it:
             since = ""
             if now is not None and call.step_at is not None:
