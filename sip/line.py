@@ -649,9 +649,11 @@ class DutyLine:
         self._refused: dict[str, _Ended] = {}
         self._requests: dict[tuple[str, int, str], _ClientRequest] = {}
         self._refusal_log: dict[tuple[str, str], float] = {}
-        self._refusal_counts: dict[tuple[str, str], int] = {}
-        """Requests refused per (source, method) since the last report: the security log
-        keeps every one of them, aggregated, not only the ones we logged."""
+        self._refusals_held: dict[tuple[str, str], RequestRefused] = {}
+        """The next report of each (source, method), counting the requests refused since the
+        last one: the security log keeps every one of them, aggregated, not only the ones we
+        logged. Sent with the next request after `REFUSAL_LOG_INTERVAL`, or by
+        `flush_refusals` (at stop)."""
         self._status = LineStatus.STOPPED
         self._events: queue.Queue[LineEvent | None] = queue.Queue()
         self._dispatcher: threading.Thread | None = None
@@ -728,6 +730,7 @@ class DutyLine:
             self.scheduler.close()
         if self._media_given is None and getattr(self, "media", None) is not None:
             self.media.close()
+        self.flush_refusals()  # nothing more arrives: the counts still held are reported
         self._events.put(None)
         if self._dispatcher is not None and self._dispatcher is not threading.current_thread():
             self._dispatcher.join(timeout=2)
@@ -1041,40 +1044,51 @@ class DutyLine:
         """§9 of the issue: a scanner gets one 403 per interval for INVITE, silence otherwise."""
         key = (source[0], msg.method)
         now = self.clock()
-        count = self._refusal_counts.get(key, 0) + 1
-        fresh = now - self._refusal_log.get(key, -1e9) >= REFUSAL_LOG_INTERVAL
-        if fresh:
+        report = RequestRefused(source[0], msg.method, 403, "source not trusted", msg.call_id,
+                                msg.from_addr.user, trusted_source=False,
+                                count=self._held_count(key) + 1)
+        if now - self._refusal_log.get(key, -1e9) >= REFUSAL_LOG_INTERVAL:
             self._refusal_log[key] = now
-            self._refusal_counts.pop(key, None)
             log.warning("refused %s from untrusted %s:%s", msg.method, *source)
             if msg.method == "INVITE":
                 self._reply(msg, source, 403)
-            self.emit(RequestRefused(source[0], msg.method, 403, "source not trusted",
-                                     msg.call_id, msg.from_addr.user, trusted_source=False,
-                                     count=count))
+            self.emit(report)
         else:
-            self._refusal_counts[key] = count
+            self._refusals_held[key] = report
         self._bound_refusals()
+
+    def _held_count(self, key: tuple[str, str]) -> int:
+        """Requests of `key` counted since its last report (taking them out of the table)."""
+        held = self._refusals_held.pop(key, None)
+        return 0 if held is None else held.count
+
+    def flush_refusals(self) -> None:
+        """Report every refusal counted but not reported yet (issue 10: the security log
+        keeps every request). At stop, before the line's events end, so the flow writes
+        them before the shutdown anchor; and before a sweep's table of sources is cleared."""
+        held, self._refusals_held = self._refusals_held, {}
+        for report in held.values():
+            self.emit(report)
 
     def _bound_refusals(self) -> None:
         """A sweep from many addresses must not grow memory: forget the oldest sources."""
         if len(self._refusal_log) > 1024:
+            self.flush_refusals()  # what they stand for is reported, not forgotten
             self._refusal_log.clear()
-            self._refusal_counts.clear()
 
     def _log_refusal(self, source: Address, method: str, reason: str) -> None:
         """A datagram that is no SIP message: logged and reported (aggregated) per source."""
         key = (source[0], method)
         now = self.clock()
-        count = self._refusal_counts.get(key, 0) + 1
+        report = RequestRefused(source[0], method, 0, reason,
+                                trusted_source=self.trusted(source[0]),
+                                count=self._held_count(key) + 1, malformed=True)
         if now - self._refusal_log.get(key, -1e9) >= REFUSAL_LOG_INTERVAL:
             self._refusal_log[key] = now
-            self._refusal_counts.pop(key, None)
             log.warning("dropped datagram from %s:%s: %s", source[0], source[1], reason)
-            self.emit(RequestRefused(source[0], method, 0, reason, trusted_source=self.trusted(
-                source[0]), count=count, malformed=True))
+            self.emit(report)
         else:
-            self._refusal_counts[key] = count
+            self._refusals_held[key] = report
         self._bound_refusals()
 
     # ------------------------------------------------------------ per method

@@ -492,6 +492,53 @@ def test_refusals_are_counted_into_the_next_report(rig):
         ("INVITE", 1, False), ("INVITE", 5, False)]
 
 
+def test_refusals_still_counted_at_stop_are_reported_before_the_events_end():
+    """Issue 10: the requests counted since a source's last report were reported only with
+    its next request after 5 s; a line stopped before then lost them (the security log was
+    short by every request of a sweep's last 5 s). `stop` reports them, INVITEs and
+    datagrams alike, before its events end."""
+    transport = FakeTransport()
+    sched = ManualScheduler()
+    events = Events()
+    FakeRegistrar(transport)
+    line = DutyLine(config(), events, sched.clock, transport=transport, scheduler=sched,
+                    media=FakeMedia())
+    line.start(timeout=0)
+    for i in range(5):
+        transport.inject(invite(f"scan{i}"), source=("127.0.0.99", 5060))
+    for _ in range(3):
+        transport.inject(b"garbage\r\n\r\n", source=("127.0.0.1", 5999))
+    line.stop()
+    reports = [(r.source, r.method, r.count, r.malformed) for r in events.of(RequestRefused)]
+    assert sorted(reports) == sorted([
+        ("127.0.0.99", "INVITE", 1, False), ("127.0.0.99", "INVITE", 4, False),
+        ("127.0.0.1", "?", 1, True), ("127.0.0.1", "?", 2, True)])
+    total = {(s, m): 0 for s, m, _c, _x in reports}
+    for s, m, c, _x in reports:
+        total[s, m] += c
+    assert total == {("127.0.0.99", "INVITE"): 5, ("127.0.0.1", "?"): 3}
+
+
+def test_a_sweep_from_many_sources_keeps_every_count():
+    """More than 1,024 sources clear the table of sources (memory stays bounded); what
+    they had counted is reported first, not forgotten."""
+    transport = FakeTransport()
+    sched = ManualScheduler()
+    events = Events()
+    FakeRegistrar(transport)
+    line = DutyLine(config(), events, sched.clock, transport=transport, scheduler=sched,
+                    media=FakeMedia())
+    line.start(timeout=0)
+    try:
+        for n in range(1030):
+            source = (f"127.0.{n // 250}.{n % 250 + 2}", 5060)
+            transport.inject(invite(f"sweep{n}-a"), source=source)
+            transport.inject(invite(f"sweep{n}-b"), source=source)
+    finally:
+        line.stop()
+    assert sum(r.count for r in events.of(RequestRefused)) == 2060
+
+
 def test_a_datagram_that_is_no_sip_is_reported_for_the_security_log(rig):
     line, transport, sched, media, events, _r = rig
     transport.inject(b"\x16\x03\x01 not sip at all\r\n\r\n", source=("127.0.0.1", 5999))
