@@ -291,6 +291,8 @@ class Result:
     """The most threads seen in the first 3 s of the load: INVITEs, answers, claims."""
     probe: str = ""
     """The child's probe lines (JSON: before the load, all up, window end, all sealed)."""
+    nice: int = 0
+    """The console's nice value (--nice)."""
     positions: str = ""
     """The interval stdev by a stream's place in the tick (`by_position`)."""
     concurrent: int = 0
@@ -306,7 +308,7 @@ class Result:
 
 
 def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
-          trace: bool, probe: bool = False) -> Result:
+          trace: bool, probe: bool = False, nice: int = 0) -> Result:
     from tests.e2e.labconfig import write_console_toml
 
     result = Result(loadavg())
@@ -329,7 +331,9 @@ def bench(work: Path, calls: int, concurrent: int, hold_ms: int, budget: float,
         env = dict(os.environ, BENCH_SOAK_PROBE=str(probe_path)) if probe else None
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT,
-                                    start_new_session=True, cwd=ROOT, env=env)
+                                    start_new_session=True, cwd=ROOT, env=env,
+                                    preexec_fn=(lambda: os.setpriority(os.PRIO_PROCESS, 0, nice))
+                                    if nice else None)
 
         def mark() -> None:
             if probe and proc.poll() is None:
@@ -444,6 +448,7 @@ def section(r: Result, hold_ms: int) -> list[str]:
         f"{date.today().isoformat()}, {os.cpu_count()} cores shared with other users "
         f"(load average before {r.load_before}, during the {r.concurrent}-call load "
         f"{r.load_during}, after {r.load_after}). The headless console runs in its own "
+        f"{f'(started at nice {r.nice}) ' if r.nice else ''}"
         f"process; every figure is read from its /proc. Short calls: SIPp `uac_answer_wait` "
         f"(ring limit 2 × 0.5 s, auto-answer, greeting, the caller hangs up {hold_ms} ms after "
         f"the answer), batches of {BATCH} at 10 calls/s, ≤ 40 at once; SIPp failures in the "
@@ -573,6 +578,9 @@ def main() -> int:
                         help="seconds the soak phase may take (it stops at a batch boundary)")
     parser.add_argument("--trace", action="store_true", help="tracemalloc diffs per batch")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="start the console at this nice value (systemd's Nice=; below 0 "
+                             "needs root): every thread of it, not only the RTP sender")
     parser.add_argument("--probe", action="store_true",
                         help="also print the child's raw probe lines: gc pauses, thread CPU "
                              "and sender counters per phase of the load (SIGUSR2 snapshots)")
@@ -591,7 +599,8 @@ def main() -> int:
     labctl.require_tools()
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         r = bench(Path(tmp), args.calls, args.concurrent, args.hold_ms, args.budget, args.trace,
-                  probe=True)
+                  probe=True, nice=args.nice)
+    r.nice = args.nice
     lines = section(r, args.hold_ms)
     print("\n".join(lines))
     if args.probe and r.probe:
