@@ -164,9 +164,9 @@ class SeatScreen(SeatScreen_):
         Binding("b", "away", "key.away"),
         Binding("d", "wrap_done", "key.wrap_done", show=False),
         Binding("n", "night", "key.night"),
-        Binding("o", "handover", "handover.write"),
+        Binding("o", "handover", "key.handover"),
         Binding("f", "follow_ups", "key.follow_ups"),
-        Binding("r", "reload", "rv.refresh"),
+        Binding("r", "reload", "key.reload"),
         Binding("l", "logout", "common.logout"),
     ]
 

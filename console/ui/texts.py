@@ -333,6 +333,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rv.tab.events": ("事件", "Events"),
     "rv.tab.follow_ups": ("跟进", "Follow-ups"),
     "rv.search": ("搜索", "Search"),
+    "rv.tabs": ("标签页", "Tabs"),
     "rv.refused.title": ("无权查看", "Review refused"),
     "rv.refused.role": (
         "只有主任(客服主任/班长)可以打开审阅页面", "Only a supervisor may open the review screens"
@@ -372,7 +373,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rv.limit": ("铃限", "Ring limit"),
     "rv.limit.in": ("铃限内接听", "Answered in time"),
     "rv.limit.out": ("超铃限/未接", "Late or unanswered"),
-    "rv.search_hint": ("搜索 内容/备注/姓名/号码", "Search content, notes, name, number"),
+    "rv.search_hint": ("搜索内容/号码", "Search text/number"),
+    "rv.search_tip": (
+        "在内容、备注、来电人姓名和号码里找", "Looks in content, notes, names and numbers"
+    ),
     "rv.apply": ("查询", "Apply"),
     "rv.clear": ("清除", "Clear"),
     "rv.until_before": ("“止”早于“起”", "“To” is before “From”"),
@@ -707,9 +711,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key.back": ("返回", "Back"),
     "key.note": ("备注", "Note"),
     "key.hide": ("隐藏", "Hide"),
-    "key.away": ("示忙/就绪", "Away / back"),
+    "key.away": ("示忙/就绪", "Away/back"),
     "key.wrap_done": ("话后完成", "Wrap-up done"),
-    "key.night": ("夜间模式", "Night mode"),
+    "key.night": ("夜间模式", "Night"),
+    "key.handover": ("交班", "Handover"),
+    "key.reload": ("刷新", "Reload"),
+    "key.notice": ("载入假日通知", "Holidays"),
     "key.follow_ups": ("跟进", "Follow-ups"),
     "common.ok": ("确定", "OK"),
     "common.cancel": ("取消", "Cancel"),

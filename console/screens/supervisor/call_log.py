@@ -175,7 +175,9 @@ class CallLogPane(Vertical):
                 prompt=self.t("rv.limit"),
                 id="f-limit",
             )
-            yield Input(placeholder=self.t("rv.search_hint"), id="f-text", max_length=200)
+            search = Input(placeholder=self.t("rv.search_hint"), id="f-text", max_length=200)
+            search.tooltip = self.t("rv.search_tip")
+            yield search
             yield Select(
                 [(self.t(label), key.value) for key, label in SORT_LABELS.items()],
                 value=SortKey.NEWEST.value,

@@ -8,9 +8,10 @@ elsewhere), it composes nothing but the refusal: the data is confidential (duty 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import Provider
@@ -51,10 +52,12 @@ class SupervisorScreen(SeatScreen_):
         Binding("f7", "tab('tab-integrity')", "rv.tab.integrity"),
         Binding("f8", "tab('tab-export')", "rv.tab.export"),
         Binding("f9", "search", "rv.search"),
-        Binding("f10", "load_notice", "notice.load"),  # shown on the Integrity tab
+        Binding("f10", "load_notice", "key.notice"),  # shown on the Integrity tab
         *HELP_BINDINGS,
     ]
     """Descriptions are text keys, put into the seat's language when the screen is built."""
+
+    CSS_PATH = "review.tcss"
 
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
         ScreenKeyCommands
@@ -85,9 +88,27 @@ class SupervisorScreen(SeatScreen_):
     SupervisorScreen #i-calendar.-alarm { color: $error; text-style: bold; }
     """
 
+    NARROW = 100
+    """Below this many columns the tab keys share one footer entry (else the footer is cut
+    at 80×24 and F9, F1 and ^q, at its end, are not shown)."""
+
     def __init__(self) -> None:
         super().__init__()
         localize_bindings(self, self.language)
+        self._wide_keys = self._bindings.key_to_bindings
+        tabs = Binding.Group(self.t("rv.tabs"))
+        self._narrow_keys = {
+            key: [replace(b, group=tabs) if b.action.startswith("tab(") else b for b in found]
+            for key, found in self._wide_keys.items()
+        }
+        self._narrow: bool | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < self.NARROW
+        if narrow is not self._narrow:
+            self._narrow = narrow
+            self._bindings.key_to_bindings = self._narrow_keys if narrow else self._wide_keys
+            self.refresh_bindings()
 
     def compose(self) -> ComposeResult:
         yield Header()
