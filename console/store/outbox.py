@@ -212,10 +212,16 @@ class Outbox:
         return True
 
     def _write(self, data: bytes) -> None:
-        """Append and fsync; on a full disk give up the reserve once and try again."""
+        """Append and fsync; on a full disk give up the reserve once and try again.
+
+        A write that fails leaves nothing in the file: a full disk can take the first bytes
+        of a line (the file's last page had room for them), and the entry, written again
+        later after those bytes, would share their line and be unreadable at the next start.
+        """
         if self._fd is None:
             raise OSError(errno.EBADF, "outbox closed")
         for attempt in (0, 1):
+            size = os.fstat(self._fd).st_size
             try:
                 written = os.write(self._fd, data)
                 if written != len(data):
@@ -223,8 +229,18 @@ class Outbox:
                 os.fsync(self._fd)
                 return
             except OSError as exc:
+                self._cut_back(size)
                 if exc.errno not in _DISK_ERRORS or attempt or not self._release_reserve():
                     raise
+
+    def _cut_back(self, size: int) -> None:
+        """Drop what a failed append left past `size` (a part of its line)."""
+        assert self._fd is not None
+        try:
+            if os.fstat(self._fd).st_size > size:
+                os.ftruncate(self._fd, size)
+        except OSError as exc:  # the line stays torn; the next start sets it aside, loudly
+            log.critical("outbox %s: cannot cut a torn write back: %s", self.path, exc)
 
     # ------------------------------------------------------------ the call path
 
