@@ -327,6 +327,16 @@ class Outbox:
         except OSError as exc:
             log.critical("outbox: cannot keep a refused write (%s): %s", why, exc)
 
+    def retry_unsaved(self) -> None:
+        """Write entries kept in memory if the disk takes them now (the writer, retrying
+        while the database is away: space may return with no new write to bring them)."""
+        with self._lock:
+            if not self._state.unsaved:
+                return
+            self._flush_unsaved()
+            status = self._status()
+        self._tell(status)
+
     def maintain(self) -> None:
         """When idle: retry writes kept in memory, compact an applied file, keep a reserve."""
         with self._lock:

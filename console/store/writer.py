@@ -122,6 +122,7 @@ class RecordWriter:
                     backoff = BACKOFF_FIRST
                     self.outbox.compact_if_large()
                 else:
+                    self.outbox.retry_unsaved()  # the outbox's disk may have room again
                     self._pause(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX)
             except Exception:  # the writer must outlive any one bad write

@@ -14,10 +14,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from console.store import Outbox
+from console.store import CallOutcome, DutyRecord, Outbox, StoreAlarm
 from tests.store.test_outage import fill, tmpfs
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_a_short_write_on_a_full_disk_leaves_no_torn_line(tmp_path: Path) -> None:
@@ -46,3 +51,40 @@ def test_a_short_write_on_a_full_disk_leaves_no_torn_line(tmp_path: Path) -> Non
         assert [e.n for e in again.pending()] == [first.n, second.n, third.n]
         assert not again.rejected_path.exists()
         again.close()
+
+
+def test_writes_in_memory_go_to_disk_when_space_returns_without_a_new_write(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "duty.db"
+    alarms: list[StoreAlarm] = []
+    with tmpfs(tmp_path / "obdisk", "1m") as obdisk:
+        store = DutyRecord(str(db), tz=UTC, on_alarm=alarms.append, busy_timeout_ms=100)
+        outbox = Outbox(obdisk / "outbox", "hotline", reserve_bytes=0)
+        store.attach_outbox(outbox)
+        assert store.settle(5)
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # the database away the whole time
+        try:
+            filler = fill(obdisk)
+            keys = []
+            while outbox.status().unsaved == 0 and len(keys) < 200:
+                key = store.open_call("hotline", T0 + timedelta(minutes=len(keys)))
+                store.seal_call(key, CallOutcome.MISSED, ended_at=T0)
+                keys.append(key)
+            assert outbox.status().unsaved > 0
+            assert "outbox_at_risk" in [a.kind for a in alarms]
+            filler.unlink()
+            # No further write: the writer, retrying the database, writes them to disk.
+            deadline = time.monotonic() + 3.0
+            while outbox.status().unsaved and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert outbox.status().unsaved == 0
+            assert store.database_down and "outbox_safe" in [a.kind for a in alarms]
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.settle(10)
+        assert [c.key for c in store.calls()] == keys
+        assert store.verify().ok
+        store.close()
