@@ -136,6 +136,8 @@ class RecordCore:
         self._adopt_legacy_journal(outbox)
         self.outbox = outbox
         self._at_risk = (0, 0)
+        self._told_at_risk = 0
+        """The count of writes at risk the last `outbox_at_risk` said (0: none raised)."""
         outbox.listen(self._outbox_changed)
         self.writer = RecordWriter(self, outbox)
         if start:
@@ -162,7 +164,12 @@ class RecordCore:
         return None
 
     def _outbox_changed(self, status: OutboxStatus) -> None:
-        """Alarm when writes are only in memory (at risk) or lost, and when that is over."""
+        """Alarm when writes are only in memory (at risk) or lost, and when that is over.
+
+        `outbox_at_risk` is raised at the first write kept in memory and again each time
+        their count doubles, so the log and the seat say how many are at risk (not "1"
+        for hours while they grow), in a few lines however many there are.
+        """
         unsaved, lost = self._at_risk
         self._at_risk = (status.unsaved, status.lost)
         if status.lost > lost:
@@ -170,13 +177,15 @@ class RecordCore:
                 "record_lost",
                 f"{status.lost} write(s) lost: the outbox's disk and memory are both full",
             )
-        if status.unsaved and not unsaved:
+        if status.unsaved and (not unsaved or status.unsaved >= 2 * self._told_at_risk):
+            self._told_at_risk = status.unsaved
             self._alarm(
                 "outbox_at_risk",
                 f"the outbox's disk is full: {status.unsaved} "
                 "write(s) only in memory until space returns",
             )
         elif unsaved and not status.unsaved:
+            self._told_at_risk = 0
             self._alarm("outbox_safe", "every write is on disk again")
 
     def apply_entry(self, op: str, args: dict[str, Any], live: bool = False) -> None:

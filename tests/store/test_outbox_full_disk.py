@@ -88,3 +88,36 @@ def test_writes_in_memory_go_to_disk_when_space_returns_without_a_new_write(
         assert [c.key for c in store.calls()] == keys
         assert store.verify().ok
         store.close()
+
+
+def test_the_at_risk_alarm_says_how_many_writes_are_at_risk_as_they_grow(
+    tmp_path: Path,
+) -> None:
+    """3. `outbox_at_risk` was raised once, at the first write kept in memory ("1 write(s)
+    only in memory"), and never again however many followed (the lab: 14 at risk, the log
+    and the seat still said 1). It is raised again each time the count doubles."""
+    db = tmp_path / "duty.db"
+    alarms: list[StoreAlarm] = []
+    with tmpfs(tmp_path / "obdisk", "1m") as obdisk:
+        store = DutyRecord(str(db), tz=UTC, on_alarm=alarms.append, busy_timeout_ms=100)
+        outbox = Outbox(obdisk / "outbox", "hotline", reserve_bytes=0)
+        store.attach_outbox(outbox)
+        assert store.settle(5)
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            filler = fill(obdisk)
+            opened = 0
+            while outbox.status().unsaved < 40 and opened < 400:
+                store.open_call("hotline", T0 + timedelta(minutes=opened))
+                opened += 1
+            told = [a for a in alarms if a.kind == "outbox_at_risk"]
+            assert [a.unsaved for a in told] == [1, 2, 4, 8, 16, 32]
+            assert "32 write(s) only in memory" in told[-1].message
+            filler.unlink()
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.settle(10)
+        assert [a.kind for a in alarms].count("outbox_safe") == 1
+        store.close()
