@@ -204,7 +204,8 @@ async def test_a_night_switch_reason_in_markup_is_shown_as_typed(
         assert night.override is not None
         detail = night.decide(clock.now()).reason
         assert reason in detail
-        await until(pilot, lambda: any(detail in t for t in toasts(app)), "toast drawn")
+        # the toast words the decision in the seat's language, the reason as it was typed
+        await until(pilot, lambda: any(reason in t for t in toasts(app)), "toast drawn")
         await pilot.press("n")  # the dialog states the decision, the typed reason in it
         await until(pilot, lambda: screen_name(app) == "NightSwitchScreen", "night dialog")
         assert reason in shown(app.screen.query_one("#night-now"))

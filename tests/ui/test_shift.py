@@ -109,7 +109,7 @@ async def test_night_switch_early_with_reason_and_the_automatic_warning(
         await pilot.press("n")
         await until(pilot, lambda: screen_name(app) == "NightSwitchScreen")
         await press_button(pilot, "early")  # no reason yet: refused by the domain, dialog stays
-        await until(pilot, lambda: "reason is required" in screen_text(app), "reason needed")
+        await until(pilot, lambda: "切换夜间模式需要填写原因" in screen_text(app), "reason needed")
         assert night.override is None
         reason_input = app.screen.query_one("#night-reason", Input)
         reason_input.value = "停电,提前转门岗"

@@ -50,6 +50,13 @@ def test_console_in_tmux_answers_a_sipp_call(pane: Pane, lab: labctl.Lab, tmp_pa
         record.close()
     assert len(calls) == 1, calls
     assert calls[0].answered_by == "1024" and calls[0].rings in (2, 3)
+    pane.keys("F10")  # no category yet: refused, the focus on 分类 (duty rules §3 step 4)
+    pane.wait_for(lambda s: "请先选择来电分类" in s, "category asked for")
+    pane.keys("Enter")  # open the category list, take the first (咨询)
+    pane.wait_for(lambda s: "咨询" in s and "投诉" in s, "category list")
+    pane.keys("Down")
+    pane.keys("Enter")
+    pane.wait_for(lambda s: "咨询" in s and "投诉" not in s, "category chosen")
     pane.keys("F10")
     pane.wait_for(lambda s: "今日来电" in s, "back on the seat")
     pane.keys("C-q")
