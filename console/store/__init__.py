@@ -48,6 +48,8 @@ is a `StoreError` with a `title`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from console.store.errors import (
     AgentLocked,
     ArchiveRefused,
@@ -66,7 +68,6 @@ from console.store.errors import (
     UnknownRecord,
 )
 from console.store.outbox import Outbox, OutboxError, OutboxStatus
-from console.store.record import DutyRecord, StoreAlarm
 from console.store.values import (
     AMENDABLE,
     ANSWERED_BY_AUTO,
@@ -138,3 +139,18 @@ __all__ = [
     "UnknownRecord",
     "VerifyReport",
 ]
+
+
+if TYPE_CHECKING:
+    from console.store.record import DutyRecord, StoreAlarm
+
+
+def __getattr__(name: str) -> Any:
+    """`DutyRecord` and `StoreAlarm` on first use (PEP 562): the facade pulls in SQLAlchemy
+    and every rule module (~0.7 s), which a command that never opens the record (`check`,
+    `--help`, the seat's first frame) need not wait for."""
+    if name in ("DutyRecord", "StoreAlarm"):
+        from console.store import record
+
+        return getattr(record, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
