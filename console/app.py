@@ -178,7 +178,7 @@ class DutyConsoleApp(App[int]):
     """The seat. Screens call its methods (down); it hears messages from them (up)."""
 
     CSS_PATH = "app.tcss"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual's)
     """Screens narrower than 100 columns (80×24, a tmux split) get `-narrow` (app.tcss)."""
     TITLE = "值班热线坐席"
     BINDINGS: ClassVar[list[BindingType]] = [
