@@ -172,13 +172,10 @@ class AudioCall:
         self.channel.write_audio(pcm16)
 
 
-async def test_answering_bridges_the_headset_and_the_end_unbridges(
-    build, flow, clock, line
-) -> None:
-    from console.callflow.events import CallFinished, CallStep
+def _seat_with_headset(build, line):  # type: ignore[no-untyped-def]
+    """A seat whose headset streams are fakes the test drives, and a line call with audio."""
     from console.headset import Headset
     from tests.ui.fakes import HEADSET, FakeAudio
-    from tests.ui.helpers import login, ring, screen_name, screen_text, until
 
     streams: list[FakeStream] = []
 
@@ -189,13 +186,29 @@ async def test_answering_bridges_the_headset_and_the_end_unbridges(
     call = AudioCall("c1")
     line.sip_calls.append(call)
     app = build(headset=Headset(FakeAudio([HEADSET], 0), stream_factory=factory))
+    return app, call, streams
+
+
+async def _answer_bridged(pilot, app, flow, clock, streams) -> None:  # type: ignore[no-untyped-def]
+    from tests.ui.helpers import login, ring, screen_name, screen_text, until
+
+    await login(pilot)
+    await until(pilot, lambda: screen_name(app) == "SeatScreen")
+    ring(flow, "c1", "13800000001", clock.now())
+    await until(pilot, lambda: "王先生" in screen_text(app), "caller name from the line")
+    await pilot.press("enter")
+    await until(pilot, lambda: bool(streams) and streams[0].started, "headset bridged")
+
+
+async def test_answering_bridges_the_headset_and_the_end_unbridges(
+    build, flow, clock, line
+) -> None:
+    from console.callflow.events import CallFinished, CallStep
+    from tests.ui.helpers import until
+
+    app, call, streams = _seat_with_headset(build, line)
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c1", "13800000001", clock.now())
-        await until(pilot, lambda: "王先生" in screen_text(app), "caller name from the line")
-        await pilot.press("enter")
-        await until(pilot, lambda: bool(streams) and streams[0].started, "headset bridged")
+        await _answer_bridged(pilot, app, flow, clock, streams)
         assert streams[0].tick(b"\x09" * FRAME_BYTES) == b"\x03" * FRAME_BYTES
         assert call.channel.sent == [b"\x09" * FRAME_BYTES]
         flow.emit(CallFinished(clock.now(), "c1", CallStep.CONVERSATION, "caller_hangup", "1024"))
@@ -208,26 +221,11 @@ async def test_the_seat_reopens_a_headset_stream_that_stalled_mid_call(
 ) -> None:
     """The seat watches its bridges: a stream that stops calling back (as PortAudio did
     after an underrun) is replaced within a second or two, and the call goes on with it."""
-    from console.headset import Headset
-    from tests.ui.fakes import HEADSET, FakeAudio
-    from tests.ui.helpers import login, ring, screen_name, screen_text, until
+    from tests.ui.helpers import until
 
-    streams: list[FakeStream] = []
-
-    def factory(device, callback):  # type: ignore[no-untyped-def]
-        streams.append(FakeStream(callback))
-        return streams[-1]
-
-    call = AudioCall("c1")
-    line.sip_calls.append(call)
-    app = build(headset=Headset(FakeAudio([HEADSET], 0), stream_factory=factory))
+    app, call, streams = _seat_with_headset(build, line)
     async with app.run_test(size=(150, 45)) as pilot:
-        await login(pilot)
-        await until(pilot, lambda: screen_name(app) == "SeatScreen")
-        ring(flow, "c1", "13800000001", clock.now())
-        await until(pilot, lambda: "王先生" in screen_text(app), "caller name from the line")
-        await pilot.press("enter")
-        await until(pilot, lambda: bool(streams) and streams[0].started, "headset bridged")
+        await _answer_bridged(pilot, app, flow, clock, streams)
         streams[0].tick(b"\x09" * FRAME_BYTES)  # then nothing more: the stream has stalled
         await until(pilot, lambda: len(streams) == 2 and streams[1].started, "stream reopened")
         assert streams[0].closed and app.bridges["c1"].reopens == 1
