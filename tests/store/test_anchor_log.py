@@ -529,3 +529,25 @@ def test_a_seat_edited_by_hand_lets_no_other_seat_seal_the_call(
     assert anchored.store.get_call(live).sealed_at is None
     code, lines = anchored.verify(capsys)
     assert code == 1 and any(live in line and "does not match" in line for line in lines)
+
+
+def test_calls_opened_with_a_seat_are_bound_as_ours(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The open binding covers the seat (OPEN_FIELDS); verify's check read the calls back
+    without it, so every call a seat took was named forged (found by the full-disk lab test)."""
+    from datetime import UTC, datetime, timedelta
+
+    from console.store import CallOutcome, DutyRecord
+    from console.store.integrity import _bindings
+
+    record = DutyRecord(f"sqlite:///{tmp_path / 'duty.db'}", tz=UTC)
+    try:
+        record.anchor_key = b"k" * 32
+        t = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+        for i in range(3):
+            key = record.open_call("hotline", t + timedelta(seconds=13 * i),
+                                   caller_number="13900000001", sip_call_id=f"{i}@127.0.0.1",
+                                   seat="100@vm")
+            record.seal_call(key, CallOutcome.MISSED)
+        assert _bindings(record, record.anchor_key, []) == []
+    finally:
+        record.close()
