@@ -705,7 +705,8 @@ class RtpSession:
                 if self._dest[0] != remote:
                     self._dest = (remote, held.sockaddr(self.sock.family, remote))
                 sockaddr = self._dest[1]
-            raw = held.raw if held is not None and sockaddr is not None else None
+            send_held = held if held is not None and sockaddr is not None else None
+            fd = self.sock.fileno()  # closed only under this lock: the fd stays this socket's
             for _ in range(count):
                 payload = self._next_frame(done)
                 first = 0x80 | pt if self._marker else pt
@@ -714,11 +715,9 @@ class RtpSession:
                 if tap is not None:
                     tapped.append(payload)
                 try:
-                    if raw is not None and sockaddr is not None:
-                        # The socket is closed only under this lock: its fd is this one.
-                        if raw(self.sock.fileno(), packet, len(packet), MSG_DONTWAIT,
-                               sockaddr, len(sockaddr)) < 0:
-                            errno = ctypes.get_errno() or 1
+                    if send_held is not None and sockaddr is not None:
+                        errno = send_held(fd, packet, sockaddr)
+                        if errno:
                             raise OSError(errno, os.strerror(errno))
                     else:
                         self.sock.sendto(packet, remote)
