@@ -27,15 +27,14 @@ from console.domain.assessment import (
 )
 from console.domain.attendance import StateEntry, day_attendance, log_entries
 from console.store.errors import InvalidFact
+from console.store.export import totals
 from console.store.review import agent_kpis, quality_reviews
-from console.store.values import AgentRole, FollowUpStatus, Kpis
+from console.store.values import ANSWERED_BY_ZH, NOT_AGENTS, AgentRole, FollowUpStatus, Kpis
 from console.store.xlsx import BOLD, Workbook, XlsxError
 
 if TYPE_CHECKING:
     from console.store.record import DutyRecord
 
-NOT_AGENTS = ("auto", "gate_post")
-"""`answered_by` values that are not an agent: the console itself, the gate post."""
 
 
 @dataclass(frozen=True)
@@ -228,28 +227,14 @@ def agent_row(line: AgentAssessment) -> list[object]:
 
 
 def team_rows(report: AssessmentReport) -> list[tuple[str, object]]:
-    t = report.team
-    rate = t.answered / t.total if t.total else None
+    """The team sheet: the period, then the export's own totals block (the KPI tab's rows),
+    then what the assessment adds."""
+    met = {None: "—", True: "是", False: "否"}[report.answer_rate_met]
     return [
         ("报告", report.period.kind.zh),
         ("期间", report.period.label),
-        ("来电", t.total),
-        ("接听", t.answered),
-        ("限时内接听", t.answered_within_limit),
-        ("未接", t.missed),
-        ("放弃", t.abandoned),
-        ("转门岗", t.forwarded),
-        ("中断", t.interrupted),
-        ("接通率", None if rate is None else round(rate, 4)),
-        ("接通率达标", {None: "—", True: "是", False: "否"}[report.answer_rate_met]),
-        ("平均应答秒", _round(t.avg_seconds_to_answer)),
-        ("平均处理秒", _round(t.avg_handling_seconds)),
-        ("满意", t.satisfaction.get(1, 0)),
-        ("一般", t.satisfaction.get(2, 0)),
-        ("不满意", t.satisfaction.get(3, 0)),
-        ("未评价", t.satisfaction.get(None, 0)),
-        ("未完成跟进", t.open_follow_ups),
-        ("逾期跟进", t.overdue_follow_ups),
+        *totals(report.team),
+        ("接通率达标", met),
         ("每人质检要求", report.qa_required),
     ]
 
@@ -272,7 +257,7 @@ def export_report(
         for line in report.agents:
             agents.append(agent_row(line))
         for name, k in sorted(report.by_console.items()):
-            label = {"auto": "自动接听", "gate_post": "门岗"}.get(name, name)
+            label = ANSWERED_BY_ZH.get(name, name)
             agents.append([name, label, k.answered, k.answered_within_limit,
                            _round(k.avg_seconds_to_answer), _round(k.avg_handling_seconds)])
         book.save(path)

@@ -31,6 +31,7 @@ from console.store.amendments import apply_amendments
 from console.store.errors import InvalidFact
 from console.store.record import DutyRecord
 from console.store.values import (
+    ANSWERED_BY_ZH,
     CATEGORIES,
     OUTCOME_ZH,
     Amendment,
@@ -76,9 +77,7 @@ def _columns(store: DutyRecord) -> list[tuple[str, Callable[[CallRecord], Any]]]
         ("应答秒数", lambda c: c.seconds_to_answer if c.seconds_to_answer is not None else ""),
         (
             "接听人",
-            lambda c: {"auto": "自动应答", "gate_post": "门岗"}.get(
-                c.answered_by or "", c.answered_by or ""
-            ),
+            lambda c: ANSWERED_BY_ZH.get(c.answered_by or "", c.answered_by or ""),
         ),
         ("结束时间", lambda c: local(c.ended_at)),
         ("通话秒数", lambda c: c.handling_seconds if c.handling_seconds is not None else ""),

@@ -39,6 +39,7 @@ from console.store.statements import (
     time_reader,
 )
 from console.store.values import (
+    NOT_AGENTS,
     AgentRole,
     CallFilter,
     CallOutcome,
@@ -501,7 +502,6 @@ QUALITY_ACTION = "quality_review"
 """Audit action of a quality review: it is a supervisor's act, chained and unalterable."""
 QUALITY_PER_WEEK = 2
 """Calls per agent per week the duty rules ask supervisors to listen to (§6)."""
-_NOT_AGENTS = ("auto", "gate_post")
 
 
 @dataclass(frozen=True)
@@ -531,7 +531,7 @@ def add_quality_review(
     if not call.sealed:
         raise InvalidFact(f"call {call_key} is still open; score it once it is sealed")
     agent = call.answered_by
-    if agent is None or agent in _NOT_AGENTS:
+    if agent is None or agent in NOT_AGENTS:
         raise InvalidFact(f"call {call_key} was not answered by an agent ({agent or 'nobody'})")
     detail = json.dumps(
         {"call": call_key, "agent": agent, "score": score, "notes": notes.strip()},

@@ -23,6 +23,10 @@ ANSWERED_BY_AUTO = "auto"
 """`answered_by` when the console answered by itself at the ring limit."""
 ANSWERED_BY_GATE_POST = "gate_post"
 """`answered_by` when the gate post answered a forwarded call."""
+NOT_AGENTS = (ANSWERED_BY_AUTO, ANSWERED_BY_GATE_POST)
+"""`answered_by` values that are no agent's ID."""
+ANSWERED_BY_ZH = {ANSWERED_BY_AUTO: "自动应答", ANSWERED_BY_GATE_POST: "门岗"}
+"""How exports name the console and the gate post in 接听人."""
 
 
 OUTCOME_ZH: dict[CallOutcome, str] = {o: zh for o, (zh, _en) in CALL_OUTCOME_LABELS.items()}

@@ -184,7 +184,7 @@ def test_the_report_command_prints_writes_and_refuses_bad_input_in_one_line(
     out = tmp_path / "w.xlsx"
     assert main([*base, "week", "2026-03-04", *db, "--out", str(out), "--who", "9001"]) == 0
     printed = capsys.readouterr()
-    assert "来电: 5" in printed.out and "1025\t李雷\t1" in printed.out and out.is_file()
+    assert "来电总数: 5" in printed.out and "1025\t李雷\t1" in printed.out and out.is_file()
     assert "from the duty rules" in printed.err  # no config: the defaults, said so
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text("[ring_limit]\nrings = 99\n", encoding="utf-8")
