@@ -58,20 +58,16 @@ PERIOD_LABELS = {Period.DAY: "rv.period.day", Period.WEEK: "rv.period.week",
 def period_bounds(
     record: DutyRecord, period: Period, day: dt.date
 ) -> tuple[dt.datetime, dt.datetime]:
-    """[since, until) of the local day, Monday-based week or calendar month holding `day`."""
+    """[since, until) of the local day, Monday-based week or calendar month holding `day`
+    (a week and a month are the assessment report's periods: one definition)."""
     if period is Period.DAY:
-        start, end = day, day + dt.timedelta(days=1)
-    elif period is Period.WEEK:
-        start = day - dt.timedelta(days=day.weekday())
-        end = start + dt.timedelta(days=7)
-    else:
-        start = day.replace(day=1)
-        end = (start + dt.timedelta(days=32)).replace(day=1)
-    tz = record.tz
-    return (
-        dt.datetime(start.year, start.month, start.day, tzinfo=tz),
-        dt.datetime(end.year, end.month, end.day, tzinfo=tz),
-    )
+        return record.day_bounds(day)
+    return report_period(period, day).bounds(record.tz)
+
+
+def report_period(period: Period, day: dt.date) -> ReportPeriod:
+    """The week or month of `day` as the assessment report covers it."""
+    return ReportPeriod.week_of(day) if period is Period.WEEK else ReportPeriod.month_of(day)
 
 
 def satisfaction_rate(k: Kpis) -> float | None:
@@ -179,8 +175,8 @@ def load_kpis(
         per_agent = per_agent_read.result()
     report = None
     if period is not Period.DAY:
-        span = ReportPeriod.week_of(day) if period is Period.WEEK else ReportPeriod.month_of(day)
-        report = assessment_report(ctx.record, span, policy or AttendancePolicy(timezone=ctx.tz),
+        policy = policy or AttendancePolicy(timezone=ctx.tz)
+        report = assessment_report(ctx.record, report_period(period, day), policy,
                                    team=overall, per_agent=per_agent)
     return KpiView(since, until, overall, per_agent, report)
 
@@ -323,6 +319,9 @@ class KpiPane(Vertical):
             table.add_text_rows(
                 (line.agent_id, assessment_row(line, lang)) for line in report.agents)
 
+    def _status(self, words: str) -> None:
+        self.query_one("#k-status", Label).update(words)
+
     def _show_assessment(self, shown: bool) -> None:
         for widget_id in ("#k-assess-bar", "#k-assess"):
             self.query_one(widget_id).display = shown
@@ -348,8 +347,6 @@ class KpiPane(Vertical):
         def write() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             export_assessment(ctx.record, report, path, ctx.reviewer)
-            self.seat.call_from_thread(
-                self.query_one("#k-status", Label).update,
-                text("rv.as.exported", lang).format(path=path))
+            self.seat.call_from_thread(self._status, text("rv.as.exported", lang).format(path=path))
 
         self.seat.run_in_thread(write, "assessment export")
