@@ -24,7 +24,7 @@ import labpcap
 from console.callflow import ShiftedClock
 from console.callflow.events import FlowEvent
 from console.runner import Headless, assemble
-from console.store import CallRecord
+from console.store import CallRecord, StoreError
 from sip.api import LineStatus
 from tests.e2e.labconfig import LAB_DIR  # noqa: F401  (puts scripts/lab on sys.path)
 
@@ -113,6 +113,13 @@ class ConsoleUnderTest:
     def calls(self) -> list[CallRecord]:
         store = self.headless.store
         return list(store.calls())
+
+    def sealed_calls(self) -> list[CallRecord]:
+        """The sealed calls in the record; none while it cannot be read (a fault test)."""
+        try:
+            return [c for c in self.calls() if c.outcome is not None]
+        except StoreError:
+            return []
 
     def sealed_call(self, sip_call_id: str | None = None, timeout: float = 30.0) -> CallRecord:
         def find() -> CallRecord | None:

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ import labctl
 import pytest
 
 from console.callflow.events import CallAnswered, CallFinished, RecordAlarm
-from console.store import CallOutcome, CallRecord, StoreError
+from console.store import CallOutcome, CallRecord
 from tests.e2e.helpers import (
     E2E_SIPP,
     ConsoleUnderTest,
@@ -116,13 +117,6 @@ def headless_log() -> Iterator[Log]:
         root.setLevel(level)
 
 
-def sealed(console: ConsoleUnderTest) -> list[CallRecord]:
-    """The sealed calls in the record; none while it cannot be read."""
-    try:
-        return [c for c in console.calls() if c.outcome is not None]
-    except StoreError:
-        return []
-
 
 def kinds_of(console: ConsoleUnderTest) -> list[str]:
     """The record alarms the flow's bus carried, in order (what a seat shows)."""
@@ -187,7 +181,7 @@ def test_database_disk_full_during_calls_every_call_is_recorded(
             finally:
                 filler.unlink()
             back = time.monotonic()
-            wait_until("every call sealed", lambda: len(sealed(console)) == 1 + DURING, 15)
+            wait_until("every call sealed", lambda: len(console.sealed_calls()) == 1 + DURING, 15)
             caught_up = time.monotonic() - back
             wait_until("db_back", lambda: not console.headless.store.database_down, 5)
             answers = [e.seconds_to_answer for e in console.of(CallAnswered)]
@@ -197,6 +191,13 @@ def test_database_disk_full_during_calls_every_call_is_recorded(
         print(f"answers {answers}; in the record {[c.seconds_to_answer for c in calls]}; "
               f"record complete {caught_up:.2f} s after space returned; alarms {kinds}")
         lines = list(log.lines)
+        # The operator's check, as run by hand: against the anchor log the line wrote.
+        checked = subprocess.run(
+            [sys.executable, "-m", "console.cli", "--config", str(config), "verify",
+             "--db", f"sqlite:///{dbdisk / 'duty.db'}"],
+            capture_output=True, text=True, timeout=120, cwd=config.parent)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "anchor" in checked.stdout, checked.stdout
     # Each call answered at the ring limit, the disk full or not.
     assert len(answers) == 1 + DURING and all(RING_LIMIT[0] <= s < RING_LIMIT[1]
                                               for s in answers), answers
@@ -256,7 +257,7 @@ def test_outbox_disk_full_too_the_calls_are_answered_and_nothing_is_lost(
                 for filler in fillers:
                     filler.unlink(missing_ok=True)
             back = time.monotonic()
-            wait_until("every call sealed", lambda: len(sealed(console)) == 1 + DURING, 15)
+            wait_until("every call sealed", lambda: len(console.sealed_calls()) == 1 + DURING, 15)
             caught_up = time.monotonic() - back
             wait_until("db_back", lambda: not store.database_down, 5)
             answers = [e.seconds_to_answer for e in console.of(CallAnswered)]

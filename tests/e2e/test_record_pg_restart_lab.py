@@ -20,10 +20,9 @@ import labctl
 import pytest
 
 from console.callflow.events import CallAnswered, CallFinished, RecordAlarm
-from console.store import CallOutcome, CallRecord, StoreError
+from console.store import CallOutcome
 from tests.e2e.helpers import (
     E2E_SIPP,
-    ConsoleUnderTest,
     at,
     ensure_digit_pcap,
     running_console,
@@ -46,13 +45,6 @@ def postgres() -> Iterator[PgServer]:
     with pg_server() as server:
         yield server
 
-
-def sealed(console: ConsoleUnderTest) -> list[CallRecord]:
-    """The sealed calls in the record; none while the database cannot be read."""
-    try:
-        return [c for c in console.calls() if c.outcome is not None]
-    except StoreError:
-        return []
 
 
 def test_postgres_stopped_immediately_during_calls_every_call_is_recorded(
@@ -81,11 +73,11 @@ def test_postgres_stopped_immediately_during_calls_every_call_is_recorded(
             wait_until("every call finished", lambda: len(console.of(CallFinished)) == 1 + DURING,
                        10)
             wait_until("db_down", lambda: console.headless.store.database_down, 15)
-            assert not sealed(console)  # nothing read while the server is away
+            assert not console.sealed_calls()  # nothing read while the server is away
         finally:
             postgres.pid = restart(postgres).pid
         back = time.monotonic()
-        wait_until("every call sealed", lambda: len(sealed(console)) == 1 + DURING, 15)
+        wait_until("every call sealed", lambda: len(console.sealed_calls()) == 1 + DURING, 15)
         caught_up = time.monotonic() - back
         wait_until("db_back", lambda: not console.headless.store.database_down, 5)
         answers = [e.seconds_to_answer for e in console.of(CallAnswered)]
