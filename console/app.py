@@ -259,6 +259,11 @@ class DutyConsoleApp(App[int]):
         来电人 (issue 11, point 10). So the app holds each key until the one before it has
         made that round trip, and the next key goes to wherever the focus is then.
         """
+        if isinstance(event, events.Key) and not self.screen_stack:
+            # Closing (the screens are gone before the queue is): Textual's own key handling
+            # would raise ScreenStackError on a key still queued, held or forwarded.
+            log.debug("key %s dropped: no screen", event.key)
+            return
         if isinstance(event, events.Key) and not event.is_forwarded:
             self._held_keys.append(event)
             if self._key_in_flight is None:

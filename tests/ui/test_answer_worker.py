@@ -97,3 +97,19 @@ async def test_a_lost_claim_says_who_took_the_call(
         assert "2001 @ seat-1" in screen_text(app)
         assert "来电已结束或已被接听" not in screen_text(app)
         assert flow.taken == []
+
+
+async def test_a_key_still_queued_when_the_screens_are_gone_is_dropped(build: Build) -> None:
+    """Closing, Textual removes the screens before the app's queue is empty; a key still in
+    it (held, or forwarded back up by a screen) went to Textual's binding check, which raised
+    ScreenStackError (ci12, this file's first test, at the end of its run_test)."""
+    from textual import events
+
+    app = build()
+    assert app.screen_stack == []  # not started: no screen, as after the close
+    for forwarded in (False, True):
+        key = events.Key("enter", None)
+        if forwarded:
+            key._set_forwarded()
+        await app.on_event(key)  # dropped, not raised
+    assert not app._held_keys
