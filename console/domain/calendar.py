@@ -149,7 +149,7 @@ class CalendarProblem(ScheduleError):
 
 WHOLE_YEAR = (
     "a year is whole when the file declares it, every date in it is in that year, 1 January "
-    "(元旦) is a holiday and a holiday falls on or after 1 October (国庆节)"
+    "(New Year's Day) is a holiday and a holiday falls on or after 1 October (National Day)"
 )
 """What `check_year` takes as a whole year; said in the docs and the command's help."""
 
@@ -186,14 +186,14 @@ def year_problems(
     new_year = dt.date(year, 1, 1)
     if new_year not in holidays:
         problems.append(
-            (new_year, f"is not a holiday in the file: a whole year's notice starts with 元旦 "
-                       f"({WHOLE_YEAR})")
+            (new_year, "is not a holiday in the file: a whole year's notice starts with "
+                       f"New Year's Day ({WHOLE_YEAR})")
         )
     autumn = dt.date(year, 10, 1)
     if not any(d.year == year and d >= autumn for d in holidays):
         problems.append(
-            (autumn, f"no holiday on or after it: a whole year's notice ends with 国庆节, this "
-                     f"one looks cut short ({WHOLE_YEAR})")
+            (autumn, "no holiday on or after it: a whole year's notice ends with National "
+                     f"Day, this one looks cut short ({WHOLE_YEAR})")
         )
     return problems
 
