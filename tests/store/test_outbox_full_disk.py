@@ -75,9 +75,12 @@ def test_writes_in_memory_go_to_disk_when_space_returns_without_a_new_write(
             assert outbox.status().unsaved > 0
             assert "outbox_at_risk" in [a.kind for a in alarms]
             filler.unlink()
-            # No further write: the writer, retrying the database, writes them to disk.
+            # No further write: the writer, retrying the database, writes them to disk. The
+            # outbox tells the record (its alarm) after it releases its lock, so a reader can
+            # see the writes on disk a moment before outbox_safe: wait for both.
             deadline = time.monotonic() + 3.0
-            while outbox.status().unsaved and time.monotonic() < deadline:
+            while (outbox.status().unsaved or "outbox_safe" not in [a.kind for a in alarms]) \
+                    and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert outbox.status().unsaved == 0
             assert store.database_down and "outbox_safe" in [a.kind for a in alarms]
