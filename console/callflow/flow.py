@@ -152,6 +152,9 @@ class CallSession:
         self.call = call
         self.mode = mode
         self.overflow = overflow
+        self.rang_at = flow.clock.now() - timedelta(seconds=max(0.0, call.ring_elapsed()))
+        """The line's ring start on the flow's clock: the record's ring moment, so that its
+        seconds to answer are the line's own figure, not a few ms short of it."""
         """A waiting call beyond `max_waiting`: it goes the forward way whatever the policy."""
         self.step = CallStep.RINGING
         self.steps: list[Step[CallStep, StepEvent]] = []
@@ -457,7 +460,7 @@ class CallSession:
         at_limit = by == "auto" and self.mode is Mode.STAFFED
         rings = self.flow.ring_limit.ring_count(max(0.0, elapsed), at_limit=at_limit)
         self.answered_by = by
-        now = self.flow.clock.now()
+        now = self.rang_at + timedelta(seconds=max(0.0, elapsed))
         with self.flow.record("call_answered", self.cid) as records:
             records.call_answered(self.cid, now, by, rings, elapsed)
         self._emit(CallAnswered(now, self.cid, by, rings, elapsed))
@@ -1007,7 +1010,7 @@ class CallFlow:
             session = CallSession(self, call, mode, overflow)
             self._sessions[call.call_id] = session
         with self.record("call_rang", call.call_id) as records:
-            records.call_rang(call.call_id, call.caller_number, now, mode)
+            records.call_rang(call.call_id, call.caller_number, session.rang_at, mode)
         self.bus.publish(CallArrived(now, call.call_id, call.caller_number, mode))
         task = self.dispatcher.task(f"call-{call.call_id[:12]}", session.script(),
                                     session.crashed)
