@@ -7,7 +7,9 @@ pid through `tests/store/pg.py`) it measures, against a reference in the same ru
 - record + seal of one call (open, update, seal) as the call path sees it, through the
   outbox, against the direct write it replaced (mean of N, interleaved);
 - the call path's time for one call's writes during each fault — SQLite held by another
-  process (`BEGIN EXCLUSIVE`), PostgreSQL killed with SIGKILL — against the fault-free
+  process (`BEGIN EXCLUSIVE`), PostgreSQL killed with SIGKILL, the SQLite file's own small
+  tmpfs filled to the last byte, and that with the outbox's tmpfs full too and no reserve
+  (every write of the outage only in memory) — against the fault-free
   figure (the goal: within 100 ms, since this is what would delay the answer);
 - seconds from "database back" (lock released, server started again) to "record complete"
   (every call of the outage sealed in the database, `verify` sound), goal ≤ 5 s;
@@ -20,13 +22,15 @@ in BENCHMARKS.md, with the load average before and after.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from console.store import CallOutcome, DutyRecord, Outbox  # noqa: E402
+from console.store import CallOutcome, DutyRecord, Outbox, OutboxStatus  # noqa: E402
 
 MARK = "<!-- bench_record_faults -->"
 END = "<!-- /bench_record_faults -->"
@@ -108,11 +112,20 @@ def write_cost(url_for: Callable[[str], str], work: Path, n: int) -> dict[str, A
 
 
 def through_fault(url: str, outbox: Path, calls: int, fault: Callable[[], None],
-                  recover: Callable[[], None]) -> dict[str, Any]:
+                  recover: Callable[[], None], reserve: int | None = None) -> dict[str, Any]:
     """`calls` calls before and `calls` during `fault`, then `recover` and nothing else:
-    the call path's time for each, how soon the record is whole, what was lost."""
+    the call path's time for each, how soon the record is whole, what was lost, and the
+    most writes that were only in memory (the outbox's disk full too) at any moment."""
     store = DutyRecord(url, tz=UTC)
-    store.attach_outbox(Outbox(outbox, "bench"))
+    at_risk = [0]
+
+    def watch() -> None:  # the count the seat's alarm shows, after each call's writes
+        status: OutboxStatus | None = store.outbox_status
+        at_risk[0] = max(at_risk[0], status.unsaved if status else 0)
+
+    box = Outbox(outbox, "bench") if reserve is None else Outbox(outbox, "bench",
+                                                                 reserve_bytes=reserve)
+    store.attach_outbox(box)
     clear = [ms(lambda i=i: one_call(store, i)) for i in range(calls)]  # type: ignore[misc]
     store.settle(30)
     keys: list[str] = []
@@ -121,6 +134,7 @@ def through_fault(url: str, outbox: Path, calls: int, fault: Callable[[], None],
     try:
         for i in range(calls):
             during.append(ms(lambda i=i: keys.append(one_call(store, 1000 + i))))  # type: ignore[misc]
+            watch()
         time.sleep(1.0)
     finally:
         recover()
@@ -129,7 +143,7 @@ def through_fault(url: str, outbox: Path, calls: int, fault: Callable[[], None],
     total = len(store.calls())
     store.close()
     return {"clear": clear, "during": during, "back": back, "lost": 2 * calls - total,
-            "verify": ok}
+            "verify": ok, "at_risk": at_risk[0]}
 
 
 def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
@@ -151,6 +165,67 @@ def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
                 proc.stdout.close()
 
     return through_fault(f"sqlite:///{db}", work / "outbox-lock", calls, lock, release)
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path | None]:
+    """A real tmpfs of `size` at `path` (None when this machine won't mount one), lazily
+    unmounted after."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        print(f"disk full: no tmpfs ({done.stderr.strip()}); those rows are left out")
+        yield None
+        return
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def fill(disk: Path) -> Path:
+    """Fill the file system of `disk` to the last byte with one file."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        with contextlib.suppress(OSError):
+            os.posix_fallocate(fd, 0, max(1, free - 65536))
+        os.lseek(fd, 0, os.SEEK_END)
+        for chunk in (4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * chunk) == chunk:
+                    pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def disk_full(work: Path, calls: int, outbox_too: bool) -> dict[str, Any] | None:
+    """The SQLite record's own small tmpfs filled to the last byte (and, with `outbox_too`,
+    the outbox's tmpfs, reserve and all), then the fillers removed."""
+    with contextlib.ExitStack() as stack:
+        dbdisk = stack.enter_context(tmpfs(work / "dbdisk", "8m"))
+        boxdisk = stack.enter_context(tmpfs(work / "boxdisk", "2m")) if outbox_too else None
+        if dbdisk is None or (outbox_too and boxdisk is None):
+            return None
+        fillers: list[Path] = []
+
+        def full() -> None:
+            fillers.append(fill(dbdisk))
+            if boxdisk is not None:
+                fillers.append(fill(boxdisk))
+
+        def space() -> None:
+            for filler in fillers:
+                filler.unlink()
+
+        outbox = (boxdisk or work) / "outbox-full"
+        # Both full and no reserve: the worst case, every write of the fault only in memory.
+        return through_fault(f"sqlite:///{dbdisk / 'duty.db'}", outbox, calls, full, space,
+                             reserve=0 if outbox_too else None)
+    return None
 
 
 def pg_kill(work: Path, calls: int) -> dict[str, Any] | None:
@@ -189,6 +264,8 @@ def fault_rows(name: str, r: dict[str, Any]) -> list[str]:
         f"{'met' if r['back'] <= 5 else '**not met**'} |",
         f"| {name}: calls lost (verify {'sound' if r['verify'] else '**not sound**'}) | 0 | "
         f"{r['lost']} | {'met' if r['lost'] == 0 and r['verify'] else '**not met**'} |",
+        *([f"| {name}: most writes only in memory at once (the alarm's count) | — | "
+           f"{r['at_risk']} | — |"] if r["at_risk"] else []),
     ]
 
 
@@ -228,6 +305,8 @@ def main() -> int:
         lock = sqlite_lock(work, args.calls)
         pgc = pg_cost(work, args.n)
         pgk = pg_kill(work, args.calls)
+        full = disk_full(work, args.calls, outbox_too=False)
+        full_too = disk_full(work, args.calls, outbox_too=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     after = loadavg()
@@ -238,6 +317,10 @@ def main() -> int:
     rows += fault_rows("SQLite held by another process", lock)
     if pgk:
         rows += fault_rows("PostgreSQL killed (SIGKILL) and started again", pgk)
+    if full:
+        rows += fault_rows("SQLite's disk full (8 MiB tmpfs filled)", full)
+    if full_too:
+        rows += fault_rows("SQLite's and the outbox's disks full (no reserve)", full_too)
     section = "\n".join([
         MARK,
         "## The duty record under faults (`scripts/bench_record_faults`)",
@@ -247,7 +330,11 @@ def main() -> int:
         "PostgreSQL `fsync` on, outbox lines fsynced). Record + seal: "
         f"{args.n} calls, direct and outboxed interleaved. Faults: {args.calls} calls before "
         f"and {args.calls} during each fault, then the database comes back and nothing else "
-        "is written: the writer's own retries complete the record. The call path's time is "
+        "is written: the writer's own retries complete the record. Disk full: the database "
+        "on an 8 MiB tmpfs of its own, filled to the last byte, then the filler deleted; "
+        "the second variant also fills the outbox's 2 MiB tmpfs with no reserve, so every "
+        "write of the outage is held in memory (the `outbox_at_risk` alarm's count) until "
+        "space returns; needs root to mount. The call path's time is "
         "what would delay an answer at the ring limit; the real-lab answer moment under a "
         "held SQLite file is asserted in `tests/e2e/test_record_faults_lab.py` (2 rings × "
         "0.5 s, answered in [1.0, 1.6) s, as without a fault; 5.05 s before the outbox).",

@@ -250,7 +250,7 @@ def loadavg() -> str:
 
 def run_backend(name: str, url: str, n: int, reps: int, seed: int) -> dict[str, Any]:
     end = date(2026, 11, 1)
-    store = DutyRecord(url, tz=UTC, journal_path=Path(tempfile.mkdtemp()) / "j.jsonl")
+    store = DutyRecord(url, tz=UTC)
     secs, rows = bulk_load(store, n, end, seed)
     sys.stderr.write(f"{name}: loaded {rows:,} rows in {secs:.1f} s (load {loadavg()})\n")
     days = max(1, n // 1000)
