@@ -3,8 +3,10 @@
 Rows are the sealed calls of the period with their corrections applied (an amended 类别 or
 处理结果 is what the office reads), except the figures' own facts (`KEPT_AS_SEALED`): those stay
 as sealed, so the totals block — taken from `DutyRecord.kpis`, which counts sealed values —
-equals the rows exactly. Every correction is listed in its own column (更正记录). Each export
-carries the chain heads (anchors) and is written to the audit log.
+equals the rows exactly. One row per caller's call, whichever seats rang (the leg that speaks
+for it, with 坐席 and 振铃坐席 naming its seat and every seat that rang). Every correction is
+listed in its own column (更正记录). Each export carries the chain heads (anchors) and is
+written to the audit log.
 """
 
 from __future__ import annotations
@@ -60,7 +62,17 @@ class ExportResult:
     digest: str
 
 
-def _columns(store: DutyRecord) -> list[tuple[str, Callable[[CallRecord], Any]]]:
+def _columns(
+    store: DutyRecord, rang: dict[str, tuple[str, ...]] | None = None
+) -> list[tuple[str, Callable[[CallRecord], Any]]]:
+    """The sheet's columns; `rang` (Call-ID → seats, `DutyRecord.seats_rang`) fills 振铃坐席
+    for a caller's call that rang at several seats (else the row's own seat)."""
+    seats = rang or {}
+
+    def rang_at(c: CallRecord) -> str:
+        found = seats.get(c.sip_call_id or "")
+        return "、".join(found) if found else (c.seat or "")
+
     def local(value: datetime | None) -> str:
         # "YYYY-MM-DD HH:MM:SS" (isoformat is the cheaper of the two; the offset is cut off)
         if value is None:
@@ -79,6 +91,8 @@ def _columns(store: DutyRecord) -> list[tuple[str, Callable[[CallRecord], Any]]]
             "接听人",
             lambda c: ANSWERED_BY_ZH.get(c.answered_by or "", c.answered_by or ""),
         ),
+        ("坐席", lambda c: c.seat or ""),
+        ("振铃坐席", rang_at),
         ("结束时间", lambda c: local(c.ended_at)),
         ("通话秒数", lambda c: c.handling_seconds if c.handling_seconds is not None else ""),
         ("结果", lambda c: OUTCOME_ZH[c.outcome] if c.outcome else ""),
@@ -218,7 +232,9 @@ def export_calls(
         raise InvalidFact(f"export directory {path.parent} does not exist")
     base = flt or CallFilter()
     kpis = store.kpis(since, until, flt=base)
-    columns = _columns(store)
+    # One row per caller's call (issue 13): the leg that speaks for it, with its seat and
+    # every seat that rang.
+    columns = _columns(store, store.seats_rang(since, until))
     headers = [name for name, _ in columns] + ["更正记录"]
     period = (
         f"{since.astimezone(store.tz):%Y-%m-%d %H:%M} — {until.astimezone(store.tz):%Y-%m-%d %H:%M}"

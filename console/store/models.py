@@ -91,6 +91,7 @@ class CallRow(ChainMixin, Base):
         Index("ix_calls_ring_at", "ring_at"),
         Index("ix_calls_sealed_at", "sealed_at"),
         Index("ix_calls_open_seat", "line", "seat", "sealed_at"),
+        Index("ix_calls_sip_call_id", "sip_call_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

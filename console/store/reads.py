@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from console.domain.outcome import LEG_OUTCOME_VALUES
+from console.domain.caller_call import principal
 from console.store.amendments import amended_records
 from console.store.core import RecordCore, unused_session
 from console.store.engine import classify
@@ -37,12 +37,13 @@ from console.store.statements import (
     filtered,
     gate_post_statement,
     kpi_statements,
+    principal_leg,
     read_statement,
     record_from_row,
     records_from,
     time_reader,
 )
-from console.store.values import Amendment, CallFilter, CallRecord, Kpis
+from console.store.values import Amendment, CallerCall, CallFilter, CallRecord, Kpis
 
 _T = TypeVar("_T")
 
@@ -138,13 +139,13 @@ def iter_sealed_calls(
     The read transaction stays open while the caller consumes the iterator; closing it
     early (or an exception in the consumer) ends the transaction. Driver failures
     mid-read raise the `StoreError` a user can act on (e.g. `DatabaseUnavailable`).
-    A seat's leg that another seat answered (`CallOutcome.TAKEN_ELSEWHERE`) is left out,
-    as from `kpis`: exports count callers, not legs.
+    One row per caller's call, as `kpis` counts them: the leg that speaks for it
+    (`statements.principal_leg`); the other seats' legs are left out.
     """
     amend = AMENDMENTS.alias("a")
     query = (
         filtered(select(*RECORD_COLUMNS), replace(flt, limit=None))
-        .where(CallRow.sealed_at.is_not(None), CallRow.outcome.not_in(LEG_OUTCOME_VALUES))
+        .where(CallRow.sealed_at.is_not(None), principal_leg())
         .add_columns(*(amend.c[name] for name in AMENDMENT_NAMES))
         .outerjoin(amend, amend.c.call_key == CallRow.key)
         .order_by(CallRow.ring_at, CallRow.id, amend.c.seq)
@@ -168,6 +169,91 @@ def iter_sealed_calls(
         raise
     except (SQLAlchemyError, OSError) as exc:
         raise classify(exc, store.url) from exc
+
+
+def caller_call(store: RecordCore, key: str, amended: bool = True) -> CallerCall:
+    """The caller's call that the leg `key` belongs to: every leg with its SIP Call-ID.
+
+    The leg that speaks for it is picked by `console.domain.caller_call.principal`; if
+    every leg was taken elsewhere (answered outside this record), the leg asked for.
+    """
+    c = CALLS.c
+    same = select(c.sip_call_id).where(c.key == bindparam("f_key")).scalar_subquery()
+    sql = read_statement(
+        store.engine.dialect,
+        ("caller_call", amended),
+        lambda: select(*RECORD_COLUMNS, *((HAS_AMENDMENTS,) if amended else ()))
+        .where((c.key == bindparam("f_key")) | (c.sip_call_id == same))
+        .order_by(c.ring_at, c.id),
+    )
+    to_time = time_reader(store.engine.dialect)
+
+    def load(conn: Connection, rows: Sequence[Any]) -> CallerCall:
+        if not rows:
+            raise UnknownRecord(f"no call with key {key!r}")
+        records = records_from(rows, to_time)
+        if amended:
+            records = amended_records(conn, rows, records)
+        return _caller(records, key)
+
+    return read(store, sql, {"f_key": key}, load)
+
+
+def _caller(legs: list[CallRecord], key: str | None = None) -> CallerCall:
+    """The caller's call of `legs` (oldest ring first); the leg `key` if none speaks."""
+    found = principal(legs)
+    if found is None:
+        found = next((i for i, leg in enumerate(legs) if leg.key == key), 0)
+    return CallerCall(legs[found], tuple(legs))
+
+
+def caller_calls(
+    store: RecordCore, since: datetime, until: datetime, line: str | None = None
+) -> list[CallerCall]:
+    """The caller's calls whose legs rang in [since, until), oldest first (open ones too).
+
+    The legs are grouped by SIP Call-ID (a leg without one is a call of its own); a call
+    whose every leg was taken elsewhere was answered outside this record and is left out,
+    as `kpis` leaves it out.
+    """
+    groups: dict[str, list[CallRecord]] = {}
+    for leg in calls(store, CallFilter(since=since, until=until, line=line)):
+        groups.setdefault(leg.sip_call_id or f"~{leg.key}", []).append(leg)
+    found = [CallerCall(legs[i], tuple(legs))
+             for legs in groups.values() if (i := principal(legs)) is not None]
+    return sorted(found, key=lambda c: (c.legs[0].ring_at, c.legs[0].key))
+
+
+SEATS_MARGIN = timedelta(hours=1)
+"""How far beyond a period `seats_rang` looks for legs: the legs of one caller ring
+within moments of each other, so a call at the period's edge keeps all its seats."""
+
+
+def seats_rang(store: RecordCore, since: datetime, until: datetime) -> dict[str, tuple[str, ...]]:
+    """SIP Call-ID → the seats whose legs rang, for the period's calls rung at two seats
+    or more (an export's 振铃坐席 column; a call rung at one seat is its own seat)."""
+    c = CALLS.c
+    sql = read_statement(
+        store.engine.dialect,
+        ("seats_rang",),
+        lambda: select(c.sip_call_id, c.seat)
+        .where(
+            c.ring_at >= bindparam("f_since"),
+            c.ring_at < bindparam("f_until"),
+            c.sip_call_id.is_not(None),
+            c.seat.is_not(None),
+        )
+        .order_by(c.sip_call_id, c.ring_at, c.id),
+    )
+
+    def load(_conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+        found: dict[str, dict[str, None]] = {}
+        for call_id, seat in rows:
+            found.setdefault(call_id, {})[seat] = None
+        return {k: tuple(v) for k, v in found.items() if len(v) > 1}
+
+    return read(store, sql, {"f_since": since - SEATS_MARGIN, "f_until": until + SEATS_MARGIN},
+                load)
 
 
 def day_bounds(store: RecordCore, day: Any) -> tuple[datetime, datetime]:
@@ -197,7 +283,8 @@ def kpis(
 ) -> Kpis:
     """Figures for sealed calls that rang in [since, until) (values as sealed).
 
-    Callers, not legs: a seat's leg another seat answered (`TAKEN_ELSEWHERE`) is left out.
+    Callers, not legs: one count per caller's call whichever seats rang, from the leg that
+    speaks for it (`statements.principal_leg`).
     """
     if since.tzinfo is None or until.tzinfo is None:
         raise InvalidFact("kpis: since and until need time zones")

@@ -48,6 +48,7 @@ from console.store.values import (
     Amendment,
     Anchor,
     AuditEntry,
+    CallerCall,
     CallFilter,
     CallOutcome,
     CallRecord,
@@ -231,10 +232,27 @@ class DutyRecord(RecordCore):
         The read transaction stays open while the caller consumes the iterator; closing it
         early (or an exception in the consumer) ends the transaction. Driver failures
         mid-read raise the `StoreError` a user can act on (e.g. `DatabaseUnavailable`).
-        A seat's leg that another seat answered (`CallOutcome.TAKEN_ELSEWHERE`) is left out,
-        as from `kpis`: exports count callers, not legs.
+        One row per caller's call, as `kpis` counts them: the leg that speaks for it
+        (`console.domain.caller_call`); the other seats' legs are left out.
         """
         return _reads.iter_sealed_calls(self, flt, batch)
+
+    def caller_call(self, key: str, amended: bool = True) -> CallerCall:
+        """The caller's call that the leg `key` belongs to: every seat's leg with its SIP
+        Call-ID, and the leg that speaks for it (who answered, at which seat)."""
+        return _reads.caller_call(self, key, amended)
+
+    def caller_calls(
+        self, since: datetime, until: datetime, line: str | None = None
+    ) -> list[CallerCall]:
+        """The caller's calls that rang in [since, until), oldest first: one per caller,
+        whichever seats rang, as `kpis` and the exports count them."""
+        return _reads.caller_calls(self, since, until, line)
+
+    def seats_rang(self, since: datetime, until: datetime) -> dict[str, tuple[str, ...]]:
+        """SIP Call-ID → seats whose legs rang, for the period's calls rung at two seats or
+        more (the exports' 振铃坐席)."""
+        return _reads.seats_rang(self, since, until)
 
     def day_bounds(self, day: Any) -> tuple[datetime, datetime]:
         """[start, end) of a local calendar day, as aware datetimes."""
@@ -253,7 +271,9 @@ class DutyRecord(RecordCore):
     ) -> Kpis:
         """Figures for sealed calls that rang in [since, until) (values as sealed).
 
-        Callers, not legs: a seat's leg another seat answered (`TAKEN_ELSEWHERE`) is left out.
+        Callers, not legs: one count per caller's call whichever seats rang, from the leg
+        that speaks for it (`console.domain.caller_call`); a call every leg of which was
+        taken elsewhere was answered outside this record and is left out.
         """
         return _reads.kpis(self, since, until, ring_limit_seconds, flt)
 

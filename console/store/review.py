@@ -34,6 +34,7 @@ from console.store.statements import (
     corrupt_call,
     filter_shape,
     filtered,
+    principal_leg,
     read_statement,
     shape_conds,
     time_reader,
@@ -233,7 +234,9 @@ def _review_shape(record: DutyRecord, flt: ReviewFilter) -> tuple[tuple[Any, ...
 def _review_conds(shape: tuple[Any, ...]) -> list[Any]:
     """WHERE conditions of a review shape (`_review_shape`), values as bound parameters."""
     base, words, within = shape
-    conds = shape_conds(base, sealed=False)
+    # One row per caller's call (issue 13): the leg that speaks for it; the detail shows
+    # every seat's leg.
+    conds = [*shape_conds(base, sealed=False), principal_leg()]
     for i in range(words):
         pattern: Any = bindparam(f"w_{i}")
         conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
@@ -387,18 +390,18 @@ def agent_kpis(
             ),
             base,
         )
-        .where(sealed, who.is_not(None))
+        .where(sealed, who.is_not(None), principal_leg())
         .group_by(who)
         .order_by(who)
     )
     sat_q = (
         filtered(cast(Any, select(who, CallRow.satisfaction, func.count())), base)
-        .where(sealed, answered, who.is_not(None))
+        .where(sealed, answered, who.is_not(None), principal_leg())
         .group_by(who, CallRow.satisfaction)
     )
     hour_q = (
         filtered(cast(Any, select(who, CallRow.ring_hour, func.count())), base)
-        .where(sealed, who.is_not(None))
+        .where(sealed, who.is_not(None), principal_leg())
         .group_by(who, CallRow.ring_hour)
     )
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from console.domain.caller_call import ANSWERED_RANK, OPEN_RANK, OTHER_RANK, OUTCOME_RANKS
 from console.domain.outcome import LEG_OUTCOME_VALUES
 from console.store.errors import CorruptDatabase, InvalidFact
 from console.store.facts import coerce_fact
@@ -39,6 +40,58 @@ from console.store.values import Amendment, CallFilter, CallOutcome, CallRecord,
 _Q = TypeVar("_Q", bound="Select[Any] | Select[Any, Any]")  # any select over calls
 
 CALLS: Table = CallRow.__table__  # type: ignore[assignment]
+
+
+# -------------------------------------------------------------------- callers, not legs
+#
+# A ring-all hotline writes one row per seat that rang (a leg); the legs of one caller's
+# call share the SIP Call-ID. The figures, the exports and the call log read one row per
+# caller: the leg that speaks for it (`console.domain.caller_call`), found by asking of
+# each leg whether another leg of the same Call-ID outranks it (NOT EXISTS over the
+# Call-ID index, `ix_calls_sip_call_id`): a probe per row, no grouping of the period, so
+# a page of the call log still stops after its rows and a month's figures stay one scan.
+
+OTHER_LEGS = CALLS.alias("other_leg")
+"""The calls table again, as the other legs of a caller's call."""
+
+
+def leg_rank(table: Any) -> Any:
+    """`console.domain.caller_call.leg_rank` in SQL, for a leg that is not taken elsewhere."""
+    c = table.c
+    return case(
+        (c.answered_at.is_not(None), ANSWERED_RANK),
+        (c.sealed_at.is_(None), OPEN_RANK),
+        *((c.outcome == outcome, rank) for outcome, rank in OUTCOME_RANKS.items()),
+        else_=OTHER_RANK,
+    )
+
+
+def speaks_for_callers(table: Any) -> Any:
+    """The leg may speak for a caller: it was not taken elsewhere (or is still open)."""
+    c = table.c  # one comparison per value (a NOT IN would be an expanding parameter,
+    # which a statement compiled once cannot carry)
+    return or_(c.outcome.is_(None), and_(*(c.outcome != value for value in LEG_OUTCOME_VALUES)))
+
+
+def principal_leg(table: Any = CALLS) -> Any:
+    """The condition that a leg speaks for its caller's call: it may, and no other leg
+    with its Call-ID ranks before it (rank, then earlier ring, then written first).
+
+    A leg without a Call-ID is a caller's call of its own (NULL equals nothing).
+    """
+    c, o = table.c, OTHER_LEGS.c
+    mine, theirs = leg_rank(table), leg_rank(OTHER_LEGS)
+    outranks = or_(
+        theirs < mine,
+        and_(
+            theirs == mine,
+            or_(o.ring_at < c.ring_at, and_(o.ring_at == c.ring_at, o.id < c.id)),
+        ),
+    )
+    other = exists().where(
+        o.sip_call_id == c.sip_call_id, o.id != c.id, speaks_for_callers(OTHER_LEGS), outranks
+    )
+    return and_(speaks_for_callers(table), ~other)
 
 
 _FILTER_FIELDS = ("since", "until", "line", "agent", "category", "outcome", "satisfaction")
@@ -113,8 +166,8 @@ def kpi_statements(shape: tuple[str, ...]) -> tuple[Select[Any], Select[Any], Se
     c = CALLS.c
     fu = FollowUpRow.__table__.c
     answered = c.answered_at.is_not(None)
-    # Callers, not legs: a seat's leg another seat answered is no call of its own (issue 13).
-    conds = [*shape_conds(shape), c.outcome.not_in(LEG_OUTCOME_VALUES)]
+    # Callers, not legs: one row per caller's call, whichever seats rang (issue 13).
+    conds = [*shape_conds(shape), principal_leg()]
 
     def count_if(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)

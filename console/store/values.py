@@ -307,6 +307,34 @@ class SeatInfo:
 
 
 @dataclass(frozen=True)
+class CallerCall:
+    """One caller's call, whichever seats rang (issue 13): the leg that speaks for it and
+    every leg, oldest ring first (`console.domain.caller_call` says which leg speaks)."""
+
+    call: CallRecord
+    """The leg that speaks for the caller: its outcome, who answered at which seat, rings
+    and seconds to answer are the caller's."""
+    legs: tuple[CallRecord, ...]
+    """Every seat's row of this call (one for a single seat), oldest ring first."""
+
+    @property
+    def seats_rang(self) -> tuple[str, ...]:
+        """The seats whose leg rang, in ring order (a leg written before seats had names
+        is left out)."""
+        return tuple(dict.fromkeys(leg.seat for leg in self.legs if leg.seat is not None))
+
+    @property
+    def answered_by(self) -> str | None:
+        """The agent ID, `auto` or `gate_post` that answered; None if nobody did."""
+        return self.call.answered_by if self.call.answered_at is not None else None
+
+    @property
+    def answered_at_seat(self) -> str | None:
+        """The seat whose leg was answered; None if nobody answered (or no seat name)."""
+        return self.call.seat if self.call.answered_at is not None else None
+
+
+@dataclass(frozen=True)
 class Kpis:
     """The supervisor's figures for a period (duty rules §6); `answer_rate` is 接通率."""
 
