@@ -39,12 +39,13 @@ from console.callflow.events import (
     Mode,
 )
 from console.callflow.ports import Clock
+from console.domain import wrap_up
 from console.domain.agent import Agent as SeatAgent
 from console.domain.agent import AgentState as SeatState
-from console.domain.errors import DomainError
+from console.domain.errors import DomainError, WrapUpError
 from console.domain.night import OverrideKind
 from console.headset import Headset, HeadsetBridge, HeadsetState, HeadsetStatus
-from console.ui.errors import NotLoggedIn, NotWired, UiError, WordedError, title_of, worded
+from console.ui.errors import NotLoggedIn, NotWired, UiError, title_of, worded
 from console.ui.intents import (
     AfterCallDone,
     AnswerRequested,
@@ -824,8 +825,6 @@ class DutyConsoleApp(App[int]):
             detail = "back to the schedule"  # the audit log's words (English, stable)
             shown = text("night.back", self.language)
         else:
-            if not reason.strip():
-                raise WordedError("night.need_reason")
             decision = self.night.set_override(kind, reason, agent.agent_id, now)
             detail = decision.reason
             shown = decision_text(decision, self.language)  # in the seat's language
@@ -1084,12 +1083,11 @@ class DutyConsoleApp(App[int]):
         else the agent fixes them, the screen stays and nothing is done); then their
         follow-up, ready again, and the call screen closes."""
         from console.screens.call import CallScreen
-        from console.ui.notes import NotesError
 
         notes = message.notes
         try:
-            notes.check_finished(self.settings.timezone)
-        except NotesError as exc:
+            wrap_up.check_finished(notes.category, notes.follow_up_due, self.settings.timezone)
+        except WrapUpError as exc:
             self.report(exc)
             return
         try:

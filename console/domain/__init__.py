@@ -30,10 +30,12 @@ from console.domain.calendar import (
 )
 from console.domain.errors import (
     DomainError,
+    ErrorCode,
     OverrideError,
     ScheduleError,
     TemplateError,
     TransitionError,
+    WrapUpError,
 )
 from console.domain.labels import Category, Language, Outcome, Satisfaction
 from console.domain.machine import Step, TransitionTable
@@ -74,6 +76,7 @@ __all__ = [
     "DayKind",
     "DecisionSource",
     "DomainError",
+    "ErrorCode",
     "HolidayCalendar",
     "HolidayPolicy",
     "Language",
@@ -101,6 +104,7 @@ __all__ = [
     "TemplateError",
     "TransitionError",
     "TransitionTable",
+    "WrapUpError",
     "changes",
     "check_year",
     "coverage",

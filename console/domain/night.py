@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from console.domain.errors import OverrideError
+from console.domain.errors import ErrorCode, OverrideError
 from console.domain.schedule import Schedule, ShiftState
 
 
@@ -75,16 +75,21 @@ class NightMode:
     def set_override(
         self, kind: OverrideKind, reason: str, agent_id: str, now: dt.datetime
     ) -> NightDecision:
-        """Switch to night mode early, or stay on after hours; raises OverrideError if senseless."""
+        """Switch to night mode early, or stay on after hours; a coded OverrideError if
+        senseless (no reason, no agent, early night after hours, stay on while staffed)."""
         if not reason or not reason.strip():
-            raise OverrideError(f"{kind.value}: a reason is required (it goes into the record)")
+            raise OverrideError(f"{kind.value}: a reason is required (it goes into the record)",
+                                code=ErrorCode.OVERRIDE_NO_REASON, kind=kind)
         if not agent_id or not agent_id.strip():
-            raise OverrideError(f"{kind.value}: the agent ID is required")
+            raise OverrideError(f"{kind.value}: the agent ID is required",
+                                code=ErrorCode.OVERRIDE_NO_AGENT, kind=kind)
         shift = self.schedule.at(now)
         if kind is OverrideKind.EARLY_NIGHT and not shift.staffed:
-            raise OverrideError(f"early night mode: already after hours ({shift.reason})")
+            raise OverrideError(f"early night mode: already after hours ({shift.reason})",
+                                code=ErrorCode.OVERRIDE_AFTER_HOURS, shift=shift)
         if kind is OverrideKind.STAY_ON and shift.staffed:
-            raise OverrideError(f"stay on: the line is staffed anyway ({shift.reason})")
+            raise OverrideError(f"stay on: the line is staffed anyway ({shift.reason})",
+                                code=ErrorCode.OVERRIDE_STAFFED, shift=shift)
         self._override = Override(
             kind=kind,
             reason=reason.strip(),

@@ -23,7 +23,8 @@ from console.callflow.events import (
     StepChanged,
     SurveyScored,
 )
-from console.domain.errors import TransitionError
+from console.domain import wrap_up
+from console.domain.errors import TransitionError, WrapUpError
 from console.domain.labels import Satisfaction
 from console.domain.script import CallScript, ScriptEvent, ScriptStep
 from console.screens.base import SeatScreen_
@@ -40,7 +41,7 @@ from console.ui.intents import (
 )
 from console.ui.messages import NotesEdited
 from console.ui.model import LiveCall
-from console.ui.notes import CallNotes, NotesError
+from console.ui.notes import CallNotes
 from console.widgets.notes_form import NotesForm
 from console.widgets.script_panel import ScriptPanel
 
@@ -53,6 +54,10 @@ _TALKING = (
     ScriptStep.RESOLVE,
     ScriptStep.ESCALATE,
 )
+
+
+FACT_FIELD_IDS = {"category": "category", "follow_up": "follow_up_due"}
+"""A fact the after-call rule names (the record's name) → the notes form's field for it."""
 
 
 class CallPhase(enum.Enum):
@@ -288,11 +293,12 @@ class CallScreen(SeatScreen_):
         without a category or with a due time that does not read."""
         notes = self.query_one(NotesForm).notes
         try:
-            notes.check_finished(self.seat.settings.timezone)
-        except NotesError as exc:
+            wrap_up.check_finished(notes.category, notes.follow_up_due,
+                                   self.seat.settings.timezone)
+        except WrapUpError as exc:
             self.seat.report(exc)
-            field = "category" if notes.missing() else "follow_up_due"
-            self.query_one(f"#{field}").focus()
+            self.query_one(f"#{FACT_FIELD_IDS.get(str(exc.values.get('fact')), 'category')}"
+                           ).focus()
             return
         notes, call_id = self.take_notes()
         self.post_message(AfterCallDone(call_id, notes))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from console.domain.errors import DomainError, OverrideError, WrapUpError
 from console.domain.labels import Language
+from console.domain.night import OverrideKind
+from console.domain.schedule import ShiftState
+from console.ui.night_words import shift_text
 from console.ui.texts import text
 
 
@@ -58,11 +62,50 @@ def _worded_value(value: object, language: Language) -> object:
 
 
 def worded(exc: BaseException, language: Language) -> tuple[str, str]:
-    """(title, message) of any failure in `language`: a `WordedError` from the text table,
-    anything else by its own title and words (the log has them in full)."""
+    """(title, message) of any failure in `language`: a `WordedError` or a coded
+    `DomainError` from the text table, anything else by its own title and words (the log
+    has them in full)."""
     if isinstance(exc, WordedError):
         return exc.heading(language), exc.words(language)
+    if isinstance(exc, DomainError) and exc.code is not None:
+        return domain_heading(exc, language), domain_words(exc, language)
     return title_of(exc), " ".join(str(exc).split()) or type(exc).__name__
+
+
+DOMAIN_TITLES: tuple[tuple[type[DomainError], str], ...] = (
+    (OverrideError, "night.title"),
+    (WrapUpError, "notes.error"),
+)
+"""The headline's text key of each kind of rule refusal (others: "common.error")."""
+
+FACT_FIELDS = {"category": "notes.category", "follow_up": "notes.follow_up_due"}
+"""A fact a refusal names (the record's name) → its field's label on the notes form."""
+
+
+def domain_heading(exc: DomainError, language: Language) -> str:
+    """The headline of a rule's refusal in `language`."""
+    for kind, key in DOMAIN_TITLES:
+        if isinstance(exc, kind):
+            return text(key, language)
+    return text("common.error", language)
+
+
+def domain_words(exc: DomainError, language: Language) -> str:
+    """A coded rule refusal in `language`: the text table's `domain.<code>` sentence with
+    the error's values worded (a night-mode kind by its button's words, a shift as the
+    night dialog says it, a fact by its field's label, anything typed as it was)."""
+    assert exc.code is not None
+    values: dict[str, object] = {}
+    for name, value in exc.values.items():
+        if isinstance(value, OverrideKind):
+            value = text("night.early" if value is OverrideKind.EARLY_NIGHT else "night.stay",
+                         language)
+        elif isinstance(value, ShiftState):
+            value = shift_text(value, language)
+        elif name == "fact" and value in FACT_FIELDS:
+            value = text(FACT_FIELDS[str(value)], language)
+        values[name] = value
+    return text(f"domain.{exc.code.value}", language).format(**values)
 
 
 class NotWired(UiError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from console.domain.labels import Language
 from console.domain.night import NightDecision, OverrideKind
-from console.domain.schedule import DayKind, Roster
+from console.domain.schedule import DayKind, Roster, ShiftState
 from console.ui.texts import text
 
 _DAY_KINDS = {
@@ -40,7 +40,12 @@ def decision_text(decision: NightDecision, language: Language) -> str:
         key = "night.w.early" if ov.kind is OverrideKind.EARLY_NIGHT else "night.w.stay"
         return text(key, language).format(agent=ov.agent_id, at=f"{ov.set_at:%H:%M}",
                                           until=later, reason=ov.reason)
-    shift = decision.shift
+    return shift_text(decision.shift, language, later)
+
+
+def shift_text(shift: ShiftState, language: Language, later: str = "") -> str:
+    """What the schedule says at `shift.at` (the day, its rosters or after hours), in
+    `language`; `later` is an "until …" tail already worded."""
     weekday = text("night.w.weekdays", language).split(",")[shift.at.weekday()]
     when = text("night.w.when", language).format(
         date=f"{shift.at:%Y-%m-%d %H:%M}", weekday=weekday,

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from console.domain.wrap_up import follow_up_due
 from console.store import CallFilter, SealedRecordError, StoreError
 from console.ui.errors import WordedError
 
@@ -28,16 +29,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class NotesError(WordedError):
-    """A note that cannot be kept as typed (bad follow-up time, unwritable draft), or notes
-    that cannot finish the call yet (no category); worded in the seat's language."""
+    """Notes that cannot be kept (an unwritable draft); worded in the seat's language.
+    Whether notes can finish the call is the domain's rule (`console.domain.wrap_up`)."""
 
     title = "Call notes"
     title_key = "notes.error"
-
-
-REQUIRED_TO_FINISH = ("category",)
-"""What a finished call record must have (duty rules §3 step 4: every call is classified);
-the agent cannot close after-call work (F10) without it."""
 
 
 @dataclass(frozen=True)
@@ -71,25 +67,9 @@ class CallNotes:
         return {k: v for k, v in facts.items() if v}
 
     def due_at(self, tz: dt.tzinfo) -> dt.datetime | None:
-        """The follow-up due time, or None; NotesError for a malformed one."""
-        text = self.follow_up_due.strip()
-        if not text:
-            return None
-        try:
-            return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-        except ValueError:
-            raise NotesError("notes.bad_due_value", value=text) from None
-
-    def missing(self) -> tuple[str, ...]:
-        """The fields of `REQUIRED_TO_FINISH` still empty (none: the call may be finished)."""
-        return tuple(name for name in REQUIRED_TO_FINISH if not getattr(self, name).strip())
-
-    def check_finished(self, tz: dt.tzinfo) -> None:
-        """NotesError unless these notes can close the call: a category, a due time that
-        reads (the first problem, the one the agent fixes first)."""
-        if self.missing():
-            raise NotesError("notes.need_category")
-        self.due_at(tz)
+        """The follow-up due time, or None; the domain's coded `WrapUpError` for a
+        malformed one (`console.domain.wrap_up.follow_up_due`)."""
+        return follow_up_due(self.follow_up_due, tz)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallNotes:

@@ -168,19 +168,36 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notes.due_hint": ("YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM"),
     "notes.saved": ("已自动保存", "saved"),
     "notes.error": ("通话记录", "Call notes"),
-    "notes.need_category": (
-        "请先选择来电分类,再按 F10 完成", "Choose the call's category, then F10 finishes"
-    ),
-    "notes.bad_due_value": (
-        "跟进期限“{value}”格式应为 YYYY-MM-DD HH:MM",
-        "Follow-up due “{value}”: expected YYYY-MM-DD HH:MM",
-    ),
     "notes.draft_unwritable": (
         "来电 {call} 的草稿无法保存:{detail}", "cannot write the draft for {call}: {detail}"
     ),
     "notes.bad_due": (
         "跟进期限格式应为 YYYY-MM-DD HH:MM",
         "Follow-up due must be YYYY-MM-DD HH:MM",
+    ),
+    # The duty rules' refusals (console.domain.errors.ErrorCode), with the error's values.
+    "domain.override.no_reason": (
+        "切换夜间模式需要填写原因(记入值班记录)",
+        "Switching needs a reason (it goes into the record)",
+    ),
+    "domain.override.no_agent": ("切换夜间模式需要工号", "Switching night mode needs the agent ID"),
+    "domain.override.after_hours": (
+        "无需提前转门岗:现在已是下班时间,来电本就转门岗({shift})",
+        "No need to switch early: it is after hours, calls go to the gate post anyway ({shift})",
+    ),
+    "domain.override.staffed": (
+        "无需继续值守:现在是值班时间,来电本就响铃({shift})",
+        "No need to stay on: the line is staffed anyway ({shift})",
+    ),
+    "domain.wrap_up.no_category": (
+        "请先选择来电分类,再按 F10 完成", "Choose the call's category, then F10 finishes"
+    ),
+    "domain.wrap_up.bad_category": (
+        "来电分类“{value}”不是规定的六类之一", "Category “{value}” is none of the rules' six"
+    ),
+    "domain.wrap_up.bad_due": (
+        "跟进期限“{value}”格式应为 YYYY-MM-DD HH:MM",
+        "Follow-up due “{value}”: expected YYYY-MM-DD HH:MM",
     ),
     "away.title": ("示忙", "Away"),
     "away.reason": ("示忙原因", "Reason"),
@@ -194,10 +211,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "night.clear": ("恢复按排班", "Back to the schedule"),
     "night.done": ("夜间模式已切换", "Night mode switched"),
     "night.none_switch": ("无夜间模式控制", "No night-mode control"),
-    "night.need_reason": (
-        "切换夜间模式需要填写原因(记入值班记录)",
-        "Switching needs a reason (it goes into the record)",
-    ),
     "night.back": ("已恢复按排班", "back to the schedule"),
     "night.w.until": (",至 {at}", " until {at}"),
     "night.w.early": ("{agent} 于 {at} 提前转门岗{until}:{reason}",

@@ -10,6 +10,7 @@ import pytest
 from console.domain import (
     DecisionSource,
     DomainError,
+    ErrorCode,
     NightMode,
     OverrideError,
     OverrideKind,
@@ -101,23 +102,36 @@ def test_early_night_during_day_lapses_when_evening_starts() -> None:
     assert not night.decide(at(22, 17, 30)).night
 
 
+_C = ErrorCode
+
+
 @pytest.mark.parametrize(
-    ("kind", "reason", "agent", "moment", "match"),
+    ("kind", "reason", "agent", "moment", "match", "code"),
     [
-        (OverrideKind.EARLY_NIGHT, "", "1024", at(22, 10, 0), "reason"),
-        (OverrideKind.EARLY_NIGHT, "   ", "1024", at(22, 10, 0), "reason"),
-        (OverrideKind.EARLY_NIGHT, "x", "", at(22, 10, 0), "agent"),
-        (OverrideKind.EARLY_NIGHT, "x", "1024", at(22, 22, 0), "already after hours"),
-        (OverrideKind.STAY_ON, "x", "1024", at(22, 10, 0), "staffed anyway"),
+        (OverrideKind.EARLY_NIGHT, "", "1024", at(22, 10, 0), "reason", _C.OVERRIDE_NO_REASON),
+        (OverrideKind.EARLY_NIGHT, "   ", "1024", at(22, 10, 0), "reason",
+         _C.OVERRIDE_NO_REASON),
+        (OverrideKind.EARLY_NIGHT, "x", "", at(22, 10, 0), "agent", _C.OVERRIDE_NO_AGENT),
+        (OverrideKind.EARLY_NIGHT, "x", "1024", at(22, 22, 0), "already after hours",
+         _C.OVERRIDE_AFTER_HOURS),
+        (OverrideKind.STAY_ON, "x", "1024", at(22, 10, 0), "staffed anyway", _C.OVERRIDE_STAFFED),
     ],
 )
 def test_override_refused(
-    kind: OverrideKind, reason: str, agent: str, moment: dt.datetime, match: str
+    kind: OverrideKind, reason: str, agent: str, moment: dt.datetime, match: str,
+    code: ErrorCode,
 ) -> None:
+    """Each refusal keeps its English line (the log's) and carries its code and the facts
+    the seat words it from (the kind, or the schedule's shift at that moment)."""
     night = NightMode(Schedule())
-    with pytest.raises(OverrideError, match=match):
+    with pytest.raises(OverrideError, match=match) as err:
         night.set_override(kind, reason, agent, moment)
     assert night.override is None
+    assert err.value.code is code
+    if code in (_C.OVERRIDE_AFTER_HOURS, _C.OVERRIDE_STAFFED):
+        assert err.value.values["shift"] == night.schedule.at(moment)
+    else:
+        assert err.value.values["kind"] is kind
 
 
 def test_clear_override() -> None:

@@ -17,6 +17,7 @@ from console.callflow.events import (
     Mode,
     SeatRinging,
 )
+from console.domain.errors import WrapUpError
 from console.headset import AudioDevice, Headset, HeadsetError, HeadsetState
 from console.ui.model import Phase, SeatModel
 from console.ui.notes import CallNotes, DraftBook, NotesError
@@ -92,7 +93,7 @@ def test_corrupt_draft_is_ignored_with_a_log(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("due", ["tomorrow", "2026-13-01 10:00", "2026-03-03", "10:00"])
 def test_bad_follow_up_due(due: str) -> None:
-    with pytest.raises(NotesError):
+    with pytest.raises(WrapUpError):  # the domain's rule (console.domain.wrap_up), coded
         CallNotes(follow_up_due=due).due_at(dt.UTC)
 
 
