@@ -59,6 +59,12 @@ class MediaError(SipError):
     title = "Media"
 
 
+class DialError(SipError):
+    """An outgoing call that cannot be placed: the line is not registered, a bad number."""
+
+    title = "Outgoing call"
+
+
 class LineStatus(enum.Enum):
     """Registration state of the line, as shown on the seat screen."""
 
@@ -496,5 +502,79 @@ class Line(Protocol):
         Call it once at start-up with the greeting, survey and other fixed prompts. Playing an
         unprepared prompt still works: it is encoded in the background and the stream carries
         silence until it is ready. Each prompt is encoded once however many calls ask for it.
+        """
+        ...
+
+
+# ---------------------------------------------------------------- outgoing calls
+
+
+@dataclass(frozen=True)
+class DialResult:
+    """How the callee's side answered our INVITE (RFC 3261 §17.1.1): its final status."""
+
+    code: int
+    """The final response's status code; 0 when none came (timer B, RFC 3261 §17.1.1.2)."""
+    reason: str
+    """Its reason phrase, or what the line did ("no final response in 32 s")."""
+
+    @property
+    def answered(self) -> bool:
+        """A 2xx: the callee took the call and the dialog is up (§13.2.2.4)."""
+        return 200 <= self.code < 300
+
+
+@runtime_checkable
+class OutgoingCall(Protocol):
+    """One call the line placed (RFC 3261 UAC, §13.2): ringing, then answered or not."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def number(self) -> str:
+        """The number dialled (the Request-URI's user part)."""
+        ...
+    @property
+    def state(self) -> CallState: ...
+
+    def wait_final(self, timeout: float | None = None) -> DialResult | None:
+        """Block until the final answer (None: not yet after `timeout`)."""
+        ...
+
+    def hangup(self) -> None:
+        """CANCEL while it rings (§9.1), BYE once answered (§15.1.1); idempotent."""
+        ...
+
+    def wait_ended(self, timeout: float | None = None) -> bool: ...
+
+    @property
+    def ended_by(self) -> EndReason | None:
+        """Why it ended (REMOTE_BYE, LOCAL_HANGUP, ERROR, SHUTDOWN …); None while up."""
+        ...
+
+    def read_audio(self, max_frames: int) -> bytes:
+        """As `Call.read_audio`: the callee's audio, for the agent's headset."""
+        ...
+
+    def write_audio(self, pcm16: bytes) -> None:
+        """As `Call.write_audio`: the agent's microphone to the callee."""
+        ...
+
+    def tap_audio(self, tap: AudioTap | None) -> None:
+        """As `Call.tap_audio`: every frame received and sent (the recorder)."""
+        ...
+
+
+class Dialler(Protocol):
+    """A line that places calls: only the console's callbacks use it (duty rules §2)."""
+
+    @property
+    def status(self) -> LineStatus: ...
+
+    def dial(self, number: str, ring_seconds: float = 30.0) -> OutgoingCall:
+        """INVITE `number` through the registrar (proxy); returns at once, ringing.
+
+        Raises `DialError` when the line is not registered or `number` is not one it
+        can put in a SIP URI. Unanswered after `ring_seconds`, the call is CANCELled.
         """
         ...

@@ -35,6 +35,7 @@ from sip.api import (
     CallStateError,
     CancelReason,
     Codec,
+    DialError,
     DtmfReceived,
     EndReason,
     EventSink,
@@ -54,6 +55,7 @@ from sip.api import (
 )
 from sip.dialog import Dialog, SdpOffer, SdpRejected, build_answer, parse_offer
 from sip.message import SipMessage, SipParseError, parse_message, parse_reason
+from sip.originate import DutyOutgoingCall, originate
 from sip.pyvoip_client import ALLOW, DutySipClient, parse_challenge
 from sip.register import Registration, RegistrationOutcome
 from sip.timers import T1, T2, TIMER_H, Scheduler, ThreadScheduler, TimerHandle
@@ -648,6 +650,8 @@ class DutyLine:
         self._ended: dict[str, _Ended] = {}
         self._refused: dict[str, _Ended] = {}
         self._requests: dict[tuple[str, int, str], _ClientRequest] = {}
+        self._outgoing: dict[str, DutyOutgoingCall] = {}
+        """Calls we placed (`dial`, RFC 3261 UAC), by Call-ID, until a while after their end."""
         self._refusal_log: dict[tuple[str, str], float] = {}
         self._refusals_held: dict[tuple[str, str], RequestRefused] = {}
         """The next report of each (source, method), counting the requests refused since the
@@ -712,6 +716,9 @@ class DutyLine:
     def stop(self) -> None:
         with self.lock:
             calls = list(self._calls.values())
+            outgoing = list(self._outgoing.values())
+        for placed in outgoing:
+            placed.shutdown()
         for call in calls:
             with self.lock:
                 if call.state is CallState.RINGING:
@@ -762,6 +769,28 @@ class DutyLine:
         code = req.response.status_code if req.response is not None else 0
         # a challenge we could not answer says nothing about the target (§22.3)
         return 200 <= code < 500 and code not in (401, 404, 407, 408, 410, 480)
+
+    def dial(self, number: str, ring_seconds: float = 30.0) -> DutyOutgoingCall:
+        """Place a call to `number` through the proxy (`sip.api.Dialler`; `sip.originate`).
+
+        `DialError` when the line is not registered (a request the registrar never saw us
+        for would be refused, RFC 3261 §10), is at `max_calls`, or `number` is no number.
+        """
+        if self.transport is None or self._status is not LineStatus.REGISTERED:
+            raise DialError(f"the line is not registered ({self._status.value}): "
+                            "nothing can be dialled now")
+        with self.lock:
+            up = len(self._calls) + sum(c.state is not CallState.ENDED
+                                        for c in self._outgoing.values())
+        if up >= self.config.max_calls:
+            raise DialError(f"{up} calls are up (max_calls {self.config.max_calls})")
+        return originate(self, number, ring_seconds)
+
+    def forget_outgoing(self, call: DutyOutgoingCall) -> None:
+        """Drop an outgoing call that ended a while ago (its retransmissions are over)."""
+        with self.lock:
+            if self._outgoing.get(call.call_id) is call:
+                del self._outgoing[call.call_id]
 
     def prepare(self, prompts: Iterable[Prompt]) -> None:
         """Encode `prompts` for every codec now (before `start()`: as it starts)."""
@@ -834,9 +863,11 @@ class DutyLine:
                 handle.cancel()
         txn.timer = txn.deadline = None
 
-    def send_in_dialog(self, call: DutyCall, method: str, extra: tuple[str, ...]) -> _ClientRequest:
+    def send_in_dialog(self, call: DutyCall | DutyOutgoingCall, method: str,
+                       extra: tuple[str, ...]) -> _ClientRequest:
         """BYE/REFER with our Via, our CSeq, the route set (§12.2.1.1)."""
         dialog = call.dialog
+        assert dialog is not None  # an outgoing call has one from its 2xx on
         cseq = dialog.next_cseq()
         uri, routes = dialog.request_target()
         text = self.client.gen_request(method, uri, from_=dialog.local_header,
@@ -977,6 +1008,10 @@ class DutyLine:
             return
         if self.registration is not None and msg.call_id == self.registration.call_id:
             self.registration.on_response(msg)
+            return
+        placed = self._outgoing.get(msg.call_id)
+        if placed is not None and msg.cseq_method == "INVITE":
+            placed.on_response(msg, source)  # our INVITE's transaction (RFC 3261 §17.1.1)
             return
         if msg.status_code < 200:
             return
@@ -1185,6 +1220,11 @@ class DutyLine:
         return call if call is not None and call.dialog.matches(msg) else None
 
     def _on_bye(self, msg: SipMessage, source: Address) -> None:
+        placed = self._outgoing.get(msg.call_id)
+        if placed is not None and placed.dialog is not None and placed.dialog.matches(msg):
+            self._reply(msg, source, 200)  # the callee hung up our call (RFC 3261 §15.1.2)
+            placed.on_bye()
+            return
         call = self._in_dialog(msg)
         if call is None or call.state is not CallState.ANSWERED:
             self._reply(msg, source, 481)

@@ -99,6 +99,10 @@ CALL_OUTCOME_LABELS: dict[CallOutcome, tuple[str, str]] = {
     CallOutcome.FORWARDED: ("已转接", "Forwarded"),
     CallOutcome.INTERRUPTED: ("中断", "Interrupted"),
     CallOutcome.TAKEN_ELSEWHERE: ("他席接听", "Answered at another seat"),
+    CallOutcome.REACHED: ("回访接通", "Callback reached"),
+    CallOutcome.NO_ANSWER: ("回访未接", "Callback not answered"),
+    CallOutcome.BUSY: ("回访占线", "Callback busy"),
+    CallOutcome.FAILED: ("回访失败", "Callback failed"),
 }
 """The record's outcome (`CallOutcome`) → (zh, en): the one table screens and exports show."""
 

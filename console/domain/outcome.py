@@ -78,17 +78,33 @@ class CallOutcome(enum.Enum):
     """This seat's leg of a call that another seat answered (the PBX rang several seats and
     cancelled the others, "completed elsewhere"). A leg, not a caller's call: the figures
     (answer rate 接通率, abandoned) and exports count callers (`counts_as_caller`)."""
+    REACHED = "reached"
+    """A callback (回访, `console.domain.callback`) the callee answered."""
+    NO_ANSWER = "no_answer"
+    """A callback nobody answered (480, 408, or our CANCEL after the ring time)."""
+    BUSY = "busy"
+    """A callback the callee's phone refused (486, 600, 603)."""
+    FAILED = "failed"
+    """A callback the PBX refused or that got no answer at all (404, 403, 5xx, none)."""
 
     @property
     def counts_as_caller(self) -> bool:
-        """Whether figures and exports count this call: every outcome but a leg's."""
-        return self not in LEG_OUTCOMES
+        """Whether figures and exports count this call: every outcome but a leg's or a
+        callback's (an outgoing call is no caller's call: it must not move 接通率)."""
+        return self not in LEG_OUTCOMES and self not in CALLBACK_OUTCOMES
 
 
 LEG_OUTCOMES: frozenset[CallOutcome] = frozenset({CallOutcome.TAKEN_ELSEWHERE})
 """Outcomes of a seat's leg rather than of a caller's call: left out of the figures."""
-LEG_OUTCOME_VALUES: tuple[str, ...] = tuple(sorted(o.value for o in LEG_OUTCOMES))
-"""The same as stored values (for the store's queries)."""
+CALLBACK_OUTCOMES: frozenset[CallOutcome] = frozenset(
+    {CallOutcome.REACHED, CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.FAILED}
+)
+"""Outcomes of a callback (an outgoing call from a follow-up): left out of the figures too."""
+LEG_OUTCOME_VALUES: tuple[str, ...] = tuple(
+    sorted(o.value for o in CallOutcome if not o.counts_as_caller)
+)
+"""Stored values of every outcome that is no caller's call (a leg, a callback): what the
+store's figures and exports leave out."""
 
 FORWARD_REACHED = frozenset({"success", "redirected"})
 """Forward attempt results that handed the call to the gate post: a REFER whose NOTIFY said

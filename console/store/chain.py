@@ -42,8 +42,9 @@ def canonical_columns(model: type[Any]) -> tuple[str, ...]:
     return tuple(sorted(n for n in names if n not in ("id", "row_hash")))
 
 
-LATER_COLUMNS: frozenset[str] = frozenset({"seat", "open_mac"})
-"""Columns added after rows were first hashed (`calls.seat`, 0003; `calls.open_mac`, 0004).
+LATER_COLUMNS: frozenset[str] = frozenset({"seat", "open_mac", "kind", "follow_up_key"})
+"""Columns added after rows were first hashed (`calls.seat`, 0003; `calls.open_mac`, 0004;
+`calls.kind` and `calls.follow_up_key`, 0007).
 
 A NULL in one of them stays out of the content, so a row hashed before the column existed
 hashes the same after the migration; once set, the value is covered like any other.
@@ -83,6 +84,10 @@ OPEN_FIELDS: tuple[str, ...] = (
 """What a call's open binding covers: the facts known at the first ring, never updated.
 The seat is among them: start-up recovery seals only its own seat's calls, so a seat
 edited by hand must not let another seat seal (launder) a row."""
+LATER_OPEN_FIELDS: tuple[str, ...] = ("kind", "follow_up_key")
+"""Facts of an open call added after bindings were first written (0007: a callback's kind
+and its follow-up). Covered by the binding when set, as `name=value` items after the
+`OPEN_FIELDS` values, so every binding written before them (both None) still holds."""
 
 
 def open_binding(key: bytes, facts: dict[str, Any]) -> str:
@@ -91,8 +96,12 @@ def open_binding(key: bytes, facts: dict[str, Any]) -> str:
     Written with the open row, so a row INSERTed by hand (no key) cannot be passed off as a
     call the line took: start-up refuses to seal it and `verify` names it.
     """
+    values = [canonical_value(facts.get(name)) for name in OPEN_FIELDS]
+    values += [
+        f"{name}={facts[name]}" for name in LATER_OPEN_FIELDS if facts.get(name) is not None
+    ]
     text = json.dumps(
-        [canonical_value(facts.get(name)) for name in OPEN_FIELDS],
+        values,
         ensure_ascii=False,
         separators=(",", ":"),
     )  # a list in OPEN_FIELDS' order: unambiguous, and cheaper than sorting keys per call

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import String
 
 from console.domain.seat import SeatNameError, check_seat_name
-from console.store.chain import OPEN_FIELDS
+from console.store.chain import LATER_OPEN_FIELDS, OPEN_FIELDS
 from console.store.errors import InvalidFact
 from console.store.models import CallRow
 from console.store.values import CALL_FACTS, CATEGORIES, CallOutcome
@@ -141,7 +141,7 @@ def fact_text(name: str, value: Any) -> str | None:
 
 def refuse_bound(facts: dict[str, Any]) -> None:
     """The facts an open call's binding covers are given at the open, never changed after."""
-    bound = sorted(set(facts) & set(OPEN_FIELDS))
+    bound = sorted(set(facts) & {*OPEN_FIELDS, *LATER_OPEN_FIELDS})
     if bound:
         raise InvalidFact(f"{', '.join(bound)}: given when the call is opened (open_call)")
 

@@ -198,6 +198,7 @@ def _bindings(store: Any, key: bytes, entries: list[LogEntry]) -> list[str]:
             CallRow.key, CallRow.line, ring, CallRow.caller_number, CallRow.caller_display,
             CallRow.sip_call_id, CallRow.open_mac, CallRow.sealed_at.is_(None),
             CallRow.chain, CallRow.seq, CallRow.outcome, CallRow.seat,
+            CallRow.kind, CallRow.follow_up_key,
         )
         .order_by(CallRow.line, CallRow.seq.is_(None), CallRow.seq, CallRow.id)
         .execution_options(yield_per=5000)
@@ -208,7 +209,7 @@ def _bindings(store: Any, key: bytes, entries: list[LogEntry]) -> list[str]:
     with store.engine.connect() as conn:
         for row in conn.execute(query):
             (call_key, line, ring_at, number, display, call_id, mac, is_open, chain, seq,
-             outcome, seat) = row
+             outcome, seat, kind, follow_up_key) = row
             if sqlite:
                 try:
                     ring_at = datetime.fromisoformat(str(ring_at) + "+00:00")
@@ -217,6 +218,7 @@ def _bindings(store: Any, key: bytes, entries: list[LogEntry]) -> list[str]:
             facts = {
                 "key": call_key, "line": line, "ring_at": ring_at, "caller_number": number,
                 "caller_display": display, "sip_call_id": call_id, "seat": seat,
+                "kind": kind, "follow_up_key": follow_up_key,
             }
             state = "open" if is_open else f"sealed {outcome}, seq {seq}"
             where = f"calls key={call_key} (line {line}, {state})"

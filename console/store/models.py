@@ -92,6 +92,7 @@ class CallRow(ChainMixin, Base):
         Index("ix_calls_sealed_at", "sealed_at"),
         Index("ix_calls_open_seat", "line", "seat", "sealed_at"),
         Index("ix_calls_sip_call_id", "sip_call_id"),
+        Index("ix_calls_follow_up_key", "follow_up_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,6 +141,11 @@ class CallRow(ChainMixin, Base):
     at the first ring (`chain.open_binding`). A row without a valid one was not opened by a
     writer of ours: start-up refuses to seal it, `verify` names it. None on rows written
     before 0004 (and left out of their hash, as `seat`)."""
+    kind: Mapped[str | None] = mapped_column(String(16))
+    """None for an incoming call; `callback` for a call the seat placed from a follow-up
+    (migration 0007; `console.domain.callback`). NULL stays out of the hash, as `seat`."""
+    follow_up_key: Mapped[str | None] = mapped_column(String(32))
+    """The follow-up a callback calls back (migration 0007); None on every other call."""
 
 
 class AmendmentRow(ChainMixin, Base):

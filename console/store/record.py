@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from console.store import agents as _agents
 from console.store import amendments as _amendments
 from console.store import audit as _audit
+from console.store import callbacks as _callbacks
 from console.store import links as _links
 from console.store import reads as _reads
 from console.store import sealing as _sealing
@@ -362,6 +363,56 @@ class DutyRecord(RecordCore):
     ) -> list[FollowUp]:
         return _shifts.follow_ups(self, owner, status)
 
+    # ---------------------------------------------------------------- callbacks (回访)
+
+    def callback_target(self, follow_up_key: str) -> _callbacks.CallbackTarget:
+        """A follow-up with its call's caller number: what a callback may dial."""
+        return _callbacks.callback_target(self, follow_up_key)
+
+    def is_supervisor(self, agent_id: str) -> bool:
+        """Whether `agent_id` is an active supervisor ID."""
+        return _callbacks.is_supervisor(self, agent_id)
+
+    def open_callback(
+        self,
+        line: str,
+        follow_up_key: str,
+        number: str,
+        agent_id: str,
+        *,
+        seat: str | None = None,
+        sip_call_id: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
+        """A callback's call row (kind `callback`, linked to its follow-up); returns its key."""
+        return _callbacks.open_callback(self, line, follow_up_key, number, agent_id, seat=seat,
+                                        sip_call_id=sip_call_id, at=at)
+
+    def callback_answered(self, key: str, at: datetime) -> None:
+        _callbacks.callback_answered(self, key, at)
+
+    def seal_callback(
+        self, key: str, outcome: CallOutcome, *, ended_at: datetime, end_reason: str, action: str
+    ) -> None:
+        """Seal a callback with its outcome (reached / no answer / busy / failed)."""
+        _callbacks.seal_callback(self, key, outcome, ended_at=ended_at, end_reason=end_reason,
+                                 action=action)
+
+    def close_by_callback(self, follow_up_key: str, call_key: str, who: str, number: str) -> None:
+        """Close the follow-up as done: callback `call_key` reached the caller (outbox)."""
+        _callbacks.close_by_callback(self, follow_up_key, call_key, who, number)
+
+    def close_follow_up_by_hand(
+        self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
+    ) -> FollowUp:
+        """Close by hand as the domain allows: a follow-up with a number to call back closes
+        by a callback that reached the caller, or by a supervisor (`InvalidFact` otherwise)."""
+        return _callbacks.close_follow_up_by_hand(self, key, who, note, status)
+
+    def callbacks_of(self, follow_up_key: str) -> list[_callbacks.Callback]:
+        """The callbacks of one follow-up, oldest first."""
+        return _callbacks.callbacks_of(self, follow_up_key)
+
     def report_event(self, reporter: str, summary: str, call_key: str | None = None) -> str:
         """An emergency report (through the outbox, when one is attached); returns its key."""
         return _shifts.report_event(self, reporter, summary, call_key)
@@ -467,4 +518,5 @@ _APPLY: dict[str, Callable[[RecordCore, Session, dict[str, Any]], None]] = {
     "follow_up": _shifts.apply_follow_up,
     "audit": _audit.apply_audit,
     "security": _audit.apply_security,
+    "callback_close": _callbacks.apply_callback_close,
 }

@@ -89,11 +89,15 @@ def open_call(
     caller_display: str | None = None,
     sip_call_id: str | None = None,
     seat: str | None = None,
+    kind: str | None = None,
+    follow_up_key: str | None = None,
 ) -> str:
     """Create the call's row at the first ring; returns its key (also before it is applied).
 
     `seat` names the seat taking the call, so its start-up seals only its own calls
     (`seal_interrupted_on_start(seat=...)`) when several seats share the record.
+    `kind` and `follow_up_key` are a callback's (`console.store.callbacks`; None for an
+    incoming call): bound with the rest, never changed after.
     """
     if not line or not isinstance(line, str) or line.startswith("~") or ":" in line:
         raise InvalidFact(f"line {line!r}: needs a name without ':' that doesn't start with ~")
@@ -107,6 +111,9 @@ def open_call(
     }
     if seat is not None:
         facts["seat"] = seat_name(seat)
+    if kind is not None:
+        facts["kind"] = kind
+        facts["follow_up_key"] = follow_up_key
     key = new_key()
     if store.anchor_key is not None:  # bound now, so a hand-made row can't pass for it
         facts["open_mac"] = open_binding(

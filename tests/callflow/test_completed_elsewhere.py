@@ -22,7 +22,7 @@ import pytest
 from console.adapters import StoreCallRecords
 from console.callflow import CallFlow, CallStep, Mode
 from console.domain.labels import CALL_OUTCOME_LABELS
-from console.domain.outcome import CallEnd, CallOutcome, classify
+from console.domain.outcome import CALLBACK_OUTCOMES, CallEnd, CallOutcome, classify
 from console.store import DutyRecord
 from console.store.export import export_calls
 from sip.api import CallEnded, CallRinging, CallState, CallStateError, EndReason
@@ -45,7 +45,9 @@ def test_the_domain_keeps_a_leg_apart_from_an_abandoned_call() -> None:
     assert CallEnd.COMPLETED_ELSEWHERE.for_call(answered=False) is CallEnd.COMPLETED_ELSEWHERE
     assert classify(CallEnd.CANCELLED, answered=False) is CallOutcome.ABANDONED
     assert not CallOutcome.TAKEN_ELSEWHERE.counts_as_caller
-    assert all(o.counts_as_caller for o in CallOutcome if o is not CallOutcome.TAKEN_ELSEWHERE)
+    # every outcome of an incoming call counts but a leg's; a callback's (回访) does not either
+    assert all(o.counts_as_caller for o in CallOutcome
+               if o is not CallOutcome.TAKEN_ELSEWHERE and o not in CALLBACK_OUTCOMES)
     assert set(CALL_OUTCOME_LABELS) == set(CallOutcome)  # both languages for every outcome
     zh, en = CALL_OUTCOME_LABELS[CallOutcome.TAKEN_ELSEWHERE]
     assert (zh, en) == ("他席接听", "Answered at another seat")
