@@ -71,6 +71,7 @@ from console.ui.texts import text
 from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 
 if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only when used
+    from console.callflow.callback import CallbackDialer
     from console.store import Agent, AgentState, Handover
     from console.ui.messages import (
         FlowEventPosted,
@@ -130,6 +131,8 @@ class Started:
     night: NightSwitch | None = None
     line_sinks: list[Callable[[LineEvent], None]] | None = None
     """The line's event fan-out; the app adds itself to hear the line's status."""
+    callbacks: CallbackDialer | None = None
+    """The line's callback dialler (the headless one: the app takes it `for_seat`)."""
 
 
 class StillStarting(UiError):
@@ -229,6 +232,8 @@ class DutyConsoleApp(App[int]):
         self.headset_status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="looking")
         self.bridges: dict[str, HeadsetBridge] = {}
         """Headset bridges of calls the agent is talking on."""
+        self.callbacks: CallbackDialer | None = None
+        """Places the agent's callbacks (回访) from the follow-ups screen; None: no line."""
         self._headset_watch: Timer | None = None
         self.notes: dict[str, CallNotes] = {}
         """Latest notes per call (the drafts on disk follow them)."""
@@ -388,6 +393,8 @@ class DutyConsoleApp(App[int]):
         self.store = parts.store
         self.flow = _flow_port(parts.flow)
         self.night = parts.night
+        if parts.callbacks is not None:
+            self.callbacks = parts.callbacks.for_seat(busy=lambda: bool(self._calls_on_line()))
         self._open_notes()
         if parts.line_sinks is not None:
             parts.line_sinks.append(self.on_line_event)
@@ -998,6 +1005,17 @@ class DutyConsoleApp(App[int]):
         self.run_in_thread(bridge.start, "headset")
         if self._headset_watch is None:  # the watch starts with the first bridge it watches
             self._headset_watch = self.set_interval(HEADSET_WATCH_SECONDS, self._watch_headsets)
+
+    def callback_bridge(self, call: Any) -> Callable[[], None] | None:
+        """Bridge an answered callback to the headset, as an answered incoming call is;
+        returns how to stop it (None: no headset, the callback goes on without audio here).
+        Called on the callback's worker thread."""
+        status = self.headset_status
+        if status.state is not HeadsetState.READY or status.device is None:
+            return None
+        bridge = HeadsetBridge(status.device, call, self.headset.stream_factory)
+        bridge.start()
+        return bridge.stop
 
     def _watch_headsets(self) -> None:
         """Reopen a headset stream that stalled (PortAudio after an underrun on a busy PC)."""

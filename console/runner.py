@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any, Protocol, cast
 
 from console.callflow import CallFlow, Clock, ShiftedClock, SystemClock
-from sip.api import Line, LineEvent, Prompt, SipError
+from sip.api import Dialler, Line, LineEvent, Prompt, SipError
 
 log = logging.getLogger("console.runner")
 
@@ -168,6 +168,7 @@ def assemble(
 
     from console import config as config_mod
     from console.adapters import LINE_NAME, ScheduleStaffing, StoreCallRecords, flow_settings
+    from console.callflow.callback import CallbackDialer
     from console.callflow.events import RecordAlarm
     from console.domain.night import NightMode
     from console.holidays.watch import CalendarWatch
@@ -235,6 +236,10 @@ def assemble(
                         flow_settings(cfg, **flow_overrides), clock=clock, line=line,
                         claims=claims)
         sinks.append(flow.on_line_event)
+        # Callbacks (回访): this dialler never dials (attended=False, the domain's first
+        # rule); a seat takes it `for_seat()` (console.ui.assemble). The line is its Dialler.
+        callbacks = CallbackDialer(store, cast(Dialler, line), clock, line_name=LINE_NAME,
+                                   seat=seat)
         record_alarms.subscribe(lambda alarm: flow.bus.publish(RecordAlarm(
             clock.now(), alarm.kind, alarm.message, alarm.pending, alarm.unsaved)))
     except BaseException:
@@ -246,7 +251,8 @@ def assemble(
     return Headless(line, flow, seal_open=records.seal_open, store=store,
                     parts={"config": cfg, "records": records, "prompts": prompts,
                            "night": night, "sinks": sinks, "calendar": calendar,
-                           "anchoring": anchoring, "record_alarms": record_alarms})
+                           "anchoring": anchoring, "record_alarms": record_alarms,
+                           "callbacks": callbacks})
 
 
 def install_signals(headless: Headless) -> None:

@@ -2,6 +2,13 @@
 it is closed. F on the seat lists the agent's open follow-ups, overdue ones marked; Enter on
 one closes it with what was done (done), or Delete cancels it with a reason. Both need a note:
 the record says how each promise ended. Closed follow-ups stay in the duty record.
+
+C calls the caller back (回访, duty rules §2: the only outgoing call the hotline allows): to
+the number of the call the follow-up was filed from, never a typed one; H hangs it up. The
+callback is a call record of its own, linked to the follow-up; a callback that reached the
+caller closes the follow-up, one that did not (no answer, busy, failed) leaves it open. A
+follow-up with a number to call back is not closed by hand except by a supervisor
+(`console.domain.callback`); every refusal is one line on the seat.
 """
 
 from __future__ import annotations
@@ -13,8 +20,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from console.callflow.callback import CallbackError, CallbackProgress, CallbackResult
+from console.domain.callback import CallbackRefused
+from console.domain.labels import CALL_OUTCOME_LABELS, Language
 from console.domain.reasons import reason_text
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import FollowUp, FollowUpStatus
@@ -27,6 +38,8 @@ class FollowUpsScreen(SeatScreen_):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "close_done", "fu.done"),
         Binding("delete", "close_cancelled", "fu.cancel"),
+        Binding("c", "callback", "fu.callback"),
+        Binding("h", "hang_up_callback", "fu.hangup"),
         Binding("r", "reload", "rv.refresh"),
         Binding("escape", "back", "key.back"),
     ]
@@ -107,13 +120,84 @@ class FollowUpsScreen(SeatScreen_):
         who = seat.agent.agent_id if seat.agent else ""
 
         def close() -> None:
-            seat.store.close_follow_up(item.key, who, note, status)
+            seat.store.close_follow_up_by_hand(item.key, who, note, status)
             seat.call_from_thread(
                 seat.notify, self.t("fu.closed"), title=self.t("fu.title")
             )
             seat.call_from_thread(self.action_reload)
 
         seat.run_in_thread(close, "close follow-up")
+
+    # ------------------------------------------------------------ callbacks (回访)
+
+    def action_callback(self) -> None:
+        """Call back the selected follow-up's caller, in a worker (it blocks until it ends)."""
+        item = self.selected()
+        seat = self.seat
+        title = self.t("fu.cb_title")
+        if item is None:
+            seat.notify(self.t("fu.none"), title=title, severity="warning")
+            return
+        dialler = seat.callbacks
+        if dialler is None:
+            seat.notify("this seat has no line: no callback can be placed", title=title,
+                        severity="error", markup=False)
+            return
+        agent_id = seat.agent.agent_id if seat.agent else None
+
+        def place() -> None:
+            try:
+                result = dialler.place(
+                    item.key, agent_id, bridge=seat.callback_bridge,
+                    progress=lambda p: seat.call_from_thread(self._callback_progress, p),
+                )
+            except (CallbackRefused, CallbackError) as exc:
+                seat.call_from_thread(seat.notify, str(exc), title=title, severity="error",
+                                      markup=False)
+                return
+            seat.call_from_thread(self._callback_done, result)
+
+        seat.run_in_thread(place, "callback")
+
+    def action_hang_up_callback(self) -> None:
+        dialler = self.seat.callbacks
+        if dialler is None or dialler.current is None:
+            self.seat.notify(self.t("fu.cb_none"), title=self.t("fu.cb_title"),
+                             severity="warning")
+            return
+        self.seat.run_in_thread(dialler.hang_up, "callback hang-up")
+
+    def _outcome_text(self, progress: CallbackProgress | CallbackResult) -> str:
+        outcome = progress.outcome
+        if outcome is None:
+            return ""
+        zh, en = CALL_OUTCOME_LABELS[outcome]
+        return zh if self.language is Language.ZH else en
+
+    def _callback_progress(self, progress: CallbackProgress) -> None:
+        if not self.ready or progress.stage == "ended":
+            return
+        key = "fu.cb_dialling" if progress.stage == "dialling" else "fu.cb_connected"
+        self._status(self.t(key).format(number=progress.number))
+
+    def _status(self, message: str) -> None:
+        """The status line, if the screen is still up (the callback may outlive it)."""
+        try:
+            self.query_one("#fu-status", Static).update(message)
+        except NoMatches:
+            pass
+
+    def _callback_done(self, result: CallbackResult) -> None:
+        if result.closed:
+            message = self.t("fu.cb_reached").format(number=result.number)
+        else:
+            message = self.t("fu.cb_open").format(
+                number=result.number, outcome=self._outcome_text(result), detail=result.detail)
+        self.seat.notify(message, title=self.t("fu.cb_title"),
+                         severity="information" if result.closed else "warning", markup=False)
+        if self.ready and self.is_attached:
+            self._status(message)
+            self.action_reload()
 
     def action_back(self) -> None:
         self.dismiss()

@@ -50,6 +50,9 @@ def build_console(
         app = make_app(headless.line, headless.store, headless.flow.clock, settings,
                        headless.flow, night=headless.parts["night"])
         headless.parts["sinks"].append(app.on_line_event)
+        dialler = headless.parts.get("callbacks")
+        if dialler is not None:  # the seat places callbacks; the headless line never does
+            app.callbacks = dialler.for_seat(busy=lambda: bool(app._calls_on_line()))
     except BaseException:
         if headless.store is not None:
             headless.store.close()
@@ -92,7 +95,8 @@ class Startup:
                 anchoring.start()  # the chain heads outside the database, every few minutes
             return Started(headless.line, headless.store, headless.flow,
                            night=headless.parts.get("night"),
-                           line_sinks=headless.parts.get("sinks"))
+                           line_sinks=headless.parts.get("sinks"),
+                           callbacks=headless.parts.get("callbacks"))
         finally:
             self.done.set()
 

@@ -106,6 +106,12 @@ class SeatStore(Protocol):
     def close_follow_up(
         self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
     ) -> FollowUp: ...
+    def close_follow_up_by_hand(
+        self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
+    ) -> FollowUp:
+        """As the domain allows: one with a number to call back closes by a callback that
+        reached the caller, or by a supervisor (`console.domain.callback`)."""
+        ...
 
 
 class NightSwitch(Protocol):

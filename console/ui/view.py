@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.worker import Worker
 
+    from console.callflow.callback import CallbackDialer
     from console.headset import HeadsetStatus
     from console.store import FollowUp
     from console.ui.ports import NightSwitch, SeatStore
@@ -48,6 +49,8 @@ class SeatView(Protocol):
     store: SeatStore
     """Reads for lists (today's calls, follow-ups); run them in a worker. Still used for the
     few writes the seat has no intent for yet (closing a follow-up, a gate-post note)."""
+    callbacks: CallbackDialer | None
+    """Places callbacks (回访) from a follow-up (blocking: in a worker); None without a line."""
 
     @property
     def is_running(self) -> bool: ...
@@ -75,6 +78,10 @@ class SeatView(Protocol):
     def open_follow_ups(self) -> list[FollowUp]: ...
 
     def login_blocking(self, agent_id: str, secret: str) -> None: ...
+
+    def callback_bridge(self, call: Any) -> Callable[[], None] | None:
+        """Bridge an answered callback to the headset (None: no headset)."""
+        ...
 
     def login_queued_note(self) -> str: ...
 
