@@ -334,6 +334,11 @@ class DutyOutgoingCall:
             call_id=self._call_id, cseq=self._cseq, routes=routes)
         self._send_ack_2xx()
         self._cancel_timers(ring=True)
+        if self._state is CallState.ENDED:  # a 2xx after we gave up (timer B): ACK, BYE
+            log.warning("outgoing %s: answered after it was given up; hanging up",
+                        self.call_id)
+            self._line.send_in_dialog(self, "BYE", ())
+            return
         if self._cancel_wanted:  # the answer crossed our CANCEL: ACK, then BYE (§9.1, §15)
             self._move_answered()
             self._line.send_in_dialog(self, "BYE", ())

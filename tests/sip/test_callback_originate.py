@@ -152,6 +152,17 @@ def test_a_proxy_that_never_answers_gives_up_at_timer_b(rig):
     assert len(sent(transport, "INVITE")) == 7  # 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s
 
 
+def test_an_answer_after_timer_b_is_acked_and_byed_not_taken(rig):
+    line, transport, sched, media, events = rig
+    call = line.dial("300", ring_seconds=60)  # timer B (32 s) before the ring time
+    [invite] = sent(transport, "INVITE")
+    sched.advance(33)
+    assert call.state is CallState.ENDED
+    transport.inject(answer_2xx(invite))  # far too late: the call was given up
+    assert len(sent(transport, "ACK")) == 1 and len(sent(transport, "BYE")) == 1
+    assert call.state is CallState.ENDED and call.wait_final(0).code == 0  # type: ignore[union-attr]
+
+
 def test_a_407_is_answered_once_with_credentials(rig):
     line, transport, sched, media, events = rig
     call = line.dial("300")
