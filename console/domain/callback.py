@@ -8,7 +8,7 @@ number of the call the follow-up was filed from — never to a number anybody ty
 Two rules live here, once, and the running code calls them:
 
 - `check_callback`: which call may be placed. The rules are an ordered table
-  (`CALLBACK_RULES`, printed by `describe_callback_rules`); the first that refuses says why,
+  (`CALLBACK_RULES`, printed by `python -m console.domain`); the first that refuses says why,
   in one line a seat can show.
 - `follow_up_closes` / `hand_close_refusal`: a follow-up closes when a callback reached the
   caller, or when a supervisor closes it. A callback that did not reach the caller (no

@@ -11,7 +11,8 @@ The follow-up's call is an incoming call from 300 in the record; SIPp registers 
   recorded reached, sealed, linked, and the follow-up closed; verify sound;
 - busy (486) / unavailable (480) / ringing past the ring time (our CANCEL, 487): recorded
   busy / no answer / no answer, the follow-up stays open;
-- a number the PBX refuses (no contact: Kamailio 404): recorded failed, stays open.
+- a number the PBX refuses (no contact: Kamailio 404): recorded failed, stays open;
+- the duty record locked (SQLite, another process) while the callback is up: nothing lost.
 
 Bounded: SIPp's -timeout (30 s), the dialler's ring time (10 s; 3 s where it is let run
 out); the lab stops what it started.
@@ -19,7 +20,9 @@ out); the lab stops what it started.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -76,13 +79,15 @@ def test_a_callback_reaches_the_sipp_callee_through_kamailio_and_closes_the_foll
             worker = threading.Thread(
                 target=lambda: done.append(dialler.place(fu, "1024", progress=stages.append)),
                 name="callback")
-            worker.start()
-            wait_until("the callee answered",
-                       lambda: any(p.stage == "connected" for p in stages), 15)
-            assert dialler.current is not None
-            sip_call_id = dialler.current.call_id
-            assert dialler.hang_up()  # the agent hangs up: BYE through the proxy
-            worker.join(15)
+            with lab.capture(ports=[callee.media_port]) as cap:
+                worker.start()
+                wait_until("the callee answered",
+                           lambda: any(p.stage == "connected" for p in stages), 15)
+                assert dialler.current is not None
+                sip_call_id = dialler.current.call_id
+                time.sleep(1.0)  # a second of the conversation: the line's RTP to the callee
+                assert dialler.hang_up()  # the agent hangs up: BYE through the proxy
+                worker.join(15)
             assert not worker.is_alive() and done
             assert store.settle(10)
             [cb] = store.callbacks_of(fu)
@@ -103,6 +108,61 @@ def test_a_callback_reaches_the_sipp_callee_through_kamailio_and_closes_the_foll
     assert cb.sealed_at is not None and cb.seq is not None and cb.row_hash  # chained, sealed
     assert cb.placed_by == "1024" and cb.seat == seat_name
     assert follow_up.status is FollowUpStatus.DONE and cb.key in (follow_up.closing_note or "")
+    assert report.ok, report.problem
+    # Media: the line streamed G.711 to the address and port of the callee's SDP answer
+    # (silence: no headset on this machine, the seat's would carry the agent's voice).
+    sent = [p for p in cap.rtp() if p.dst[1] == callee.media_port and p.payload_type == 0]
+    assert len(sent) >= 25, f"{len(sent)} RTP packets to the callee in a second"
+
+
+def test_database_locked_during_a_callback_loses_nothing(
+    lab: labctl.Lab, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The duty record goes away (SQLite locked by another process) as the callback is
+    placed: the call goes on, its writes wait in the outbox, and all of them land once the
+    lock goes — reached, sealed, linked, the follow-up closed, verify sound."""
+    config = _config(lab, tmp_path, tmp_path_factory)
+    callee = lab.sipp_start(E2E_SIPP / "uas_callback_answer.xml", service="300", timeout=30)
+    blocker = sqlite3.connect(tmp_path / "seat" / "duty.db", isolation_level=None,
+                              check_same_thread=False)
+    try:
+        assert lab.register_contact("300", callee.sip_port) == 200
+        with running_console(config, MONDAY_10) as console:
+            store = console.headless.store
+            fu = _follow_up(store, console.headless.parts["records"].seat, "300")
+            dialler = _dialler(console)
+            stages: list[str] = []
+            done: list[CallbackResult] = []
+
+            def progress(p: CallbackProgress) -> None:
+                if p.stage == "dialling":
+                    blocker.execute("BEGIN EXCLUSIVE")  # the database away from here on
+                stages.append(p.stage)
+
+            worker = threading.Thread(
+                target=lambda: done.append(dialler.place(fu, "1024", progress=progress)),
+                name="callback")
+            worker.start()
+            wait_until("the callee answered", lambda: "connected" in stages, 15)
+            assert dialler.hang_up()
+            worker.join(15)
+            assert done and done[0].outcome is CallOutcome.REACHED and done[0].closed
+            status = store.outbox_status
+            held = status.pending if status is not None else 0
+            blocker.execute("ROLLBACK")  # the database is back
+            assert store.settle(20)
+            [cb] = store.callbacks_of(fu)
+            follow_up = next(f for f in store.follow_ups(status=None) if f.key == fu)
+            report = store.verify()
+        result = callee.wait()
+    finally:
+        blocker.close()
+        lab.register_contact("300", callee.sip_port, expires=0)
+        callee.stop()
+    assert result.ok, result.describe()
+    assert held >= 3  # the answer, the seal and the follow-up's close waited in the outbox
+    assert cb.outcome is CallOutcome.REACHED and cb.answered_at is not None and cb.sealed_at
+    assert follow_up.status is FollowUpStatus.DONE
     assert report.ok, report.problem
 
 
