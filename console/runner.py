@@ -169,7 +169,7 @@ def assemble(
     from console import config as config_mod
     from console.adapters import LINE_NAME, ScheduleStaffing, StoreCallRecords, flow_settings
     from console.callflow.callback import CallbackDialer
-    from console.callflow.events import RecordAlarm
+    from console.callflow.events import RecordAlarm, RecordingAlarm
     from console.domain.night import NightMode
     from console.holidays.watch import CalendarWatch
     from console.prompts import PromptBook
@@ -238,8 +238,14 @@ def assemble(
         sinks.append(flow.on_line_event)
         # Callbacks (回访): this dialler never dials (attended=False, the domain's first
         # rule); a seat takes it `for_seat()` (console.ui.assemble). The line is its Dialler.
+        # Recorded like an incoming call when recording is on; a recording that fails is an
+        # alarm in the record and on the seat, and the callback goes on.
+        def callback_alarm(call_id: str, detail: str) -> None:
+            store.raise_alarm("recording_failed", f"callback {call_id}: {detail}")
+            flow.bus.publish(RecordingAlarm(clock.now(), call_id, detail))
+
         callbacks = CallbackDialer(store, cast(Dialler, line), clock, line_name=LINE_NAME,
-                                   seat=seat)
+                                   seat=seat, recorder=flow.recorder, on_alarm=callback_alarm)
         record_alarms.subscribe(lambda alarm: flow.bus.publish(RecordAlarm(
             clock.now(), alarm.kind, alarm.message, alarm.pending, alarm.unsaved)))
     except BaseException:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from console.callflow.ports import Clock, FlowError
+from console.callflow.recording import Recorder, Recording, RecordingError
 from console.domain.callback import (
     CallbackRefused,
     CallbackRequest,
@@ -59,7 +60,7 @@ class CallbackRecords(Protocol):
                       at: datetime | None = None) -> str: ...
     def callback_answered(self, key: str, at: datetime) -> None: ...
     def seal_callback(self, key: str, outcome: CallOutcome, *, ended_at: datetime,
-                      end_reason: str, action: str) -> None: ...
+                      end_reason: str, action: str, recording: str | None = None) -> None: ...
     def close_by_callback(self, follow_up_key: str, call_key: str, who: str,
                           number: str) -> None: ...
 
@@ -110,6 +111,10 @@ class CallbackDialer:
     ring_seconds: float = DEFAULT_RING_SECONDS
     busy: Callable[[], bool] = lambda: False
     """Whether the seat has a call up already (then no callback)."""
+    recorder: Recorder | None = None
+    """Records the conversation (stereo WAV, as an incoming call's) when recording is on."""
+    on_alarm: Callable[[str, str], None] | None = None
+    """Hears a recording that could not be made: (call id, what failed)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -214,8 +219,10 @@ class CallbackDialer:
             call.hangup()
             result = call.wait_final(5.0) or DialResult(0, "no final answer from the line")
         stop_bridge: Callable[[], None] | None = None
+        recording: Recording | None = None
         if result.answered:
             self.records.callback_answered(key, self.clock.now())
+            recording = self._record(call, number)
             tell("connected", detail=f"{result.code} {result.reason}")
             if bridge is not None:
                 try:
@@ -230,11 +237,41 @@ class CallbackDialer:
                 stop_bridge()
             except Exception:
                 log.exception("callback %s: headset bridge stop failed", key)
-        return self._seal(key, follow_up_key, agent_id, number, call, result, tell)
+        if recording is not None:
+            recording.close()
+        path = str(recording.path) if recording is not None else None
+        return self._seal(key, follow_up_key, agent_id, number, call, result, tell, path)
+
+    def _record(self, call: OutgoingCall, number: str) -> Recording | None:
+        """The conversation's WAV (callee left, console right), fed by the call's audio tap."""
+        if self.recorder is None:
+            return None
+        try:
+            path = self.recorder.file_for(self.clock.now(), number, call.call_id, "callback")
+            recording = self.recorder.open(path, 2, call.call_id)
+        except RecordingError as exc:
+            self._alarm(call.call_id, f"callback not recorded: {exc}")
+            return None
+        try:
+            call.tap_audio(recording.tap)
+        except SipError as exc:  # ended meanwhile
+            recording.close()
+            self._alarm(call.call_id, f"callback not recorded: {exc}")
+            return None
+        return recording
+
+    def _alarm(self, call_id: str, detail: str) -> None:
+        log.error("ALARM: %s: %s", call_id, detail)
+        if self.on_alarm is not None:
+            try:
+                self.on_alarm(call_id, detail)
+            except Exception:
+                log.exception("callback alarm listener failed")
 
     def _seal(self, key: str, follow_up_key: str, agent_id: str, number: str,
               call: OutgoingCall, result: DialResult,
-              tell: Callable[[str, CallOutcome | None, str], None]) -> CallbackResult:
+              tell: Callable[[str, CallOutcome | None, str], None],
+              recording: str | None) -> CallbackResult:
         outcome = callback_outcome(result.answered, result.code)
         detail = f"{result.code} {result.reason}".strip() if result.code else result.reason
         ended = call.ended_by
@@ -243,7 +280,7 @@ class CallbackDialer:
         if result.answered and ended is not None:
             action += f"; ended {ended.value}"
         self.records.seal_callback(key, outcome, ended_at=self.clock.now(),
-                                   end_reason=end_reason, action=action)
+                                   end_reason=end_reason, action=action, recording=recording)
         closes = follow_up_closes(outcome)
         if closes:
             self.records.close_by_callback(follow_up_key, key, agent_id, number)

@@ -68,6 +68,8 @@ class Callback:
     sip_call_id: str | None
     end_reason: str | None
     action: str | None
+    recording: str | None
+    """The WAV file of the conversation (both directions), when recording is on."""
     seat: str | None
     seq: int | None
     row_hash: str | None
@@ -145,10 +147,11 @@ def seal_callback(
     ended_at: datetime,
     end_reason: str,
     action: str,
+    recording: str | None = None,
 ) -> None:
     """Seal the callback with its outcome (reached / no answer / busy / failed)."""
     seal_call(store, key, outcome, ended_at=ended_at, end_reason=end_reason, action=action,
-              step="ended")
+              step="ended", recording=recording)
 
 
 def close_by_callback(
@@ -211,7 +214,7 @@ def callbacks_of(store: RecordCore, follow_up_key: str) -> list[Callback]:
             select(
                 c.key, c.follow_up_key, c.caller_number, c.ring_at, c.answered_by,
                 c.answered_at, c.ended_at, c.outcome, c.sip_call_id, c.end_reason, c.action,
-                c.seat, c.seq, c.row_hash, c.sealed_at,
+                c.recording, c.seat, c.seq, c.row_hash, c.sealed_at,
             )
             .where(c.follow_up_key == follow_up_key, c.kind == CALLBACK_KIND)
             .order_by(c.ring_at, c.id)
@@ -221,8 +224,8 @@ def callbacks_of(store: RecordCore, follow_up_key: str) -> list[Callback]:
                 key=r[0], follow_up_key=str(r[1]), number=r[2], ring_at=r[3], placed_by=r[4],
                 answered_at=r[5], ended_at=r[6],
                 outcome=None if r[7] is None else CallOutcome(r[7]),
-                sip_call_id=r[8], end_reason=r[9], action=r[10], seat=r[11], seq=r[12],
-                row_hash=r[13], sealed_at=r[14],
+                sip_call_id=r[8], end_reason=r[9], action=r[10], recording=r[11],
+                seat=r[12], seq=r[13], row_hash=r[14], sealed_at=r[15],
             )
             for r in rows
         ]

@@ -392,11 +392,12 @@ class DutyRecord(RecordCore):
         _callbacks.callback_answered(self, key, at)
 
     def seal_callback(
-        self, key: str, outcome: CallOutcome, *, ended_at: datetime, end_reason: str, action: str
+        self, key: str, outcome: CallOutcome, *, ended_at: datetime, end_reason: str,
+        action: str, recording: str | None = None,
     ) -> None:
         """Seal a callback with its outcome (reached / no answer / busy / failed)."""
         _callbacks.seal_callback(self, key, outcome, ended_at=ended_at, end_reason=end_reason,
-                                 action=action)
+                                 action=action, recording=recording)
 
     def close_by_callback(self, follow_up_key: str, call_key: str, who: str, number: str) -> None:
         """Close the follow-up as done: callback `call_key` reached the caller (outbox)."""

@@ -18,9 +18,10 @@ import pytest
 
 from console.callflow import ShiftedClock
 from console.callflow.callback import CallbackDialer, CallbackError, CallbackProgress
+from console.callflow.recording import Recorder
 from console.domain.callback import CallbackRefused
 from console.store import AgentRole, CallOutcome, DatabaseUnavailable, DutyRecord, FollowUpStatus
-from sip.api import CallState, DialError, DialResult, EndReason, LineStatus
+from sip.api import AudioDirection, CallState, DialError, DialResult, EndReason, LineStatus
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 OK_200 = DialResult(200, "OK")
@@ -66,7 +67,10 @@ class FakeOutgoing:
         return None
 
     def tap_audio(self, tap: object) -> None:
-        return None
+        if callable(tap):  # a second of conversation, both ways, as the line's threads would
+            for _ in range(50):
+                tap(AudioDirection.RECEIVED, b"\x01\x00" * 160)
+                tap(AudioDirection.SENT, b"\x02\x00" * 160)
 
 
 @dataclass
@@ -229,3 +233,36 @@ def test_one_callback_at_a_time_and_not_while_a_call_is_up(record: DutyRecord) -
         busy=lambda: True)
     with pytest.raises(CallbackRefused, match="a call is up on this seat"):
         d.place(fu, "1024")
+
+
+def test_a_reached_callback_is_recorded_like_an_incoming_call(
+    record: DutyRecord, tmp_path: Path
+) -> None:
+    import wave
+
+    fu = follow_up(record)
+    recorder = Recorder(tmp_path / "recordings")
+    d = CallbackDialer(record, FakeDialler(), ShiftedClock(T0), seat="s1",
+                       recorder=recorder).for_seat()
+    result = d.place(fu, "1024")
+    recorder.stop()
+    [cb] = record.callbacks_of(fu)
+    assert result.outcome is CallOutcome.REACHED and cb.recording is not None
+    assert cb.recording.endswith("-callback.wav") and "13800138000" in cb.recording
+    with wave.open(cb.recording) as wav:  # callee left, console right, 1 s
+        assert (wav.getnchannels(), wav.getframerate(), wav.getnframes()) == (2, 8000, 8000)
+
+
+def test_a_recording_that_cannot_be_made_is_an_alarm_and_the_callback_goes_on(
+    record: DutyRecord, tmp_path: Path
+) -> None:
+    fu = follow_up(record)
+    (tmp_path / "not-a-dir").write_text("a file where the recordings should go")
+    alarms: list[tuple[str, str]] = []
+    d = CallbackDialer(record, FakeDialler(), ShiftedClock(T0), seat="s1",
+                       recorder=Recorder(tmp_path / "not-a-dir"),
+                       on_alarm=lambda cid, what: alarms.append((cid, what))).for_seat()
+    result = d.place(fu, "1024")
+    assert result.outcome is CallOutcome.REACHED and result.closed
+    assert alarms and "callback not recorded: cannot create" in alarms[0][1]
+    assert record.callbacks_of(fu)[0].recording is None

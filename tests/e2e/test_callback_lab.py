@@ -7,8 +7,9 @@ The follow-up's call is an incoming call from 300 in the record; SIPp registers 
 300 at Kamailio (`lab.register_contact`) and plays the callee:
 
 - answers: the INVITE for 300 reaches it through the proxy, the console ACKs through the
-  route set, the agent hangs up (BYE through the proxy, SIPp answers 200); the callback is
-  recorded reached, sealed, linked, and the follow-up closed; verify sound;
+  route set, the line streams RTP to the callee's SDP address, the agent hangs up (BYE
+  through the proxy, SIPp answers 200); the callback is recorded reached, sealed, linked,
+  its conversation in a stereo WAV, and the follow-up closed; verify sound;
 - busy (486) / unavailable (480) / ringing past the ring time (our CANCEL, 487): recorded
   busy / no answer / no answer, the follow-up stays open;
 - a number the PBX refuses (no contact: Kamailio 404): recorded failed, stays open;
@@ -23,6 +24,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import wave
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,8 +41,9 @@ pytestmark = pytest.mark.lab
 MONDAY_10 = at("2026-03-02 10:00")
 
 
-def _config(lab: labctl.Lab, tmp_path: Path, factory: pytest.TempPathFactory) -> Path:
-    return write_console_toml(tmp_path / "seat", lab.proxy_port,
+def _config(lab: labctl.Lab, tmp_path: Path, factory: pytest.TempPathFactory,
+            recording: bool = False) -> Path:
+    return write_console_toml(tmp_path / "seat", lab.proxy_port, recording=recording,
                               prompt_cache=factory.getbasetemp() / "prompt-cache")
 
 
@@ -65,7 +68,7 @@ def _dialler(console) -> CallbackDialer:  # type: ignore[no-untyped-def]
 def test_a_callback_reaches_the_sipp_callee_through_kamailio_and_closes_the_follow_up(
     lab: labctl.Lab, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    config = _config(lab, tmp_path, tmp_path_factory)
+    config = _config(lab, tmp_path, tmp_path_factory, recording=True)
     callee = lab.sipp_start(E2E_SIPP / "uas_callback_answer.xml", service="300", timeout=30)
     try:
         assert lab.register_contact("300", callee.sip_port) == 200
@@ -113,6 +116,10 @@ def test_a_callback_reaches_the_sipp_callee_through_kamailio_and_closes_the_foll
     # (silence: no headset on this machine, the seat's would carry the agent's voice).
     sent = [p for p in cap.rtp() if p.dst[1] == callee.media_port and p.payload_type == 0]
     assert len(sent) >= 25, f"{len(sent)} RTP packets to the callee in a second"
+    # Recorded as an incoming call is (recording on): stereo WAV, the conversation's length.
+    assert cb.recording is not None and cb.recording.endswith("-callback.wav")
+    with wave.open(cb.recording) as wav:
+        assert wav.getnchannels() == 2 and wav.getnframes() >= 0.8 * 8000
 
 
 def test_database_locked_during_a_callback_loses_nothing(
