@@ -68,11 +68,14 @@ from console.ui.intents import (
 from console.ui.model import LiveCall, Phase, SeatModel, forward_failed
 from console.ui.settings import UiSettings
 from console.ui.texts import text
+from console.widgets.team_board import BoardAlarm, BoardHeard, word
 from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 
 if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only when used
     from console.callflow.callback import CallbackDialer
+    from console.domain.board import Board
     from console.store import Agent, AgentState, Handover
+    from console.store.board import BoardFeed
     from console.ui.messages import (
         FlowEventPosted,
         HandoverAccepted,
@@ -247,6 +250,14 @@ class DutyConsoleApp(App[int]):
         self._held_keys: deque[events.Key] = deque()
         """Typed keys waiting for the key before them to be handled (`on_event`)."""
         self._key_in_flight: object | None = None
+        self.board: BoardFeed | None = None
+        """This seat's part in the team board (`console.store.board`): publishes the seat's
+        presence, hears the team's. Opened at `_go_live` for a record that claimed its seat;
+        a test may set its own before the app runs."""
+        self.team_board: Board | None = None
+        """The newest board heard (None until the first read)."""
+        self.board_live = False
+        """The board's listener hears the database (False while it reconnects)."""
         self.title = text("app.title", self.language)
         from console.screens.keys import localize_bindings
 
@@ -361,8 +372,51 @@ class DutyConsoleApp(App[int]):
         the probe failed and the watch died, issue 11 point 2), and its first result must
         reach a seat that already listens (else `门岗: 未检测` until the next probe)."""
         self._unsubscribe = self.flow.subscribe(self._from_flow)
+        self._start_board()
         if self.manage_line:
             self.run_in_thread(self._start_line_then_watchers, "line start")
+
+    def _start_board(self) -> None:
+        """Publish this seat's presence and hear the team's, once the record is live (its
+        listener reads the board at once, in its own thread; nothing here waits)."""
+        if self.board is None:
+            from console.store.board import open_board
+
+            self.board = open_board(self.store)
+        if self.board is None:
+            return
+        self.board.start(lambda board: self.post_message(BoardHeard(board)),
+                         lambda kind, words: self.post_message(BoardAlarm(kind, words)))
+        self._publish_presence()
+
+    def on_board_heard(self, message: BoardHeard) -> None:
+        self.team_board = message.board
+        self.board_live = True
+        self._tell_screens(SeatChanged())
+
+    def on_board_alarm(self, message: BoardAlarm) -> None:
+        self.board_live = message.kind == "board_back"
+        if not self.board_live:
+            self.notify(message.words, title=word("no_board", self.language),
+                        severity="warning", markup=False)
+        self._tell_screens(SeatChanged())
+
+    def _publish_presence(self) -> None:
+        """Tell the team this seat's state (returns at once; nothing new: nothing sent)."""
+        if self.board is None or self._shut_down:
+            return
+        from console.domain.board import WaitingCall, presence_of
+
+        agent = self.agent
+        waiting = [WaitingCall(c.call_id, c.arrived_at) for c in self.model.ringing()]
+        try:
+            self.board.publish(presence_of(
+                self.board.seat, agent.state if agent else None, agent.since if agent else None,
+                self.clock.now(), agent_id=agent.agent_id if agent else None,
+                away_reason=agent.away_reason if agent else "", waiting=waiting,
+                line=self.line_status.value, gate_ok=self.model.gate_ok))
+        except DomainError as exc:
+            log.warning("presence not published: %s", exc)
 
     def _start_line_then_watchers(self) -> None:
         """In a worker: the line's start blocks (REGISTER); a failure is reported and the
@@ -594,6 +648,11 @@ class DutyConsoleApp(App[int]):
             except Exception as exc:
                 log.warning("headset stop: %s", exc)
         self.bridges.clear()
+        if self.board is not None:  # the seat offline on every board (bounded), then stop
+            try:
+                self.board.stop()
+            except Exception as exc:
+                log.warning("team board stop: %s", exc)
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -1260,7 +1319,9 @@ class DutyConsoleApp(App[int]):
         self._tell_screens(SeatChanged())
 
     def _tell_screens(self, change: SeatChanged) -> None:
-        """One `SeatChanged` to each screen on the stack (it does not bubble back up)."""
+        """One `SeatChanged` to each screen on the stack (it does not bubble back up); the
+        team hears of it too (`_publish_presence`: only what changed is sent)."""
+        self._publish_presence()
         if not self.is_running:  # shutting down: screens are losing their widgets
             return
         for screen in list(self.screen_stack):

@@ -31,6 +31,7 @@ from console.ui.model import LiveCall, Phase, SeatModel
 from console.ui.texts import text
 from console.widgets.calls_table import CallsTable
 from console.widgets.status_bar import StatusBar, StatusView
+from console.widgets.team_board import BoardStrip
 from sip.api import LineStatus
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ class SeatScreen(SeatScreen_):
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusBar(id="status")
+        yield BoardStrip(id="board-strip")  # the team (issue 13); shown once a board is heard
         with Horizontal(id="seat-body"):
             with Vertical(id="seat-left"):
                 yield Label(self.t("seat.today"), classes="section")
@@ -195,6 +197,10 @@ class SeatScreen(SeatScreen_):
         if not self.drawable:
             return
         self.query_one(StatusBar).show(status_view(self.seat))
+        strip = self.query_one(BoardStrip)
+        strip.display = self.seat.team_board is not None
+        strip.show(self.seat.team_board, self.seat.board_live, self.seat.clock.now(),
+                   self.language, self.seat.settings.away_limit)
         waiting = waiting_lines(self.seat.model.ringing(), self.seat)
         self.query_one("#waiting", Static).update(waiting or self.t("seat.none"))
 

@@ -338,6 +338,9 @@ class SeatRow(Base):
     """When the seat last said it runs (its start; a live board may refresh it)."""
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """Set by a clean stop; a crashed seat leaves it None (its next start takes it over)."""
+    presence: Mapped[str | None] = mapped_column(Text)
+    """The seat's latest state for the team board (`console.domain.board.SeatPresence` as
+    JSON, `console.store.board`); None until the seat first publishes one."""
 
 
 class ClaimRow(Base):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from console.callflow.ports import Clock
 from console.domain.agent import Agent
+from console.domain.board import Board
 from console.domain.labels import Language
 from console.ui.model import SeatModel
 from console.ui.settings import UiSettings
@@ -51,6 +52,10 @@ class SeatView(Protocol):
     few writes the seat has no intent for yet (closing a follow-up, a gate-post note)."""
     callbacks: CallbackDialer | None
     """Places callbacks (回访) from a follow-up (blocking: in a worker); None without a line."""
+    team_board: Board | None
+    """The team board as last heard (`console.store.board`); None: none heard (no team)."""
+    board_live: bool
+    """The board's listener hears the database (False while it reconnects)."""
 
     @property
     def is_running(self) -> bool: ...

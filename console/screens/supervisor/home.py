@@ -34,6 +34,7 @@ from console.screens.supervisor.panes import (
 )
 from console.ui.calendar import coverage_text
 from console.ui.errors import UiError
+from console.widgets.team_board import TeamBoard, word
 
 if TYPE_CHECKING:
     from console.app import DutyConsoleApp
@@ -145,12 +146,29 @@ class SupervisorScreen(SeatScreen_):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.redraw()
         self.show_calendar()
         self.set_interval(60.0, self.show_calendar)
         today = self.seat.clock.now().astimezone(self.seat.settings.timezone).date()
         if is_report_day(today):  # duty rules §6: the weekly report is written on Friday
             self.seat.notify(self.t("rv.as.due_today"), title=self.t("rv.tab.kpis"),
                              timeout=20)
+
+    def redraw(self) -> None:
+        """The team board (issue 13): its tab is added when the first board is heard (a
+        supervisor of a seat without a team has none), then handed each new board."""
+        board = self.seat.team_board
+        if board is None or not self.query("#review-tabs"):
+            return
+        found = self.query("#team-board")
+        if not found:
+            team = TeamBoard(self.seat.clock.now, self.language,
+                             self.seat.settings.away_limit, id="team-board")
+            team.show(board, self.seat.board_live)  # drawn once it is mounted
+            self.query_one("#review-tabs", TabbedContent).add_pane(
+                TabPane(word("board", self.language), team, id="tab-board"))
+            return
+        found.first(TeamBoard).show(board, self.seat.board_live)
 
     def show_calendar(self) -> None:
         """The holiday calendar's end, from `warn_days` before it; red once it is past."""

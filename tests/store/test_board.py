@@ -1,0 +1,227 @@
+"""The team board across seats: a state change at seat A reaches a board listening at seat B.
+
+PostgreSQL (a real server, `tests.store.pg`): LISTEN/NOTIFY, no polling; the listener
+survives the server's restart (alarm while away, the board re-read when it is back).
+SQLite: the loopback datagram notice between two seats of one machine on one file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from console.domain.board import (
+    Board,
+    BoardState,
+    GateWord,
+    LineWord,
+    SeatPresence,
+    WaitingCall,
+)
+from console.store import DutyRecord
+from console.store.board import BoardFeed, announce_local, local_dir, read_board
+from tests.store.pg import PgServer, restart
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Boards:
+    """A board sink that remembers what it heard (the listener's thread calls it)."""
+
+    def __init__(self) -> None:
+        self.boards: list[Board] = []
+        self.alarms: list[tuple[str, str]] = []
+        self._heard = threading.Condition()
+
+    def board(self, board: Board) -> None:
+        with self._heard:
+            self.boards.append(board)
+            self._heard.notify_all()
+
+    def alarm(self, kind: str, message: str) -> None:
+        with self._heard:
+            self.alarms.append((kind, message))
+            self._heard.notify_all()
+
+    def wait(self, holds: Callable[[], bool], timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._heard:
+            while not holds():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._heard.wait(left)
+        return True
+
+    def state_of(self, seat: str) -> BoardState | None:
+        if not self.boards:
+            return None
+        found = [s.state for s in self.boards[-1].seats if s.seat == seat]
+        return found[0] if found else None
+
+
+def seat_record(url: str) -> DutyRecord:
+    return DutyRecord(url, tz=UTC)
+
+
+@pytest.fixture
+def two_seats(db_url: str) -> Iterator[tuple[DutyRecord, DutyRecord]]:
+    a, b = seat_record(db_url), seat_record(db_url)
+    a.claim_seat("seat-a")
+    b.claim_seat("seat-b")
+    yield a, b
+    a.close()
+    b.close()
+
+
+def on_call(seat: str, since: datetime, waiting: tuple[WaitingCall, ...] = ()) -> SeatPresence:
+    return SeatPresence(seat, BoardState.ON_CALL, since, agent_id="1024",
+                        line=LineWord.REGISTERED, gate_post=GateWord.OK, waiting=waiting)
+
+
+def test_a_state_change_at_seat_a_reaches_the_board_of_seat_b(
+    two_seats: tuple[DutyRecord, DutyRecord],
+) -> None:
+    a, b = two_seats
+    heard = Boards()
+    feed_a, feed_b = BoardFeed(a, "seat-a"), BoardFeed(b, "seat-b")
+    feed_a.start(lambda _b: None)
+    feed_b.start(heard.board, heard.alarm)
+    try:
+        # Before anything is published the board reads both seats, logged out.
+        assert heard.wait(lambda: heard.state_of("seat-a") is BoardState.LOGGED_OUT)
+        since = datetime.now(UTC)
+        waiting = (WaitingCall("dlg-1", since - timedelta(seconds=12)),)
+        started = time.monotonic()
+        assert feed_a.publish(on_call("seat-a", since, waiting))
+        assert heard.wait(lambda: heard.state_of("seat-a") is BoardState.ON_CALL)
+        took = time.monotonic() - started
+        last = heard.boards[-1]
+        seat_a = next(s for s in last.seats if s.seat == "seat-a")
+        assert seat_a.agent_id == "1024" and seat_a.gate_post is GateWord.OK
+        assert [w.dialog for w in last.waiting()] == ["dlg-1"]
+        assert took < 2.0, f"seat B heard seat A after {took:.2f} s"
+        assert heard.alarms == []
+    finally:
+        feed_a.stop()
+        feed_b.stop()
+    # Stopping publishes the seat offline for whoever still reads the board.
+    board = read_board(b)
+    assert {s.seat: s.state for s in board.seats}["seat-a"] is BoardState.OFFLINE
+
+
+def test_the_listener_reads_only_when_told(two_seats: tuple[DutyRecord, DutyRecord]) -> None:
+    """No polling: with nothing published the board is read once (at the start), and a
+    presence that is the same as the last is not written again (no notice, no read)."""
+    a, b = two_seats
+    heard = Boards()
+    feed_a, feed_b = BoardFeed(a, "seat-a"), BoardFeed(b, "seat-b")
+    feed_a.start(lambda _b: None)
+    feed_b.start(heard.board, heard.alarm)
+    try:
+        assert heard.wait(lambda: len(heard.boards) == 1)
+        time.sleep(1.5)  # a polling listener would have read again meanwhile
+        assert feed_b.listener is not None and feed_b.listener.reads == 1
+        since = datetime.now(UTC)
+        assert feed_a.publish(on_call("seat-a", since))
+        assert heard.wait(lambda: heard.state_of("seat-a") is BoardState.ON_CALL)
+        assert not feed_a.publish(on_call("seat-a", since))  # nothing new to tell
+        time.sleep(0.5)
+        assert feed_b.listener.reads == 2
+    finally:
+        feed_a.stop()
+        feed_b.stop()
+
+
+@pytest.mark.postgres
+def test_publishing_never_waits_for_the_database(tmp_path: Path, postgres: PgServer) -> None:
+    """The call path's publish returns at once even with the server gone."""
+    from tests.store.pg import pg_server
+
+    with pg_server() as server:
+        record = seat_record(server.create_database())
+        record.claim_seat("seat-a")
+        feed = BoardFeed(record, "seat-a")
+        feed.start(lambda _b: None)
+        server.kill()
+        took = []
+        for i in range(20):
+            started = time.perf_counter()
+            feed.publish(on_call("seat-a", NOW + timedelta(seconds=i)))
+            took.append(time.perf_counter() - started)
+        assert max(took) < 0.01, f"publish took up to {max(took) * 1000:.1f} ms"
+        stopping = time.monotonic()
+        feed.stop()  # the last presence cannot be written: stop is bounded
+        assert time.monotonic() - stopping < 5.0
+        record.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_board_survives_a_postgresql_restart(postgres: PgServer) -> None:
+    """Server killed while listening: one `board_down` alarm (no exception out of the
+    thread), then `board_back` and a fresh read when it is back; seat A's change made
+    during the outage (published when the server answered again) reaches seat B."""
+    from tests.store.pg import pg_server
+
+    with pg_server() as server:
+        url = server.create_database()
+        a, b = seat_record(url), seat_record(url)
+        a.claim_seat("seat-a")
+        b.claim_seat("seat-b")
+        heard = Boards()
+        feed_a, feed_b = BoardFeed(a, "seat-a"), BoardFeed(b, "seat-b")
+        feed_a.start(lambda _b: None)
+        feed_b.start(heard.board, heard.alarm)
+        failures: list[BaseException | None] = []
+        previous = threading.excepthook
+        threading.excepthook = lambda args: failures.append(args.exc_value)
+        try:
+            assert heard.wait(lambda: len(heard.boards) >= 1)
+            server.kill()
+            assert heard.wait(lambda: [k for k, _ in heard.alarms] == ["board_down"], 30)
+            assert "not live" in heard.alarms[0][1] and "\n" not in heard.alarms[0][1]
+            feed_a.publish(on_call("seat-a", datetime.now(UTC)))  # while away
+            server.pid = restart(server).pid
+            assert heard.wait(lambda: [k for k, _ in heard.alarms] == ["board_down",
+                                                                       "board_back"], 30)
+            assert heard.wait(lambda: heard.state_of("seat-a") is BoardState.ON_CALL, 15)
+            assert failures == []
+        finally:
+            threading.excepthook = previous
+            feed_a.stop()
+            feed_b.stop()
+            a.close()
+            b.close()
+
+
+def test_sqlite_notices_reach_the_seats_of_this_machine_only_by_datagram(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'duty.db'}"
+    a, b = seat_record(url), seat_record(url)
+    a.claim_seat("seat-a")
+    b.claim_seat("seat-b")
+    heard = Boards()
+    feed_b = BoardFeed(b, "seat-b")
+    feed_b.start(heard.board, heard.alarm)
+    try:
+        assert heard.wait(lambda: len(heard.boards) == 1)
+        directory = local_dir(a)
+        # A socket left by a seat that crashed is removed by the next notice.
+        (directory / "stale.sock").touch()
+        feed_a = BoardFeed(a, "seat-a")
+        feed_a.start(lambda _b: None)
+        assert feed_a.publish(on_call("seat-a", datetime.now(UTC)))
+        assert heard.wait(lambda: heard.state_of("seat-a") is BoardState.ON_CALL)
+        assert not (directory / "stale.sock").exists()
+        assert announce_local(directory, "seat-a") == 2  # both seats listen
+        feed_a.stop()
+    finally:
+        feed_b.stop()
+        a.close()
+        b.close()

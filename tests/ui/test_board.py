@@ -1,0 +1,171 @@
+"""The team board in the TUI (issue 13): the strip on the seat, the supervisor's board tab.
+
+Two kinds of test: a fake feed (what the seat publishes, boards handed in as the
+listener's thread would), and one over the real `console.store.board` on the seat's
+SQLite record, where a second seat's state change shows on this seat's strip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+from textual.widgets import TabbedContent
+
+from console.app import DutyConsoleApp
+from console.domain.board import (
+    Board,
+    BoardState,
+    GateWord,
+    LineWord,
+    SeatPresence,
+    TeamFigures,
+    WaitingCall,
+)
+from console.store import DutyRecord
+from console.store.board import BoardFeed
+from console.widgets.team_board import BoardStrip, TeamBoard
+from tests.ui.conftest import TZ
+from tests.ui.fakes import FakeClock, FakeFlow
+from tests.ui.helpers import login, ring, screen_name, screen_text, until
+
+
+class FakeFeed:
+    """A board feed that records what the seat publishes; boards go in through `hear`,
+    from a thread of its own as the real listener's."""
+
+    def __init__(self, seat: str = "seat-2") -> None:
+        self.seat = seat
+        self.published: list[SeatPresence] = []
+        self.on_board: Callable[[Board], object] | None = None
+        self.on_alarm: Callable[[str, str], object] | None = None
+        self.stopped = False
+
+    def start(self, on_board: Callable[[Board], object],
+              on_alarm: Callable[[str, str], object] | None = None) -> None:
+        self.on_board, self.on_alarm = on_board, on_alarm
+
+    def publish(self, presence: SeatPresence) -> bool:
+        if self.published and presence.same_as(self.published[-1]):
+            return False
+        self.published.append(presence)
+        return True
+
+    def stop(self, at: dt.datetime | None = None) -> None:
+        self.stopped = True
+
+    def hear(self, board: Board) -> None:
+        assert self.on_board is not None
+        on_board = self.on_board
+        thread = threading.Thread(target=lambda: on_board(board))
+        thread.start()
+        thread.join()
+
+    def alarm(self, kind: str, words: str) -> None:
+        assert self.on_alarm is not None
+        self.on_alarm(kind, words)
+
+
+def team(now: dt.datetime) -> Board:
+    """Seat 1 away for 17 minutes (overdue), seat 2 ready, seat 3 on a call with one
+    caller waiting 42 s (the same dialog ringing at seat 2: counted once)."""
+    waiting = WaitingCall("dlg-7", now - dt.timedelta(seconds=42))
+    return Board((
+        SeatPresence("seat-1", BoardState.AWAY, now - dt.timedelta(minutes=17), "2048",
+                     away_reason="会议", line=LineWord.REGISTERED, gate_post=GateWord.OK),
+        SeatPresence("seat-2", BoardState.RINGING, waiting.since, "1024",
+                     line=LineWord.REGISTERED, gate_post=GateWord.OK, waiting=(waiting,)),
+        SeatPresence("seat-3", BoardState.ON_CALL, now - dt.timedelta(minutes=3), "3001",
+                     line=LineWord.FAILED, gate_post=GateWord.ALARM, waiting=(waiting,)),
+    ), TeamFigures(total=10, answered=9, within_limit=6), now)
+
+
+async def test_the_seat_publishes_its_state_and_shows_the_team_strip(
+    build: Callable[..., DutyConsoleApp], flow: FakeFlow, clock: FakeClock,
+) -> None:
+    app = build()
+    feed = FakeFeed()
+    app.board = feed  # type: ignore[assignment]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: screen_name(app) == "SeatScreen")
+        await until(pilot, lambda: feed.published[-1].state is BoardState.READY, "ready")
+        assert feed.published[-1].agent_id == "1024"
+        strip = app.screen.query_one(BoardStrip)
+        assert not strip.display  # no board heard yet: nothing to show
+        feed.hear(team(clock.now()))
+        await until(pilot, lambda: strip.display and "接通率 90%" in screen_text(app))
+        seen = screen_text(app)
+        # One waiting caller (rung at two seats), its 42 s; 6 of 9 within the limit.
+        assert "等待 1 (最长 42秒)" in seen and "限内接听 67%" in seen
+        assert "示忙 1" in seen and "通话 1" in seen and "振铃 1" in seen
+        ring(flow, "c1", "13800138000", clock.now())
+        await until(pilot, lambda: feed.published[-1].state is BoardState.RINGING, "ringing")
+        assert [w.dialog for w in feed.published[-1].waiting] == ["c1"]
+        await pilot.press("escape")
+        clock.advance(5)
+        await until(pilot, lambda: "最长 47秒" in screen_text(app), "seconds counting on")
+        feed.alarm("board_down", "the team board is not live: the database does not answer")
+        await until(pilot, lambda: "看板未连接" in screen_text(app), "the strip's alarm")
+        assert "Traceback" not in screen_text(app)
+    assert feed.stopped
+
+
+async def test_the_supervisor_gets_a_board_tab_when_a_board_is_heard(
+    build: Callable[..., DutyConsoleApp], clock: FakeClock,
+) -> None:
+    app = build()
+    feed = FakeFeed("seat-9")
+    app.board = feed  # type: ignore[assignment]
+    async with app.run_test(size=(160, 40)) as pilot:
+        await login(pilot, "9001", "s3cret-9001")
+        await until(pilot, lambda: screen_name(app) == "SupervisorScreen")
+        assert not app.screen.query("#team-board")  # no team heard: no tab
+        feed.hear(team(clock.now()))
+        await until(pilot, lambda: bool(app.screen.query("#team-board")), "the board tab")
+        app.screen.query_one("#review-tabs", TabbedContent).active = "tab-board"
+        await until(pilot, lambda: "seat-3" in screen_text(app), "the seats' rows")
+        seen = screen_text(app)
+        assert "示忙 17分 (会议) 超时" in seen  # away minutes, the reason, overdue
+        assert "注册失败" in seen and "不通" in seen  # seat 3's line and gate post
+        assert "来电等待: 42秒" in seen
+        board = app.screen.query_one(TeamBoard)
+        later = team(clock.now())
+        later = Board((later.seats[0], later.seats[1],
+                       SeatPresence("seat-3", BoardState.AFTER_CALL_WORK, clock.now(), "3001",
+                                    line=LineWord.REGISTERED, gate_post=GateWord.OK)),
+                      later.figures, clock.now())
+        feed.hear(later)
+        await until(pilot, lambda: "话后处理" in screen_text(app), "seat 3 after its call")
+        assert board is app.screen.query_one(TeamBoard)  # the same widget, redrawn
+
+
+async def test_another_seats_change_reaches_this_seats_strip_over_the_record(
+    build: Callable[..., DutyConsoleApp], store: DutyRecord, clock: FakeClock,
+) -> None:
+    """The real feed on the seat's SQLite record: seat 1 (another process's record on the
+    same file) goes away, and seat 2's strip says so without anything polling."""
+    store.claim_seat("seat-2")
+    other = DutyRecord(store.url, tz=TZ)
+    other.claim_seat("seat-1")
+    feed_1 = BoardFeed(other, "seat-1")
+    feed_1.start(lambda _b: None)
+    app = build()
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            await login(pilot)
+            await until(pilot, lambda: screen_name(app) == "SeatScreen")
+            await until(pilot, lambda: app.team_board is not None and any(
+                s.seat == "seat-2" and s.state is BoardState.READY
+                for s in app.team_board.seats), "this seat ready on its own board")
+            feed_1.publish(SeatPresence("seat-1", BoardState.AWAY, clock.now(), "2048",
+                                        away_reason="break", line=LineWord.REGISTERED))
+            await until(pilot, lambda: "示忙 1" in screen_text(app), "seat 1 away on the strip")
+            assert app.board_live
+    finally:
+        feed_1.stop()
+        other.close()
+    states = {s.seat: s.state for s in app.board.publisher._last.values()} if app.board else {}
+    assert states.get("seat-2") is BoardState.OFFLINE  # the seat went offline at its exit
+
