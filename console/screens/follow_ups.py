@@ -28,7 +28,7 @@ from console.domain.callback import CallbackRefused
 from console.domain.labels import CALL_OUTCOME_LABELS, Language
 from console.domain.reasons import reason_text
 from console.screens.base import SeatModal, SeatScreen_
-from console.store import FollowUp, FollowUpStatus
+from console.store import CallOutcome, FollowUp, FollowUpStatus
 from console.widgets.plain_table import PlainTable
 
 
@@ -66,13 +66,17 @@ class FollowUpsScreen(SeatScreen_):
 
         def load() -> None:
             items = seat.store.follow_ups(owner=owner, status=FollowUpStatus.OPEN)
-            seat.call_from_thread(self.show, items)
+            tally = seat.store.callback_tally([f.key for f in items])
+            seat.call_from_thread(self.show, items, tally)
 
         seat.run_in_thread(load, "follow-ups")
 
-    def show(self, items: list[FollowUp]) -> None:
+    def show(
+        self, items: list[FollowUp], tally: dict[str, tuple[int, CallOutcome | None]] | None = None
+    ) -> None:
         if not self.ready:
             return
+        tally = tally or {}
         self.items = sorted(items, key=lambda f: f.due_at)
         table = self.query_one("#fu-table", DataTable)
         table.clear()
@@ -87,6 +91,7 @@ class FollowUpsScreen(SeatScreen_):
                 self.t("fu.overdue") if late else "",
                 reason_text(f.description, self.language)[:70],
                 f.created_at.astimezone(tz).strftime("%m-%d %H:%M"),
+                self._tally_text(tally.get(f.key)),
                 key=f.key,
             )
         self.query_one("#fu-status", Static).update(
@@ -168,11 +173,20 @@ class FollowUpsScreen(SeatScreen_):
         self.seat.run_in_thread(dialler.hang_up, "callback hang-up")
 
     def _outcome_text(self, progress: CallbackProgress | CallbackResult) -> str:
-        outcome = progress.outcome
+        return self._outcome_label(progress.outcome)
+
+    def _outcome_label(self, outcome: CallOutcome | None) -> str:
         if outcome is None:
             return ""
         zh, en = CALL_OUTCOME_LABELS[outcome]
         return zh if self.language is Language.ZH else en
+
+    def _tally_text(self, tally: tuple[int, CallOutcome | None] | None) -> str:
+        """`2× 回访占线`: the callbacks so far and how the latest ended ("" if none yet)."""
+        if tally is None:
+            return ""
+        count, last = tally
+        return f"{count}× {self._outcome_label(last)}".strip()
 
     def _callback_progress(self, progress: CallbackProgress) -> None:
         if not self.ready or progress.stage == "ended":

@@ -205,6 +205,33 @@ def close_follow_up_by_hand(
     return close_follow_up(store, key, who, note, status)
 
 
+def callback_tally(
+    store: RecordCore, follow_up_keys: list[str]
+) -> dict[str, tuple[int, CallOutcome | None]]:
+    """Per follow-up: how many callbacks it had and the latest one's outcome (None: up now).
+
+    One read for a screen's list; follow-ups without a callback are left out.
+    """
+    if not follow_up_keys:
+        return {}
+    c = CallRow
+
+    def read(session: Session) -> dict[str, tuple[int, CallOutcome | None]]:
+        rows = session.execute(
+            select(c.follow_up_key, c.outcome)
+            .where(c.kind == CALLBACK_KIND, c.follow_up_key.in_(follow_up_keys))
+            .order_by(c.ring_at, c.id)
+        ).all()
+        tally: dict[str, tuple[int, CallOutcome | None]] = {}
+        for key, outcome in rows:
+            count = tally.get(str(key), (0, None))[0]
+            tally[str(key)] = (count + 1, None if outcome is None else CallOutcome(outcome))
+        return tally
+
+    result: dict[str, tuple[int, CallOutcome | None]] = store._run(read, write=False)
+    return result
+
+
 def callbacks_of(store: RecordCore, follow_up_key: str) -> list[Callback]:
     """The callbacks of one follow-up, oldest first (open ones too)."""
     c = CallRow

@@ -410,6 +410,12 @@ class DutyRecord(RecordCore):
         by a callback that reached the caller, or by a supervisor (`InvalidFact` otherwise)."""
         return _callbacks.close_follow_up_by_hand(self, key, who, note, status)
 
+    def callback_tally(
+        self, follow_up_keys: list[str]
+    ) -> dict[str, tuple[int, CallOutcome | None]]:
+        """Per follow-up: its callbacks so far and the latest outcome (one read for a list)."""
+        return _callbacks.callback_tally(self, follow_up_keys)
+
     def callbacks_of(self, follow_up_key: str) -> list[_callbacks.Callback]:
         """The callbacks of one follow-up, oldest first."""
         return _callbacks.callbacks_of(self, follow_up_key)

@@ -19,6 +19,7 @@ from console.store import (
     Agent,
     AgentState,
     CallFilter,
+    CallOutcome,
     CallRecord,
     FollowUp,
     FollowUpStatus,
@@ -106,6 +107,11 @@ class SeatStore(Protocol):
     def close_follow_up(
         self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
     ) -> FollowUp: ...
+    def callback_tally(
+        self, follow_up_keys: list[str]
+    ) -> dict[str, tuple[int, CallOutcome | None]]:
+        """Per follow-up: how many callbacks so far and the latest one's outcome."""
+        ...
     def close_follow_up_by_hand(
         self, key: str, who: str, note: str, status: FollowUpStatus = FollowUpStatus.DONE
     ) -> FollowUp:

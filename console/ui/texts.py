@@ -117,7 +117,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "call.greeting_say": ("请说:", "Say:"),
     "call.survey_started": ("已开始满意度评价", "Survey started"),
     "fu.title": ("我的跟进事项(首问负责)", "My follow-ups (first-contact ownership)"),
-    "fu.columns": ("到期|状态|事项|创建", "Due|State|What|Opened"),
+    "fu.columns": ("到期|状态|事项|创建|回访", "Due|State|What|Opened|Callbacks"),
     "fu.count": ("未办结 {n} 项,其中超期 {overdue} 项", "{n} open, {overdue} overdue"),
     "fu.overdue": ("超期", "OVERDUE"),
     "fu.none": ("没有选中的跟进事项", "No follow-up selected"),

@@ -79,6 +79,7 @@ def test_a_callback_not_answered_leaves_the_follow_up_open(store: DutyRecord) ->
     assert [c.outcome for c in store.callbacks_of(fu)] == [
         CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.FAILED]
     assert store.follow_ups()[0].status is FollowUpStatus.OPEN
+    assert store.callback_tally([fu, "no-such"]) == {fu: (3, CallOutcome.FAILED)}
     kpis = store.kpis(T0 - timedelta(hours=1), T0 + timedelta(hours=3))
     assert (kpis.total, kpis.missed) == (1, 0)  # three unanswered callbacks: no missed call
     assert store.verify().ok

@@ -161,6 +161,7 @@ async def test_a_busy_callee_leaves_it_open_and_a_hand_filed_one_has_nothing_to_
         await until(pilot, lambda: "仍未办结" in screen_text(app), "busy: still open")
         assert "回访占线" in screen_text(app) and "486 Busy Here" in screen_text(app)
         await until(pilot, lambda: table.row_count == 2, "reloaded, both still open")
+        await until(pilot, lambda: "1× 回访占线" in screen_text(app), "the callbacks column")
         await pilot.press("down")
         await pilot.press("c")  # the hand-filed one: no call, no number
         await until(pilot, lambda: "there is no caller number to call" in screen_text(app),
