@@ -264,6 +264,9 @@ class FollowUpSettings:
     """Agent ID owning follow-ups of calls answered by the console or the gate post (首问负责
     falls to the agent who served the caller otherwise); "" = none (an alarm per follow-up)."""
     due_hours: float
+    callback_ring_seconds: float = 30.0
+    """How long a callback (回访) to the follow-up's caller rings before it is cancelled and
+    recorded as not answered."""
 
 
 @dataclass(frozen=True)
@@ -1206,13 +1209,16 @@ def _agent_id(value: Any) -> str:
 
 
 def _read_follow_ups(r: _Reader) -> FollowUpSettings:
-    r.check_keys("follow_ups", ("default_owner", "due_hours"))
+    r.check_keys("follow_ups", ("default_owner", "due_hours", "callback_ring_seconds"))
     return FollowUpSettings(
         default_owner=r.get(
             "follow_ups.default_owner", _agent_id, "",
             'an agent ID (工号) such as "1001", or "" for none',
         ),
         due_hours=r.get("follow_ups.due_hours", _seconds(0, 720), 24.0, "hours, 0 < h ≤ 720"),
+        callback_ring_seconds=r.get(
+            "follow_ups.callback_ring_seconds", _seconds(5, 120), 30.0, "seconds, 5 < s ≤ 120"
+        ),
     )
 
 

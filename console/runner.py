@@ -245,7 +245,8 @@ def assemble(
             flow.bus.publish(RecordingAlarm(clock.now(), call_id, detail))
 
         callbacks = CallbackDialer(store, cast(Dialler, line), clock, line_name=LINE_NAME,
-                                   seat=seat, recorder=flow.recorder, on_alarm=callback_alarm)
+                                   seat=seat, recorder=flow.recorder, on_alarm=callback_alarm,
+                                   ring_seconds=cfg.follow_ups.callback_ring_seconds)
         record_alarms.subscribe(lambda alarm: flow.bus.publish(RecordAlarm(
             clock.now(), alarm.kind, alarm.message, alarm.pending, alarm.unsaved)))
     except BaseException:

@@ -75,3 +75,29 @@ def test_the_headless_dialler_refuses_every_callback_and_never_reaches_the_line(
         assert seat.check(fu.key, "1024") == "13800138000"
     finally:
         headless.store.close()
+
+
+def test_the_callbacks_ring_time_comes_from_the_config(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from console.config import ConfigError, load
+
+    path = write_console_toml(tmp_path, 5060,
+                              prompt_cache=tmp_path_factory.getbasetemp() / "prompt-cache")
+    text = path.read_text("utf-8")
+    assert load(path).follow_ups.callback_ring_seconds == 30.0  # the default
+    path.write_text(text.replace("due_hours = 24", "due_hours = 24\ncallback_ring_seconds = 12"),
+                    "utf-8")
+    headless = assemble(path, clock=ShiftedClock(MONDAY_10), line_factory=DiallingLine)  # type: ignore[arg-type]
+    try:
+        assert headless.parts["callbacks"].ring_seconds == 12.0
+        assert headless.parts["callbacks"].for_seat().ring_seconds == 12.0
+    finally:
+        headless.store.close()
+    path.write_text(text.replace("due_hours = 24", "due_hours = 24\ncallback_ring_seconds = 0"),
+                    "utf-8")
+    with pytest.raises(ConfigError) as bad:
+        load(path)
+    message = str(bad.value)
+    assert "follow_ups.callback_ring_seconds" in message and "5 < s ≤ 120" in message
+    assert str(path) in message and "\n" not in message
