@@ -63,6 +63,7 @@ class Headless:
             return 1
         log.info("line %s; waiting for calls", self.line.status.value)
         self.flow.start()
+        board = self._publish_presence()
         calendar = self.parts.get("calendar")
         if calendar is not None:
             calendar.start()  # the holiday calendar's end: checked once a day
@@ -76,6 +77,8 @@ class Headless:
         finally:
             if calendar is not None:
                 calendar.stop()
+            if board is not None:
+                board.stop()  # the seat offline on every board (bounded)
             self.flow.stop()
             try:
                 self.line.stop()
@@ -94,6 +97,27 @@ class Headless:
                 self.store.close()
         log.info("stopped")
         return 0
+
+
+    def _publish_presence(self) -> Any:
+        """The team board hears this line's calls, line and gate post (issue 13): a
+        `BoardFeed` that only publishes, for a record that claimed this seat; else None."""
+        if self.store is None:
+            return None
+        from console.line_presence import LinePresence
+        from console.store.board import open_board
+
+        board = open_board(self.store)
+        if board is None:
+            return None
+        presence = LinePresence(board, self.store._now, lambda: self.line.status)
+        sinks = self.parts.get("sinks")
+        if sinks is not None:
+            sinks.append(presence.on_line_event)
+        self.flow.bus.subscribe(presence.on_flow_event)
+        board.start_publishing()
+        presence.start()
+        return board
 
 
 class RecordAlarms:

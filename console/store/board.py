@@ -454,6 +454,10 @@ class BoardFeed:
                                           self._local)
             self.listener.start()
 
+    def start_publishing(self) -> None:
+        """Publish only (a headless line: nobody reads a board there)."""
+        self.publisher.start()
+
     def publish(self, presence: SeatPresence) -> bool:
         return self.publisher.publish(presence)
 
