@@ -1076,6 +1076,22 @@ class DutyConsoleApp(App[int]):
         bridge.start()
         return bridge.stop
 
+    def callback_changed(self, up: bool) -> None:
+        """The agent's callback went out (on call, as for a call taken) or ended (after-call
+        work, as after a call): the state log keeps both (duty rules §4). On the UI loop."""
+        agent = self.agent
+        if agent is None:
+            return
+        now = self.clock.now()
+        if up:
+            if agent.state is SeatState.AWAY:
+                agent.back(now)
+            if agent.state is not SeatState.ON_CALL:
+                self._store_state(agent.call_started(now).target)
+        elif agent.state is SeatState.ON_CALL and not self._calls_on_line():
+            self._store_state(agent.call_ended(now).target)
+        self.refresh_screens()
+
     def _watch_headsets(self) -> None:
         """Reopen a headset stream that stalled (PortAudio after an underrun on a busy PC)."""
         for bridge in list(self.bridges.values()):

@@ -157,6 +157,7 @@ class FollowUpsScreen(SeatScreen_):
                     progress=lambda p: seat.call_from_thread(self._callback_progress, p),
                 )
             except (CallbackRefused, CallbackError) as exc:
+                seat.call_from_thread(seat.callback_changed, False)  # if it had gone out
                 seat.call_from_thread(seat.notify, str(exc), title=title, severity="error",
                                       markup=False)
                 return
@@ -189,6 +190,8 @@ class FollowUpsScreen(SeatScreen_):
         return f"{count}× {self._outcome_label(last)}".strip()
 
     def _callback_progress(self, progress: CallbackProgress) -> None:
+        if progress.stage == "dialling":
+            self.seat.callback_changed(True)  # on call from the INVITE on
         if not self.ready or progress.stage == "ended":
             return
         key = "fu.cb_dialling" if progress.stage == "dialling" else "fu.cb_connected"
@@ -202,6 +205,7 @@ class FollowUpsScreen(SeatScreen_):
             pass
 
     def _callback_done(self, result: CallbackResult) -> None:
+        self.seat.callback_changed(False)  # after-call work, as after a call
         if result.closed:
             message = self.t("fu.cb_reached").format(number=result.number)
         else:

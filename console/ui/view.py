@@ -88,6 +88,10 @@ class SeatView(Protocol):
         """Bridge an answered callback to the headset (None: no headset)."""
         ...
 
+    def callback_changed(self, up: bool) -> None:
+        """A callback went out (the agent is on call) or ended (after-call work)."""
+        ...
+
     def login_queued_note(self) -> str: ...
 
     def logout(self) -> None:

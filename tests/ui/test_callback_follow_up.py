@@ -140,6 +140,9 @@ async def test_c_calls_the_caller_back_and_a_reached_callback_closes_the_follow_
         await until(pilot, lambda: "跟进事项已办结" in screen_text(app), "reached: closed")
         await until(pilot, lambda: table.row_count == 1, "the closed follow-up leaves the list")
         assert streams[0].closed
+    # The state log: on call for the callback, then after-call work (duty rules §4).
+    states = [s.state.value for s in store.agent_states("1024")]
+    assert states[-2:] == ["on_call", "after_call"], states
     [cb] = store.callbacks_of(fu)
     assert cb.outcome is CallOutcome.REACHED and cb.placed_by == "1024"
     assert cb.end_reason == "local_hangup" and cb.seat == "seat-1"
