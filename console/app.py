@@ -413,7 +413,8 @@ class DutyConsoleApp(App[int]):
             self.board.publish(presence_of(
                 self.board.seat, agent.state if agent else None, agent.since if agent else None,
                 self.clock.now(), agent_id=agent.agent_id if agent else None,
-                away_reason=agent.away_reason if agent else "", waiting=waiting,
+                away_reason=agent.away_reason if agent else "",
+                away_approved=bool(agent and agent.away_approved_by), waiting=waiting,
                 line=self.line_status.value, gate_ok=self.model.gate_ok))
         except DomainError as exc:
             log.warning("presence not published: %s", exc)

@@ -122,6 +122,8 @@ class SeatPresence:
     """When the seat entered `state` (away minutes, call time are counted from it)."""
     agent_id: str | None = None
     away_reason: str = ""
+    away_approved: bool = False
+    """A supervisor approved a longer absence (duty rules §4): never shown overdue."""
     line: LineWord = LineWord.STOPPED
     gate_post: GateWord = GateWord.UNKNOWN
     waiting: tuple[WaitingCall, ...] = ()
@@ -140,7 +142,8 @@ class SeatPresence:
     def to_json(self) -> str:
         return json.dumps({
             "v": 1, "seat": self.seat, "state": self.state.value, "since": self.since.isoformat(),
-            "agent_id": self.agent_id, "away_reason": self.away_reason, "line": self.line.value,
+            "agent_id": self.agent_id, "away_reason": self.away_reason,
+            "away_approved": self.away_approved, "line": self.line.value,
             "gate_post": self.gate_post.value,
             "waiting": [[w.dialog, w.since.isoformat()] for w in self.waiting],
             "at": self.at.isoformat() if self.at else None,
@@ -156,7 +159,9 @@ class SeatPresence:
             return cls(
                 seat=str(data["seat"]), state=_STATES[data["state"]],
                 since=dt.datetime.fromisoformat(data["since"]), agent_id=data.get("agent_id"),
-                away_reason=str(data.get("away_reason") or ""), line=LineWord(data["line"]),
+                away_reason=str(data.get("away_reason") or ""),
+                away_approved=bool(data.get("away_approved", False)),
+                line=LineWord(data["line"]),
                 gate_post=GateWord(data["gate_post"]),
                 waiting=tuple(WaitingCall(str(d), dt.datetime.fromisoformat(s))
                               for d, s in data.get("waiting") or ()),
@@ -229,13 +234,14 @@ def away_minutes(presence: SeatPresence, now: dt.datetime) -> int | None:
 
 def away_overdue(presence: SeatPresence, now: dt.datetime, limit: dt.timedelta) -> bool:
     """Away longer than the limit (duty rules §4: 15 minutes by default) shows as overdue."""
-    return presence.state is BoardState.AWAY and now - presence.since > limit
+    return (presence.state is BoardState.AWAY and not presence.away_approved
+            and now - presence.since > limit)
 
 
 def presence_of(seat: str, agent_state: AgentState | None, agent_since: dt.datetime | None,
                 now: dt.datetime, *, agent_id: str | None = None, away_reason: str = "",
-                waiting: Iterable[WaitingCall] = (), line: str = "stopped",
-                gate_ok: bool | None = None) -> SeatPresence:
+                away_approved: bool = False, waiting: Iterable[WaitingCall] = (),
+                line: str = "stopped", gate_ok: bool | None = None) -> SeatPresence:
     """A seat's presence from what it knows: its agent (None: nobody logged in), the
     callers it could hand an agent now (`waiting`: ringing here, or held by the console),
     its line's status word and its gate-post check."""
@@ -251,4 +257,5 @@ def presence_of(seat: str, agent_state: AgentState | None, agent_since: dt.datet
                          f"{', '.join(w.value for w in LineWord)}") from None
     return SeatPresence(seat, state, since, agent_id=agent_id,
                         away_reason=away_reason if state is BoardState.AWAY else "",
+                        away_approved=away_approved and state is BoardState.AWAY,
                         line=line_word, gate_post=gate_word(gate_ok), waiting=calls)

@@ -359,6 +359,13 @@ class BoardListener:
             except Exception:
                 log.exception("board: its alarm receiver failed")
 
+    @staticmethod
+    def _unexpected(exc: Exception, expected: tuple[type[BaseException], ...]) -> None:
+        """An outage is expected (alarmed in one line); anything else is a bug: its
+        traceback goes to the log, and the listener goes on as after an outage."""
+        if not isinstance(exc, expected):
+            log.error("board listener: unexpected failure", exc_info=exc)
+
     def _wait(self, fd: int) -> bool:
         """Sleep until `fd` is readable (True) or stop (False); no timeout, no polling."""
         readable, _, _ = select.select([fd, self._wake_r], [], [])
@@ -384,7 +391,8 @@ class BoardListener:
                         if not list(conn.notifies(timeout=0)) and conn.closed:
                             break
                         self._deliver()
-            except (psycopg.Error, SQLAlchemyError, StoreError, OSError) as exc:
+            except Exception as exc:  # the listener must outlive any one failure
+                self._unexpected(exc, (psycopg.Error, SQLAlchemyError, StoreError, OSError))
                 self.live.clear()
                 if self._stop.is_set():
                     return
@@ -420,7 +428,8 @@ class BoardListener:
                     finally:
                         with contextlib.suppress(OSError):
                             path.unlink()
-            except (StoreError, OSError) as exc:
+            except Exception as exc:  # the listener must outlive any one failure
+                self._unexpected(exc, (StoreError, OSError))
                 self.live.clear()
                 if self._stop.is_set():
                     return

@@ -68,6 +68,8 @@ def test_away_minutes_and_overdue(minutes: int, shown: int, overdue: bool) -> No
     assert away_minutes(away, now) == shown
     assert away_overdue(away, now, dt.timedelta(minutes=15)) is overdue
     assert away_minutes(SeatPresence("a", BoardState.READY, T), now) is None
+    approved = SeatPresence("a", BoardState.AWAY, T, away_approved=True)
+    assert not away_overdue(approved, now, dt.timedelta(minutes=15))  # a supervisor's yes
 
 
 @pytest.mark.parametrize(("figures", "rate", "within"), [

@@ -225,3 +225,36 @@ def test_sqlite_notices_reach_the_seats_of_this_machine_only_by_datagram(
         feed_b.stop()
         a.close()
         b.close()
+
+
+def test_a_failing_read_is_an_alarm_then_the_listener_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in one read (not an outage) must not end the listener's thread: its traceback
+    goes to the log, the seat hears one `board_down` line, and the next read is live."""
+    import console.store.board as board_mod
+
+    real = board_mod.read_board
+    calls = {"n": 0}
+
+    def flaky(store: DutyRecord, now: datetime | None = None) -> Board:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in the read")
+        return real(store, now)
+
+    monkeypatch.setattr(board_mod, "read_board", flaky)
+    record = seat_record(f"sqlite:///{tmp_path / 'duty.db'}")
+    record.claim_seat("seat-b")
+    heard = Boards()
+    feed = BoardFeed(record, "seat-b")
+    feed.start(heard.board, heard.alarm)
+    try:
+        assert heard.wait(lambda: len(heard.alarms) == 2)
+        assert [k for k, _ in heard.alarms] == ["board_down", "board_back"]
+        assert len(heard.boards) == 1
+        assert "a bug in the read" in heard.alarms[0][1] and "\n" not in heard.alarms[0][1]
+        assert any(r.exc_info for r in caplog.records if "unexpected" in r.getMessage())
+    finally:
+        feed.stop()
+        record.close()
