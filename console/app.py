@@ -239,9 +239,10 @@ class DutyConsoleApp(App[int]):
         """Places the agent's callbacks (回访) from the follow-ups screen; None: no line."""
         self._headset_watch: Timer | None = None
         self.notes: dict[str, CallNotes] = {}
-        """Latest notes per call (the drafts on disk follow them)."""
+        """Latest notes per call (the drafts on disk follow them), while the call's screen
+        is open: F10 forgets them once they are in the record (`_notes_finished`)."""
         self._typed: dict[str, int] = {}
-        """The form's version of each call's latest notes in `notes`."""
+        """The form's version of each call's latest notes in `notes` (forgotten with them)."""
         self._unsubscribe: Callable[[], None] | None = None
         self._shut_down = False
         self._quitting = False
@@ -961,7 +962,9 @@ class DutyConsoleApp(App[int]):
             if agent.state is SeatState.ON_CALL:
                 change = agent.call_ended(self.clock.now())
                 self._store_state(change.target)
-        self.run_in_thread(lambda: self._sync_notes(call.call_id), "notes")
+        call_id, notes = call.call_id, self.notes.get(call.call_id)
+        if notes is not None:  # read here, on the loop: the worker never reads `notes`
+            self.run_in_thread(lambda: self._sync_notes(call_id, notes), "notes")
 
     @on(AnswerRequested)
     def _answer_requested(self, message: AnswerRequested) -> None:
@@ -1103,6 +1106,14 @@ class DutyConsoleApp(App[int]):
         bridge = self.bridges.pop(call_id, None)
         if bridge is not None:
             self.run_in_thread(bridge.stop, "headset")
+        if not self.bridges and self._headset_watch is not None:  # nothing left to watch
+            self._headset_watch.stop()
+            self._headset_watch = None
+
+    @property
+    def headset_watched(self) -> bool:
+        """Whether the headset watch runs (only while a bridge is open)."""
+        return self._headset_watch is not None
 
     def _flow_action(
         self, act: Callable[[], bool], name: str, done: Callable[[bool], None] | None = None
@@ -1190,6 +1201,7 @@ class DutyConsoleApp(App[int]):
             self.wrap_done()
         except UiError as exc:
             self.report(exc)
+        self._finish_notes(message.call_id, notes)
         for screen in list(self.screen_stack):
             if isinstance(screen, CallScreen) and screen.call_id == message.call_id:
                 if screen is self.screen:
@@ -1279,27 +1291,49 @@ class DutyConsoleApp(App[int]):
     # ------------------------------------------------------------ notes
 
     def on_notes_edited(self, message: NotesEdited) -> None:
+        if self.record_notes.finished(message.call_id):  # the closing screen's last word
+            return
         self.notes[message.call_id] = message.notes
         self._typed[message.call_id] = message.version
 
     def save_notes(self, call_id: str, notes: CallNotes, version: int) -> None:
-        """Draft first (never lost), then the duty record; in a worker."""
+        """Draft first (never lost), then the duty record; in a worker. Nothing for a call
+        whose notes F10 made final (its screen's save as it closes comes after)."""
+        if self.record_notes.finished(call_id):
+            return
         self.notes[call_id] = notes
 
         def save() -> None:
             self._save_draft(call_id, notes, version)
-            self._sync_notes(call_id)
+            self._sync_notes(call_id, notes)
 
         self.run_in_thread(save, "notes")
 
     def _save_draft(self, call_id: str, notes: CallNotes, version: int) -> None:
-        self.notes[call_id] = notes
+        """Write the draft (any thread: the seat's `notes` are the loop's, never set here)."""
         self.drafts.save(call_id, notes, version)
 
-    def _sync_notes(self, call_id: str) -> None:
-        notes = self.notes.get(call_id)
-        if notes is None:
-            return
+    def _finish_notes(self, call_id: str, notes: CallNotes) -> None:
+        """F10's notes are final: the record gets them, then the seat forgets the call's
+        notes (they grew by one entry per call for the seat's life). One worker, in that
+        order; a save still under way for the call writes nothing after it."""
+
+        def finish() -> None:
+            try:
+                self._save_draft(call_id, notes, 1 << 62)
+                self._sync_notes(call_id, notes)
+            finally:
+                self.record_notes.forget(call_id)
+                self.drafts.forget(call_id)
+                self.call_from_thread(self._notes_finished, call_id)
+
+        self.run_in_thread(finish, "notes")
+
+    def _notes_finished(self, call_id: str) -> None:
+        self.notes.pop(call_id, None)
+        self._typed.pop(call_id, None)
+
+    def _sync_notes(self, call_id: str, notes: CallNotes) -> None:
         from console.store import StoreError
 
         notes.due_at(self.settings.timezone)  # a malformed due time is reported, not stored

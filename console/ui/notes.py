@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -26,6 +27,9 @@ from console.ui.errors import WordedError
 log = logging.getLogger("console.ui.notes")
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+FINISHED_KEPT = 32
+"""How many finished calls `RecordNotes` remembers, to refuse their late saves."""
 
 
 class NotesError(WordedError):
@@ -109,6 +113,11 @@ class DraftBook:
             self._versions[call_id] = version
             return True
 
+    def forget(self, call_id: str) -> None:
+        """The call's notes are final (F10): drop its version (the file stays on disk)."""
+        with self._lock:
+            self._versions.pop(call_id, None)
+
     def load(self, call_id: str) -> CallNotes | None:
         try:
             data = json.loads(self.path(call_id).read_text(encoding="utf-8"))
@@ -131,7 +140,25 @@ class RecordNotes:
         self.who = who
         self._keys: dict[str, str] = {}
         self._written: dict[str, dict[str, str]] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        """Calls whose notes are final (`forget`), the newest `FINISHED_KEPT`: a save of
+        theirs still under way writes nothing (it would repeat every fact as an amendment)."""
         self._lock = threading.Lock()
+
+    def finished(self, call_id: str) -> bool:
+        """Whether the call's notes were made final (`forget`), among the newest
+        `FINISHED_KEPT` such calls."""
+        with self._lock:
+            return call_id in self._finished
+
+    def forget(self, call_id: str) -> None:
+        """The call's notes are final and in the record (F10): drop what is kept about it."""
+        with self._lock:
+            self._keys.pop(call_id, None)
+            self._written.pop(call_id, None)
+            self._finished[call_id] = None
+            while len(self._finished) > FINISHED_KEPT:
+                self._finished.popitem(last=False)
 
     def _key(self, call_id: str) -> str | None:
         if call_id in self._keys:
@@ -149,8 +176,11 @@ class RecordNotes:
             return self._key(call_id)
 
     def write(self, call_id: str, notes: CallNotes, who: str) -> str:
-        """Put the notes into the record; returns "open", "amended", "unchanged" or "no record"."""
+        """Put the notes into the record; returns "open", "amended", "unchanged", "no record"
+        or "finished" (the call's notes were final already: nothing written)."""
         with self._lock:
+            if call_id in self._finished:
+                return "finished"
             key = self._key(call_id)
             if key is None:
                 return "no record"
