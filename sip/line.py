@@ -1129,6 +1129,10 @@ class DutyLine:
     # ------------------------------------------------------------ per method
 
     def _on_invite(self, msg: SipMessage, source: Address) -> None:
+        placed = self._outgoing.get(msg.call_id)
+        if placed is not None and placed.dialog is not None and placed.dialog.matches(msg):
+            placed.on_reinvite(msg, source)  # the callee's re-INVITE in our dialog (§14.2)
+            return
         call = self._calls.get(msg.call_id)
         if call is not None and msg.from_addr.tag == call.dialog.remote_tag:
             if not msg.to_addr.tag and msg.cseq == call.dialog.remote_cseq:
@@ -1206,6 +1210,10 @@ class DutyLine:
         self.emit(RequestRefused(source[0], "INVITE", code, why, msg.call_id, msg.from_addr.user))
 
     def _on_ack(self, msg: SipMessage) -> None:
+        placed = self._outgoing.get(msg.call_id)
+        if placed is not None and placed.dialog is not None and placed.dialog.matches(msg):
+            placed.on_ack()
+            return
         call = self._calls.get(msg.call_id)
         if call is not None:
             call.on_ack(msg)
@@ -1251,6 +1259,10 @@ class DutyLine:
                     to_tag=msg.to_addr.tag or None)
 
     def _on_info(self, msg: SipMessage, source: Address) -> None:
+        placed = self._outgoing.get(msg.call_id)
+        if placed is not None and placed.dialog is not None and placed.dialog.matches(msg):
+            self._reply(msg, source, 200)  # the callee's DTMF: nothing the console reads
+            return
         call = self._in_dialog(msg)
         if call is None:
             self._reply(msg, source, 481)

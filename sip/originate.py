@@ -18,7 +18,11 @@ its non-INVITE client transaction for CANCEL and BYE (`DutyLine._send_request`,
   Contact) and is ACKed as a transaction of its own through the route set, again for every
   retransmitted 2xx (§13.2.2.4); a 2xx that crosses our CANCEL is ACKed and then BYEd (§9.1);
 - BYE from the dialog ends it (§15.1.1); the callee's BYE is answered 200 by the line and
-  ends it too (§15.1.2).
+  ends it too (§15.1.2);
+- the callee's re-INVITE (hold, a session refresh) is answered in the dialog with our SDP and
+  the RTP retargeted (§14.2), its 200 retransmitted until the ACK (§13.3.1.4); INFO (DTMF) is
+  answered 200. Neither is a request "for an unknown dialog" (which the console would
+  record as a refused, missed call).
 
 Every call gets its own Call-ID from the client (§8.1.1.4: unique across runs), its own
 From tag and its own branches (§8.1.1.7).
@@ -41,13 +45,13 @@ from sip.api import (
     EndReason,
     MediaError,
 )
-from sip.dialog import Dialog, SdpRejected, parse_offer
+from sip.dialog import Dialog, SdpOffer, SdpRejected, build_answer, parse_offer
 from sip.message import SipMessage
 from sip.pyvoip_client import ALLOW, parse_challenge
 from sip.timers import T1, TIMER_H, TimerHandle
 
 if TYPE_CHECKING:
-    from sip.line import DutyLine, RtpSession
+    from sip.line import DutyLine, RtpSession, _ServerInvite
 
 log = logging.getLogger("sip.originate")
 
@@ -141,6 +145,10 @@ class DutyOutgoingCall:
         self._timer_b: TimerHandle | None = None
         self._ring_timer: TimerHandle | None = None
         self._sdp_id = random.randint(1, 2**31)
+        self._sdp_version = 1
+        self._answer: SdpOffer | None = None
+        """The callee's SDP answer (then its latest re-INVITE offer): what our RTP follows."""
+        self._reinvite: _ServerInvite | None = None
 
     # ------------------------------------------------------------ OutgoingCall protocol
 
@@ -356,6 +364,7 @@ class DutyOutgoingCall:
                          EndReason.ERROR, str(exc))
             return
         self._move_answered()
+        self._answer = answer
         try:
             self.session.start((answer.host, answer.port), answer.codec, answer.dtmf_pt,
                                latch=self._line.must_latch(answer.host, source))
@@ -375,6 +384,52 @@ class DutyOutgoingCall:
         self._state = CallState.ANSWERED
 
     # ------------------------------------------------------------ in the dialog
+
+    def on_reinvite(self, msg: SipMessage, source: tuple[str, int]) -> None:
+        """The callee's re-INVITE (§14.2): our answer, the same RTP session retargeted."""
+        from sip.line import _ServerInvite  # the line's own transaction record (no cycle)
+
+        line, client, dialog = self._line, self._line.client, self.dialog
+        assert dialog is not None
+        if self._reinvite is not None and msg.cseq == dialog.remote_cseq:
+            line.send_text(self._reinvite.response, source)  # a retransmission (§17.2.1)
+            return
+        if self._state is not CallState.ANSWERED or self._answer is None:
+            line.send_text(client.gen_response(msg, 491), source)
+            return
+        try:
+            offer = parse_offer(msg, line.media_networks)
+        except SdpRejected as exc:
+            line.send_text(client.gen_response(msg, 488, extra=(f"Warning: {exc.warning}",)),
+                           source)
+            return
+        if (offer.host, offer.port) != (self._answer.host, self._answer.port):
+            try:
+                self.session.retarget((offer.host, offer.port),
+                                      latch=line.must_latch(offer.host, source))
+            except Exception:
+                log.exception("retarget failed for outgoing %s", self.call_id)
+        # the codec stays as negotiated; the direction is the new offer's (RFC 3264 §8)
+        self._answer = SdpOffer(offer.host, offer.port, self._answer.codec,
+                                self._answer.dtmf_pt, offer.streams, offer.chosen,
+                                offer.direction)
+        self._sdp_version += 1
+        body = build_answer(line.config.local_host, self.session.local_port, self._answer,
+                            self._sdp_id, self._sdp_version)
+        text = client.gen_response(msg, 200, contact=True, record_route=True, body=body,
+                                   content_type="application/sdp")
+        dialog.remote_cseq = msg.cseq
+        if self._reinvite is not None:
+            line.stop_retransmit(self._reinvite)
+        self._reinvite = _ServerInvite(response=text, addr=source)
+        line.send_text(text, source)
+        line.reliable_final(self._reinvite, text)
+
+    def on_ack(self) -> None:
+        """The ACK of our 200 to the callee's re-INVITE: no more retransmissions."""
+        if self._reinvite is not None:
+            self._reinvite.acked = True
+            self._line.stop_retransmit(self._reinvite)
 
     def on_bye(self) -> None:
         """The callee hung up (§15.1.2); the line has answered the BYE with 200."""
@@ -408,6 +463,8 @@ class DutyOutgoingCall:
         self._state = CallState.ENDED
         self._ended_by = reason
         self._cancel_timers(ring=True)
+        if self._reinvite is not None:
+            self._line.stop_retransmit(self._reinvite)
         if self._result is None:
             self._result = DialResult(0, detail or reason.value)
         self._final.set()

@@ -97,6 +97,49 @@ def test_the_callee_hangs_up(rig):
     assert call.wait_ended(0) and call.ended_by is EndReason.REMOTE_BYE
 
 
+def in_dialog_from_callee(invite: SipMessage, method: str, cseq: int, body: str = "") -> str:
+    lines = [f"{method} sip:100@127.0.0.1:5099 SIP/2.0",
+             f"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-{method}-{cseq}",
+             "From: <sip:300@127.0.0.1>;tag=callee1", f"To: {invite.header('From')}",
+             f"Call-ID: {invite.call_id}", f"CSeq: {cseq} {method}",
+             "Contact: <sip:300@127.0.0.1:5070>"]
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append(f"Content-Length: {len(body)}")
+    return "\r\n".join(lines) + "\r\n\r\n" + body
+
+
+def test_the_callees_reinvite_and_info_are_answered_in_the_dialog(rig):
+    """A callee putting us on hold (re-INVITE) must not get 481: the console would record
+    that as a refused, missed incoming call (RequestRefused) and the callee would hang up."""
+    from sip.api import RequestRefused
+
+    line, transport, sched, media, events = rig
+    call = line.dial("300")
+    [invite] = sent(transport, "INVITE")
+    transport.inject(answer_2xx(invite))
+    transport.take()
+    held = ANSWER_SDP.replace("41000", "41002") + "a=sendonly\r\n"
+    reinvite = in_dialog_from_callee(invite, "INVITE", 7, held)
+    transport.inject(reinvite)
+    [(ok, _)] = transport.take()
+    assert ok.status_code == 200 and ok.content_type == "application/sdp"
+    assert b"a=recvonly" in ok.body_raw  # we answer their sendonly (RFC 3264 §6.1)
+    assert media.sessions[-1].retargets == [("127.0.0.1", 41002)]
+    sched.advance(0.6)
+    assert transport.codes() == [200]  # retransmitted until the ACK (§13.3.1.4)
+    transport.inject(reinvite)  # the re-INVITE again: the same answer, no second retarget
+    assert transport.codes() == [200, 200] and len(media.sessions[-1].retargets) == 1
+    transport.inject(in_dialog_from_callee(invite, "ACK", 7))
+    transport.take()
+    sched.advance(5)
+    assert transport.codes() == []  # ACKed: no more retransmissions
+    transport.inject(in_dialog_from_callee(invite, "INFO", 8))
+    assert transport.codes() == [200]
+    assert events.of(RequestRefused) == []
+    assert call.state is CallState.ANSWERED
+
+
 def test_busy_is_acked_in_the_transaction_and_retransmissions_again(rig):
     line, transport, sched, media, events = rig
     call = line.dial("300")
