@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from textual.widgets import TabbedContent
 
-from console.app import DutyConsoleApp
+from console.app import DutyConsoleApp, make_app
 from console.domain.board import (
     Board,
     BoardState,
@@ -23,11 +25,14 @@ from console.domain.board import (
     TeamFigures,
     WaitingCall,
 )
-from console.store import DutyRecord
+from console.domain.night import NightMode
+from console.headset import Headset
+from console.store import AgentRole, DutyRecord
 from console.store.board import BoardFeed
+from console.ui.settings import UiSettings
 from console.widgets.team_board import BoardStrip, TeamBoard
 from tests.ui.conftest import TZ
-from tests.ui.fakes import FakeClock, FakeFlow
+from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import login, ring, screen_name, screen_text, until
 
 
@@ -169,3 +174,50 @@ async def test_another_seats_change_reaches_this_seats_strip_over_the_record(
     states = {s.seat: s.state for s in app.board.publisher._last.values()} if app.board else {}
     assert states.get("seat-2") is BoardState.OFFLINE  # the seat went offline at its exit
 
+
+
+async def test_postgresql_stopped_under_the_seat_the_strip_says_so_and_comes_back(
+    tmp_path: Path, clock: FakeClock, flow: FakeFlow, line: FakeLine, night: NightMode,
+) -> None:
+    """The real feed on a real PostgreSQL that is killed under the logged-in seat: one
+    warning in words (no traceback anywhere on screen), the strip says the board is not
+    live; with the server back the strip is live again and another seat's change shows."""
+    from tests.store.pg import pg_bindir, pg_server, restart
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/setup installs the Debian package)")
+    with pg_server() as server:
+        url = server.create_database()
+        record = DutyRecord(url, tz=TZ, clock=clock.now)
+        record.create_agent("1024", "王芳", AgentRole.AGENT, "s3cret-1024")
+        record.claim_seat("seat-2")
+        other = DutyRecord(url, tz=TZ)
+        other.claim_seat("seat-1")
+        feed_1 = BoardFeed(other, "seat-1")
+        feed_1.start(lambda _b: None)
+        settings = UiSettings(drafts_dir=tmp_path / "drafts", timezone=TZ, tick_seconds=0.1)
+        app = make_app(line, record, clock, settings, flow, night=night,
+                       headset=Headset(FakeAudio([HEADSET], 0)))
+        try:
+            async with app.run_test(size=(140, 30)) as pilot:
+                await login(pilot)
+                await until(pilot, lambda: screen_name(app) == "SeatScreen")
+                await until(pilot, lambda: app.board_live and "接通率" in screen_text(app),
+                            "the strip, live")
+                server.kill()
+                await until(pilot, lambda: "看板未连接" in screen_text(app), "not live")
+                seen = screen_text(app)
+                assert "Traceback" not in seen
+                told = [n.message for n in app._notifications if n.title == "团队看板: 未连接"]
+                assert len(told) == 1 and "\n" not in told[0] and "not live" in told[0]
+                assert "Error" not in told[0]  # the database's words, not a class name
+                server.pid = restart(server).pid
+                await until(pilot, lambda: app.board_live, "live again")
+                feed_1.publish(SeatPresence("seat-1", BoardState.AWAY, clock.now(), "2048",
+                                            away_reason="break", line=LineWord.REGISTERED))
+                await until(pilot, lambda: "示忙 1" in screen_text(app), "seat 1 away")
+                assert "看板未连接" not in screen_text(app).splitlines()[2]
+        finally:
+            feed_1.stop()
+            other.close()
+            record.close()
