@@ -284,6 +284,22 @@ class SeatSettings:
 
 
 @dataclass(frozen=True)
+class TeamSettings:
+    """`[team]`: the seats that share the hotline's number (a ring-all team, issue 13)."""
+
+    name: str = ""
+    """The team's (the hotline's) name, as supervisors call it; "" = the centre's."""
+    seats: tuple[str, ...] = ()
+    """The seat names that ring for the hotline, this seat among them; () = this seat alone.
+    Two or more need a record every seat reaches: PostgreSQL (`[database] url`)."""
+
+    @property
+    def shared(self) -> bool:
+        """More than one seat rings for the hotline: a caller's legs are grouped."""
+        return len(self.seats) > 1
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     """`[agents]`: attendance thresholds."""
 
@@ -313,6 +329,8 @@ class ConsoleConfig:
     agents: AgentSettings
     follow_ups: FollowUpSettings = FollowUpSettings("", 24.0)
     seat: SeatSettings = SeatSettings("", True)
+    team: TeamSettings = TeamSettings()
+    """`[team]`: which seats share the hotline (empty: this seat alone)."""
     outbox_dir: Path = Path("var/outbox")
     """`[database] outbox_dir`: where the line keeps writes until the database has them.
     Its own place (default `var/outbox` beside the config, not the database's directory),
@@ -678,6 +696,7 @@ _TOP = (
     "agents",
     "follow_ups",
     "seat",
+    "team",
 )
 _LINE_KEYS = (
     "registrar",
@@ -1257,6 +1276,43 @@ def _read_seat(r: _Reader, line: LineSettings) -> SeatSettings:
     )
 
 
+def _seat_names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("a list of one seat name or more")
+    names = tuple(_seat_name(v) for v in value)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} named twice")
+    return names
+
+
+def _read_team(r: _Reader, seat: SeatSettings, database_url: str) -> TeamSettings:
+    """`[team]`: the hotline's seats. This seat must be one of them; two or more on a
+    SQLite file are refused (a file has no locking between machines: PostgreSQL)."""
+    r.check_keys("team", ("name", "seats"))
+    name = r.get("team.name", _str, "", "the team's name, e.g. \"客服热线\"").strip()
+    seats = r.get(
+        "team.seats", _seat_names, (),
+        f'a list of seat names like ["seat-1", "seat-2"] (1-{SEAT_NAME_MAX} letters, '
+        "digits, . _ @ -, each once)",
+    )
+    if seats and seat.name not in seats:
+        raise r.error(
+            "team.seats",
+            f"this seat's name {seat.name!r} ([seat] name) is not one of the team's seats",
+            list(seats),
+        )
+    if len(seats) > 1 and database_url.startswith("sqlite"):
+        raise r.error(
+            "team.seats",
+            f"{len(seats)} seats share the hotline but [database] url is a SQLite file, which "
+            "seats on other machines cannot share; give every seat the team's PostgreSQL: "
+            'url = "postgresql+psycopg://USER@HOST/DB"',
+            list(seats),
+        )
+    return TeamSettings(name, seats)
+
+
 def _read_agents(r: _Reader) -> AgentSettings:
     r.check_keys("agents", ("late_after", "early_before", "away_limit_minutes"))
     return AgentSettings(
@@ -1375,6 +1431,7 @@ def loads(
         raise r.error("database.outbox_dir", "exists and is not a directory", str(outbox_dir))
     reserve_mib = r.get("database.outbox_reserve_mib", _int_in(0, 1024), 8,
                         "a whole number of MiB 0-1024")
+    seat = _read_seat(r, line)
     return ConsoleConfig(
         source=source,
         centre=centre,
@@ -1394,7 +1451,8 @@ def loads(
         recording=_read_recording(r, base),
         agents=_read_agents(r),
         follow_ups=_read_follow_ups(r),
-        seat=_read_seat(r, line),
+        seat=seat,
+        team=_read_team(r, seat, database_url),
         anchors=_read_anchors(r, base, database_url),
         overridden=tuple(sorted(env)),
     )

@@ -23,7 +23,9 @@ Calls: `open_call` (at the first ring; returns a key, also while the DB is down)
 a sealed call `SealedRecordError`, an unknown key `UnknownRecord`.
 
 Review: `calls(CallFilter(since, until, line, agent, category, outcome, satisfaction,
-forwarded, hours, limit))`, `day_bounds(date)`, `kpis(since, until, ring_limit_seconds)` →
+forwarded, hours, limit))` (every seat's leg), `caller_calls(since, until)` and
+`caller_call(key)` → `CallerCall` (one per caller's call, whichever seats rang: the leg that
+speaks for it, the legs, seats rang), `day_bounds(date)`, `kpis(since, until, ring_limit_seconds)` →
 `Kpis` (answer_rate 接通率, within_limit_rate, averages, satisfaction, follow-ups, calls per
 hour), `gate_post_calls(since, until)`.
 
@@ -81,6 +83,7 @@ from console.store.values import (
     Amendment,
     Anchor,
     AuditEntry,
+    CallerCall,
     CallFilter,
     CallOutcome,
     CallRecord,
@@ -114,6 +117,7 @@ __all__ = [
     "CallFilter",
     "CallOutcome",
     "CallRecord",
+    "CallerCall",
     "CorruptDatabase",
     "DatabaseUnavailable",
     "DutyRecord",

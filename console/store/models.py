@@ -92,6 +92,7 @@ class CallRow(ChainMixin, Base):
         Index("ix_calls_sealed_at", "sealed_at"),
         Index("ix_calls_open_seat", "line", "seat", "sealed_at"),
         Index("ix_calls_sip_call_id", "sip_call_id"),
+        Index("ix_calls_seat", "seat"),
         Index("ix_calls_follow_up_key", "follow_up_key"),
     )
 

@@ -35,6 +35,7 @@ from console.store.statements import (
     calls_statement,
     filter_shape,
     filtered,
+    fold_figures,
     gate_post_statement,
     kpi_statements,
     principal_leg,
@@ -292,14 +293,13 @@ def kpis(
         raise InvalidFact(f"kpis: until {until} is before since {since}")
     limit = store.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
     shape, params = filter_shape(replace(flt or CallFilter(), since=since, until=until))
-    totals_q, sat_q, hour_q = kpi_statements(shape)
+    figures_q, follow_q = kpi_statements(shape)
     params.update(k_limit=limit, k_until=until, k_now=min(store._now(), until))
 
     def load(conn: Connection) -> Kpis:
-        t = conn.execute(totals_q, params).one()
-        sat = {row[0]: int(row[1]) for row in conn.execute(sat_q, params)}
-        hours = {int(row[0]): int(row[1]) for row in conn.execute(hour_q, params)}
-        return Kpis.from_totals(since, until, t, sat, hours, (int(t[9]), int(t[10])))
+        totals, sat, hours = fold_figures(conn.execute(figures_q, params).all())
+        open_n, overdue_n = conn.execute(follow_q, params).one()
+        return Kpis.from_totals(since, until, totals, sat, hours, (int(open_n), int(overdue_n)))
 
     result: Kpis = store._run(unused_session, core=load, core_engine=store._figures_engine)
     return result

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
 
@@ -32,8 +32,11 @@ from console.store.record import DutyRecord
 from console.store.statements import (
     HAS_AMENDMENTS,
     corrupt_call,
+    figure_columns,
+    figure_groups,
     filter_shape,
     filtered,
+    fold_figures,
     principal_leg,
     read_statement,
     shape_conds,
@@ -356,7 +359,7 @@ def agent_kpis(
     """`kpis` per agent who answered a call in [since, until), agent ID → figures.
 
     Equal to `record.kpis(since, until, limit, CallFilter(agent=id))` for each agent, but
-    read with three grouped queries instead of three per agent. Calls answered by the console
+    read in one grouped pass instead of one per agent. Calls answered by the console
     itself or the gate post appear under `auto` and `gate_post`; unanswered calls belong to
     no agent and only count in the overall figures. Follow-ups are not per agent in `kpis`
     either: each entry carries the period's open and overdue counts.
@@ -368,51 +371,21 @@ def agent_kpis(
     limit = record.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
     base = replace(flt or CallFilter(), since=since, until=until, limit=None, agent=None)
     who = CallRow.answered_by
-    answered = CallRow.answered_at.is_not(None)
     sealed = CallRow.sealed_at.is_not(None)
-
-    def count_if(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    totals_q = (
-        filtered(
-            select(
-                who,
-                func.count(),
-                count_if(answered),
-                count_if(and_(answered, CallRow.seconds_to_answer <= limit)),
-                count_if(CallRow.outcome == CallOutcome.MISSED.value),
-                count_if(CallRow.outcome == CallOutcome.ABANDONED.value),
-                count_if(CallRow.outcome == CallOutcome.FORWARDED.value),
-                count_if(CallRow.outcome == CallOutcome.INTERRUPTED.value),
-                func.avg(CallRow.seconds_to_answer),
-                func.avg(CallRow.handling_seconds),
-            ),
-            base,
-        )
+    groups = figure_groups()
+    # One pass (callers, not legs: each leg asked once whether it speaks for its caller),
+    # grouped by agent, hour and satisfaction; folded per agent as `kpis` folds its own.
+    figures_q = (
+        filtered(select(who, *groups, *figure_columns(limit)), base)
         .where(sealed, who.is_not(None), principal_leg())
-        .group_by(who)
+        .group_by(who, *groups)
         .order_by(who)
     )
-    sat_q = (
-        filtered(cast(Any, select(who, CallRow.satisfaction, func.count())), base)
-        .where(sealed, answered, who.is_not(None), principal_leg())
-        .group_by(who, CallRow.satisfaction)
-    )
-    hour_q = (
-        filtered(cast(Any, select(who, CallRow.ring_hour, func.count())), base)
-        .where(sealed, who.is_not(None), principal_leg())
-        .group_by(who, CallRow.ring_hour)
-    )
 
-    def load(session: Any) -> dict[str, tuple[Any, dict[int | None, int], dict[int, int]]]:
-        found: dict[str, tuple[Any, dict[int | None, int], dict[int, int]]] = {
-            row[0]: (row, {}, {}) for row in session.execute(totals_q)
-        }
-        for agent, score, n in session.execute(sat_q):
-            found[agent][1][score] = int(n)
-        for agent, hour, n in session.execute(hour_q):
-            found[agent][2][int(hour)] = int(n)
+    def load(session: Any) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {}
+        for row in session.execute(figures_q):
+            found.setdefault(row[0], []).append(row[1:])
         return found
 
     found = record._run(load, write=False)
@@ -420,9 +393,10 @@ def agent_kpis(
         return {}
     open_follow_ups, overdue_follow_ups = _follow_up_counts(record, until)
     result: dict[str, Kpis] = {}
-    for agent, (t, sat, hours) in found.items():
+    for agent, rows in found.items():
+        t, sat, hours = fold_figures(rows)
         result[agent] = Kpis.from_totals(
-            since, until, t[1:], sat, hours, (open_follow_ups, overdue_follow_ups)
+            since, until, t, sat, hours, (open_follow_ups, overdue_follow_ups)
         )
     return result
 

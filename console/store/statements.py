@@ -73,11 +73,26 @@ def speaks_for_callers(table: Any) -> Any:
     return or_(c.outcome.is_(None), and_(*(c.outcome != value for value in LEG_OUTCOME_VALUES)))
 
 
+_SEATS = CALLS.alias("any_leg")
+TEAM_RECORD = func.coalesce(
+    select(func.min(_SEATS.c.seat)).scalar_subquery()
+    < select(func.max(_SEATS.c.seat)).scalar_subquery(),
+    False,
+)
+"""Whether the record's calls name two seats or more (two seeks of `ix_calls_seat`, once
+per statement): a team's record, whose callers' legs are grouped. A record of one seat has
+no caller with two legs (a seat's line takes a Call-ID once: an INVITE's retransmissions
+are that call), so its reads skip the probe. Read from the calls themselves (each leg's
+seat is in its hash and its open binding): nothing outside the chain decides how the
+figures count."""
+
+
 def principal_leg(table: Any = CALLS) -> Any:
     """The condition that a leg speaks for its caller's call: it may, and no other leg
     with its Call-ID ranks before it (rank, then earlier ring, then written first).
 
-    A leg without a Call-ID is a caller's call of its own (NULL equals nothing).
+    A leg without a Call-ID is a caller's call of its own (NULL equals nothing); on a
+    record of one seat (`TEAM_RECORD` false) every leg is, and no leg is probed.
     """
     c, o = table.c, OTHER_LEGS.c
     mine, theirs = leg_rank(table), leg_rank(OTHER_LEGS)
@@ -91,7 +106,7 @@ def principal_leg(table: Any = CALLS) -> Any:
     other = exists().where(
         o.sip_call_id == c.sip_call_id, o.id != c.id, speaks_for_callers(OTHER_LEGS), outranks
     )
-    return and_(speaks_for_callers(table), ~other)
+    return and_(speaks_for_callers(table), or_(~TEAM_RECORD, ~other))
 
 
 _FILTER_FIELDS = ("since", "until", "line", "agent", "category", "outcome", "satisfaction")
@@ -155,47 +170,100 @@ def shape_conds(shape: tuple[str, ...], sealed: bool = True) -> list[Any]:
     return conds
 
 
-@functools.lru_cache(maxsize=128)
-def kpi_statements(shape: tuple[str, ...]) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """Totals (with the follow-up counts), satisfaction and per-hour queries of a shape.
+NOT_ANSWERED = -2
+"""The satisfaction group of calls nobody answered (`figure_columns`); -1 is no rating."""
 
-    Built once per filter shape: building and cache-keying three statements per call cost
-    more than the SQL on PostgreSQL (month KPIs ×1.68 of the raw driver). The follow-up
-    counts ride in the totals row as scalar subqueries: three round trips, not four.
+
+def figure_columns(limit: Any) -> list[Any]:
+    """The figures' sums over one group of callers, in `fold_figures`' order.
+
+    Grouped by hour and by the answered calls' satisfaction (`figure_groups`), one pass
+    gives the totals, the satisfaction split and the calls per hour at once: each caller's
+    leg is probed for its other legs once (`principal_leg`), not once per figure.
     """
     c = CALLS.c
-    fu = FollowUpRow.__table__.c
     answered = c.answered_at.is_not(None)
+
+    def count_if(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    return [
+        func.count(),
+        count_if(answered),
+        count_if(and_(answered, c.seconds_to_answer <= limit)),
+        count_if(c.outcome == CallOutcome.MISSED.value),
+        count_if(c.outcome == CallOutcome.ABANDONED.value),
+        count_if(c.outcome == CallOutcome.FORWARDED.value),
+        count_if(c.outcome == CallOutcome.INTERRUPTED.value),
+        func.sum(c.seconds_to_answer),
+        func.count(c.seconds_to_answer),
+        func.sum(c.handling_seconds),
+        func.count(c.handling_seconds),
+    ]
+
+
+def figure_groups() -> list[Any]:
+    """The hour and the satisfaction group (-1 no rating, `NOT_ANSWERED`) of a caller."""
+    c = CALLS.c
+    sat = case(
+        (c.answered_at.is_(None), NOT_ANSWERED),
+        else_=func.coalesce(c.satisfaction, -1),
+    )
+    return [c.ring_hour, sat]
+
+
+def fold_figures(
+    rows: Sequence[Any],
+) -> tuple[tuple[Any, ...], dict[int | None, int], dict[int, int]]:
+    """The grouped rows (hour, satisfaction group, `figure_columns`…) as one totals row
+    (`Kpis.from_totals`' shape), the satisfaction split and the calls per hour."""
+    sums = [0] * 7
+    seconds = [0.0, 0, 0.0, 0]
+    sat: dict[int | None, int] = {}
+    hours: dict[int, int] = {}
+    for hour, group, *v in rows:
+        n = int(v[0])
+        for i in range(7):
+            sums[i] += int(v[i])
+        if v[8]:
+            seconds[0] += float(v[7])
+            seconds[1] += int(v[8])
+        if v[10]:
+            seconds[2] += float(v[9])
+            seconds[3] += int(v[10])
+        hours[int(hour)] = hours.get(int(hour), 0) + n
+        if group != NOT_ANSWERED:
+            score = None if group == -1 else int(group)
+            sat[score] = sat.get(score, 0) + int(v[1])
+    avg_answer = seconds[0] / seconds[1] if seconds[1] else None
+    avg_handling = seconds[2] / seconds[3] if seconds[3] else None
+    return (*sums, avg_answer, avg_handling), sat, hours
+
+
+@functools.lru_cache(maxsize=128)
+def kpi_statements(shape: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
+    """The figures of a shape in one grouped pass (`figure_columns`), and the follow-ups.
+
+    Built once per filter shape: building and cache-keying statements per call cost more
+    than the SQL on PostgreSQL (month KPIs ×1.68 of the raw driver). One pass over the
+    period's callers, not three: each leg is asked once whether it speaks for its caller.
+    """
+    fu = FollowUpRow.__table__.c
     # Callers, not legs: one row per caller's call, whichever seats rang (issue 13).
     conds = [*shape_conds(shape), principal_leg()]
 
     def count_if(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-    is_open = fu.status == FollowUpStatus.OPEN.value
-    before = fu.created_at < bindparam("k_until")
-    open_fu = select(count_if(is_open)).where(before).scalar_subquery()
-    overdue_fu = (
-        select(count_if(and_(is_open, fu.due_at < bindparam("k_now"))))
-        .where(before)
-        .scalar_subquery()
+    groups = figure_groups()
+    figures = (
+        select(*groups, *figure_columns(bindparam("k_limit"))).where(*conds).group_by(*groups)
     )
-    totals = select(
-        func.count(),
-        count_if(answered),
-        count_if(and_(answered, c.seconds_to_answer <= bindparam("k_limit"))),
-        count_if(c.outcome == CallOutcome.MISSED.value),
-        count_if(c.outcome == CallOutcome.ABANDONED.value),
-        count_if(c.outcome == CallOutcome.FORWARDED.value),
-        count_if(c.outcome == CallOutcome.INTERRUPTED.value),
-        func.avg(c.seconds_to_answer),
-        func.avg(c.handling_seconds),
-        open_fu,
-        overdue_fu,
-    ).where(*conds)
-    sat = select(c.satisfaction, func.count()).where(*conds, answered).group_by(c.satisfaction)
-    hours = select(c.ring_hour, func.count()).where(*conds).group_by(c.ring_hour)
-    return totals, sat, hours
+    is_open = fu.status == FollowUpStatus.OPEN.value
+    follow_ups = select(
+        count_if(is_open), count_if(and_(is_open, fu.due_at < bindparam("k_now")))
+    ).where(fu.created_at < bindparam("k_until"))
+    return figures, follow_ups
 
 
 def filtered(query: _Q, flt: CallFilter) -> _Q:

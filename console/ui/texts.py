@@ -605,6 +605,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rv.d.close": ("关闭", "Close"),
     "rv.d.timeline": ("振铃时间线", "Ring timeline"),
     "rv.d.amendments": ("更正记录", "Amendments"),
+    "rv.d.legs": ("各坐席振铃", "Seats that rang"),
+    "rv.d.leg_open": ("振铃中", "ringing"),
     "rv.d.amend": ("更正(新增更正,原记录不变)", "Amend (a new amendment; the sealed record stays)"),
     "rv.d.field": ("字段", "Field"),
     "rv.d.new_value": ("新值", "New value"),

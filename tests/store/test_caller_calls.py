@@ -267,3 +267,28 @@ def test_the_rank_table_is_the_one_the_rule_uses() -> None:
     assert leg_rank(False, CallOutcome.TAKEN_ELSEWHERE.value, True) is None
     assert leg_rank(False, None, False) == 5
     assert principal([]) is None
+
+
+def test_a_record_of_one_seat_skips_the_grouping(store: DutyRecord, clock: Clock) -> None:
+    """Calls naming one seat: every leg is its own caller (no probe); the first leg of a
+    second seat makes it a team's record, and its callers' legs are grouped from then on."""
+    leg(store, clock, "cid-s1@x", "desk", CallOutcome.ABANDONED, reason="abandoned")
+    assert store.kpis(*DAY).total == 1
+    leg(store, clock, "cid-s2@x", "desk", CallOutcome.ABANDONED, reason="abandoned",
+        at=T0 + timedelta(minutes=1))
+    leg(store, clock, "cid-s2@x", "gate", CallOutcome.ABANDONED, reason="abandoned",
+        at=T0 + timedelta(minutes=1), ring=0.01)
+    assert (store.kpis(*DAY).total, len(page_keys(store))) == (2, 2)
+
+
+def test_the_detail_lists_every_seats_leg(store: DutyRecord, clock: Clock) -> None:
+    from console.domain.labels import Language
+    from console.screens.supervisor.detail import leg_lines
+
+    elsewhere(store, clock, "cid-d@x", "seat-1")
+    answer = leg(store, clock, "cid-d@x", "seat-2", CallOutcome.ANSWERED, answered=4.0,
+                 by="1024", ring=0.002)
+    lines = leg_lines(store.caller_call(answer), UTC, Language.EN)
+    assert len(lines) == 2
+    assert lines[0].startswith("  seat-1  09:00:00") and "completed_elsewhere" in lines[0]
+    assert lines[1].startswith("▶ seat-2  09:00:00") and "1024" in lines[1]

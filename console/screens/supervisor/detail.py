@@ -1,4 +1,8 @@
-"""A call's detail for the supervisor: facts, ring timeline, amendments, follow-ups, amend.
+"""A call's detail for the supervisor: facts, ring timeline, the legs, amendments, amend.
+
+The legs are every seat's row of the caller's call (a ring-all hotline rings several seats;
+the call log lists one row per caller, `console.store.review`): which seats rang, which
+leg was answered and by whom, and how each other leg ended (taken elsewhere, abandoned).
 
 A correction is never an edit: the form adds an amendment (field, new value, reason) that
 the duty record chains after the sealed call; the detail then shows the sealed value and
@@ -40,6 +44,7 @@ from console.screens.supervisor.base import (
 from console.store import (
     AMENDABLE,
     Amendment,
+    CallerCall,
     CallOutcome,
     CallRecord,
     FollowUp,
@@ -109,10 +114,12 @@ class CallDetail:
     """With the amendments applied."""
     amendments: list[Amendment]
     follow_ups: list[FollowUp]
+    caller: CallerCall | None = None
+    """The caller's call this leg is part of: every seat's leg (issue 13)."""
 
 
 def load_detail(ctx: ReviewContext, key: str) -> CallDetail:
-    """Blocking: the call as sealed and as amended, its amendments and follow-ups."""
+    """Blocking: the call as sealed and as amended, its amendments, follow-ups and legs."""
     record = ctx.record
     follow_ups = [f for f in record.follow_ups(status=None) if f.call_key == key]
     return CallDetail(
@@ -120,7 +127,24 @@ def load_detail(ctx: ReviewContext, key: str) -> CallDetail:
         record.get_call(key),
         record.amendments(key),
         follow_ups,
+        record.caller_call(key),
     )
+
+
+def leg_lines(caller: CallerCall, tz: dt.tzinfo, language: Language = Language.ZH) -> list[str]:
+    """Each seat's leg of the caller's call, oldest ring first: seat, ring time, outcome,
+    who answered and why it ended; the leg that speaks for the caller is marked."""
+    lines = []
+    for leg in caller.legs:
+        mark = "▶" if leg.key == caller.call.key else " "
+        outcome = outcome_label(leg.outcome, language) if leg.outcome else text(
+            "rv.d.leg_open", language)
+        who = f" {leg.answered_by}" if leg.answered_at is not None and leg.answered_by else ""
+        lines.append(
+            f"{mark} {leg.seat or '—'}  {local(leg.ring_at, tz, '%H:%M:%S')}  {outcome}{who}"
+            + (f"  ({leg.end_reason})" if leg.end_reason else "")
+        )
+    return lines
 
 
 def timeline(call: CallRecord, tz: dt.tzinfo, language: Language = Language.ZH) -> list[str]:
@@ -204,6 +228,8 @@ class CallDetailScreen(ModalScreen[None]):
                 yield Label("", id="play-status", markup=False)
             yield Label(self.t("rv.d.timeline"), classes="detail-heading")
             yield Static("", id="detail-timeline", markup=False)
+            yield Label(self.t("rv.d.legs"), classes="detail-heading")
+            yield Static("", id="detail-legs", markup=False)
             yield Label(self.t("rv.d.amendments"), classes="detail-heading")
             yield Static("", id="detail-amendments", markup=False)
             yield Label(self.t("rv.tab.follow_ups"), classes="detail-heading")
@@ -302,6 +328,8 @@ class CallDetailScreen(ModalScreen[None]):
         self.query_one("#detail-facts", Static).update("\n".join(lines))
         self.query_one("#play-recording", Button).disabled = not c.recording
         self.query_one("#detail-timeline", Static).update("\n".join(timeline(c, ctx.tz, lang)))
+        legs = leg_lines(detail.caller, ctx.tz, lang) if detail.caller is not None else []
+        self.query_one("#detail-legs", Static).update("\n".join(legs) or self.t("rv.none"))
         amendments = [
             f"{local(a.at, ctx.tz, '%Y-%m-%d %H:%M')} {a.who}: {field_label(a.field, lang)} "
             + self.t("rv.d.quoted").format(value=shown_value(a.field, a.old_value, lang))
