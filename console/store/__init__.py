@@ -38,6 +38,13 @@ Shifts: `write_handover(outgoing, notes, open_items)` (stamped with every chain 
 `add_follow_up(owner, description, due_at, call_key)`, `close_follow_up`, `follow_ups`,
 `report_event(reporter, summary, call_key)`, `audit(action, who, detail)`, `audit_log()`.
 
+Callbacks (回访, `console.store.callbacks`): `callback_target(follow_up_key)` (the follow-up
+with its call's caller number), `open_callback(line, follow_up_key, number, agent_id)` (a call
+row of kind `callback` linked to the follow-up), `callback_answered`, `seal_callback(key,
+outcome)` (reached / no_answer / busy / failed), `close_by_callback` (the follow-up done,
+through the outbox), `close_follow_up_by_hand` (as `console.domain.callback` allows),
+`callbacks_of(follow_up_key)`, `callback_tally(keys)`.
+
 Integrity: `chain_heads()` / `record_anchors(purpose)` → `Anchor` (`line:seq:hash[:hmac]`),
 `verify(anchors)` → `VerifyReport` (`ok`, `problem` names the first bad record).
 
