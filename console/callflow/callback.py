@@ -60,7 +60,8 @@ class CallbackRecords(Protocol):
                       at: datetime | None = None) -> str: ...
     def callback_answered(self, key: str, at: datetime) -> None: ...
     def seal_callback(self, key: str, outcome: CallOutcome, *, ended_at: datetime,
-                      end_reason: str, action: str, recording: str | None = None) -> None: ...
+                      end_reason: str, action: str, recording: str | None = None,
+                      answered_at: datetime | None = None) -> None: ...
     def close_by_callback(self, follow_up_key: str, call_key: str, who: str,
                           number: str) -> None: ...
 
@@ -220,8 +221,13 @@ class CallbackDialer:
             result = call.wait_final(5.0) or DialResult(0, "no final answer from the line")
         stop_bridge: Callable[[], None] | None = None
         recording: Recording | None = None
+        answered_at: datetime | None = None
         if result.answered:
-            self.records.callback_answered(key, self.clock.now())
+            answered_at = self.clock.now()
+            try:
+                self.records.callback_answered(key, answered_at)
+            except Exception:  # the seal carries it again: the conversation goes on
+                log.exception("callback %s: the answer could not be written yet", key)
             recording = self._record(call, number)
             tell("connected", detail=f"{result.code} {result.reason}")
             if bridge is not None:
@@ -240,7 +246,8 @@ class CallbackDialer:
         if recording is not None:
             recording.close()
         path = str(recording.path) if recording is not None else None
-        return self._seal(key, follow_up_key, agent_id, number, call, result, tell, path)
+        return self._seal(key, follow_up_key, agent_id, number, call, result, tell, path,
+                          answered_at)
 
     def _record(self, call: OutgoingCall, number: str) -> Recording | None:
         """The conversation's WAV (callee left, console right), fed by the call's audio tap."""
@@ -271,7 +278,7 @@ class CallbackDialer:
     def _seal(self, key: str, follow_up_key: str, agent_id: str, number: str,
               call: OutgoingCall, result: DialResult,
               tell: Callable[[str, CallOutcome | None, str], None],
-              recording: str | None) -> CallbackResult:
+              recording: str | None, answered_at: datetime | None) -> CallbackResult:
         outcome = callback_outcome(result.answered, result.code)
         detail = f"{result.code} {result.reason}".strip() if result.code else result.reason
         ended = call.ended_by
@@ -279,11 +286,26 @@ class CallbackDialer:
         action = f"callback to {number} by {agent_id} for follow-up {follow_up_key}: {detail}"
         if result.answered and ended is not None:
             action += f"; ended {ended.value}"
-        self.records.seal_callback(key, outcome, ended_at=self.clock.now(),
-                                   end_reason=end_reason, action=action, recording=recording)
+        try:
+            self.records.seal_callback(key, outcome, ended_at=self.clock.now(),
+                                       end_reason=end_reason, action=action,
+                                       recording=recording, answered_at=answered_at)
+        except Exception as exc:  # the row is open: the next start seals it interrupted
+            tell("ended", outcome, detail)
+            raise CallbackError(
+                f"the callback to {number} ended ({outcome.value}) but could not be sealed "
+                f"({exc}); the next start seals it as interrupted"
+            ) from None
         closes = follow_up_closes(outcome)
         if closes:
-            self.records.close_by_callback(follow_up_key, key, agent_id, number)
+            try:
+                self.records.close_by_callback(follow_up_key, key, agent_id, number)
+            except Exception as exc:
+                tell("ended", outcome, detail)
+                raise CallbackError(
+                    f"the callback reached {number} but the follow-up could not be closed "
+                    f"({exc}); a supervisor closes it"
+                ) from None
         log.info("callback %s: %s (%s); follow-up %s %s", key, outcome.value, detail,
                  follow_up_key, "closed" if closes else "stays open")
         tell("ended", outcome, detail)

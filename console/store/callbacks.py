@@ -148,10 +148,18 @@ def seal_callback(
     end_reason: str,
     action: str,
     recording: str | None = None,
+    answered_at: datetime | None = None,
 ) -> None:
-    """Seal the callback with its outcome (reached / no answer / busy / failed)."""
+    """Seal the callback with its outcome (reached / no answer / busy / failed).
+
+    `answered_at` again with the seal (it was written at the answer too): a seal that lands
+    when that write did not still says when the callee answered.
+    """
+    facts: dict[str, Any] = {"recording": recording}
+    if answered_at is not None:
+        facts["answered_at"] = answered_at
     seal_call(store, key, outcome, ended_at=ended_at, end_reason=end_reason, action=action,
-              step="ended", recording=recording)
+              step="ended", **facts)
 
 
 def close_by_callback(

@@ -393,11 +393,11 @@ class DutyRecord(RecordCore):
 
     def seal_callback(
         self, key: str, outcome: CallOutcome, *, ended_at: datetime, end_reason: str,
-        action: str, recording: str | None = None,
+        action: str, recording: str | None = None, answered_at: datetime | None = None,
     ) -> None:
         """Seal a callback with its outcome (reached / no answer / busy / failed)."""
         _callbacks.seal_callback(self, key, outcome, ended_at=ended_at, end_reason=end_reason,
-                                 action=action, recording=recording)
+                                 action=action, recording=recording, answered_at=answered_at)
 
     def close_by_callback(self, follow_up_key: str, call_key: str, who: str, number: str) -> None:
         """Close the follow-up as done: callback `call_key` reached the caller (outbox)."""

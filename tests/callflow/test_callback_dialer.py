@@ -266,3 +266,37 @@ def test_a_recording_that_cannot_be_made_is_an_alarm_and_the_callback_goes_on(
     assert result.outcome is CallOutcome.REACHED and result.closed
     assert alarms and "callback not recorded: cannot create" in alarms[0][1]
     assert record.callbacks_of(fu)[0].recording is None
+
+
+def test_a_record_failing_mid_callback_hangs_nothing_up_and_says_so_in_one_line(
+    record: DutyRecord,
+) -> None:
+    """The answer's write fails (the seal carries it again); then the seal fails too: one
+    line saying the next start seals it, the call itself already ended normally."""
+    fu = follow_up(record)
+
+    class Failing:
+        def __init__(self, inner: DutyRecord, seal_fails: bool) -> None:
+            self.inner, self.seal_fails = inner, seal_fails
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        def callback_answered(self, *args: object, **kwargs: object) -> None:
+            raise DatabaseUnavailable("outbox full and database away")
+
+        def seal_callback(self, *args: object, **kwargs: object) -> None:
+            if self.seal_fails:
+                raise DatabaseUnavailable("outbox full and database away")
+            self.inner.seal_callback(*args, **kwargs)  # type: ignore[arg-type]
+
+    result = dialler(Failing(record, seal_fails=False), FakeDialler()).place(fu, "1024")
+    [cb] = record.callbacks_of(fu)
+    assert result.outcome is CallOutcome.REACHED and cb.answered_at is not None  # from the seal
+    fu2 = follow_up(record)
+    line = FakeDialler()
+    with pytest.raises(CallbackError, match=r"ended \(reached\) but could not be sealed") as bad:
+        dialler(Failing(record, seal_fails=True), line).place(fu2, "1024")
+    assert "next start seals it as interrupted" in str(bad.value) and "\n" not in str(bad.value)
+    assert line.dialled[0].state is CallState.ENDED
+    assert record.callbacks_of(fu2)[0].sealed_at is None  # open: start-up recovery's
