@@ -74,7 +74,7 @@ from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only when used
     from console.callflow.callback import CallbackDialer
     from console.domain.board import Board
-    from console.store import Agent, AgentState, Handover
+    from console.store import Agent, Handover
     from console.store.board import BoardFeed
     from console.ui.messages import (
         FlowEventPosted,
@@ -109,18 +109,6 @@ HEADSET_WATCH_SECONDS = 0.25
 """How often the talking calls' headset streams are checked for a stall."""
 STARTUP_WAIT_SECONDS = 120.0
 """How long a login waits for the start-up worker (the first run renders every prompt)."""
-
-
-def _store_state(state: SeatState) -> AgentState:
-    from console.store import AgentState
-
-    return {
-        SeatState.READY: AgentState.READY,
-        SeatState.ON_CALL: AgentState.ON_CALL,
-        SeatState.AFTER_CALL_WORK: AgentState.AFTER_CALL,
-        SeatState.AWAY: AgentState.AWAY,
-        SeatState.LOGGED_OUT: AgentState.LOGGED_OUT,
-    }[state]
 
 
 @dataclass
@@ -759,11 +747,9 @@ class DutyConsoleApp(App[int]):
     ) -> None:
         """Log the login as a `logged_in` line ("late login" when late), then the seat's
         first state (ready) at the same moment: one worker, so the login is always first."""
-        from console.store import AgentState
-
         def log() -> None:
-            self.store.set_agent_state(agent_id, AgentState.LOGGED_IN, reason, at)
-            self.store.set_agent_state(agent_id, _store_state(first), None, at)
+            self.store.set_agent_state(agent_id, SeatState.LOGGED_IN, reason, at)
+            self.store.set_agent_state(agent_id, first, None, at)
 
         self.run_in_thread(log, "agent state")
 
@@ -832,7 +818,7 @@ class DutyConsoleApp(App[int]):
         if not agent_id:
             return
         self.run_in_thread(
-            lambda: self.store.set_agent_state(agent_id, _store_state(state), reason, at),
+            lambda: self.store.set_agent_state(agent_id, state, reason, at),
             "agent state",
         )
 

@@ -17,11 +17,20 @@ from console.domain.machine import TransitionTable
 
 
 class AgentState(enum.Enum):
+    """An agent's state (duty rules §4), the one definition: the seat's state machine
+    (`AGENT_TABLE`) moves between them and the duty record logs each change by its value
+    (`console.store` takes this enum). The values are the text the record has always
+    stored, so rows written before stay readable and their hash chains unchanged."""
+
     LOGGED_OUT = ("logged_out", "已登出", "Logged out")
     READY = ("ready", "就绪", "Ready")
     ON_CALL = ("on_call", "通话中", "On call")
-    AFTER_CALL_WORK = ("after_call_work", "话后处理", "After-call work")
+    AFTER_CALL_WORK = ("after_call", "话后处理", "After-call work")
+    """Stored as "after_call" (the record's word since its first rows)."""
     AWAY = ("away", "示忙", "Away")
+    LOGGED_IN = ("logged_in", "已登录", "Logged in")
+    """Not a state the seat rests in: the record's line for the moment of a login ("late
+    login" as its reason when late), logged just before the first state (ready)."""
 
     zh: str
     en: str
@@ -35,6 +44,16 @@ class AgentState(enum.Enum):
 
     def label(self, language: Language = Language.ZH) -> str:
         return self.zh if language is Language.ZH else self.en
+
+    @classmethod
+    def of(cls, value: AgentState | str) -> AgentState:
+        """The state itself, or the one the record stores as `value` (ValueError if none)."""
+        if isinstance(value, AgentState):
+            return value
+        for member in cls:
+            if member.value == value:
+                return member
+        raise ValueError(f"{value!r} is not an agent state")
 
 
 class AgentEvent(enum.Enum):

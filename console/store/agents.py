@@ -174,7 +174,7 @@ def set_agent_state(
     at: datetime | None = None,
 ) -> None:
     """Log an agent state change (through the outbox, when one is attached)."""
-    state = AgentState(state)
+    state = AgentState.of(state)
     if state is AgentState.AWAY and not (reason and reason.strip()):
         raise InvalidFact("away (示忙) needs a reason")
     store._submit(
@@ -200,7 +200,7 @@ def agent_states(
         query = query.where(AgentStateRow.at >= since)
     result: list[AgentStateChange] = store._run(
         lambda s: [
-            AgentStateChange(r.agent_id, AgentState(r.state), r.at, r.reason)
+            AgentStateChange(r.agent_id, AgentState.of(r.state), r.at, r.reason)
             for r in s.scalars(query)
         ],
         write=False,

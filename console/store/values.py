@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from console.domain.agent import AgentState
 from console.domain.labels import CALL_OUTCOME_LABELS
 from console.domain.labels import CATEGORIES as _DOMAIN_CATEGORIES
 from console.domain.outcome import CallOutcome
@@ -42,17 +43,6 @@ class AgentRole(enum.Enum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     GATE_POST = "gate_post"
-
-
-class AgentState(enum.Enum):
-    """Seat states (duty rules §4); each change is logged."""
-
-    LOGGED_IN = "logged_in"
-    READY = "ready"
-    ON_CALL = "on_call"
-    AFTER_CALL = "after_call"
-    AWAY = "away"
-    LOGGED_OUT = "logged_out"
 
 
 class FollowUpStatus(enum.Enum):

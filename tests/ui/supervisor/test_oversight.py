@@ -72,7 +72,7 @@ def fill_yesterday(store: DutyRecord) -> None:
     state(store, "1024", AgentState.AWAY, at(d, 11, 0), "开会")
     state(store, "1024", AgentState.READY, at(d, 11, 11))
     state(store, "1024", AgentState.ON_CALL, at(d, 12, 0))
-    state(store, "1024", AgentState.AFTER_CALL, at(d, 12, 5))
+    state(store, "1024", AgentState.AFTER_CALL_WORK, at(d, 12, 5))
     state(store, "1024", AgentState.LOGGED_OUT, at(d, 12, 30))
     state(store, "1024", AgentState.READY, at(d, 13, 30), "late login")
     state(store, "1024", AgentState.ON_CALL, at(d, 14, 0))
