@@ -61,6 +61,9 @@ log = logging.getLogger("console.store.board")
 
 CHANNEL = "duty_board"
 """The PostgreSQL notification channel; the payload is the seat's name."""
+SESSION_PREFIX = "duty-board:"
+"""`application_name` of each running seat's listening session (PostgreSQL): a seat whose
+session is gone (its process crashed, on any machine) is read as offline."""
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 2.0
 """Seconds between reconnects (listener) or retries (publisher) while the database is away:
@@ -82,12 +85,18 @@ AlarmSink = Callable[[str, str], object]
 # ---------------------------------------------------------------- the read path
 
 
+def session_tag(seat: str) -> str:
+    """The `application_name` of `seat`'s listening session (fits PostgreSQL's 63 bytes)."""
+    return SESSION_PREFIX + hashlib.sha256(seat.encode()).hexdigest()[:16]
+
+
 def read_board(store: DutyRecord, now: datetime | None = None) -> Board:
     """Every seat running or stopped today, with its latest presence, and today's figures.
 
-    A seat that never published is logged out since it started; a stopped seat (or one
-    on this host whose process is gone: it crashed) is offline. Raises `StoreError` when
-    the database is away.
+    A seat that never published is logged out since it started; a stopped seat is offline,
+    and so is one that crashed: on this host its process is gone; on PostgreSQL, from any
+    host, its listening session is (the server ends it when the process dies). Raises
+    `StoreError` when the database is away.
     """
     now = now or store._now()
     since, until = store.day_bounds(now.astimezone(store.tz).date())
@@ -100,9 +109,16 @@ def read_board(store: DutyRecord, now: datetime | None = None) -> Board:
             .where((SeatRow.stopped_at.is_(None)) | (SeatRow.stopped_at >= since))
             .order_by(SeatRow.name)
         ).all()
+        sessions: set[str] | None = None
+        if store.engine.dialect.name == "postgresql":
+            sessions = set(session.execute(text(
+                "SELECT application_name FROM pg_stat_activity WHERE datname = "
+                "current_database() AND application_name LIKE :prefix"),
+                {"prefix": SESSION_PREFIX + "%"}).scalars())
         found = []
         for name, host, pid, started, stopped, presence in rows:
-            gone = stopped is not None or (host == here and not pid_alive(pid))
+            gone = stopped is not None or (host == here and not pid_alive(pid)) or (
+                sessions is not None and session_tag(name) not in sessions)
             seat = _presence(name, started, presence)
             if gone:
                 seat = replace(seat, state=BoardState.OFFLINE, since=stopped or seat.since,
@@ -306,7 +322,7 @@ class BoardListener:
     sleeps in `select()` until a notice or `stop` arrives.
     """
 
-    def __init__(self, store: DutyRecord, seat: str, on_board: BoardSink,
+    def __init__(self, store: DutyRecord, seat: str, on_board: BoardSink | None,
                  on_alarm: AlarmSink | None = None, local: Path | None = None) -> None:
         self.store = store
         self.seat = seat
@@ -340,6 +356,8 @@ class BoardListener:
 
     # the one read, whatever told us
     def _deliver(self) -> None:
+        if self._on_board is None:
+            return  # a headless line: its session says it runs, it reads no board
         board = read_board(self.store)
         self.reads += 1
         try:
@@ -377,12 +395,14 @@ class BoardListener:
 
         url = self.store.engine.url.set(drivername="postgresql")
         conninfo = make_conninfo(url.render_as_string(hide_password=False),
+                                 application_name=session_tag(self.seat),
                                  **{k: str(v) for k, v in _PG_BOUNDS.items()})
         backoff = BACKOFF_FIRST
         while not self._stop.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    if self._on_board is not None:
+                        conn.execute(f"LISTEN {CHANNEL}")
                     self._deliver()  # what was missed before (or while away)
                     self.live.set()
                     self._alarm("board_back", "the team board is live again")
@@ -464,8 +484,12 @@ class BoardFeed:
             self.listener.start()
 
     def start_publishing(self) -> None:
-        """Publish only (a headless line: nobody reads a board there)."""
+        """Publish only (a headless line: nobody reads a board there). On PostgreSQL its
+        session still says the seat runs (`session_tag`), so boards see it crash."""
         self.publisher.start()
+        if self.listener is None and self._local is None:
+            self.listener = BoardListener(self.store, self.seat, None)
+            self.listener.start()
 
     def publish(self, presence: SeatPresence) -> bool:
         return self.publisher.publish(presence)

@@ -258,3 +258,63 @@ def test_a_failing_read_is_an_alarm_then_the_listener_goes_on(
     finally:
         feed.stop()
         record.close()
+
+
+@pytest.mark.postgres
+def test_a_seat_that_crashed_on_another_host_is_offline_on_the_board(
+    postgres: PgServer,
+) -> None:
+    """Seat A (on another host, so no pid to check) dies without a word: no offline
+    presence, its seat never released. Its listening session is gone with it, so the
+    next board read shows it offline, not in its last state forever."""
+    url = postgres.create_schema()
+    a, b = seat_record(url), seat_record(url)
+    a.claim_seat("crash-a", host="another-host")
+    b.claim_seat("crash-b")
+    heard = Boards()
+    feed_a, feed_b = BoardFeed(a, "crash-a"), BoardFeed(b, "crash-b")
+    feed_a.start(lambda _b: None)
+    feed_b.start(heard.board, heard.alarm)
+    try:
+        assert feed_a.listener is not None and feed_a.listener.live.wait(10)
+        feed_a.publish(on_call("crash-a", datetime.now(UTC)))
+        assert heard.wait(lambda: heard.state_of("crash-a") is BoardState.ON_CALL)
+        # The crash: the process's sessions end, nothing else happens.
+        feed_a.listener.stop()
+        feed_a.publisher.stop()
+        feed_b.publish(on_call("crash-b", datetime.now(UTC)))  # any change: a board read
+        assert heard.wait(lambda: heard.state_of("crash-a") is BoardState.OFFLINE)
+        assert heard.state_of("crash-b") is BoardState.ON_CALL
+    finally:
+        feed_b.stop()
+        a.close()
+        b.close()
+
+
+@pytest.mark.postgres
+def test_a_headless_line_that_only_publishes_is_running_on_the_board(
+    postgres: PgServer,
+) -> None:
+    """A headless line reads no board but keeps its session, so it is not taken for a
+    crashed seat; stopped, it is offline."""
+    url = postgres.create_schema()
+    line, seat = seat_record(url), seat_record(url)
+    line.claim_seat("line-h", host="another-host")
+    seat.claim_seat("seat-h")
+    feed_line = BoardFeed(line, "line-h")
+    feed_line.start_publishing()
+    heard = Boards()
+    feed_seat = BoardFeed(seat, "seat-h")
+    feed_seat.start(heard.board, heard.alarm)
+    try:
+        assert feed_line.listener is not None and feed_line.listener.live.wait(10)
+        feed_line.publish(SeatPresence("line-h", BoardState.LOGGED_OUT, datetime.now(UTC),
+                                       line=LineWord.REGISTERED))
+        assert heard.wait(lambda: heard.state_of("line-h") is BoardState.LOGGED_OUT)
+        assert feed_line.listener.reads == 0  # it hears nothing and reads nothing
+        feed_line.stop()
+        assert heard.wait(lambda: heard.state_of("line-h") is BoardState.OFFLINE)
+    finally:
+        feed_seat.stop()
+        line.close()
+        seat.close()
