@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import labctl
@@ -70,6 +71,21 @@ def answers(trace: str) -> set[str]:
     return tags
 
 
+def answers_per_call(trace: str) -> dict[str, set[str]]:
+    """Call-ID → the To tags of the 200 OKs to its INVITE: one per seat that answered it."""
+    found: dict[str, set[str]] = {}
+    for message in trace.split("UDP message received")[1:]:
+        lines = [line.strip() for line in message.splitlines()]
+        status = next((line for line in lines if line.startswith("SIP/2.0")), "")
+        cseq = next((line for line in lines if line.lower().startswith("cseq:")), "")
+        to = next((line for line in lines if line.lower().startswith(("to:", "t:"))), "")
+        call_id = next((line.split(":", 1)[1].strip() for line in lines
+                        if line.lower().startswith(("call-id:", "i:"))), "")
+        if status.startswith("SIP/2.0 200") and "INVITE" in cseq.upper() and ";tag=" in to:
+            found.setdefault(call_id, set()).add(to.split(";tag=")[1].split(";")[0])
+    return found
+
+
 @contextmanager
 def team(configs: list[Path]) -> Iterator[list[ConsoleUnderTest]]:
     with ExitStack() as stack:
@@ -97,6 +113,9 @@ def test_nobody_answers_exactly_one_200_reaches_the_caller(
         wait_until("three legs sealed",
                    lambda: sum(c.outcome is not None for c in store.calls()) == 3, 10)
         legs = store.calls()
+        window = (MONDAY_10 - timedelta(hours=1), MONDAY_10 + timedelta(hours=1))
+        callers = store.caller_calls(*window)
+        kpis = store.kpis(*window)
         answered = [s for s in seats if s.of(CallAnswered)]
         elsewhere = [s for s in seats if s.of(AnsweredElsewhere)]
     assert len(answered) == 1 and len(elsewhere) == 2
@@ -113,6 +132,44 @@ def test_nobody_answers_exactly_one_200_reaches_the_caller(
     for seat in elsewhere:
         [lost] = seat.of(AnsweredElsewhere)
         assert lost.holder == f"auto @ {winner}"
+    # One record of the caller's call: auto at the winner's seat, the three seats rang, and
+    # the figures count one caller (three legs before issue 13's grouping).
+    [caller] = callers
+    assert (caller.answered_by, caller.answered_at_seat) == ("auto", winner)
+    assert sorted(caller.seats_rang) == sorted(SEATS) and len(caller.legs) == 3
+    assert (kpis.total, kpis.answered, kpis.abandoned, kpis.missed) == (1, 1, 0, 0)
+
+
+def test_twenty_callers_through_three_forked_seats_are_twenty_records(
+    lab: labctl.Lab, postgres: PgServer, tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """20 callers, at most 3 at a time, nobody at the keys: each caller gets one 200 OK,
+    the record holds 60 legs (3 per caller) and 20 caller's calls, and the figures say 20."""
+    database = postgres.create_database()
+    cache = tmp_path_factory.getbasetemp() / "prompt-cache"
+    configs = [seat_config(tmp_path / name, lab, name, database, cache) for name in SEATS]
+    with team(configs) as seats:
+        caller = lab.sipp(E2E_SIPP / "uac_one_answer.xml", calls=20, rate=1.0, limit=3,
+                          timeout=90)
+        assert caller.ok, caller.describe()
+        assert caller.stats().get("SuccessfulCall(C)") == "20", caller.stats()
+        per_call = answers_per_call(caller.messages)
+        assert len(per_call) == 20 and all(len(t) == 1 for t in per_call.values()), per_call
+        store = seats[0].headless.store
+        wait_until("sixty legs sealed",
+                   lambda: sum(c.outcome is not None for c in store.calls()) == 60, 20)
+        window = (MONDAY_10 - timedelta(hours=1), MONDAY_10 + timedelta(hours=2))
+        legs = store.calls()
+        callers = store.caller_calls(*window)
+        kpis = store.kpis(*window)
+    assert len(legs) == 60 and len({leg.sip_call_id for leg in legs}) == 20
+    assert len(callers) == 20
+    assert {c.call.sip_call_id for c in callers} == set(per_call)
+    assert all(c.answered_by == "auto" and len(c.legs) == 3 for c in callers)
+    assert all(sorted(c.seats_rang) == sorted(SEATS) for c in callers)
+    assert (kpis.total, kpis.answered, kpis.abandoned, kpis.missed) == (20, 20, 0, 0)
+    assert sum(kpis.calls_per_hour.values()) == 20 and kpis.satisfaction == {None: 20}
 
 
 def test_the_agent_at_seat_2_answers_at_4_s_and_the_others_are_cancelled(
@@ -173,6 +230,8 @@ def test_the_agent_at_seat_2_answers_at_4_s_and_the_others_are_cancelled(
             assert time.monotonic() < deadline, store.calls()
             time.sleep(0.05)
         legs = {leg.seat: leg for leg in store.calls()}
+        callers = store.caller_calls(MONDAY_10 - timedelta(hours=1),
+                                     MONDAY_10 + timedelta(hours=1))
         assert not any(s.of(CallAnswered) for s in others)
     assert legs["seat-2"].answered_by == "1024" and legs["seat-2"].outcome is CallOutcome.ANSWERED
     # Pressed at 4 s, answered within the third ring (ring k covers ((k-1)·2, k·2] s),
@@ -181,3 +240,32 @@ def test_the_agent_at_seat_2_answers_at_4_s_and_the_others_are_cancelled(
     for name in ("seat-1", "seat-3"):
         assert legs[name].outcome is CallOutcome.TAKEN_ELSEWHERE, legs[name]
         assert legs[name].end_reason == "completed_elsewhere"
+    [caller] = callers  # one record of the caller's call: seat 2's agent, three seats rang
+    assert (caller.answered_by, caller.answered_at_seat) == ("1024", "seat-2")
+    assert caller.seats_rang and set(caller.seats_rang) == set(SEATS)
+
+
+def test_a_caller_who_hangs_up_while_three_seats_ring_is_one_abandoned_call(
+    lab: labctl.Lab, postgres: PgServer, tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The caller gives up after 0.5 s: Kamailio cancels every branch (no cause=200), each
+    seat seals its leg abandoned; the record's figures say one abandoned call, not three."""
+    database = postgres.create_database()
+    cache = tmp_path_factory.getbasetemp() / "prompt-cache"
+    configs = [seat_config(tmp_path / name, lab, name, database, cache) for name in SEATS]
+    with team(configs) as seats:
+        gave_up = lab.sipp(E2E_SIPP / "uac_cancel_ring_all.xml", timeout=15)
+        assert gave_up.ok, gave_up.describe()
+        store = seats[0].headless.store
+        wait_until("three legs sealed",
+                   lambda: sum(c.outcome is not None for c in store.calls()) == 3, 10)
+        legs = store.calls()
+        window = (MONDAY_10 - timedelta(hours=1), MONDAY_10 + timedelta(hours=1))
+        callers = store.caller_calls(*window)
+        kpis = store.kpis(*window)
+    assert [leg.outcome for leg in legs] == [CallOutcome.ABANDONED] * 3, legs
+    assert not any(s.of(CallAnswered) for s in seats)
+    [caller] = callers
+    assert caller.answered_by is None and sorted(caller.seats_rang) == sorted(SEATS)
+    assert (kpis.total, kpis.abandoned, kpis.answered) == (1, 1, 0)  # three legs, one caller
