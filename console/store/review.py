@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
 
+from console.store.callbacks import CALLBACK_KIND
 from console.store.errors import CorruptDatabase, InvalidFact
 from console.store.facts import coerce_fact
 from console.store.models import CHAINED, AmendmentRow, CallRow, FollowUpRow
@@ -238,8 +239,10 @@ def _review_conds(shape: tuple[Any, ...]) -> list[Any]:
     """WHERE conditions of a review shape (`_review_shape`), values as bound parameters."""
     base, words, within = shape
     # One row per caller's call (issue 13): the leg that speaks for it; the detail shows
-    # every seat's leg.
-    conds = [*shape_conds(base, sealed=False), principal_leg()]
+    # every seat's leg. A callback (回访) is a record of its own: listed too, with its
+    # outcome (reached, no answer, busy, failed), though no figure counts it.
+    conds = [*shape_conds(base, sealed=False),
+             or_(principal_leg(), CallRow.kind == CALLBACK_KIND)]
     for i in range(words):
         pattern: Any = bindparam(f"w_{i}")
         conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))

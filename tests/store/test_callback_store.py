@@ -168,3 +168,19 @@ def test_database_locked_while_the_callback_is_up_loses_nothing(
     assert store.follow_ups(status=None)[0].status is FollowUpStatus.DONE
     assert store.verify().ok
     store.close()
+
+
+def test_the_supervisors_call_log_lists_a_callback_that_no_figure_counts(
+    store: DutyRecord,
+) -> None:
+    from console.store.review import ReviewFilter, call_page, count_calls
+
+    _, fu = incoming_with_follow_up(store)
+    key = store.open_callback("hotline", fu, "13800138000", "1024", seat="s1")
+    store.seal_callback(key, CallOutcome.BUSY, ended_at=T0 + timedelta(hours=1),
+                        end_reason="refused", action="callback to 13800138000: 486 Busy Here")
+    page = call_page(store, ReviewFilter())
+    assert {r.outcome for r in page.calls} == {CallOutcome.ANSWERED, CallOutcome.BUSY}
+    assert count_calls(store, ReviewFilter()) == 2
+    kpis = store.kpis(T0 - timedelta(hours=1), T0 + timedelta(hours=3))
+    assert (kpis.total, kpis.missed, kpis.answered) == (1, 0, 1)
