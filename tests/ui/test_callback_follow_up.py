@@ -4,7 +4,8 @@ it up, and the follow-up closes because the callback reached the caller.
 
 Bad inputs tried: closing by hand a follow-up that has a number to call back (refused in one
 line, still open), C on a follow-up filed by hand (no number: refused, nothing dialled),
-H with no callback up, a callee that is busy (recorded, the follow-up stays open).
+H with no callback up, a callee that is busy (recorded, the follow-up stays open), C while
+the line is not registered (refused in one line, nothing dialled).
 """
 
 from __future__ import annotations
@@ -169,6 +170,11 @@ async def test_a_busy_callee_leaves_it_open_and_a_hand_filed_one_has_nothing_to_
         await pilot.press("c")  # the hand-filed one: no call, no number
         await until(pilot, lambda: "there is no caller number to call" in screen_text(app),
                     "nothing to dial")
+        dialler.status = LineStatus.FAILED  # the registrar went away
+        await pilot.press("up")
+        await pilot.press("c")
+        await until(pilot, lambda: "the line is not registered (failed)" in screen_text(app),
+                    "unregistered: refused in one line")
     assert len(dialler.dialled) == 1
     [cb] = store.callbacks_of(fu)
     assert cb.outcome is CallOutcome.BUSY
