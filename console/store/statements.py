@@ -106,7 +106,11 @@ def principal_leg(table: Any = CALLS) -> Any:
     other = exists().where(
         o.sip_call_id == c.sip_call_id, o.id != c.id, speaks_for_callers(OTHER_LEGS), outranks
     )
-    return and_(speaks_for_callers(table), or_(~TEAM_RECORD, ~other))
+    # A leg with no Call-ID is said outright to be its own caller's call, not left to
+    # NULL = NULL: with statistics that say most legs have none, SQLite probed such a leg
+    # by scanning the table instead of the index (a month of 20,000 took 5 minutes).
+    return and_(speaks_for_callers(table),
+                or_(~TEAM_RECORD, c.sip_call_id.is_(None), ~other))
 
 
 _FILTER_FIELDS = ("since", "until", "line", "agent", "category", "outcome", "satisfaction")
