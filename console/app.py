@@ -752,6 +752,7 @@ class DutyConsoleApp(App[int]):
             self.store.set_agent_state(agent_id, first, None, at)
 
         self.run_in_thread(log, "agent state")
+        self._publish_presence()  # logged in: the team's board hears it at once
 
     def accept_handover(self, handover: Handover) -> None:
         agent = self.require_agent()
@@ -821,6 +822,7 @@ class DutyConsoleApp(App[int]):
             lambda: self.store.set_agent_state(agent_id, state, reason, at),
             "agent state",
         )
+        self._publish_presence()  # the team's board hears each change the record logs
 
     # ------------------------------------------------------------ agent state
 

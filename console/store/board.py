@@ -76,6 +76,8 @@ _PG_BOUNDS = {
     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2,
 }
 _PG_STATEMENT_TIMEOUT = "SET statement_timeout = 2000"
+_SUN_PATH = 107
+"""The longest Unix socket path Linux takes (108 bytes with its terminating NUL)."""
 
 BoardSink = Callable[[Board], object]
 AlarmSink = Callable[[str, str], object]
@@ -173,8 +175,11 @@ def local_dir(store: DutyRecord) -> Path:
     """Where the seats of one SQLite file meet: a directory of this user, named after it."""
     db = str(Path(store.engine.url.database or "duty.db").expanduser().resolve())
     digest = hashlib.sha256(db.encode()).hexdigest()[:16]
+    name = f"duty-board-{os.getuid()}-{digest}"
     base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"duty-board-{os.getuid()}-{digest}"
+    if len(str(base / name)) + 22 > _SUN_PATH:  # "/<16 hex>.sock" must fit a socket path
+        base = Path(tempfile.gettempdir())
+    return base / name
 
 
 def _own_dir(path: Path) -> Path:

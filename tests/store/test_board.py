@@ -65,6 +65,19 @@ class Boards:
         return found[0] if found else None
 
 
+@pytest.fixture(autouse=True)
+def _notice_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SQLite's notice sockets in a directory of this test's own (short enough for a
+    socket path), removed afterwards."""
+    import shutil
+    import tempfile
+
+    where = tempfile.mkdtemp(prefix="board-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", where)
+    yield
+    shutil.rmtree(where, ignore_errors=True)
+
+
 def seat_record(url: str) -> DutyRecord:
     return DutyRecord(url, tz=UTC)
 
@@ -318,3 +331,63 @@ def test_a_headless_line_that_only_publishes_is_running_on_the_board(
         feed_seat.stop()
         line.close()
         seat.close()
+
+
+def test_bad_rows_and_places_are_named_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged presence in a row reads as logged out (warned, one line); a presence for a
+    seat that never claimed its name is not written (warned); a notice directory open to
+    others is refused (a board_down alarm saying so), never used."""
+    from sqlalchemy import text
+
+    record = seat_record(f"sqlite:///{tmp_path / 'duty.db'}")
+    record.claim_seat("seat-x")
+    with record.engine.begin() as conn:
+        conn.execute(text("UPDATE seats SET presence = '{\"v\": 1, \"seat\"' "
+                          "WHERE name = 'seat-x'"))
+    board = read_board(record)
+    assert [(s.seat, s.state) for s in board.seats] == [("seat-x", BoardState.LOGGED_OUT)]
+    assert any("presence unreadable" in r.getMessage() for r in caplog.records)
+
+    feed = BoardFeed(record, "seat-x")
+    feed.start_publishing()
+    feed.publish(on_call("nobody", datetime.now(UTC)))
+    deadline = time.monotonic() + 5
+    while feed.publisher.written == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert any("seat nobody has no row" in r.getMessage() for r in caplog.records)
+    feed.stop()
+
+    directory = local_dir(record)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    directory.chmod(0o777)
+    heard = Boards()
+    listening = BoardFeed(record, "seat-x")
+    listening.start(heard.board, heard.alarm)
+    try:
+        assert heard.wait(lambda: bool(heard.alarms))
+        kind, words = heard.alarms[0]
+        assert kind == "board_down" and "open to others" in words and heard.boards == []
+    finally:
+        listening.stop()
+        directory.chmod(0o700)
+        record.close()
+
+
+def test_a_runtime_dir_too_deep_for_a_socket_path_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A socket path has at most 107 bytes: under a deep XDG_RUNTIME_DIR the listener
+    could not bind ("AF_UNIX path too long"), so the temp directory is used instead."""
+    import tempfile
+
+    deep = tmp_path / ("d" * 90)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    record = seat_record(f"sqlite:///{tmp_path / 'duty.db'}")
+    try:
+        where = local_dir(record)
+        assert where.parent == Path(tempfile.gettempdir())
+        assert len(str(where / ("0" * 16 + ".sock"))) <= 107
+    finally:
+        record.close()

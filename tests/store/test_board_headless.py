@@ -8,8 +8,11 @@ and a TUI seat's listener on the same file reads it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from console.callflow.events import (
     CallAnswered,
@@ -27,6 +30,19 @@ from console.store.board import BoardFeed
 from sip.api import LineStatus, LineStatusChanged
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _notice_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SQLite's notice sockets in a directory of this test's own (short enough for a
+    socket path), removed afterwards."""
+    import shutil
+    import tempfile
+
+    where = tempfile.mkdtemp(prefix="board-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", where)
+    yield
+    shutil.rmtree(where, ignore_errors=True)
 
 
 class Recording:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +34,19 @@ from console.widgets.team_board import BoardStrip, TeamBoard
 from tests.ui.conftest import TZ
 from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import login, ring, screen_name, screen_text, until
+
+
+@pytest.fixture(autouse=True)
+def _notice_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SQLite's notice sockets in a directory of this test's own (short enough for a
+    socket path), removed afterwards."""
+    import shutil
+    import tempfile
+
+    where = tempfile.mkdtemp(prefix="board-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", where)
+    yield
+    shutil.rmtree(where, ignore_errors=True)
 
 
 class FakeFeed:
