@@ -293,7 +293,9 @@ class BoardPublisher:
                                     "presence is not published", presence.seat)
                     if self._local is not None:
                         announce_local(self._local, presence.seat)
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:  # the publisher must outlive any one failure
+                if not isinstance(exc, SQLAlchemyError | OSError):
+                    log.error("board publisher: unexpected failure", exc_info=exc)
                 self.failures += 1
                 if not self._told_down:
                     self._told_down = True

@@ -391,3 +391,38 @@ def test_a_runtime_dir_too_deep_for_a_socket_path_falls_back(
         assert len(str(where / ("0" * 16 + ".sock"))) <= 107
     finally:
         record.close()
+
+
+def test_a_failing_write_is_retried_and_the_publisher_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in one write (not an outage) is logged with its traceback and retried; the
+    presence lands once the write works, and `publish` never raised meanwhile."""
+    import console.store.board as board_mod
+
+    real = board_mod._write
+    calls = {"n": 0}
+
+    def flaky(engine: object, presence: SeatPresence, now: datetime) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in the write")
+        return real(engine, presence, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(board_mod, "_write", flaky)
+    record = seat_record(f"sqlite:///{tmp_path / 'duty.db'}")
+    record.claim_seat("seat-w")
+    feed = BoardFeed(record, "seat-w")
+    feed.start_publishing()
+    try:
+        assert feed.publish(on_call("seat-w", datetime.now(UTC)))
+        deadline = time.monotonic() + 10
+        while feed.publisher.written == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert feed.publisher.written == 1 and feed.publisher.failures == 1
+        assert {s.seat: s.state for s in read_board(record).seats} == {
+            "seat-w": BoardState.ON_CALL}
+        assert any(r.exc_info for r in caplog.records if "unexpected" in r.getMessage())
+    finally:
+        feed.stop()
+        record.close()
