@@ -292,3 +292,22 @@ def test_the_detail_lists_every_seats_leg(store: DutyRecord, clock: Clock) -> No
     assert len(lines) == 2
     assert lines[0].startswith("  seat-1  09:00:00") and "completed_elsewhere" in lines[0]
     assert lines[1].startswith("▶ seat-2  09:00:00") and "1024" in lines[1]
+
+
+@pytest.mark.postgres
+def test_postgresql_sessions_plan_the_figures_with_their_values(postgres: object) -> None:
+    """Once psycopg prepares the grouped KPI statement, a generic plan (unknown month) ran a
+    team's month (93,000 legs) at 3.3 s instead of 0.57 s, and JIT compiled it for ~110 ms
+    of a 475 ms run: both off for the record's sessions."""
+    from sqlalchemy import text as sql
+
+    from tests.store.pg import PgServer
+
+    assert isinstance(postgres, PgServer)
+    record = DutyRecord(postgres.create_schema(), tz=UTC)
+    try:
+        with record.engine.connect() as conn:
+            assert conn.execute(sql("SHOW jit")).scalar() == "off"
+            assert conn.execute(sql("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+    finally:
+        record.close()
