@@ -216,21 +216,12 @@ class DutyConsoleApp(App[int]):
         if starting is None:
             self._open_notes()
             self.ready.set()
-        self.agent: SeatAgent | None = None
         self.agent_record: Agent | None = None
-        self.line_status: LineStatus = LineStatus.STOPPED
-        self.line_reason = ""
-        self.headset_status = HeadsetStatus(HeadsetState.NO_HEADSET, detail="looking")
         self.bridges: dict[str, HeadsetBridge] = {}
         """Headset bridges of calls the agent is talking on."""
         self.callbacks: CallbackDialer | None = None
         """Places the agent's callbacks (回访) from the follow-ups screen; None: no line."""
         self._headset_watch: Timer | None = None
-        self.notes: dict[str, CallNotes] = {}
-        """Latest notes per call (the drafts on disk follow them), while the call's screen
-        is open: F10 forgets them once they are in the record (`_notes_finished`)."""
-        self._typed: dict[str, int] = {}
-        """The form's version of each call's latest notes in `notes` (forgotten with them)."""
         self._unsubscribe: Callable[[], None] | None = None
         self._shut_down = False
         self._quitting = False
@@ -251,6 +242,53 @@ class DutyConsoleApp(App[int]):
         from console.screens.keys import localize_bindings
 
         localize_bindings(self, self.language)  # the footer's ^q in the seat's language
+
+    # ------------------------------------------------------------ the seat's state
+
+    # The seat's state lives in its plain-Python model (`console.ui.model.SeatModel`, no
+    # Textual): these read and set it there, for the app's own code and its screens' view.
+
+    @property
+    def agent(self) -> SeatAgent | None:
+        """The logged-in agent's state machine (`SeatModel.agent`)."""
+        return self.model.agent
+
+    @agent.setter
+    def agent(self, value: SeatAgent | None) -> None:
+        self.model.agent = value
+
+    @property
+    def line_status(self) -> LineStatus:
+        return self.model.line_status
+
+    @line_status.setter
+    def line_status(self, value: LineStatus) -> None:
+        self.model.line_status = value
+
+    @property
+    def line_reason(self) -> str:
+        return self.model.line_reason
+
+    @line_reason.setter
+    def line_reason(self, value: str) -> None:
+        self.model.line_reason = value
+
+    @property
+    def headset_status(self) -> HeadsetStatus:
+        return self.model.headset_status
+
+    @headset_status.setter
+    def headset_status(self, value: HeadsetStatus) -> None:
+        self.model.headset_status = value
+
+    @property
+    def notes(self) -> dict[str, CallNotes]:
+        """Latest notes per call while its screen is open (`SeatModel.notes`)."""
+        return self.model.notes
+
+    @property
+    def _typed(self) -> dict[str, int]:
+        return self.model.typed
 
     # ------------------------------------------------------------ keys in order
 
@@ -1281,15 +1319,14 @@ class DutyConsoleApp(App[int]):
     def on_notes_edited(self, message: NotesEdited) -> None:
         if self.record_notes.finished(message.call_id):  # the closing screen's last word
             return
-        self.notes[message.call_id] = message.notes
-        self._typed[message.call_id] = message.version
+        self.model.notes_edited(message.call_id, message.notes, message.version)
 
     def save_notes(self, call_id: str, notes: CallNotes, version: int) -> None:
         """Draft first (never lost), then the duty record; in a worker. Nothing for a call
         whose notes F10 made final (its screen's save as it closes comes after)."""
         if self.record_notes.finished(call_id):
             return
-        self.notes[call_id] = notes
+        self.model.notes_edited(call_id, notes)
 
         def save() -> None:
             self._save_draft(call_id, notes, version)

@@ -1,6 +1,9 @@
-"""What the seat knows about calls right now, rebuilt from flow events on the UI loop.
+"""What the seat knows right now: its calls (rebuilt from flow events), the agent's state,
+the line's and the headset's status, the gate post's and the record's health, and the notes
+being typed, all on the UI loop.
 
-Plain Python (no widgets): the app applies each `FlowEvent` here and the screens read it.
+Plain Python (no widgets, no Textual; issue 11: "a seat that owns its state"): the app holds
+one `SeatModel`, folds each `FlowEvent` and each status change in, and the screens read it.
 Because only the UI loop touches it, it needs no lock.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from console.callflow.events import (
     AnsweredElsewhere,
@@ -27,6 +31,12 @@ from console.callflow.events import (
     StepChanged,
     SurveyScored,
 )
+from console.domain.agent import Agent
+from console.headset import HeadsetState, HeadsetStatus
+from sip.api import LineStatus
+
+if TYPE_CHECKING:  # the notes' module reads the duty record: not at the seat's cold start
+    from console.ui.notes import CallNotes
 
 
 def forward_failed(event: ForwardAttempted) -> bool:
@@ -147,6 +157,29 @@ class SeatModel:
         """The outbox's disk is full (`outbox_at_risk`) until `outbox_safe`."""
         self.record_refused: int = 0
         """Writes the database refused since the seat started (kept aside for a supervisor)."""
+        self.agent: Agent | None = None
+        """The logged-in agent's state (the domain's machine); None: nobody logged in."""
+        self.line_status: LineStatus = LineStatus.STOPPED
+        self.line_reason: str = ""
+        """Why the line failed (the registrar's answer), shown beside `line_status`."""
+        self.headset_status: HeadsetStatus = HeadsetStatus(HeadsetState.NO_HEADSET,
+                                                           detail="looking")
+        self.notes: dict[str, CallNotes] = {}
+        """Latest notes per call while its screen is open (the drafts on disk follow them);
+        forgotten when F10 has them in the record (`forget_notes`)."""
+        self.typed: dict[str, int] = {}
+        """The form's version of each call's notes in `notes` (forgotten with them)."""
+
+    def notes_edited(self, call_id: str, notes: CallNotes, version: int | None = None) -> None:
+        """The agent's latest notes of a call (with the form's version, when it says)."""
+        self.notes[call_id] = notes
+        if version is not None:
+            self.typed[call_id] = version
+
+    def forget_notes(self, call_id: str) -> None:
+        """The call's notes are final and in the record: the seat keeps nothing of them."""
+        self.notes.pop(call_id, None)
+        self.typed.pop(call_id, None)
 
     def apply(self, event: FlowEvent) -> LiveCall | None:
         """Fold one event in; returns the call it concerns (None for line-wide events)."""
