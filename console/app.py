@@ -1355,8 +1355,7 @@ class DutyConsoleApp(App[int]):
         self.run_in_thread(finish, "notes")
 
     def _notes_finished(self, call_id: str) -> None:
-        self.notes.pop(call_id, None)
-        self._typed.pop(call_id, None)
+        self.model.forget_notes(call_id)
 
     def _sync_notes(self, call_id: str, notes: CallNotes) -> None:
         from console.store import StoreError
