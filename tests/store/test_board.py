@@ -426,3 +426,16 @@ def test_a_failing_write_is_retried_and_the_publisher_goes_on(
     finally:
         feed.stop()
         record.close()
+
+
+def test_the_board_is_published_and_heard_without_textual() -> None:
+    """The headless side of the board (store, rules, the headless line's presence) imports
+    without the TUI, as the import-linter contract says (checked here in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, console.store.board, console.domain.board, console.line_presence; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
