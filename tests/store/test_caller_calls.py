@@ -311,3 +311,40 @@ def test_postgresql_sessions_plan_the_figures_with_their_values(postgres: object
             assert conn.execute(sql("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
     finally:
         record.close()
+
+
+def test_the_assessment_report_counts_callers(store: DutyRecord, clock: Clock) -> None:
+    """The week's report (team and agent lines) reads the same callers as the KPIs."""
+    import datetime as dt
+
+    from console.domain.agent import AttendancePolicy
+    from console.domain.assessment import ReportPeriod
+    from console.store.assessment import assessment_report
+
+    for n in range(4):
+        at = T0 + timedelta(minutes=n)
+        cid = f"cid-a{n}@x"
+        if n < 3:
+            leg(store, clock, cid, "seat-1", CallOutcome.ANSWERED, answered=3.0, by="1024", at=at)
+            elsewhere(store, clock, cid, "seat-2", at=at)
+        else:  # nobody answered: both seats' legs abandoned
+            for seat in ("seat-1", "seat-2"):
+                leg(store, clock, cid, seat, CallOutcome.ABANDONED, reason="abandoned", at=at)
+    report = assessment_report(store, ReportPeriod.week_of(dt.date(2026, 3, 2)),
+                               AttendancePolicy(timezone=UTC))
+    assert (report.team.total, report.team.answered, report.team.abandoned) == (4, 3, 1)
+    [line] = [a for a in report.agents if a.agent_id == "1024"]
+    assert line.calls_taken == 3
+
+
+def test_bad_inputs_are_one_line_errors(store: DutyRecord) -> None:
+    from console.store import InvalidFact, UnknownRecord
+
+    with pytest.raises(UnknownRecord, match="no call with key 'nope'"):
+        store.caller_call("nope")
+    naive = datetime(2026, 3, 2, 9, 0)
+    with pytest.raises(InvalidFact, match="time zone"):
+        store.caller_calls(naive, naive + timedelta(days=1))
+    with pytest.raises(InvalidFact, match="time zone"):
+        store.seats_rang(naive, naive + timedelta(days=1))
+    assert store.caller_calls(*DAY) == [] and store.seats_rang(*DAY) == {}
