@@ -234,10 +234,6 @@ class DutyConsoleApp(App[int]):
         """This seat's part in the team board (`console.store.board`): publishes the seat's
         presence, hears the team's. Opened at `_go_live` for a record that claimed its seat;
         a test may set its own before the app runs."""
-        self.team_board: Board | None = None
-        """The newest board heard (None until the first read)."""
-        self.board_live = False
-        """The board's listener hears the database (False while it reconnects)."""
         self.title = text("app.title", self.language)
         from console.screens.keys import localize_bindings
 
@@ -256,6 +252,16 @@ class DutyConsoleApp(App[int]):
     @agent.setter
     def agent(self, value: SeatAgent | None) -> None:
         self.model.agent = value
+
+    @property
+    def team_board(self) -> Board | None:
+        """The team board as last heard (`SeatModel.team_board`)."""
+        return self.model.team_board
+
+    @property
+    def board_live(self) -> bool:
+        """The board's listener hears the database (`SeatModel.board_live`)."""
+        return self.model.board_live
 
     @property
     def line_status(self) -> LineStatus:
@@ -417,12 +423,12 @@ class DutyConsoleApp(App[int]):
         self._publish_presence()
 
     def on_board_heard(self, message: BoardHeard) -> None:
-        self.team_board = message.board
-        self.board_live = True
+        self.model.team_board = message.board
+        self.model.board_live = True
         self._tell_screens(SeatChanged())
 
     def on_board_alarm(self, message: BoardAlarm) -> None:
-        self.board_live = message.kind == "board_back"
+        self.model.board_live = message.kind == "board_back"
         if not self.board_live:
             self.notify(message.words, title=word("no_board", self.language),
                         severity="warning", markup=False)
@@ -432,17 +438,8 @@ class DutyConsoleApp(App[int]):
         """Tell the team this seat's state (returns at once; nothing new: nothing sent)."""
         if self.board is None or self._shut_down:
             return
-        from console.domain.board import WaitingCall, presence_of
-
-        agent = self.agent
-        waiting = [WaitingCall(c.call_id, c.arrived_at) for c in self.model.ringing()]
         try:
-            self.board.publish(presence_of(
-                self.board.seat, agent.state if agent else None, agent.since if agent else None,
-                self.clock.now(), agent_id=agent.agent_id if agent else None,
-                away_reason=agent.away_reason if agent else "",
-                away_approved=bool(agent and agent.away_approved_by), waiting=waiting,
-                line=self.line_status.value, gate_ok=self.model.gate_ok))
+            self.board.publish(self.model.presence(self.board.seat, self.clock.now()))
         except DomainError as exc:
             log.warning("presence not published: %s", exc)
 

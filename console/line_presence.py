@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from console.callflow.events import CallFinished, FlowEvent
-from console.domain.board import BoardError, SeatPresence, WaitingCall, presence_of
+from console.domain.board import BoardError, SeatPresence
 from console.ui.model import SeatModel
-from sip.api import LineEvent, LineStatusChanged
+from sip.api import LineEvent, LineStatus, LineStatusChanged
 
 log = logging.getLogger("console.line_presence")
 
@@ -43,7 +43,6 @@ class LinePresence:
         self._now = now
         self._line_status = line_status
         self._model = SeatModel()
-        self._line = "stopped"
         self._since: datetime | None = None
         """When the line started: the seat is logged out (nobody at it) since then."""
         self._lock = threading.Lock()
@@ -53,7 +52,7 @@ class LinePresence:
         self._since = self._now()
         if self._line_status is not None:
             try:
-                self._line = str(self._line_status().value)
+                self._model.line_status = LineStatus(self._line_status())
             except Exception as exc:  # a line that cannot say: shown as stopped
                 log.warning("line status unreadable: %s", exc)
         self.publish()
@@ -68,16 +67,13 @@ class LinePresence:
     def on_line_event(self, event: LineEvent) -> None:
         if isinstance(event, LineStatusChanged):
             with self._lock:
-                self._line = event.status.value
+                self._model.line_status = event.status
             self.publish()
 
     def publish(self) -> None:
         with self._lock:
-            waiting = [WaitingCall(c.call_id, c.arrived_at) for c in self._model.ringing()]
             try:
-                presence = presence_of(self.feed.seat, None, self._since, self._now(),
-                                       waiting=waiting, line=self._line,
-                                       gate_ok=self._model.gate_ok)
+                presence = self._model.presence(self.feed.seat, self._now(), self._since)
             except BoardError as exc:
                 log.warning("presence not published: %s", exc)
                 return

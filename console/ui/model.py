@@ -32,6 +32,7 @@ from console.callflow.events import (
     SurveyScored,
 )
 from console.domain.agent import Agent
+from console.domain.board import Board, SeatPresence, WaitingCall, presence_of
 from console.headset import HeadsetState, HeadsetStatus
 from sip.api import LineStatus
 
@@ -169,6 +170,10 @@ class SeatModel:
         forgotten when F10 has them in the record (`forget_notes`)."""
         self.typed: dict[str, int] = {}
         """The form's version of each call's notes in `notes` (forgotten with them)."""
+        self.team_board: Board | None = None
+        """The team board as last heard (`console.store.board`); None: none heard."""
+        self.board_live: bool = False
+        """The board's listener hears the database (False while it reconnects)."""
 
     def notes_edited(self, call_id: str, notes: CallNotes, version: int | None = None) -> None:
         """The agent's latest notes of a call (with the form's version, when it says)."""
@@ -246,6 +251,21 @@ class SeatModel:
     def ringing(self) -> list[LiveCall]:
         """Calls the agent could answer now, oldest first."""
         return sorted((c for c in self.calls.values() if c.takeable), key=lambda c: c.arrived_at)
+
+    def presence(self, seat: str, now: dt.datetime,
+                 since: dt.datetime | None = None) -> SeatPresence:
+        """What this seat tells the team board now (`console.domain.board`): its agent's
+        state (ringing while a caller waits for it), its line, its gate post, and the callers
+        it could hand an agent (ringing here or held by the console). `since`: when a seat
+        nobody is logged in at started (a headless line). `BoardError` if a word is unknown."""
+        agent = self.agent
+        waiting = [WaitingCall(c.call_id, c.arrived_at) for c in self.ringing()]
+        return presence_of(
+            seat, agent.state if agent else None, agent.since if agent else since, now,
+            agent_id=agent.agent_id if agent else None,
+            away_reason=agent.away_reason if agent else "",
+            away_approved=bool(agent and agent.away_approved_by), waiting=waiting,
+            line=self.line_status.value, gate_ok=self.gate_ok)
 
     def forget(self, call_id: str) -> None:
         self.calls.pop(call_id, None)

@@ -52,10 +52,16 @@ class SeatView(Protocol):
     few writes the seat has no intent for yet (closing a follow-up, a gate-post note)."""
     callbacks: CallbackDialer | None
     """Places callbacks (回访) from a follow-up (blocking: in a worker); None without a line."""
-    team_board: Board | None
-    """The team board as last heard (`console.store.board`); None: none heard (no team)."""
-    board_live: bool
-    """The board's listener hears the database (False while it reconnects)."""
+
+    @property
+    def team_board(self) -> Board | None:
+        """The team board as last heard (`console.store.board`); None: none heard (no team)."""
+        ...
+
+    @property
+    def board_live(self) -> bool:
+        """The board's listener hears the database (False while it reconnects)."""
+        ...
 
     @property
     def is_running(self) -> bool: ...

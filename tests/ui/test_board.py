@@ -234,3 +234,28 @@ async def test_postgresql_stopped_under_the_seat_the_strip_says_so_and_comes_bac
             feed_1.stop()
             other.close()
             record.close()
+
+
+def test_the_seat_models_presence_is_what_the_team_sees() -> None:
+    """The seat's model says its presence without an App: the agent's state (ringing while
+    a caller waits for it), its line and gate post, and only the callers it could take (a
+    call another seat took is nobody's here)."""
+    from console.callflow.events import AnsweredElsewhere, CallArrived, GatePostChecked, Mode
+    from console.domain.agent import Agent
+    from console.ui.model import SeatModel
+    from sip.api import LineStatus
+
+    at = dt.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)
+    model = SeatModel()
+    assert model.presence("seat-2", at, since=at).state is BoardState.LOGGED_OUT
+    model.agent = Agent("1024")
+    model.agent.login(at)
+    model.line_status = LineStatus.REGISTERED
+    model.apply(GatePostChecked(at, "sip:gate@127.0.0.1", True))
+    model.apply(CallArrived(at, "c1", "138", Mode.STAFFED))
+    model.apply(CallArrived(at, "c2", "139", Mode.STAFFED))
+    model.apply(AnsweredElsewhere(at, "c2", "seat-1", "2048", "2048 @ seat-1"))
+    p = model.presence("seat-2", at + dt.timedelta(seconds=3))
+    assert (p.state, p.agent_id, p.line, p.gate_post) == (
+        BoardState.RINGING, "1024", LineWord.REGISTERED, GateWord.OK)
+    assert [w.dialog for w in p.waiting] == ["c1"]
