@@ -103,6 +103,10 @@ _CLAIM_MARGIN = 0.1
 """Seconds, beyond `FlowSettings.claim_timeout`, by which the answer claim goes out before
 the ring limit (a settled claim wakes the call through the dispatcher)."""
 
+_PRESS_CLAIM_SECONDS = 2.0
+"""The longest an agent's press waits for its claim when the ring limit leaves time: an
+undecided claim counts as won, so two presses undecided at once could both answer."""
+
 _LOST_RING_SECONDS = 180.0
 """How long a seat that lost the answer claim rings on waiting for the PBX's CANCEL: past
 RFC 3261 Timer C (§16.6 step 11, > 3 min) a proxy has given up the branch itself, so the
@@ -172,6 +176,7 @@ class CallSession:
         """`PlaybackFinished` events seen: all queued prompts are out when it equals `_played`."""
         self._taken_by: str | None = None
         self._lost: AnswerClaim | None = None
+        self._told_elsewhere = False
         """Another seat won the answer claim: this seat rings on, nobody here may take it."""
         self._claimed = False
         """This seat holds the answer claim (or it could not be decided): it may answer."""
@@ -245,6 +250,11 @@ class CallSession:
                 if taken:
                     self._claimed = True
                     self._taken_by = agent_id
+            if not claim.won:
+                # Told here, on the agent's thread: the winner's answer makes the PBX cancel
+                # this branch within milliseconds, and a script woken after that ends
+                # without a word, so the agent who lost saw only "too late".
+                self._taken_elsewhere(claim)
             self._wake()
             return taken
         self._wake()
@@ -255,7 +265,11 @@ class CallSession:
         claims = self.flow.claims
         assert claims is not None
         settled = threading.Event()
-        timeout = self.flow.settings.claim_timeout
+        bound = self.flow.settings.claim_timeout
+        # Pressed early: wait as long as the ring limit leaves (the seat's own claim at the
+        # limit still has its bound), at most `_PRESS_CLAIM_SECONDS`.
+        left = self.flow.ring_limit.remaining(max(0.0, self.call.ring_elapsed()))
+        timeout = max(bound, min(_PRESS_CLAIM_SECONDS, left - bound - _CLAIM_MARGIN))
         ticket = claims.claim(self.cid, self.call.from_tag, agent_id, settled.set)
         settled.wait(timeout)
         return self._settled(ticket.result, agent_id, timeout)
@@ -428,12 +442,20 @@ class CallSession:
             claim = self._lost
             self._taken_by = None
         assert claim is not None
+        self._taken_elsewhere(claim)
+        yield from self._ring_on()
+
+    def _taken_elsewhere(self, claim: AnswerClaim) -> None:
+        """Say once (in the record and to the seat) which seat and agent hold the call."""
+        with self._lock:
+            if self._told_elsewhere:
+                return
+            self._told_elsewhere = True
         log.info("call %s: taken at another seat (%s); ringing on until the PBX cancels",
                  self.cid, claim.holder())
         self._agent_action(reasons.TAKEN_ELSEWHERE(holder=claim.holder()))
         self._emit(AnsweredElsewhere(self.flow.clock.now(), self.cid, claim.seat,
                                      claim.agent_id, claim.holder()))
-        yield from self._ring_on()
 
     def _ring_on(self) -> Steps[None]:
         """Another seat answers: ring until the PBX cancels this branch (its leg ends as
@@ -1156,6 +1178,8 @@ class CallFlow:
         """Probe the gate post now, at each staffed → night boundary, and periodically."""
         if self._watch is not None:
             return
+        if self.claims is not None and self.claims.shared:
+            self.claims.warm()  # the first call's claim finds its connection open
         self.repair_recordings()
         self._watch = self.dispatcher.task("gate-watch", self._watch_script(tick),
                                            self._watch_failed)

@@ -166,6 +166,10 @@ class AnswerClaims(Protocol):
         itself); returns at once, `wake` is called when the ticket's result is there."""
         ...
 
+    def warm(self) -> None:
+        """Get ready for the first claim (connect) without waiting for it."""
+        ...
+
     def close(self) -> None:
         """No more claims (the flow stops): a claim after this is undecided at once."""
         ...

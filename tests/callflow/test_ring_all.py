@@ -243,3 +243,77 @@ def test_calls_that_are_up_cost_no_claim_thread(tmp_path: Path) -> None:
     finally:
         seat.close()
         store.close()
+
+
+class _SlowLoss:
+    """Claims the record settles only after `delay` s, each lost to another seat's agent."""
+
+    shared = True
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def claim(self, call_id: str, from_tag: str, agent_id: str | None,
+              wake: Callable[[], None]) -> object:
+        ticket = type("Ticket", (), {"result": None})()
+
+        def settle() -> None:
+            ticket.result = AnswerClaim(won=False, seat="seat-z", agent_id="1009")  # type: ignore[attr-defined]
+            wake()
+
+        threading.Timer(self.delay, settle).start()
+        return ticket
+
+    def warm(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_early_press_waits_past_the_bound_for_its_claim(tmp_path: Path) -> None:
+    """Two agents pressed at 1.5 s of a 6 s ring limit while the shared record was slow
+    (a loaded PostgreSQL): each press gave up at the 0.4 s bound and counted as won, so
+    both seats could answer. A press with time left in the ring now waits for the record
+    (here 0.5 s, past the bound of 0.2 s): it learns it lost, answers nothing, and is told
+    who holds the call."""
+    settings = replace(RING, ring_limit_seconds=3.0, ring_cadence=1.0)
+    seat = Seat("seat-a", f"sqlite:///{tmp_path / 'duty.db'}", settings=settings,
+                claims=_SlowLoss(0.5))
+    try:
+        call = seat.ring("slow@127.0.0.1", "fts")
+        time.sleep(0.2)
+        assert seat.flow.take_call(call.call_id, "1001") is False
+        lost = seat.log.wait_for(AnsweredElsewhere, call_id=call.call_id)
+        assert isinstance(lost, AnsweredElsewhere) and lost.holder == "1009 @ seat-z"
+        assert "answer" not in call.actions
+        assert not any(kind == "claim_undecided" for kind, _ in seat.records.alarms)
+    finally:
+        seat.close()
+
+
+def test_the_agent_who_lost_is_told_though_the_pbx_cancels_at_once(tmp_path: Path) -> None:
+    """The winner's 200 makes the PBX cancel the other branches within milliseconds; the
+    losing seat's script, woken after that, ended without a word, and its agent saw only
+    "too late". The press itself now tells who holds the call."""
+    seat = Seat("seat-a", f"sqlite:///{tmp_path / 'duty.db'}",
+                settings=replace(RING, ring_limit_seconds=3.0, ring_cadence=1.0),
+                claims=_SlowLoss(0.05))
+    try:
+        call = seat.ring("cancelled@127.0.0.1", "ftc")
+        time.sleep(0.1)
+
+        def press() -> bool:
+            return seat.flow.take_call(call.call_id, "1001")
+
+        result: list[bool] = []
+        presser = threading.Thread(target=lambda: result.append(press()))
+        presser.start()
+        time.sleep(0.05)  # the claim is settling: the PBX's CANCEL crosses it
+        call.caller_hangs_up()
+        presser.join(3)
+        assert result == [False]
+        told = [e for e in seat.log.events if isinstance(e, AnsweredElsewhere)]
+        assert len(told) == 1 and told[0].holder == "1009 @ seat-z"
+    finally:
+        seat.close()

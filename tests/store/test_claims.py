@@ -192,3 +192,38 @@ def test_the_claim_thread_lives_only_while_claims_are_settled(store: DutyRecord)
     finally:
         desk.close()
     assert not _claim_threads("seat-a")
+
+
+@pytest.mark.postgres
+def test_warm_connects_before_the_first_claim_and_the_thread_still_ends(
+    clock: Clock, tmp_path: object
+) -> None:
+    """A seat's first claim paid for the PostgreSQL connection and its session setup as
+    well as its INSERT (35-130 ms on a loaded machine, now and then past the 0.4 s bound,
+    when two presses both counted as won). `warm` (the flow calls it at start) connects on
+    the claim thread at once; the first claim then opens no connection, and the thread
+    still ends when idle."""
+    from sqlalchemy import event
+
+    from tests.store.pg import pg_bindir, pg_server
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/setup installs the Debian package)")
+    with pg_server() as server:
+        store = DutyRecord(server.create_database(), tz=UTC, clock=clock)
+        desk = AnswerClaims(store, "seat-a", "hotline", idle=0.05)
+        connects: list[object] = []
+        assert desk._own_engine is not None
+        event.listen(desk._own_engine, "connect", lambda *_: connects.append(1))
+        try:
+            desk.warm()
+            deadline = time.monotonic() + 5.0
+            while (not connects or desk.working) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(connects) == 1 and not desk.working  # connected, then idle: no thread
+            first = desk.claim("first@host", "t", "1001", lambda: None)
+            assert _settled(first) == AnswerClaim(won=True, seat="seat-a", agent_id="1001")
+            assert len(connects) == 1  # the first claim found its connection open
+        finally:
+            desk.close()
+            store.close()
