@@ -34,6 +34,7 @@ from console.screens.supervisor.panes import (
 )
 from console.ui.calendar import coverage_text
 from console.ui.errors import UiError
+from console.ui.intents import LogoutRequested
 from console.widgets.team_board import TeamBoard, word
 
 if TYPE_CHECKING:
@@ -220,4 +221,4 @@ class SupervisorScreen(SeatScreen_):
         self.seat.push_screen(HelpScreen())
 
     def action_logout(self) -> None:
-        self.seat.logout()
+        self.post_message(LogoutRequested())  # an intent, as the agents' screens post it
