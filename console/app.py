@@ -51,6 +51,7 @@ from console.ui.intents import (
     AnswerRequested,
     AwayRequested,
     EventReportFiled,
+    GateNoteRequested,
     HandoverAcceptRequested,
     HandoverRequested,
     HandoverWriteRequested,
@@ -1310,6 +1311,24 @@ class DutyConsoleApp(App[int]):
     @on(LogoutRequested)
     def _logout_requested(self, message: LogoutRequested) -> None:
         self.logout()
+
+    @on(GateNoteRequested)
+    def _gate_note_requested(self, message: GateNoteRequested) -> None:
+        """The gate post's note, appended to the call's latest notes (amendments applied)
+        as an amendment signed by the gate post's ID and the seat's time; then the list."""
+        from console.screens.gate_post import note_line
+
+        who = self.agent.agent_id if self.agent else ""
+        key, note, at = message.call_key, message.note, self.clock.now()
+
+        def save() -> None:
+            current = self.store.get_call(key)
+            self.store.amend(key, "notes", note_line(current.notes, who, at, note), who,
+                             "门岗备注 gate post note")
+            self.call_from_thread(self._say, "gate.saved", "gate.title")
+            self.call_from_thread(self.refresh_screens)
+
+        self.run_in_thread(save, "gate post note")
 
     # ------------------------------------------------------------ notes
 

@@ -19,9 +19,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from console.callflow.events import FlowEvent
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import CallRecord
-from console.ui.intents import LogoutRequested
+from console.ui.intents import GateNoteRequested, LogoutRequested
+from console.ui.model import LiveCall
 
 WINDOW = dt.timedelta(hours=24)
 """How far back the gate post's list reaches: the whole of tonight and last night."""
@@ -136,19 +138,11 @@ class GatePostScreen(SeatScreen_):
         self.action_note()
 
     def _save_note(self, call: CallRecord, note: str) -> None:
-        seat = self.seat
-        who = seat.agent.agent_id if seat.agent else ""
+        self.post_message(GateNoteRequested(call.key, note))  # the app writes it
 
-        def save() -> None:
-            current = seat.store.get_call(call.key)  # amendments applied: the latest notes
-            text = note_line(current.notes, who, seat.clock.now(), note)
-            seat.store.amend(call.key, "notes", text, who, "门岗备注 gate post note")
-            seat.call_from_thread(
-                seat.notify, self.t("gate.saved"), title=self.t("gate.title")
-            )
-            seat.call_from_thread(self.action_reload)
-
-        seat.run_in_thread(save, "gate post note")
+    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
+        if event is None:  # the seat changed (a note written): read the list again
+            self.action_reload()
 
     def action_logout(self) -> None:
         self.post_message(LogoutRequested())

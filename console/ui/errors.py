@@ -7,7 +7,7 @@ from console.domain.labels import Language
 from console.domain.night import OverrideKind
 from console.domain.schedule import ShiftState
 from console.ui.night_words import shift_text
-from console.ui.texts import text
+from console.ui.texts import TEXTS, text
 
 
 class UiError(Exception):
@@ -69,7 +69,16 @@ def worded(exc: BaseException, language: Language) -> tuple[str, str]:
         return exc.heading(language), exc.words(language)
     if isinstance(exc, DomainError) and exc.code is not None:
         return domain_heading(exc, language), domain_words(exc, language)
-    return title_of(exc), " ".join(str(exc).split()) or type(exc).__name__
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    for kind in type(exc).__mro__:  # the duty record's failures (StoreError and its kinds)
+        key = f"rv.err.{kind.__name__}"
+        if key in TEXTS:  # by name: this module must not import the store (cold start)
+            title = text(key, language)
+            if language is Language.EN:
+                return title, detail
+            # The record speaks English: the kind of failure in Chinese, the detail in the log.
+            return title, text("rv.err.msg", language).format(title=title, detail=detail)
+    return title_of(exc), detail
 
 
 DOMAIN_TITLES: tuple[tuple[type[DomainError], str], ...] = (

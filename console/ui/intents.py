@@ -131,6 +131,15 @@ class LogoutRequested(Message):
 
 
 @dataclass
+class GateNoteRequested(Message):
+    """The gate post's note on a forwarded call (门岗备注): appended to the call's notes as
+    an amendment, signed and timed by the app; the gate post's list reloads once it is in."""
+
+    call_key: str
+    note: str
+
+
+@dataclass
 class NightSwitchRequested(Message):
     """Night mode early / stay on after hours (`kind`, with a reason), or back to the
     schedule (`kind` None); the dialog closes once the app has set it."""

@@ -49,7 +49,8 @@ class SeatView(Protocol):
     ready: threading.Event
     store: SeatStore
     """Reads for lists (today's calls, follow-ups); run them in a worker. Still used for the
-    few writes the seat has no intent for yet (closing a follow-up, a gate-post note)."""
+    one write the seat has no intent for yet (closing a follow-up); the gate post's note is
+    `GateNoteRequested`."""
     callbacks: CallbackDialer | None
     """Places callbacks (回访) from a follow-up (blocking: in a worker); None without a line."""
 

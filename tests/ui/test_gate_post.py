@@ -71,3 +71,29 @@ def test_note_line_keeps_the_old_notes_and_signs_the_new_one() -> None:
     at = dt.datetime(2026, 3, 2, 23, 15)
     assert note_line(None, "7001", at, " 已处理 ") == "[门岗 7001 03-02 23:15] 已处理"
     assert note_line("a\n", "7001", at, "b") == "a\n[门岗 7001 03-02 23:15] b"
+
+
+async def test_the_note_is_an_intent_the_app_writes(build: Build, store, clock: FakeClock) -> None:
+    """The gate post's screen posts GateNoteRequested; the app amends the record (the screen
+    wrote to the record itself before, from its own worker). A note for a call the record
+    does not have is one line on the screen in the seat's language, no traceback, nothing
+    written (it said "No such record: no call with key 'no-such-call'" on a Chinese seat)."""
+    from console.ui.intents import GateNoteRequested
+
+    store.create_agent("7001", "赵门岗", AgentRole.GATE_POST, "s3cret-7001")
+    key = forwarded(store, clock, "13500000009", 20)
+    app = build()
+    async with app.run_test(size=(150, 45), notifications=True) as pilot:
+        await login(pilot, "7001", "s3cret-7001")
+        await until(pilot, lambda: screen_name(app) == "GatePostScreen", "gate post screen")
+        app.screen.post_message(GateNoteRequested(key, "门已锁好"))
+        await until(pilot, lambda: bool(store.amendments(key)), "the app wrote the note")
+        await until(pilot, lambda: "门已锁好" in screen_text(app), "the list reloaded")
+        app.screen.post_message(GateNoteRequested("no-such-call", "x"))
+        await until(pilot, lambda: len(app._notifications) >= 2, "the refusal")
+        shown = [f"{n.title}: {n.message}" for n in app._notifications]
+        assert not any("Traceback" in s or "\n" in s for s in shown), shown
+        # The record's English stays in the log; the seat names the failure in Chinese.
+        assert shown[-1] == "没有这条记录: 没有这条记录(详情见 console.log)", shown
+    assert store.get_call(key).notes.endswith("门已锁好")
+    assert [a.who for a in store.amendments(key)] == ["7001"]
