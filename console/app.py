@@ -86,7 +86,7 @@ if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only
     )
     from console.ui.notes import CallNotes, DraftBook, RecordNotes
     from console.ui.ports import NightSwitch, SeatFlow, SeatStore
-    from console.ui.view import SeatView
+    from console.ui.view import ReviewView, SeatView
 
 log = logging.getLogger("console.ui")
 
@@ -1470,4 +1470,9 @@ def make_starting_app(
 
 def seat_view(app: DutyConsoleApp) -> SeatView:
     """The app as its screens see it; mypy checks here that it offers all of `SeatView`."""
+    return app
+
+
+def review_view(app: DutyConsoleApp) -> ReviewView:
+    """The app as the supervisor's screens see it; mypy checks it offers all of it."""
     return app

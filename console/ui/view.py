@@ -23,12 +23,14 @@ from console.ui.settings import UiSettings
 from sip.api import LineStatus
 
 if TYPE_CHECKING:
+    from textual.binding import Binding
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
     from textual.worker import Worker
 
     from console.callflow.callback import CallbackDialer
-    from console.headset import HeadsetStatus
+    from console.headset import Headset, HeadsetStatus
+    from console.store import Agent as AgentRecord
     from console.store import FollowUp
     from console.ui.ports import NightSwitch, SeatStore
 
@@ -100,3 +102,24 @@ class SeatView(Protocol):
         ...
 
     def login_queued_note(self) -> str: ...
+
+
+class ReviewView(SeatView, Protocol):
+    """What the supervisor's screens and panes read beyond the agents' view: who reviews,
+    the headset (playing a recording), Textual's workers and key names. They typed their
+    app as `DutyConsoleApp` (under TYPE_CHECKING), an import of `console.app` from a lower
+    layer that the layers contract had to ignore; `console.app.review_view` checks that the
+    app offers all of this."""
+
+    agent_record: AgentRecord | None
+    """The logged-in person's record (the review checks that it is a supervisor)."""
+    headset: Headset
+
+    @property
+    def screen(self) -> Screen[Any]: ...
+
+    def run_worker(self, work: Any, name: str | None = "", group: str = "default",
+                   description: str = "", exit_on_error: bool = True, start: bool = True,
+                   exclusive: bool = False, thread: bool = False) -> Worker[Any]: ...
+
+    def get_key_display(self, binding: Binding) -> str: ...

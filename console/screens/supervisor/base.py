@@ -31,7 +31,7 @@ from console.ui.errors import UiError, title_of
 from console.ui.texts import TEXTS, text
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import ReviewView
 
 __all__ = ["localize_bindings"]  # re-exported for the review's screens
 
@@ -103,7 +103,7 @@ class ReviewContext:
     tz: dt.tzinfo
 
 
-def review_context(app: DutyConsoleApp) -> ReviewContext:
+def review_context(app: ReviewView) -> ReviewContext:
     """The review context of the logged-in supervisor; `ReviewRefused` for anyone else."""
     who = app.agent_record
     if who is None or who.role is not AgentRole.SUPERVISOR:

@@ -51,7 +51,7 @@ from console.ui.texts import text
 from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import ReviewView
 
 log = logging.getLogger("console.ui.review")
 
@@ -127,8 +127,8 @@ class CallLogPane(Vertical):
         self.pages_read = 0
 
     @property
-    def seat(self) -> DutyConsoleApp:
-        return cast("DutyConsoleApp", self.app)
+    def seat(self) -> ReviewView:
+        return cast("ReviewView", self.app)
 
     @property
     def shifts(self) -> dict[str, ShiftFilter]:

@@ -64,7 +64,7 @@ STATUS_KEYS = {
 """A follow-up's status → its text key (as the follow-ups tab says it)."""
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import ReviewView
 
 FIELD_KEYS: dict[str, str] = {
     **{name: f"notes.{name}" for name in (
@@ -207,8 +207,8 @@ class CallDetailScreen(ModalScreen[None]):
         """The recording playing now, if any."""
 
     @property
-    def seat(self) -> DutyConsoleApp:
-        return cast("DutyConsoleApp", self.app)
+    def seat(self) -> ReviewView:
+        return cast("ReviewView", self.app)
 
     def t(self, key: str) -> str:
         """The label `key` in the seat's language."""

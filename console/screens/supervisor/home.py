@@ -38,7 +38,7 @@ from console.ui.intents import LogoutRequested
 from console.widgets.team_board import TeamBoard, word
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import ReviewView
 
 
 class SupervisorScreen(SeatScreen_):
@@ -115,7 +115,7 @@ class SupervisorScreen(SeatScreen_):
     def compose(self) -> ComposeResult:
         yield Header()
         try:
-            ctx = review_context(cast("DutyConsoleApp", self.app))  # the review's own view
+            ctx = review_context(cast("ReviewView", self.app))  # the review's own view
         except UiError as exc:
             title, words = describe(exc, self.language)
             yield Label(f"{title}: {words}", id="review-refused", markup=False)

@@ -38,7 +38,7 @@ from console.ui.texts import text
 from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import ReviewView
 
 
 
@@ -193,8 +193,8 @@ class KpiPane(Vertical):
         """The generation on screen now."""
 
     @property
-    def seat(self) -> DutyConsoleApp:
-        return cast("DutyConsoleApp", self.app)
+    def seat(self) -> ReviewView:
+        return cast("ReviewView", self.app)
 
     def compose(self) -> ComposeResult:
         lang = self.seat.language

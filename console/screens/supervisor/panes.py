@@ -55,7 +55,7 @@ from console.ui.texts import text
 from console.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
-    from console.app import DutyConsoleApp
+    from console.ui.view import ReviewView
 
 log = logging.getLogger("console.ui.review")
 
@@ -69,8 +69,8 @@ class ReviewPane(Vertical):
     """A tab of the review: typed app access, context check, worker and error plumbing."""
 
     @property
-    def seat(self) -> DutyConsoleApp:
-        return cast("DutyConsoleApp", self.app)
+    def seat(self) -> ReviewView:
+        return cast("ReviewView", self.app)
 
     def t(self, key: str) -> str:
         """The label `key` in the seat's language."""
@@ -116,7 +116,7 @@ class ProgressRelay:
     """
 
     def __init__(
-        self, app: DutyConsoleApp, show: Callable[[int, int], None], interval: float
+        self, app: ReviewView, show: Callable[[int, int], None], interval: float
     ) -> None:
         self.app = app
         self.show = show
