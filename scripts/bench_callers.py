@@ -113,7 +113,7 @@ def p95(xs):
     return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
-def old_condition(table=st.CALLS, team=True):
+def old_condition(table=st.CALLS, **_ignored):
     c = table.c
     return st.or_(c.outcome.is_(None), c.outcome != "taken_elsewhere")
 

@@ -43,6 +43,7 @@ from console.store.statements import (
     record_from_row,
     records_from,
     time_reader,
+    window_values,
 )
 from console.store.values import Amendment, CallerCall, CallFilter, CallRecord, Kpis
 
@@ -146,7 +147,11 @@ def iter_sealed_calls(
     amend = AMENDMENTS.alias("a")
     query = (
         filtered(select(*RECORD_COLUMNS), replace(flt, limit=None))
-        .where(CallRow.sealed_at.is_not(None), principal_leg())
+        .where(
+            CallRow.sealed_at.is_not(None),
+            principal_leg(window=_window(flt),
+                          hashed=store.engine.dialect.name == "postgresql"),
+        )
         .add_columns(*(amend.c[name] for name in AMENDMENT_NAMES))
         .outerjoin(amend, amend.c.call_key == CallRow.key)
         .order_by(CallRow.ring_at, CallRow.id, amend.c.seq)
@@ -170,6 +175,15 @@ def iter_sealed_calls(
         raise
     except (SQLAlchemyError, OSError) as exc:
         raise classify(exc, store.url) from exc
+
+
+def _window(flt: CallFilter) -> tuple[Any, Any] | None:
+    """The other legs' window of a filter with both bounds (values bound with it)."""
+    if flt.since is None or flt.until is None:
+        return None
+    found = window_values(flt.since, flt.until)
+    return (bindparam("g_since", found["g_since"], type_=CALLS.c.ring_at.type),
+            bindparam("g_until", found["g_until"], type_=CALLS.c.ring_at.type))
 
 
 def caller_call(store: RecordCore, key: str, amended: bool = True) -> CallerCall:
@@ -293,8 +307,9 @@ def kpis(
         raise InvalidFact(f"kpis: until {until} is before since {since}")
     limit = store.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
     shape, params = filter_shape(replace(flt or CallFilter(), since=since, until=until))
-    figures_q, follow_q = kpi_statements(shape)
-    params.update(k_limit=limit, k_until=until, k_now=min(store._now(), until))
+    figures_q, follow_q = kpi_statements(shape, store.engine.dialect.name == "postgresql")
+    params.update(k_limit=limit, k_until=until, k_now=min(store._now(), until),
+                  **window_values(since, until))
 
     def load(conn: Connection) -> Kpis:
         totals, sat, hours = fold_figures(conn.execute(figures_q, params).all())

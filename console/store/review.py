@@ -31,7 +31,9 @@ from console.store.facts import coerce_fact
 from console.store.models import CHAINED, AmendmentRow, CallRow, FollowUpRow
 from console.store.record import DutyRecord
 from console.store.statements import (
+    CALLER_SPREAD,
     HAS_AMENDMENTS,
+    PERIOD_WINDOW,
     corrupt_call,
     figure_columns,
     figure_groups,
@@ -42,6 +44,7 @@ from console.store.statements import (
     read_statement,
     shape_conds,
     time_reader,
+    window_values,
 )
 from console.store.values import (
     NOT_AGENTS,
@@ -232,17 +235,23 @@ def _review_shape(record: DutyRecord, flt: ReviewFilter) -> tuple[tuple[Any, ...
         if limit < 0:
             raise InvalidFact(f"ring limit {limit} s: must not be negative")
         values["r_limit"] = limit
-    return (shape, len(patterns), flt.within_limit), values
+    since, until = flt.base.since, flt.base.until
+    bounded = since is not None and until is not None
+    if since is not None and until is not None:
+        values.update(window_values(since, until))
+    hashed = record.engine.dialect.name == "postgresql"
+    return (shape, len(patterns), flt.within_limit, bounded, hashed), values
 
 
 def _review_conds(shape: tuple[Any, ...]) -> list[Any]:
     """WHERE conditions of a review shape (`_review_shape`), values as bound parameters."""
-    base, words, within = shape
+    base, words, within, bounded, hashed = shape
     # One row per caller's call (issue 13): the leg that speaks for it; the detail shows
     # every seat's leg. A callback (回访) is a record of its own: listed too, with its
     # outcome (reached, no answer, busy, failed), though no figure counts it.
     conds = [*shape_conds(base, sealed=False),
-             or_(principal_leg(), CallRow.kind == CALLBACK_KIND)]
+             or_(principal_leg(window=PERIOD_WINDOW if bounded else None, hashed=hashed),
+                 CallRow.kind == CALLBACK_KIND)]
     for i in range(words):
         pattern: Any = bindparam(f"w_{i}")
         conds.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
@@ -380,7 +389,9 @@ def agent_kpis(
     # grouped by agent, hour and satisfaction; folded per agent as `kpis` folds its own.
     figures_q = (
         filtered(select(who, *groups, *figure_columns(limit)), base)
-        .where(sealed, who.is_not(None), principal_leg())
+        .where(sealed, who.is_not(None),
+               principal_leg(window=(since - CALLER_SPREAD, until + CALLER_SPREAD),
+                             hashed=record.engine.dialect.name == "postgresql"))
         .group_by(who, *groups)
         .order_by(who)
     )
