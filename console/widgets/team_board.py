@@ -113,29 +113,29 @@ def strip_text(board: Board | None, live: bool, now: dt.datetime, language: Lang
     return out
 
 
-def seat_cells(seat: SeatPresence, now: dt.datetime, language: Language,
+def seat_cells(member: SeatPresence, now: dt.datetime, language: Language,
                away_limit: dt.timedelta = dt.timedelta(minutes=15)) -> list[str | Text]:
     """One row of the supervisor's table: seat, agent, state, for how long, line, gate
     post, callers waiting there (the longest)."""
-    state = Text(seat.state.label(language))
-    minutes = away_minutes(seat, now)
+    state = Text(member.state.label(language))
+    minutes = away_minutes(member, now)
     if minutes is not None:
         state.append(f" {minutes}{word('min', language)}")
-        if seat.away_reason:
-            state.append(f" ({seat.away_reason})")
-        if away_overdue(seat, now, away_limit):
+        if member.away_reason:
+            state.append(f" ({member.away_reason})")
+        if away_overdue(member, now, away_limit):
             state.append(f" {word('overdue', language)}")
             state.stylize(_ALARM)
-    running = seat.state is not BoardState.OFFLINE
-    line = Text(word(seat.line.value, language) if running else "—",
-                style=_ALARM if running and seat.line is LineWord.FAILED else "")
-    gate = Text(word(seat.gate_post.value, language) if running else "—",
-                style=_ALARM if running and seat.gate_post is GateWord.ALARM else "")
-    waits = [seconds_since(w.since, now) for w in seat.waiting] if running else []
+    running = member.state is not BoardState.OFFLINE
+    line = Text(word(member.line.value, language) if running else "—",
+                style=_ALARM if running and member.line is LineWord.FAILED else "")
+    gate = Text(word(member.gate_post.value, language) if running else "—",
+                style=_ALARM if running and member.gate_post is GateWord.ALARM else "")
+    waits = [seconds_since(w.since, now) for w in member.waiting] if running else []
     calls = (f"{len(waits)} ({word('longest', language)} {_duration(max(waits), language)})"
              if waits else "0")
-    return [seat.seat, seat.agent_id or "—", state,
-            _duration(seconds_since(seat.since, now), language), line, gate, calls]
+    return [member.seat, member.agent_id or "—", state,
+            _duration(seconds_since(member.since, now), language), line, gate, calls]
 
 
 class BoardStrip(QuietStatic):
@@ -192,15 +192,15 @@ class TeamBoard(Vertical):
         keys = [s.seat for s in seats]
         if [str(k.value) for k in table.rows] != keys:
             table.clear()
-            for seat in seats:
-                table.add_row(*seat_cells(seat, now, lang, self._away_limit), key=seat.seat)
+            for member in seats:
+                table.add_row(*seat_cells(member, now, lang, self._away_limit), key=member.seat)
             return
         columns = list(table.columns)
-        for seat in seats:
-            for column, cell in zip(columns, seat_cells(seat, now, lang, self._away_limit),
+        for member in seats:
+            for column, cell in zip(columns, seat_cells(member, now, lang, self._away_limit),
                                     strict=True):
                 value = Text(cell) if isinstance(cell, str) else cell
-                table.update_cell(seat.seat, column, value)
+                table.update_cell(member.seat, column, value)
 
 
 class BoardHeard(Message):
