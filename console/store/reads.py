@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from console.domain.caller_call import principal
+from console.domain.ring import within_bound
 from console.store.amendments import amended_records
 from console.store.core import RecordCore, unused_session
 from console.store.engine import classify
@@ -308,7 +309,7 @@ def kpis(
     limit = store.ring_limit_seconds if ring_limit_seconds is None else ring_limit_seconds
     shape, params = filter_shape(replace(flt or CallFilter(), since=since, until=until))
     figures_q, follow_q = kpi_statements(shape, store.engine.dialect.name == "postgresql")
-    params.update(k_limit=limit, k_until=until, k_now=min(store._now(), until),
+    params.update(k_limit=within_bound(limit), k_until=until, k_now=min(store._now(), until),
                   **window_values(since, until))
 
     def load(conn: Connection) -> Kpis:

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
 
+from console.domain.ring import within_bound
 from console.store.callbacks import CALLBACK_KIND
 from console.store.errors import CorruptDatabase, InvalidFact
 from console.store.facts import coerce_fact
@@ -234,7 +235,7 @@ def _review_shape(record: DutyRecord, flt: ReviewFilter) -> tuple[tuple[Any, ...
         )
         if limit < 0:
             raise InvalidFact(f"ring limit {limit} s: must not be negative")
-        values["r_limit"] = limit
+        values["r_limit"] = within_bound(limit)
     since, until = flt.base.since, flt.base.until
     bounded = since is not None and until is not None
     if since is not None and until is not None:
@@ -388,7 +389,7 @@ def agent_kpis(
     # One pass (callers, not legs: each leg asked once whether it speaks for its caller),
     # grouped by agent, hour and satisfaction; folded per agent as `kpis` folds its own.
     figures_q = (
-        filtered(select(who, *groups, *figure_columns(limit)), base)
+        filtered(select(who, *groups, *figure_columns(within_bound(limit))), base)
         .where(sealed, who.is_not(None),
                principal_leg(window=(since - CALLER_SPREAD, until + CALLER_SPREAD),
                              hashed=record.engine.dialect.name == "postgresql"))

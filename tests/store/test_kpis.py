@@ -158,3 +158,25 @@ def test_unrated_calls_are_a_filter_of_their_own(tmp_path: Path) -> None:
     figures = store.kpis(t0 - timedelta(hours=1), t0 + timedelta(hours=1), flt=unrated)
     assert figures.total == 2 and figures.satisfaction == {None: 2}
     store.close()
+
+
+def test_the_consoles_own_answer_at_the_limit_is_within_it(store: DutyRecord) -> None:
+    """The console answers by itself *at* the ring limit, and the record keeps the line's
+    own seconds to answer: 15.004 s, never exactly 15. A bare `<= 15` counted those as late
+    (13 of 20 auto-answers in the ring-all lab run). Within the line's answer tolerance they
+    count as within (duty rules §2); 15.2 s is a late answer. The same in the KPIs, the
+    per-agent figures and the call log's filter."""
+    from console.domain.ring import ANSWER_TOLERANCE
+    from console.store.review import ReviewFilter, agent_kpis, count_calls
+
+    for hour, to_answer in ((9, 15.004), (10, 15.0 + ANSWER_TOLERANCE), (11, 15.2)):
+        ring = T0 + timedelta(hours=hour)
+        key = store.open_call("hotline", ring)
+        store.seal_call(key, CallOutcome.ANSWERED, answered_at=ring + timedelta(seconds=to_answer),
+                        answered_by="auto", ended_at=ring + timedelta(seconds=60))
+    day = (T0, T0 + timedelta(days=1))
+    assert store.kpis(*day, 15.0).answered_within_limit == 2
+    assert agent_kpis(store, *day, 15.0)["auto"].answered_within_limit == 2
+    within = ReviewFilter(base=CallFilter(since=day[0], until=day[1]), within_limit=True,
+                          ring_limit_seconds=15.0)
+    assert count_calls(store, within) == 2
