@@ -12,11 +12,11 @@ import enum
 from dataclasses import dataclass, field
 
 from console.domain.errors import DomainError, TransitionError
-from console.domain.labels import Language
+from console.domain.labels import Labelled
 from console.domain.machine import TransitionTable
 
 
-class AgentState(enum.Enum):
+class AgentState(Labelled):
     """An agent's state (duty rules §4), the one definition: the seat's state machine
     (`AGENT_TABLE`) moves between them and the duty record logs each change by its value
     (`console.store` takes this enum). The values are the text the record has always
@@ -31,19 +31,6 @@ class AgentState(enum.Enum):
     LOGGED_IN = ("logged_in", "已登录", "Logged in")
     """Not a state the seat rests in: the record's line for the moment of a login ("late
     login" as its reason when late), logged just before the first state (ready)."""
-
-    zh: str
-    en: str
-
-    def __new__(cls, value: str, zh: str, en: str) -> AgentState:
-        member = object.__new__(cls)
-        member._value_ = value
-        member.zh = zh
-        member.en = en
-        return member
-
-    def label(self, language: Language = Language.ZH) -> str:
-        return self.zh if language is Language.ZH else self.en
 
     @classmethod
     def of(cls, value: AgentState | str) -> AgentState:

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from console.domain.errors import DomainError
-from console.domain.labels import _Labelled
+from console.domain.labels import Labelled
 
 REPORT_WEEKDAY = 4
 """Friday (Monday is 0): the weekly report is due, and the seat reminds supervisors."""
@@ -23,7 +23,7 @@ ANSWER_RATE_TARGET = 0.80
 """接通率 target (§6): answered calls over calls that rang."""
 
 
-class ReportKind(_Labelled):
+class ReportKind(Labelled):
     WEEK = ("week", "周报", "Weekly report")
     MONTH = ("month", "月报", "Monthly report")
 
@@ -106,7 +106,7 @@ def is_report_day(day: dt.date) -> bool:
     return day.weekday() == REPORT_WEEKDAY
 
 
-class Finding(_Labelled):
+class Finding(Labelled):
     """What an agent's period falls short on; the report lists them beside the figures."""
 
     QA_SHORT = ("qa_short", "质检监听不足", "Too few quality reviews")

@@ -24,7 +24,7 @@ from typing import Any
 
 from console.domain.agent import AgentState
 from console.domain.errors import DomainError
-from console.domain.labels import Language
+from console.domain.labels import Labelled
 
 
 class BoardError(DomainError):
@@ -33,7 +33,7 @@ class BoardError(DomainError):
     title = "Team board"
 
 
-class BoardState(enum.Enum):
+class BoardState(Labelled):
     """A seat as the team sees it: the agent's state, with ringing and gone added."""
 
     READY = ("ready", "就绪", "Ready")
@@ -45,18 +45,6 @@ class BoardState(enum.Enum):
     OFFLINE = ("offline", "未运行", "Not running")
     """The seat's process is not running (stopped, or never said it runs)."""
 
-    zh: str
-    en: str
-
-    def __new__(cls, value: str, zh: str, en: str) -> BoardState:
-        member = object.__new__(cls)
-        member._value_ = value
-        member.zh = zh
-        member.en = en
-        return member
-
-    def label(self, language: Language = Language.ZH) -> str:
-        return self.zh if language is Language.ZH else self.en
 
 
 _STATES = {s.value: s for s in BoardState}

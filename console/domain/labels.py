@@ -18,15 +18,16 @@ class Language(enum.Enum):
     EN = "en"
 
 
-class _Labelled(enum.Enum):
-    """An enum whose members carry a Chinese and an English label."""
+class Labelled(enum.Enum):
+    """An enum whose members carry a Chinese and an English label (categories, outcomes,
+    survey answers, agent and board states: one way to label, one way to parse)."""
 
     zh: str
     """Label shown on Chinese screens and exports."""
     en: str
     """Label shown on English screens and exports."""
 
-    def __new__(cls, value: str, zh: str, en: str) -> _Labelled:
+    def __new__(cls, value: str, zh: str, en: str) -> Labelled:
         member = object.__new__(cls)
         member._value_ = value
         member.zh = zh
@@ -37,7 +38,7 @@ class _Labelled(enum.Enum):
         return self.zh if language is Language.ZH else self.en
 
     @classmethod
-    def parse(cls, text: str) -> _Labelled:
+    def parse(cls, text: str) -> Labelled:
         """Member by value, Chinese or English label (any case); ValueError if none."""
         wanted = text.strip().casefold()
         for member in cls:
@@ -49,7 +50,7 @@ class _Labelled(enum.Enum):
         )
 
 
-class Category(_Labelled):
+class Category(Labelled):
     """What the call is about (duty rules §3 step 4)."""
 
     CONSULTATION = ("consultation", "咨询", "Consultation")
@@ -60,7 +61,7 @@ class Category(_Labelled):
     OTHER = ("other", "其他", "Other")
 
 
-class Outcome(_Labelled):
+class Outcome(Labelled):
     """How the call ended for the caller (the record's `result`)."""
 
     RESOLVED = ("resolved", "已解决", "Resolved on the spot")
@@ -74,7 +75,7 @@ class Outcome(_Labelled):
     REFUSED = ("refused", "已拒接", "Refused (over capacity)")
 
 
-class Satisfaction(_Labelled):
+class Satisfaction(Labelled):
     """The caller's survey answer (duty rules §3 step 8).
 
     The value is the score the record stores ("1" satisfied … "3" dissatisfied) and, by
