@@ -72,6 +72,10 @@ from console.ui.texts import text
 from console.widgets.team_board import BoardAlarm, BoardHeard, word
 from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 
+_FINAL_NOTES = 1 << 62
+"""The version F10's final notes carry: newer than any edit, so no save still under way
+puts an older text over them."""
+
 if TYPE_CHECKING:  # these import the duty record (SQLAlchemy): at run time only when used
     from console.callflow.callback import CallbackDialer
     from console.domain.board import Board
@@ -1346,7 +1350,7 @@ class DutyConsoleApp(App[int]):
 
         def save() -> None:
             self._save_draft(call_id, notes, version)
-            self._sync_notes(call_id, notes)
+            self._sync_notes(call_id, notes, version)
 
         self.run_in_thread(save, "notes")
 
@@ -1361,11 +1365,12 @@ class DutyConsoleApp(App[int]):
 
         def finish() -> None:
             try:
-                self._save_draft(call_id, notes, 1 << 62)
-                self._sync_notes(call_id, notes)
+                self._save_draft(call_id, notes, _FINAL_NOTES)
+                self._sync_notes(call_id, notes, _FINAL_NOTES)
+                self.drafts.discard(call_id)  # in the record: the draft has done its job
             finally:
                 self.record_notes.forget(call_id)
-                self.drafts.forget(call_id)
+                self.drafts.forget(call_id)  # a draft the record lacks stays on disk
                 self.call_from_thread(self._notes_finished, call_id)
 
         self.run_in_thread(finish, "notes")
@@ -1373,13 +1378,13 @@ class DutyConsoleApp(App[int]):
     def _notes_finished(self, call_id: str) -> None:
         self.model.forget_notes(call_id)
 
-    def _sync_notes(self, call_id: str, notes: CallNotes) -> None:
+    def _sync_notes(self, call_id: str, notes: CallNotes, version: int | None = None) -> None:
         from console.store import StoreError
 
         notes.due_at(self.settings.timezone)  # a malformed due time is reported, not stored
         who = self.agent.agent_id if self.agent else ""
         try:
-            self.record_notes.write(call_id, notes, who)
+            self.record_notes.write(call_id, notes, who, version)
         except StoreError as exc:
             # The draft is on disk; the record catches up on the next edit.
             log.warning("notes for %s not in the record yet: %s", call_id, exc)

@@ -118,6 +118,16 @@ class DraftBook:
         with self._lock:
             self._versions.pop(call_id, None)
 
+    def discard(self, call_id: str) -> None:
+        """The call's final notes are in the record: its draft file goes (one file per call
+        piled up for the seat's life). A draft that cannot be removed is only logged."""
+        with self._lock:
+            self._versions.pop(call_id, None)
+            try:
+                self.path(call_id).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("draft for %s not removed: %s", call_id, exc)
+
     def load(self, call_id: str) -> CallNotes | None:
         try:
             data = json.loads(self.path(call_id).read_text(encoding="utf-8"))
@@ -140,6 +150,8 @@ class RecordNotes:
         self.who = who
         self._keys: dict[str, str] = {}
         self._written: dict[str, dict[str, str]] = {}
+        self._versions: dict[str, int] = {}
+        """The newest version of each call's notes written (`write`'s `version`)."""
         self._finished: OrderedDict[str, None] = OrderedDict()
         """Calls whose notes are final (`forget`), the newest `FINISHED_KEPT`: a save of
         theirs still under way writes nothing (it would repeat every fact as an amendment)."""
@@ -156,6 +168,7 @@ class RecordNotes:
         with self._lock:
             self._keys.pop(call_id, None)
             self._written.pop(call_id, None)
+            self._versions.pop(call_id, None)
             self._finished[call_id] = None
             while len(self._finished) > FINISHED_KEPT:
                 self._finished.popitem(last=False)
@@ -175,12 +188,19 @@ class RecordNotes:
         with self._lock:
             return self._key(call_id)
 
-    def write(self, call_id: str, notes: CallNotes, who: str) -> str:
-        """Put the notes into the record; returns "open", "amended", "unchanged", "no record"
-        or "finished" (the call's notes were final already: nothing written)."""
+    def write(self, call_id: str, notes: CallNotes, who: str, version: int | None = None) -> str:
+        """Put the notes into the record; returns "open", "amended", "unchanged", "no record",
+        "finished" (the call's notes were final already: nothing written) or "stale".
+
+        `version` (the form's count of edits): two saves of one call run in two workers,
+        and the older could land last and put the older text back; a version no newer than
+        the one written is "stale" and writes nothing.
+        """
         with self._lock:
             if call_id in self._finished:
                 return "finished"
+            if version is not None and version <= self._versions.get(call_id, -1):
+                return "stale"
             key = self._key(call_id)
             if key is None:
                 return "no record"
@@ -188,6 +208,8 @@ class RecordNotes:
             before = self._written.get(call_id, {})
             changed = {k: v for k, v in facts.items() if before.get(k) != v}
             if not changed:
+                if version is not None:
+                    self._versions[call_id] = version
                 return "unchanged"
             try:
                 self.store.update_open_call(key, **changed)
@@ -201,6 +223,8 @@ class RecordNotes:
             except StoreError:
                 raise
             self._written[call_id] = {**before, **changed}
+            if version is not None:
+                self._versions[call_id] = version
             return outcome
 
 

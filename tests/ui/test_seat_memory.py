@@ -107,6 +107,9 @@ async def test_fifty_calls_leave_the_seats_notes_bounded(
         await pilot.pause()
         assert max(_kept(app).values()) == 0
         assert app.record_notes.write(f"f{CALLS - 1}", late, "1024") == "finished"
+        # Each call's draft file went once its final notes were in the record (50 files
+        # piled up before, one per call for the seat's life).
+        assert not list(app.drafts.directory.glob("*.json"))
     for n, key in enumerate(keys):
         call = store.get_call(key)
         assert (call.caller_name, call.category) == (f"caller {n}", "repair"), key
@@ -155,3 +158,19 @@ async def test_the_headset_watch_runs_only_while_a_call_is_bridged(
             classify(app)
             await pilot.press("f10")
             await until(pilot, lambda: screen_name(app) == "SeatScreen", f"done {call_id}")
+
+
+def test_an_older_save_that_lands_last_writes_nothing(store: DutyRecord, clock: FakeClock) -> None:
+    """Two saves of one call run in two workers; the older could land last and put the
+    older text back in the record. Each save carries the form's edit count: one no newer
+    than the one written is stale."""
+    from console.ui.notes import RecordNotes
+
+    key = store.open_call("hotline", clock.now(), caller_number="13800000009",
+                          sip_call_id="race-1")
+    writer = RecordNotes(store, now=clock.now, who="1024")
+    assert writer.write("race-1", CallNotes(caller_name="newer"), "1024", 3) == "open"
+    assert writer.write("race-1", CallNotes(caller_name="older"), "1024", 2) == "stale"
+    assert store.get_call(key).caller_name == "newer"
+    assert writer.write("race-1", CallNotes(caller_name="newest"), "1024", 4) == "open"
+    assert store.get_call(key).caller_name == "newest"
