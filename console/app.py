@@ -51,6 +51,7 @@ from console.ui.intents import (
     AnswerRequested,
     AwayRequested,
     EventReportFiled,
+    FollowUpCloseRequested,
     GateNoteRequested,
     HandoverAcceptRequested,
     HandoverRequested,
@@ -1333,6 +1334,21 @@ class DutyConsoleApp(App[int]):
             self.call_from_thread(self.refresh_screens)
 
         self.run_in_thread(save, "gate post note")
+
+    @on(FollowUpCloseRequested)
+    def _follow_up_close_requested(self, message: FollowUpCloseRequested) -> None:
+        """A follow-up closed by hand, signed by the agent at the keys; then the lists."""
+        from console.store import FollowUpStatus
+
+        who = self.agent.agent_id if self.agent else ""
+        key, note, status = message.key, message.note, FollowUpStatus(message.status)
+
+        def close() -> None:
+            self.store.close_follow_up_by_hand(key, who, note, status)
+            self.call_from_thread(self._say, "fu.closed", "fu.title")
+            self.call_from_thread(self.refresh_screens)
+
+        self.run_in_thread(close, "close follow-up")
 
     # ------------------------------------------------------------ notes
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from console.domain.errors import DomainError
+from console.domain.errors import DomainError, ErrorCode
 from console.domain.outcome import CallOutcome
 
 DIALLABLE = re.compile(r"\+?[0-9]{2,20}")
@@ -174,6 +174,14 @@ def hand_close_refusal(*, supervisor: bool, callable_number: bool) -> str | None
         return None
     return ("this follow-up closes when a callback reaches the caller (press c to call back), "
             "or when a supervisor closes it")
+
+
+def hand_close_error(*, supervisor: bool, callable_number: bool) -> DomainError | None:
+    """`hand_close_refusal` as the coded refusal the seat words in its language."""
+    refusal = hand_close_refusal(supervisor=supervisor, callable_number=callable_number)
+    if refusal is None:
+        return None
+    return DomainError(refusal, "Follow-up", code=ErrorCode.FOLLOW_UP_CALLBACK_FIRST)
 
 
 def describe_callback_rules() -> str:

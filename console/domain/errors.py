@@ -32,6 +32,8 @@ class ErrorCode(enum.StrEnum):
     """A category that is none of the rules' six (values: fact, value)."""
     WRAP_UP_BAD_DUE = "wrap_up.bad_due"
     """A follow-up due time that does not read as YYYY-MM-DD HH:MM (values: fact, value)."""
+    FOLLOW_UP_CALLBACK_FIRST = "follow_up.callback_first"
+    """An agent closing by hand a follow-up that has a caller's number (no values)."""
 
 
 class DomainError(Exception):

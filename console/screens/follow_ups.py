@@ -24,11 +24,14 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from console.callflow.callback import CallbackError, CallbackProgress, CallbackResult
+from console.callflow.events import FlowEvent
 from console.domain.callback import CallbackRefused
 from console.domain.labels import CALL_OUTCOME_LABELS, Language
 from console.domain.reasons import reason_text
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import CallOutcome, FollowUp, FollowUpStatus
+from console.ui.intents import FollowUpCloseRequested
+from console.ui.model import LiveCall
 from console.widgets.plain_table import PlainTable
 
 
@@ -121,17 +124,11 @@ class FollowUpsScreen(SeatScreen_):
         self.action_close_done()
 
     def _save(self, item: FollowUp, status: FollowUpStatus, note: str) -> None:
-        seat = self.seat
-        who = seat.agent.agent_id if seat.agent else ""
+        self.post_message(FollowUpCloseRequested(item.key, status.value, note))  # the app writes
 
-        def close() -> None:
-            seat.store.close_follow_up_by_hand(item.key, who, note, status)
-            seat.call_from_thread(
-                seat.notify, self.t("fu.closed"), title=self.t("fu.title")
-            )
-            seat.call_from_thread(self.action_reload)
-
-        seat.run_in_thread(close, "close follow-up")
+    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
+        if event is None:  # the seat changed (a follow-up closed): read the list again
+            self.action_reload()
 
     # ------------------------------------------------------------ callbacks (回访)
 

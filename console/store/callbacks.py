@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain.callback import hand_close_refusal
+from console.domain.callback import hand_close_error
 from console.domain.outcome import CallOutcome
 from console.store.audit import audit_row
 from console.store.core import RecordCore
-from console.store.errors import InvalidFact, UnknownRecord
+from console.store.errors import InvalidFact, RuleRefused, UnknownRecord
 from console.store.facts import from_iso, iso
 from console.store.models import AgentRow, CallRow, FollowUpRow
 from console.store.sealing import open_call, seal_call, update_open_call
@@ -204,12 +204,12 @@ def close_follow_up_by_hand(
     caller, or by a supervisor; `InvalidFact` says so in one line otherwise.
     """
     target = callback_target(store, key)
-    refusal = hand_close_refusal(
+    refusal = hand_close_error(
         supervisor=is_supervisor(store, who),
         callable_number=target.has_call and bool(target.number),
     )
     if refusal is not None:
-        raise InvalidFact(refusal)
+        raise RuleRefused(refusal)
     return close_follow_up(store, key, who, note, status)
 
 

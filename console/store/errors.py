@@ -72,6 +72,15 @@ class InvalidFact(StoreError):
     title = "Invalid entry"
 
 
+class RuleRefused(InvalidFact):
+    """A duty rule the record enforces refused the write: it carries the domain's refusal
+    (`refusal`, a coded `DomainError`), so the seat words it in its own language."""
+
+    def __init__(self, refusal: Exception) -> None:
+        super().__init__(str(refusal), getattr(refusal, "title", None))
+        self.refusal = refusal
+
+
 class AuthError(StoreError):
     """Wrong agent ID or secret."""
 

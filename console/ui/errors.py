@@ -67,6 +67,9 @@ def worded(exc: BaseException, language: Language) -> tuple[str, str]:
     has them in full)."""
     if isinstance(exc, WordedError):
         return exc.heading(language), exc.words(language)
+    refusal = getattr(exc, "refusal", None)  # the record refusing by a duty rule (RuleRefused)
+    if isinstance(refusal, DomainError) and refusal.code is not None:
+        exc = refusal
     if isinstance(exc, DomainError) and exc.code is not None:
         return domain_heading(exc, language), domain_words(exc, language)
     detail = " ".join(str(exc).split()) or type(exc).__name__

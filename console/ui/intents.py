@@ -140,6 +140,16 @@ class GateNoteRequested(Message):
 
 
 @dataclass
+class FollowUpCloseRequested(Message):
+    """A follow-up closed by hand (`status`: the `FollowUpStatus` value, done or cancelled)
+    with the closer's note; the app writes it and the list reloads once it is in."""
+
+    key: str
+    status: str
+    note: str
+
+
+@dataclass
 class NightSwitchRequested(Message):
     """Night mode early / stay on after hours (`kind`, with a reason), or back to the
     schedule (`kind` None); the dialog closes once the app has set it."""

@@ -198,6 +198,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "无需继续值守:现在是值班时间,来电本就响铃({shift})",
         "No need to stay on: the line is staffed anyway ({shift})",
     ),
+    "domain.follow_up.callback_first": (
+        "这条跟进有来电号码:回访接通后自动办结(按 c 回访),或由主管办结",
+        "This follow-up closes when a callback reaches the caller (press c to call back), "
+        "or when a supervisor closes it",
+    ),
     "domain.wrap_up.no_category": (
         "请先选择来电分类,再按 F10 完成", "Choose the call's category, then F10 finishes"
     ),

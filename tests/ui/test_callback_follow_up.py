@@ -125,7 +125,7 @@ async def test_c_calls_the_caller_back_and_a_reached_callback_closes_the_follow_
         await until(pilot, lambda: screen_name(app) == "CloseFollowUpScreen")
         app.screen.query_one("#fu-note", Input).value = "已处理"
         await pilot.press("enter")
-        await until(pilot, lambda: "closes when a callback reaches the caller" in screen_text(app),
+        await until(pilot, lambda: "回访接通后自动办结" in screen_text(app),
                     "hand close refused")
         assert store.follow_ups(owner="1024")[0].status is FollowUpStatus.OPEN
         await until(pilot, lambda: screen_name(app) == "FollowUpsScreen")

@@ -50,6 +50,8 @@ _SAMPLES: dict[ErrorCode, DomainError] = {
                                                 fact="category", value="bogus"),
     ErrorCode.WRAP_UP_BAD_DUE: WrapUpError("x", code=ErrorCode.WRAP_UP_BAD_DUE,
                                            fact="follow_up", value="tomorrow"),
+    ErrorCode.FOLLOW_UP_CALLBACK_FIRST: DomainError(
+        "x", code=ErrorCode.FOLLOW_UP_CALLBACK_FIRST),
 }
 
 
@@ -128,3 +130,17 @@ async def test_f10_refuses_a_category_the_rules_do_not_name(
                     "the refusal")
         assert screen_name(app) == "CallScreen"
         assert app.agent is not None and app.agent.state is SeatState.AFTER_CALL_WORK
+
+
+def test_a_rule_the_record_enforces_is_worded_like_the_domains_own() -> None:
+    """The record refuses a hand close of a follow-up with a caller's number (a rule of
+    domain/callback.py). As a bare InvalidFact a zh seat showed only "记录拒绝…(详情见
+    console.log)"; carrying the domain's coded refusal it says why, in the seat's words."""
+    from console.store.errors import InvalidFact, RuleRefused
+
+    refusal = _SAMPLES[ErrorCode.FOLLOW_UP_CALLBACK_FIRST]
+    exc = RuleRefused(refusal)
+    assert isinstance(exc, InvalidFact)  # still the record's kind of refusal for its callers
+    for language in (Language.ZH, Language.EN):
+        assert worded(exc, language) == worded(refusal, language)
+    assert "回访" in worded(exc, Language.ZH)[1]
