@@ -73,6 +73,9 @@ from console.ui.texts import text
 from console.widgets.team_board import BoardAlarm, BoardHeard, word
 from sip.api import Line, LineEvent, LineStatus, LineStatusChanged
 
+IN_THE_RECORD = frozenset({"open", "amended", "unchanged"})
+"""`RecordNotes.write`'s outcomes after which the record holds the notes."""
+
 _FINAL_NOTES = 1 << 62
 """The version F10's final notes carry: newer than any edit, so no save still under way
 puts an older text over them."""
@@ -1382,8 +1385,8 @@ class DutyConsoleApp(App[int]):
         def finish() -> None:
             try:
                 self._save_draft(call_id, notes, _FINAL_NOTES)
-                self._sync_notes(call_id, notes, _FINAL_NOTES)
-                self.drafts.discard(call_id)  # in the record: the draft has done its job
+                if self._sync_notes(call_id, notes, _FINAL_NOTES) in IN_THE_RECORD:
+                    self.drafts.discard(call_id)  # the draft has done its job
             finally:
                 self.record_notes.forget(call_id)
                 self.drafts.forget(call_id)  # a draft the record lacks stays on disk
@@ -1394,13 +1397,15 @@ class DutyConsoleApp(App[int]):
     def _notes_finished(self, call_id: str) -> None:
         self.model.forget_notes(call_id)
 
-    def _sync_notes(self, call_id: str, notes: CallNotes, version: int | None = None) -> None:
+    def _sync_notes(self, call_id: str, notes: CallNotes, version: int | None = None) -> str:
+        """The notes into the record; `RecordNotes.write`'s outcome ("no record": only the
+        draft has them)."""
         from console.store import StoreError
 
         notes.due_at(self.settings.timezone)  # a malformed due time is reported, not stored
         who = self.agent.agent_id if self.agent else ""
         try:
-            self.record_notes.write(call_id, notes, who, version)
+            return self.record_notes.write(call_id, notes, who, version)
         except StoreError as exc:
             # The draft is on disk; the record catches up on the next edit.
             log.warning("notes for %s not in the record yet: %s", call_id, exc)

@@ -131,9 +131,12 @@ async def test_the_banner_follows_an_auto_answered_call_through_hold_and_message
         await until(pilot, lambda: "保持中" in _banner(app), "hold on the banner")
         # The banner is redrawn on the flow's event itself (≈50 ms idle); the bound leaves room
         # for a loaded 2-core CI machine while still failing a banner that waits for a tick.
+        # The seat's list of auto-answered calls is another widget on the same event: it
+        # may paint a frame after the banner (seen once in CI), within the same bound.
+        await until(pilot, lambda: "自动接听的来电" in screen_text(app), "the seat's list")
         assert time.monotonic() - held_at < SECOND_ON_A_LOADED_MACHINE
         banner = _banner(app)
-        assert "自动接听的来电" in screen_text(app) and "按 Enter 接手" in banner
+        assert "按 Enter 接手" in banner
         assert "自动接听于 0 秒" in banner  # the count stopped at the answer
         status = str(seat.query_one(StatusBar).render())
         assert "控制台接管: 13900139000 保持中" in status
