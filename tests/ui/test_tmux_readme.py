@@ -8,7 +8,10 @@ turn into the call's auto-answered state within a second of the answer (it froze
 cleanly and the lab the script started is stopped with it.
 
 Nothing but `DUTY_SEAT_DIR` differs from the README: the seat's files go to this test's
-folder instead of the checkout's `var/seat`. Bounded: the demo call by its own limit (the
+folder instead of the checkout's `var/seat`. The caller hangs up 8 s after the answer
+(`--hangup-after`): the whole demo call (hold, message, survey: over two minutes) against
+demo-call's limit is `tests/scripts/test_demo_timers.py` and `test_demo_call.py`'s; this
+test kept the suite over its 20 minutes. Bounded: the demo call by its own limit (the
 console's timers), tmux by its session name, the lab by the script's own trap (its pids are
 checked gone).
 """
@@ -72,7 +75,8 @@ def test_the_readme_console_auto_answers_a_demo_call_and_quits(tmp_path: Path) -
         pane.log_in("1001", "demo1001")
         pane.wait_for(lambda s: "线路: 已注册" in s and "1001 就绪" in s, "seat, registered", 30)
         demo = subprocess.Popen([str(ROOT / "scripts" / "demo-call"), "--lab",
-                                 str(seat / "lab.json")], stdout=subprocess.PIPE,
+                                 str(seat / "lab.json"), "--hangup-after", "8"],
+                                stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         pane.wait_for(lambda s: "振铃" in s, "ring banner", 20)
         deadline = time.monotonic() + 40
