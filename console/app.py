@@ -52,6 +52,7 @@ from console.ui.intents import (
     AwayRequested,
     EventReportFiled,
     FollowUpCloseRequested,
+    FollowUpsChanged,
     GateNoteRequested,
     HandoverAcceptRequested,
     HandoverRequested,
@@ -1349,9 +1350,13 @@ class DutyConsoleApp(App[int]):
         def close() -> None:
             self.store.close_follow_up_by_hand(key, who, note, status)
             self.call_from_thread(self._say, "fu.closed", "fu.title")
-            self.call_from_thread(self.refresh_screens)
+            self.call_from_thread(self._follow_ups_changed)
 
         self.run_in_thread(close, "close follow-up")
+
+    def _follow_ups_changed(self) -> None:
+        for screen in list(self.screen_stack):
+            screen.post_message(FollowUpsChanged())
 
     # ------------------------------------------------------------ notes
 

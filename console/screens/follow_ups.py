@@ -24,14 +24,12 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from console.callflow.callback import CallbackError, CallbackProgress, CallbackResult
-from console.callflow.events import FlowEvent
 from console.domain.callback import CallbackRefused
 from console.domain.labels import CALL_OUTCOME_LABELS, Language
 from console.domain.reasons import reason_text
 from console.screens.base import SeatModal, SeatScreen_
 from console.store import CallOutcome, FollowUp, FollowUpStatus
-from console.ui.intents import FollowUpCloseRequested
-from console.ui.model import LiveCall
+from console.ui.intents import FollowUpCloseRequested, FollowUpsChanged
 from console.widgets.plain_table import PlainTable
 
 
@@ -126,9 +124,8 @@ class FollowUpsScreen(SeatScreen_):
     def _save(self, item: FollowUp, status: FollowUpStatus, note: str) -> None:
         self.post_message(FollowUpCloseRequested(item.key, status.value, note))  # the app writes
 
-    def seat_changed(self, event: FlowEvent | None, call: LiveCall | None) -> None:
-        if event is None:  # the seat changed (a follow-up closed): read the list again
-            self.action_reload()
+    def on_follow_ups_changed(self, message: FollowUpsChanged) -> None:
+        self.action_reload()  # a follow-up was closed: read the list again
 
     # ------------------------------------------------------------ callbacks (回访)
 

@@ -149,6 +149,11 @@ class FollowUpCloseRequested(Message):
     note: str
 
 
+class FollowUpsChanged(Message, bubble=False):
+    """Down, from the app: a follow-up was closed; a screen that lists them reads again
+    (only then: a reload on every seat change overwrote a callback's status line)."""
+
+
 @dataclass
 class NightSwitchRequested(Message):
     """Night mode early / stay on after hours (`kind`, with a reason), or back to the
