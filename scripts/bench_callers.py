@@ -37,7 +37,7 @@ SEATS = ("seat-1", "seat-2", "seat-3")
 
 def team_rows(n_callers: int, legs: int, rng: random.Random):
     for row in bs.generate(n_callers, END, rng):
-        cid = f"{rng.getrandbits(96):024x}@10.0.0.1"
+        cid = f"{rng.getrandbits(96):024x}@127.0.0.1"
         row["sip_call_id"] = cid
         if legs == 1:
             row["seat"] = "seat-1"

@@ -163,7 +163,7 @@ def test_the_headless_line_never_dials(record: DutyRecord) -> None:
 @pytest.mark.parametrize(
     ("number", "words"),
     [(None, "recorded no caller number"), ("anonymous", "not a number the line can dial"),
-     ("300@10.0.0.9", "not a number the line can dial")],
+     ("300@127.0.0.9", "not a number the line can dial")],
 )
 def test_no_other_number_is_dialled(record: DutyRecord, number: str | None, words: str) -> None:
     fu = follow_up(record, number)
