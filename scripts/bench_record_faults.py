@@ -23,20 +23,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts" / "lab"))
+
+from labdisk import NoTmpfs, fill, tmpfs  # noqa: E402
 
 from console.store import CallOutcome, DutyRecord, Outbox, OutboxStatus  # noqa: E402
 
@@ -167,48 +169,19 @@ def sqlite_lock(work: Path, calls: int) -> dict[str, Any]:
     return through_fault(f"sqlite:///{db}", work / "outbox-lock", calls, lock, release)
 
 
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path | None]:
-    """A real tmpfs of `size` at `path` (None when this machine won't mount one), lazily
-    unmounted after."""
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True, timeout=30)
-    if done.returncode != 0:
-        print(f"disk full: no tmpfs ({done.stderr.strip()}); those rows are left out")
-        yield None
-        return
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
 
 
-def fill(disk: Path) -> Path:
-    """Fill the file system of `disk` to the last byte with one file."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-        with contextlib.suppress(OSError):
-            os.posix_fallocate(fd, 0, max(1, free - 65536))
-        os.lseek(fd, 0, os.SEEK_END)
-        for chunk in (4096, 1):
-            with contextlib.suppress(OSError):
-                while os.write(fd, b"\0" * chunk) == chunk:
-                    pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def disk_full(work: Path, calls: int, outbox_too: bool) -> dict[str, Any] | None:
     """The SQLite record's own small tmpfs filled to the last byte (and, with `outbox_too`,
     the outbox's tmpfs, reserve and all), then the fillers removed."""
     with contextlib.ExitStack() as stack:
-        dbdisk = stack.enter_context(tmpfs(work / "dbdisk", "8m"))
-        boxdisk = stack.enter_context(tmpfs(work / "boxdisk", "2m")) if outbox_too else None
-        if dbdisk is None or (outbox_too and boxdisk is None):
+        try:
+            dbdisk = stack.enter_context(tmpfs(work / "dbdisk", "8m"))
+            boxdisk = stack.enter_context(tmpfs(work / "boxdisk", "2m")) if outbox_too else None
+        except NoTmpfs as exc:
+            print(f"disk full: no tmpfs ({exc}); those rows are left out")
             return None
         fillers: list[Path] = []
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import labctl
 import pytest
+from labdisk import fill
 
 from console.callflow.events import CallAnswered, CallFinished, RecordAlarm
 from console.store import CallOutcome, CallRecord
@@ -42,6 +42,7 @@ from tests.e2e.helpers import (
     wait_until,
 )
 from tests.e2e.labconfig import write_console_toml
+from tests.store.helpers import tmpfs
 
 pytestmark = pytest.mark.lab
 
@@ -52,37 +53,8 @@ RING_LIMIT = (1.0, 1.6)
 """2 rings x 0.5 s: the window the other lab tests hold every answer to."""
 
 
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A real tmpfs of `size` mounted at `path`, unmounted (lazily, so never left) after."""
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True, timeout=30)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs for the full-disk test: {done.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
 
 
-def fill(disk: Path, name: str = "filler") -> Path:
-    """Fill the file system of `disk` to the last byte with one file of zeros."""
-    filler = disk / name
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-        with contextlib.suppress(OSError):
-            os.posix_fallocate(fd, 0, max(1, free - 65536))
-        os.lseek(fd, 0, os.SEEK_END)
-        for chunk in (4096, 1):
-            with contextlib.suppress(OSError):
-                while os.write(fd, b"\0" * chunk) == chunk:
-                    pass
-    finally:
-        os.close(fd)
-    assert os.statvfs(disk).f_bavail == 0, f"{disk} still has room"
-    return filler
 
 
 class Log(logging.Handler):

@@ -3,17 +3,16 @@ writer brings them to the database on its own, once each, when it is back."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from labdisk import fill
 
 from console.store import (
     AgentRole,
@@ -26,6 +25,7 @@ from console.store import (
     StoreAlarm,
 )
 from console.store.journal import Journal
+from tests.store.helpers import tmpfs
 from tests.store.pg import PgServer, restart
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -229,31 +229,8 @@ def test_without_an_outbox_an_outage_is_an_error_not_a_silent_loss(tmp_path: Pat
 # --------------------------------------------------------------- a full disk, for real
 
 
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs for the full-disk test: {done.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
-def fill(path: Path, name: str = "filler") -> Path:
-    """Fill the file system of `path` to the last byte with one file."""
-    filler = path / name
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for chunk in (65536, 1):
-            with contextlib.suppress(OSError):
-                while os.write(fd, b"\0" * chunk) == chunk:
-                    pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_disk_full_loses_no_call(tmp_path: Path) -> None:
