@@ -24,11 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 import bench_store as bs  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from console.store import CallFilter, CallOutcome, DutyRecord  # noqa: E402
 from console.store import statements as st  # noqa: E402
-from console.store.models import CallRow, ChainHeadRow  # noqa: E402
 from console.store.review import ReviewFilter, call_page, count_calls  # noqa: E402
 
 END = date(2026, 11, 1)
@@ -61,42 +60,7 @@ def team_rows(n_callers: int, legs: int, rng: random.Random):
 
 
 def load(store: DutyRecord, rows) -> int:
-    rows = bs.chained(rows)
-    count = 0
-    last: dict[str, Any] = {}
-    if store.engine.dialect.name == "postgresql":
-        raw = store.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cols = ", ".join(bs.COLUMNS)
-            with cur.copy(f"COPY calls ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in bs.COLUMNS])
-                    last = row
-                    count += 1
-            raw.commit()
-        finally:
-            raw.close()
-    else:
-        with store.engine.begin() as conn:
-            batch = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) == 20000:
-                    conn.execute(insert(CallRow.__table__), batch)
-                    count += len(batch)
-                    last = batch[-1]
-                    batch = []
-            if batch:
-                conn.execute(insert(CallRow.__table__), batch)
-                count += len(batch)
-                last = batch[-1]
-    with store.engine.begin() as conn:
-        conn.execute(insert(ChainHeadRow.__table__).values(
-            chain="hotline", seq=last["seq"], row_hash=last["row_hash"]))
-        conn.execute(text("ANALYZE calls" if store.engine.dialect.name == "postgresql"
-                          else "ANALYZE"))
-    return count
+    return bs.load_rows(store, rows)[1]
 
 
 def timed(fn, reps):
@@ -186,10 +150,22 @@ def measure(name: str, url: str, callers: int, legs: int, reps: int = 30,
 
 
 def main() -> None:
-    callers = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    which = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
-    legs_list = [int(x) for x in (sys.argv[3] if len(sys.argv) > 3 else "3,1").split(",")]
-    extra = tuple(q for q in (sys.argv[4] if len(sys.argv) > 4 else "").split(";") if q.strip())
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Callers, not legs: the grouped reads' cost")
+    parser.add_argument("callers", nargs="?", type=int, default=100_000)
+    parser.add_argument("backend", nargs="?", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("legs", nargs="?", default="3,1", help="legs per caller, e.g. 3,1")
+    parser.add_argument("extra_sql", nargs="?", default="", help="SQL run first, ';'-separated")
+    args = parser.parse_args()
+    try:
+        legs_list = [int(x) for x in args.legs.split(",")]
+    except ValueError:
+        parser.error(f"legs {args.legs!r}: whole numbers separated by commas")
+    if args.callers < 1 or any(n < 1 for n in legs_list):
+        parser.error("callers and legs must be at least 1")
+    callers, which = args.callers, args.backend
+    extra = tuple(q for q in args.extra_sql.split(";") if q.strip())
     out = []
     for legs in legs_list:
         if which == "sqlite":

@@ -143,8 +143,13 @@ def chained(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 def bulk_load(store: DutyRecord, n: int, end: date, seed: int) -> tuple[float, int]:
     """Load N sealed calls; returns (seconds, rows)."""
-    rng = random.Random(seed)
-    rows = chained(generate(n, end, rng))
+    return load_rows(store, generate(n, end, random.Random(seed)))
+
+
+def load_rows(store: DutyRecord, generated: Iterator[dict[str, Any]]) -> tuple[float, int]:
+    """Chain and load sealed call rows (COPY on PostgreSQL, executemany batches on SQLite),
+    then the chain head and ANALYZE; returns (seconds, rows)."""
+    rows = chained(generated)
     t0 = time.perf_counter()
     last: dict[str, Any] = {}
     count = 0
