@@ -53,6 +53,7 @@ from sip.api import (
     TransferFinished,
     TransferOutcome,
 )
+from sip.call_audio import CallAudio
 from sip.dialog import Dialog, SdpOffer, SdpRejected, build_answer, parse_offer
 from sip.message import SipMessage, SipParseError, parse_message, parse_reason
 from sip.originate import DutyOutgoingCall, originate
@@ -154,7 +155,7 @@ class _Ended:
     until: float
 
 
-class DutyCall:
+class DutyCall(CallAudio):
     """One incoming call; implements `sip.api.Call`."""
 
     def __init__(self, line: DutyLine, invite: SipMessage, source: Address, offer: SdpOffer,
@@ -301,31 +302,6 @@ class DutyCall:
 
     def wait_ended(self, timeout: float | None = None) -> bool:
         return self._ended.wait(timeout)
-
-    def read_audio(self, max_frames: int) -> bytes:
-        if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
-            raise CallStateError(f"read_audio: max_frames must be an int >= 0, not {max_frames!r}")
-        state = self._state
-        if state is CallState.ENDED:
-            raise CallStateError(f"read_audio: call {self.call_id} has ended")
-        if state is not CallState.ANSWERED:
-            return b""
-        return bytes(self.session.read_audio(max_frames))
-
-    def write_audio(self, pcm16: bytes) -> None:
-        if not isinstance(pcm16, (bytes, bytearray, memoryview)):
-            raise CallStateError(f"write_audio needs s16le PCM bytes, not {type(pcm16).__name__}")
-        state = self._state
-        if state is CallState.ENDED:
-            raise CallStateError(f"write_audio: call {self.call_id} has ended")
-        if state is CallState.ANSWERED:
-            self.session.write_audio(pcm16)
-
-    def tap_audio(self, tap: AudioTap | None) -> None:
-        if tap is not None and not callable(tap):
-            raise CallStateError(f"tap_audio needs a callable, not {type(tap).__name__}")
-        if self._state is not CallState.ENDED:
-            self.session.set_tap(tap)
 
     def __repr__(self) -> str:
         return f"DutyCall({self.call_id!r}, {self.caller_number!r}, {self._state.value})"

@@ -37,14 +37,13 @@ import threading
 from typing import TYPE_CHECKING
 
 from sip.api import (
-    AudioTap,
     CallState,
-    CallStateError,
     DialError,
     DialResult,
     EndReason,
     MediaError,
 )
+from sip.call_audio import CallAudio
 from sip.dialog import Dialog, SdpOffer, SdpRejected, build_answer, parse_offer
 from sip.message import SipMessage
 from sip.pyvoip_client import ALLOW, parse_challenge
@@ -105,7 +104,7 @@ class ClientDialog(Dialog):
         self.remote_cseq = 0
 
 
-class DutyOutgoingCall:
+class DutyOutgoingCall(CallAudio):
     """One call the line placed; implements `sip.api.OutgoingCall`. Built by `DutyLine.dial`."""
 
     def __init__(self, line: DutyLine, number: str, ring_seconds: float,
@@ -188,29 +187,6 @@ class DutyOutgoingCall:
                 self._end(EndReason.LOCAL_HANGUP, "")
         if req is not None and threading.current_thread().name not in ("sip-recv", "sip-timers"):
             req.done.wait(BYE_WAIT)
-
-    def read_audio(self, max_frames: int) -> bytes:
-        if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
-            raise CallStateError(f"read_audio: max_frames must be an int >= 0, not {max_frames!r}")
-        if self._state is CallState.ENDED:
-            raise CallStateError(f"read_audio: call {self.call_id} has ended")
-        if self._state is not CallState.ANSWERED:
-            return b""
-        return bytes(self.session.read_audio(max_frames))
-
-    def write_audio(self, pcm16: bytes) -> None:
-        if not isinstance(pcm16, (bytes, bytearray, memoryview)):
-            raise CallStateError(f"write_audio needs s16le PCM bytes, not {type(pcm16).__name__}")
-        if self._state is CallState.ENDED:
-            raise CallStateError(f"write_audio: call {self.call_id} has ended")
-        if self._state is CallState.ANSWERED:
-            self.session.write_audio(pcm16)
-
-    def tap_audio(self, tap: AudioTap | None) -> None:
-        if tap is not None and not callable(tap):
-            raise CallStateError(f"tap_audio needs a callable, not {type(tap).__name__}")
-        if self._state is not CallState.ENDED:
-            self.session.set_tap(tap)
 
     def __repr__(self) -> str:
         return f"DutyOutgoingCall({self.call_id!r}, {self._number!r}, {self._state.value})"
