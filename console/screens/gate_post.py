@@ -24,6 +24,7 @@ from console.screens.base import SeatModal, SeatScreen_
 from console.store import CallRecord
 from console.ui.intents import GateNoteRequested, LogoutRequested
 from console.ui.model import LiveCall
+from console.widgets.plain_table import PlainTable
 
 WINDOW = dt.timedelta(hours=24)
 """How far back the gate post's list reaches: the whole of tonight and last night."""
@@ -56,7 +57,7 @@ class GatePostScreen(SeatScreen_):
         yield Header()
         yield Label(self.t("gate.title"), classes="section")
         yield Static("", id="gate-status")
-        yield DataTable(id="gate-calls", cursor_type="row", zebra_stripes=True)
+        yield PlainTable(id="gate-calls", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text, TextType
@@ -15,7 +16,22 @@ class PlainTable(DataTable[Any]):
     DataTable reads a string cell as Rich markup, so a note typed as "[/]门口" raised a
     MarkupError while drawing and stopped the console. Here a string becomes plain `Text`
     on the way in; cells that are already renderables pass unchanged.
+
+    It also never shows a cell cut to a column's old width. Textual 8.2.8 widens an
+    auto-width column on idle, after the new rows are in, but keys its rendered cells and
+    lines by an update count that the widening does not change: a frame drawn between
+    `add_row` and that idle is kept, cut to the old width, until something else changes
+    the table. A reloaded follow-up list showed its callbacks column as `1×` for good
+    instead of `1× 回访占线` (ci at 386af3d). Here a widening drops those renders.
     """
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        before = [column.get_render_width(self) for column in self.ordered_columns]
+        super()._update_dimensions(new_rows)
+        if [column.get_render_width(self) for column in self.ordered_columns] != before:
+            self._clear_caches()
+            self._update_count += 1  # the cache keys of renders made at the old widths
+            self.refresh()
 
     def add_row(
         self,

@@ -45,3 +45,51 @@ async def test_a_plain_datatable_still_dies_on_such_a_note() -> None:
     with pytest.raises(MarkupError):
         async with app.run_test(size=(60, 10)) as pilot:
             await pilot.pause()
+
+
+class _ReloadedApp(App[None]):
+    """A list reloaded as the follow-ups screen reloads it: clear, then the rows again."""
+
+    def __init__(self, table: DataTable[object]) -> None:
+        super().__init__()
+        self.table = table
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.table.add_column("事项", key="what")
+        self.table.add_column("回访", key="callbacks")
+        self.table.add_row("回电 3号楼 漏水", "", key="fu-1")  # no callback yet: "回访" wide
+
+    def reload_drawn_before_idle(self) -> None:
+        """The reload, and a frame drawn before the table's idle widens the column."""
+        self.table.clear()
+        self.table.add_row("回电 3号楼 漏水", "1× 回访占线", key="fu-1")
+        self.table.render_line(1)
+
+
+def _row_text(table: DataTable[object]) -> str:
+    return "".join(segment.text for segment in table.render_line(1))
+
+
+async def _reloaded(table: DataTable[object]) -> str:
+    app = _ReloadedApp(table)
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        assert "回电 3号楼 漏水" in _row_text(table)
+        app.reload_drawn_before_idle()
+        for _ in range(5):  # idles: the column is widened by now
+            await pilot.pause()
+        return _row_text(table)
+
+
+async def test_a_column_widened_by_a_reload_shows_the_whole_cell() -> None:
+    """The follow-ups list showed `1×` for good instead of `1× 回访占线` (ci at 386af3d)."""
+    assert "1× 回访占线" in await _reloaded(PlainTable())
+
+
+async def test_a_plain_datatable_keeps_the_cut_cell() -> None:
+    """Why PlainTable drops its renders: Textual 8.2.8's own table keeps the frame cut."""
+    row = await _reloaded(DataTable())
+    assert "1×" in row and "1× 回访占线" not in row
