@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from rich.text import Text
 from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -700,6 +702,20 @@ class DutyConsoleApp(App[int]):
                 self.line.stop()
             except Exception as exc:
                 log.warning("line stop: %s", exc)
+
+    def _fatal_error(self) -> None:
+        """An error nothing handled (Textual ends the app): the traceback goes to the log,
+        the terminal gets one line, the exit code is 1 (Textual's own ending prints a
+        screenful of traceback with locals to whoever sits at the seat)."""
+        error = sys.exc_info()[1] or self._exception
+        log.error("the seat stopped on an internal error", exc_info=error)
+        files = [getattr(h, "baseFilename", "") for h in logging.getLogger().handlers]
+        where = next((f for f in files if f), "the console log")
+        words = f"{type(error).__name__}: {error}".splitlines()[0] if error else "unknown"
+        self.bell()
+        self._exit_renderables.append(
+            Text(text("app.crashed", self.language).format(error=words, log=where)))
+        self._close_messages_no_wait()
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -173,6 +173,8 @@ def run_tui(args: argparse.Namespace) -> int:
     if failure is not None:  # StoreError, PromptError, SipError, FlowError...: titled
         print(f"{_title(failure)}: {failure}", file=sys.stderr)
         return 1
+    if app.return_code:  # ended by an error nothing handled (one line said so, see the log)
+        return app.return_code
     return int(result or 0)
 
 

@@ -53,6 +53,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "gate.failures": ("转接失败 {n} 次", "{n} forwards failed"),
     "gate.forward_failed": ("转门岗失败", "Forward to the gate post failed"),
     "quit.title": ("退出", "Quit"),
+    "app.crashed": ("坐席程序内部出错,已退出: {error}(详情见 {log})",
+                    "The seat stopped on an internal error: {error} (details in {log})"),
     "call.timer": ("通话时长", "Talk time"),
     "quit.confirm": ("还有 {n} 通来电在线。转给门岗后退出?",
                      "{n} calls on the line. Hand them to the gate post and quit?"),

@@ -173,6 +173,11 @@ class TeamBoard(Vertical):
         self._draw()
         self.set_interval(1.0, self._draw)  # durations count on; nothing is read
 
+    @property
+    def board(self) -> Board | None:
+        """The board shown (drawn once mounted)."""
+        return self._board
+
     def show(self, board: Board | None, live: bool) -> None:
         """The newest board and whether it is live (the listener hears the database)."""
         self._board, self._live = board, live

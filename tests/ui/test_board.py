@@ -30,7 +30,7 @@ from console.headset import Headset
 from console.store import AgentRole, DutyRecord
 from console.store.board import BoardFeed
 from console.ui.settings import UiSettings
-from console.widgets.team_board import BoardStrip, TeamBoard
+from console.widgets.team_board import BoardHeard, BoardStrip, TeamBoard
 from tests.ui.conftest import TZ
 from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine
 from tests.ui.helpers import login, ring, screen_name, screen_text, until
@@ -157,6 +157,30 @@ async def test_the_supervisor_gets_a_board_tab_when_a_board_is_heard(
         feed.hear(later)
         await until(pilot, lambda: "话后处理" in screen_text(app), "seat 3 after its call")
         assert board is app.screen.query_one(TeamBoard)  # the same widget, redrawn
+
+
+async def test_two_boards_heard_at_once_make_one_board_tab(
+    build: Callable[..., DutyConsoleApp], clock: FakeClock,
+) -> None:
+    """The seat died with DuplicateIds ('--content-tab-tab-board') when a call rang at a
+    supervisor's seat: the board came with the ring's seat changes, and a second redraw
+    before the new tab was mounted added it again (the tmux review test's 480, ci18)."""
+    app = build()
+    feed = FakeFeed("seat-9")
+    app.board = feed  # type: ignore[assignment]
+    async with app.run_test(size=(160, 40)) as pilot:
+        await login(pilot, "9001", "s3cret-9001")
+        await until(pilot, lambda: screen_name(app) == "SupervisorScreen")
+        first, second = team(clock.now()), team(clock.now() + dt.timedelta(seconds=1))
+        app.post_message(BoardHeard(first))  # both queued before either is handled
+        app.post_message(BoardHeard(second))
+        app.refresh_screens()
+        await until(pilot, lambda: bool(app.screen.query("#team-board")), "the board tab")
+        await pilot.pause()
+        assert len(app.screen.query("#tab-board")) == 1
+        assert app.screen.query_one(TeamBoard).board is second  # the newest board is shown
+        assert app.is_running
+    assert app.return_code in (None, 0)
 
 
 async def test_another_seats_change_reaches_this_seats_strip_over_the_record(

@@ -104,6 +104,8 @@ class SupervisorScreen(SeatScreen_):
             for key, found in self._wide_keys.items()
         }
         self._narrow: bool | None = None
+        self._team: TeamBoard | None = None
+        """The board's tab, once the first board was heard."""
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < self.NARROW
@@ -161,15 +163,15 @@ class SupervisorScreen(SeatScreen_):
         board = self.seat.team_board
         if board is None or not self.query("#review-tabs"):
             return
-        found = self.query("#team-board")
-        if not found:
-            team = TeamBoard(self.seat.clock.now, self.language,
-                             self.seat.settings.away_limit, id="team-board")
-            team.show(board, self.seat.board_live)  # drawn once it is mounted
+        if self._team is None:
+            # Kept from here on: the pane mounts later (`add_pane` is not done when it
+            # returns), and a redraw before that must not add a second tab (the seat died
+            # on DuplicateIds when a call rang with a supervisor at it).
+            self._team = TeamBoard(self.seat.clock.now, self.language,
+                                   self.seat.settings.away_limit, id="team-board")
             self.query_one("#review-tabs", TabbedContent).add_pane(
-                TabPane(word("board", self.language), team, id="tab-board"))
-            return
-        found.first(TeamBoard).show(board, self.seat.board_live)
+                TabPane(word("board", self.language), self._team, id="tab-board"))
+        self._team.show(board, self.seat.board_live)  # drawn now, or once it is mounted
 
     def show_calendar(self) -> None:
         """The holiday calendar's end, from `warn_days` before it; red once it is past."""

@@ -58,9 +58,9 @@ def test_supervisor_filters_the_lab_call(
         result = run.wait()
     finally:
         run.stop()
-    # Once in three runs the line answered the INVITE with 487 before any 180 (reported to
-    # the line's owner); the call is in the record either way, which is what is reviewed.
-    assert result.ok or "487" in result.describe(), result.describe()
+    # It once failed here with a 480 from the console: the seat had died (DuplicateIds
+    # adding the team board's tab as the call rang) and its shutdown refused the call.
+    assert result.ok, result.describe()
     db = tmp_path / "var" / "duty.db"
     deadline = time.monotonic() + 20
     while not _sealed_sipp_calls(db) and time.monotonic() < deadline:
@@ -92,3 +92,4 @@ def test_supervisor_filters_the_lab_call(
     pane.wait_for(lambda s: "共 0 条" in s, "a search that finds nothing")
     pane.keys("C-q")
     pane.wait_for(lambda s: "CONSOLE-EXIT=0" in s, "clean exit", timeout=20)
+    assert "Traceback" not in pane.text()
