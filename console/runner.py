@@ -270,6 +270,7 @@ def assemble(
 
         callbacks = CallbackDialer(store, cast(Dialler, line), clock, line_name=LINE_NAME,
                                    seat=seat, recorder=flow.recorder, on_alarm=callback_alarm,
+                                   seat_use=flow,
                                    ring_seconds=cfg.follow_ups.callback_ring_seconds)
         record_alarms.subscribe(lambda alarm: flow.bus.publish(RecordAlarm(
             clock.now(), alarm.kind, alarm.message, alarm.pending, alarm.unsaved)))

@@ -50,6 +50,13 @@ class CallbackError(FlowError):
     title = "Callback"
 
 
+class SeatUse(Protocol):
+    """What the call flow needs to hear of a callback: it holds the seat, or no longer."""
+
+    def outgoing_started(self) -> None: ...
+    def outgoing_ended(self) -> None: ...
+
+
 class CallbackRecords(Protocol):
     """The slice of `console.store.DutyRecord` a callback uses."""
 
@@ -116,6 +123,9 @@ class CallbackDialer:
     """Records the conversation (stereo WAV, as an incoming call's) when recording is on."""
     on_alarm: Callable[[str, str], None] | None = None
     """Hears a recording that could not be made: (call id, what failed)."""
+    seat_use: SeatUse | None = None
+    """The line's flow, told while a callback holds the seat: a call arriving then waits
+    (duty rules §2: a second call while the agent is busy is not lost)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -172,12 +182,16 @@ class CallbackDialer:
         with self._lock:
             number = self.check(follow_up_key, agent_id)
             self._placing = True
+        if self.seat_use is not None:
+            self.seat_use.outgoing_started()
         try:
             return self._place(follow_up_key, str(agent_id), number, bridge, progress)
         finally:
             with self._lock:
                 self._placing = False
                 self._current = None
+            if self.seat_use is not None:
+                self.seat_use.outgoing_ended()
 
     def hang_up(self) -> bool:
         """End the callback up now (CANCEL while ringing, BYE once answered)."""
@@ -314,5 +328,5 @@ class CallbackDialer:
 
 __all__ = [
     "CallbackDialer", "CallbackError", "CallbackProgress", "CallbackRecords", "CallbackRefused",
-    "CallbackResult", "DialError",
+    "CallbackResult", "DialError", "SeatUse",
 ]

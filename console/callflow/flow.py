@@ -974,6 +974,18 @@ class CallFlow:
         self._stop = threading.Event()
         self._watch: Task | None = None
         self._was_staffed: bool | None = None
+        self._outgoing = 0
+        """Callbacks (回访) up at this seat: while one is, the agent is busy."""
+
+    def outgoing_started(self) -> None:
+        """A callback holds the seat (`console.callflow.callback.SeatUse`): a call that
+        arrives meanwhile waits, as one arriving during another call does."""
+        with self._lock:
+            self._outgoing += 1
+
+    def outgoing_ended(self) -> None:
+        with self._lock:
+            self._outgoing = max(0, self._outgoing - 1)
 
     # ------------------------------------------------------------ line side
 
@@ -1020,7 +1032,7 @@ class CallFlow:
             overflow = False
             if not self._staffed(now):
                 mode = Mode.NIGHT
-            elif any(s.holds_seat for s in self._sessions.values()):
+            elif self._outgoing or any(s.holds_seat for s in self._sessions.values()):
                 mode = Mode.WAITING
                 waiting = sum(
                     1 for s in self._sessions.values()

@@ -79,6 +79,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ring.auto": ("已自动接听 · {step} {since}", "Answered automatically · {step} {since}"),
     "ring.waiting": ("坐席忙,来电等待中 · {step} {since}",
                      "Seat busy, caller waiting · {step} {since}"),
+    "ring.on_callback": ("正在回访:先挂断回访(跟进事项 H)再接听,来电在等待",
+                         "On a callback: hang it up (H on the follow-ups) to take the call; "
+                         "the caller waits"),
     "ring.too_late": ("来电已结束或已被接听", "The call has ended or was taken"),
     "ring.answering": ("正在接听……", "Answering…"),
     "ring.held_title": ("自动接听的来电", "Call answered by the console"),

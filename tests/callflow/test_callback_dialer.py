@@ -300,3 +300,39 @@ def test_a_record_failing_mid_callback_hangs_nothing_up_and_says_so_in_one_line(
     assert "next start seals it as interrupted" in str(bad.value) and "\n" not in str(bad.value)
     assert line.dialled[0].state is CallState.ENDED
     assert record.callbacks_of(fu2)[0].sealed_at is None  # open: start-up recovery's
+
+
+class SeatUseLog:
+    """The flow's side of `SeatUse`: what it heard, and whether a callback was up then."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    def outgoing_started(self) -> None:
+        self.heard.append("started")
+
+    def outgoing_ended(self) -> None:
+        self.heard.append("ended")
+
+
+def test_the_flow_hears_a_callback_hold_the_seat_and_let_it_go(record: DutyRecord) -> None:
+    """While the callback is up the flow holds an arriving caller as a second call (the
+    seat rang through to an agent on the callback before)."""
+    fu = follow_up(record)
+    use = SeatUseLog()
+    line = FakeDialler()
+    d = CallbackDialer(record, line, ShiftedClock(T0), seat="s1", seat_use=use).for_seat()
+    heard_while_up: list[list[str]] = []
+    d.place(fu, "1024", bridge=lambda call: heard_while_up.append(list(use.heard)) or None)
+    assert heard_while_up == [["started"]] and use.heard == ["started", "ended"]
+    failing = CallbackDialer(record, FakeDialler(refuse="not registered"), ShiftedClock(T0),
+                             seat="s1", seat_use=use).for_seat()
+    fu2 = follow_up(record)
+    with pytest.raises(CallbackError):
+        failing.place(fu2, "1024")
+    assert use.heard == ["started", "ended", "started", "ended"]  # let go after a failure too
+    refused = dialler(record, line, attended=False)
+    refused.seat_use = use
+    with pytest.raises(CallbackRefused):
+        refused.place(fu, "1024")
+    assert len(use.heard) == 4  # refused before dialling: the seat was never held

@@ -296,6 +296,24 @@ def test_second_call_while_busy_is_held_and_recorded(rig: Rig) -> None:
     assert rig.records.wait_closed(first.call_id).handed_to == "1024"
 
 
+def test_a_call_arriving_during_a_callback_waits_as_a_second_call_does(rig: Rig) -> None:
+    """A callback (回访) holds the seat: the caller is not rung through to a busy agent, the
+    console holds them with the busy prompt and an agent can take them once free."""
+    rig.flow.outgoing_started()
+    call = rig.line.ring()
+    assert rig.records.rows[call.call_id].mode is Mode.WAITING
+    rig.log.wait_for(StepChanged, step=CallStep.WAITING, call_id=call.call_id)
+    assert call.played == ["busy"]
+    rig.flow.outgoing_ended()
+    later = rig.line.ring()  # the callback is over: the next call rings the seat
+    assert rig.records.rows[later.call_id].mode is Mode.STAFFED
+    assert rig.flow.take_call(call.call_id, "1024")
+    for c in (call, later):
+        c.caller_hangs_up()
+    assert rig.records.wait_closed(call.call_id).handed_to == "1024"
+    rig.records.wait_closed(later.call_id)
+
+
 def test_busy_forward_policy_forwards_second_call() -> None:
     rig = Rig(replace(FAST, busy_policy="forward", ring_limit_seconds=5.0))
     try:

@@ -23,8 +23,8 @@ from console.headset import FRAME_BYTES, Headset
 from console.store import CallOutcome, DutyRecord, FollowUpStatus
 from sip.api import CallState, DialResult, EndReason, LineStatus
 from tests.ui.fake_streams import FakeStream
-from tests.ui.fakes import HEADSET, FakeAudio, FakeClock
-from tests.ui.helpers import login, screen_name, screen_text, until
+from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow
+from tests.ui.helpers import login, ring, screen_name, screen_text, until
 
 Build = Callable[..., DutyConsoleApp]
 
@@ -180,3 +180,33 @@ async def test_a_busy_callee_leaves_it_open_and_a_hand_filed_one_has_nothing_to_
     assert cb.outcome is CallOutcome.BUSY
     assert store.callbacks_of(by_hand) == []
     assert all(f.status is FollowUpStatus.OPEN for f in store.follow_ups(owner="1024"))
+
+
+async def test_a_call_ringing_during_a_callback_is_not_taken_onto_the_headset(
+    build: Build, store: DutyRecord, clock: FakeClock, flow: FakeFlow
+) -> None:
+    """One conversation on the headset: Enter on a call that rings while the callback is up
+    says to hang the callback up first; the call waits (the flow holds it) and is taken
+    once the callback is over."""
+    _follow_ups(store, clock)
+    dialler = FakeDialler(DialResult(200, "OK"))
+    app, _ = _seat(build, store, clock, dialler)
+    async with app.run_test(size=(150, 45)) as pilot:
+        try:
+            await _open_follow_ups(pilot, app)
+            await pilot.press("c")
+            await until(pilot, lambda: "回访 13800138000 已接通" in screen_text(app), "connected")
+            ring(flow, "in-2", "13900139000", clock.now())
+            await until(pilot, lambda: screen_name(app) == "RingingScreen", "the banner")
+            await pilot.press("enter")
+            await until(pilot, lambda: "正在回访" in screen_text(app), "hang the callback up first")
+            assert flow.taken == [] and dialler.dialled[0].state is CallState.ANSWERED
+            app.callbacks.hang_up()  # type: ignore[union-attr]  # as H on the follow-ups does
+            await until(pilot, lambda: app.callbacks.current is None, "the callback ended")  # type: ignore[union-attr]
+            app.answer("in-2")
+            await until(pilot, lambda: flow.taken == [("in-2", "1024")], "taken after the callback")
+            await until(pilot, lambda: screen_name(app) == "CallScreen"
+                        and "13900139000" in screen_text(app), "the call screen, with the caller")
+        finally:  # a failure above must not leave the callback worker waiting for ever
+            for held in dialler.dialled:
+                held.hangup()
