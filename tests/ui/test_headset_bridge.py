@@ -212,8 +212,12 @@ async def test_answering_bridges_the_headset_and_the_end_unbridges(
         assert streams[0].tick(b"\x09" * FRAME_BYTES) == b"\x03" * FRAME_BYTES
         assert call.channel.sent == [b"\x09" * FRAME_BYTES]
         flow.emit(CallFinished(clock.now(), "c1", CallStep.CONVERSATION, "caller_hangup", "1024"))
-        await until(pilot, lambda: streams[0].closed, "unbridged at the end")
-        assert app.bridges == {}
+        # Every stream, not the first: on a loaded machine the seat's headset watch may have
+        # found the first one stalled (no tick since) and reopened it before the end came,
+        # which closed streams[0] without unbridging anything (ci19).
+        await until(pilot, lambda: app.bridges == {} and all(s.closed for s in streams),
+                    "unbridged at the end")
+        assert not app.headset_watched
 
 
 async def test_the_seat_reopens_a_headset_stream_that_stalled_mid_call(
