@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from console.app import DutyConsoleApp, make_app
@@ -130,15 +132,24 @@ async def test_the_seat_publishes_its_state_and_shows_the_team_strip(
     assert feed.stopped
 
 
-async def test_the_supervisor_gets_a_board_tab_when_a_board_is_heard(
-    build: Callable[..., DutyConsoleApp], clock: FakeClock,
-) -> None:
+@asynccontextmanager
+async def _supervisor_seat(
+    build: Callable[..., DutyConsoleApp],
+) -> AsyncIterator[tuple[DutyConsoleApp, FakeFeed, Pilot[int]]]:
+    """Supervisor 9001 logged in at a seat whose board feed is a `FakeFeed`."""
     app = build()
     feed = FakeFeed("seat-9")
     app.board = feed  # type: ignore[assignment]
     async with app.run_test(size=(160, 40)) as pilot:
         await login(pilot, "9001", "s3cret-9001")
         await until(pilot, lambda: screen_name(app) == "SupervisorScreen")
+        yield app, feed, pilot
+
+
+async def test_the_supervisor_gets_a_board_tab_when_a_board_is_heard(
+    build: Callable[..., DutyConsoleApp], clock: FakeClock,
+) -> None:
+    async with _supervisor_seat(build) as (app, feed, pilot):
         assert not app.screen.query("#team-board")  # no team heard: no tab
         feed.hear(team(clock.now()))
         await until(pilot, lambda: bool(app.screen.query("#team-board")), "the board tab")
@@ -165,12 +176,7 @@ async def test_two_boards_heard_at_once_make_one_board_tab(
     """The seat died with DuplicateIds ('--content-tab-tab-board') when a call rang at a
     supervisor's seat: the board came with the ring's seat changes, and a second redraw
     before the new tab was mounted added it again (the tmux review test's 480, ci18)."""
-    app = build()
-    feed = FakeFeed("seat-9")
-    app.board = feed  # type: ignore[assignment]
-    async with app.run_test(size=(160, 40)) as pilot:
-        await login(pilot, "9001", "s3cret-9001")
-        await until(pilot, lambda: screen_name(app) == "SupervisorScreen")
+    async with _supervisor_seat(build) as (app, _, pilot):
         first, second = team(clock.now()), team(clock.now() + dt.timedelta(seconds=1))
         app.post_message(BoardHeard(first))  # both queued before either is handled
         app.post_message(BoardHeard(second))
@@ -180,6 +186,7 @@ async def test_two_boards_heard_at_once_make_one_board_tab(
         assert len(app.screen.query("#tab-board")) == 1
         assert app.screen.query_one(TeamBoard).board is second  # the newest board is shown
         assert app.is_running
+        await pilot.pause()
     assert app.return_code in (None, 0)
 
 

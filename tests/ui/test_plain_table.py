@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from rich.errors import MarkupError
 from rich.text import Text
@@ -14,17 +16,25 @@ NOTES = ["[/]门口[b]有人[/b]", "[red]not red[/red]", "[link=x]", "plain 1024
 
 
 class _TableApp(App[None]):
-    def __init__(self, table: DataTable[object]) -> None:
+    """One table, filled at mount: the notes above, or what a test gives."""
+
+    def __init__(self, table: DataTable[object],
+                 fill: Callable[[DataTable[object]], None] | None = None) -> None:
         super().__init__()
         self.table = table
+        self.fill = fill or _notes
 
     def compose(self) -> ComposeResult:
         yield self.table
 
     def on_mount(self) -> None:
-        self.table.add_column("note", key="note")
-        for i, note in enumerate(NOTES):
-            self.table.add_row(note, key=str(i))
+        self.fill(self.table)
+
+
+def _notes(table: DataTable[object]) -> None:
+    table.add_column("note", key="note")
+    for i, note in enumerate(NOTES):
+        table.add_row(note, key=str(i))
 
 
 async def test_markup_like_notes_are_shown_as_typed() -> None:
@@ -47,26 +57,19 @@ async def test_a_plain_datatable_still_dies_on_such_a_note() -> None:
             await pilot.pause()
 
 
-class _ReloadedApp(App[None]):
-    """A list reloaded as the follow-ups screen reloads it: clear, then the rows again."""
+def _a_follow_up_without_callbacks(table: DataTable[object]) -> None:
+    """A list as the follow-ups screen first shows it: the "回访" column as wide as its name."""
+    table.add_column("事项", key="what")
+    table.add_column("回访", key="callbacks")
+    table.add_row("回电 3号楼 漏水", "", key="fu-1")
 
-    def __init__(self, table: DataTable[object]) -> None:
-        super().__init__()
-        self.table = table
 
-    def compose(self) -> ComposeResult:
-        yield self.table
-
-    def on_mount(self) -> None:
-        self.table.add_column("事项", key="what")
-        self.table.add_column("回访", key="callbacks")
-        self.table.add_row("回电 3号楼 漏水", "", key="fu-1")  # no callback yet: "回访" wide
-
-    def reload_drawn_before_idle(self) -> None:
-        """The reload, and a frame drawn before the table's idle widens the column."""
-        self.table.clear()
-        self.table.add_row("回电 3号楼 漏水", "1× 回访占线", key="fu-1")
-        self.table.render_line(1)
+def _reload_drawn_before_idle(table: DataTable[object]) -> None:
+    """The reload (clear, then the rows again), and a frame drawn before the table's idle
+    widens the column."""
+    table.clear()
+    table.add_row("回电 3号楼 漏水", "1× 回访占线", key="fu-1")
+    table.render_line(1)
 
 
 def _row_text(table: DataTable[object]) -> str:
@@ -74,11 +77,11 @@ def _row_text(table: DataTable[object]) -> str:
 
 
 async def _reloaded(table: DataTable[object]) -> str:
-    app = _ReloadedApp(table)
+    app = _TableApp(table, _a_follow_up_without_callbacks)
     async with app.run_test(size=(60, 10)) as pilot:
         await pilot.pause()
         assert "回电 3号楼 漏水" in _row_text(table)
-        app.reload_drawn_before_idle()
+        _reload_drawn_before_idle(table)
         for _ in range(5):  # idles: the column is widened by now
             await pilot.pause()
         return _row_text(table)
