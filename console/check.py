@@ -159,14 +159,13 @@ def _check_line(report: Report, line: Line, cfg: LineConfig,
         error = exc
     elapsed = time.monotonic() - started
 
-    client = getattr(line, "client", None)  # made once the SIP socket is bound
-    if client is None and isinstance(error, OSError | LineConfigError):
+    binding = line.binding
+    if binding.local_port is None and isinstance(error, OSError | LineConfigError):
         # local_address not one of this host's, or the SIP port taken / not ours to bind
         why = error.strerror if isinstance(error, OSError) and error.strerror else error
         report.fail("bind", f"udp {hostport(bind_host, cfg.sip_port)}: {why}")
         return False, False
-    transport = getattr(line, "transport", None)
-    port = int(getattr(transport, "local_port", 0) or cfg.sip_port)  # sip_port 0: the one picked
+    port = binding.local_port or cfg.sip_port  # sip_port 0: the one the socket picked
     advertised = (cfg.local_host, port)
     bound = f"udp {hostport(bind_host, port)}"
     if advertised[0] != bind_host:
@@ -174,7 +173,6 @@ def _check_line(report: Report, line: Line, cfg: LineConfig,
     report.ok("bind", bound)
 
     aor = f"sip:{cfg.extension}@{cfg.registrar_host}"
-    registration = getattr(line, "registration", None)
     if isinstance(error, RegistrationError):  # bad credentials: the line has stopped itself
         report.fail("register", f"{aor} at {registrar}: {error}")
         return False, line.status is LineStatus.STOPPED
@@ -183,12 +181,12 @@ def _check_line(report: Report, line: Line, cfg: LineConfig,
         report.fail("register", f"{aor}: the line did not start: {title}: {error}")
         return False, False
     status = line.status
+    binding = line.binding  # as the registrar's answers left it
     if status is LineStatus.REGISTERED:
-        granted = getattr(registration, "granted", 0)
-        expires = f", expires {granted} s" if granted else ""
+        expires = f", expires {binding.granted} s" if binding.granted else ""
         report.ok("register", f"{aor} at {registrar} (registered in {_ms(elapsed)}{expires})")
     elif status is LineStatus.FAILED:
-        reason = getattr(registration, "first_reason", "") or "refused"
+        reason = binding.refusal or "refused"
         report.fail("register", f"{aor} at {registrar}: {reason}")
         return False, False
     else:

@@ -245,6 +245,18 @@ class LineConfig:
 
 
 @dataclass(frozen=True)
+class LineBinding:
+    """What the line holds of its socket and its registration (`duty-console check`)."""
+
+    local_port: int | None
+    """The SIP socket's local port; None until it is bound."""
+    granted: int = 0
+    """Seconds the registrar granted our binding (RFC 3261 §10.2.4); 0: none yet."""
+    refusal: str = ""
+    """The registrar's words when its first answer was a refusal ("" otherwise)."""
+
+
+@dataclass(frozen=True)
 class Prompt:
     """Audio prepared once for playing: 8 kHz mono signed 16-bit little-endian PCM."""
 
@@ -492,6 +504,11 @@ class Line(Protocol):
     def observed_address(self) -> tuple[str, int] | None:
         """Where the registrar saw our REGISTER come from (its Via received/rport, RFC 3581);
         None until a 2xx said so."""
+        ...
+
+    @property
+    def binding(self) -> LineBinding:
+        """The socket's port and what the registrar granted or said, as known now."""
         ...
 
     def calls(self) -> list[Call]: ...

@@ -39,6 +39,7 @@ from sip.api import (
     DtmfReceived,
     EndReason,
     EventSink,
+    LineBinding,
     LineConfig,
     LineConfigError,
     LineEvent,
@@ -685,7 +686,7 @@ class DutyLine:
                         timeout)
         outcome = self.registration.first_outcome
         if outcome == RegistrationOutcome.BAD_CREDENTIALS:
-            reason = getattr(self.registration, "first_reason", "bad credentials")
+            reason = self.registration.first_reason or "bad credentials"
             self.stop()
             raise RegistrationError(reason)
 
@@ -945,6 +946,17 @@ class DutyLine:
         §4), None until a 2xx said so; differs from what we advertise behind a NAT."""
         registration = self.registration
         return registration.observed if registration is not None else None
+
+    @property
+    def binding(self) -> LineBinding:
+        """The socket's port (None until bound) and the registrar's grant or refusal."""
+        transport, registration = self.transport, self.registration
+        port = transport.local_port if transport is not None else None
+        if registration is None:
+            return LineBinding(port)
+        refused = registration.first_outcome not in (None, RegistrationOutcome.OK)
+        return LineBinding(port, registration.granted,
+                           registration.first_reason if refused else "")
 
     def trusted(self, host: str) -> bool:
         try:

@@ -63,6 +63,8 @@ class Registration:
         self._stopped = False
         self.status = LineStatus.STOPPED
         self.first_outcome: str | None = None
+        self.first_reason = ""
+        """The registrar's words with the first outcome ("" with a 2xx)."""
         self.first_done = threading.Event()
         self.unregistered = threading.Event()
         self.granted = 0

@@ -19,7 +19,7 @@ import labctl
 import pytest
 
 from console.check import run_check
-from sip.api import Line, LineStatus, MediaError, SipError
+from sip.api import Line, LineBinding, LineStatus, MediaError, SipError
 from tests.e2e.labconfig import write_console_toml
 
 DUTY_CONSOLE = Path(sys.executable).with_name("duty-console")
@@ -200,11 +200,14 @@ class FakeLine:
         self.probed: list[str] = []
         self.stopped = 0
         self.observed_address: tuple[str, int] | None = None
+        self.binding = LineBinding(None)
 
     def start(self, timeout: float = 10.0) -> None:
+        self.binding = LineBinding(int(self.config.sip_port))  # type: ignore[attr-defined]
         if self.fail is not None:
             raise self.fail
         self.status = LineStatus.REGISTERED
+        self.binding = LineBinding(int(self.config.sip_port), 300)  # type: ignore[attr-defined]
 
     def probe(self, target_uri: str, timeout: float = 2.0) -> bool:
         self.probed.append(target_uri)
@@ -227,6 +230,7 @@ def test_a_registrar_that_does_not_say_is_seen_as_unknown(seat: Path) -> None:
     assert run_check(config, timeout=1, out=out, environ={}, line_factory=factory) == 0
     text = out.getvalue()
     assert "seen-as  unknown (the registrar did not say)\n" in text
+    assert ", expires 300 s)" in text  # the line's binding, not its internals
     assert "warning" not in text
     assert lines_[0].probed == ["sip:200@127.0.0.1"] and lines_[0].stopped == 1
 
