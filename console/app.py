@@ -119,6 +119,9 @@ KEY_SETTLE_PASSES = 2
 
 HEADSET_WATCH_SECONDS = 0.25
 """How often the talking calls' headset streams are checked for a stall."""
+CRASH_HANDOVER_SECONDS = 40.0
+"""How long a seat ending on an error waits for its callers' hand-over to the gate post
+(each transfer is bounded by the flow's own transfer timeout)."""
 STARTUP_WAIT_SECONDS = 120.0
 """How long a login waits for the start-up worker (the first run renders every prompt)."""
 
@@ -238,6 +241,8 @@ class DutyConsoleApp(App[int]):
         self._shut_down = False
         self._quitting = False
         """Ctrl+Q confirmed: the calls go to the gate post, then the seat exits."""
+        self._crashed = False
+        """An error nothing handled is ending the seat (`_fatal_error`)."""
         self._quit_waiting_told = False
         self._held_keys: deque[events.Key] = deque()
         """Typed keys waiting for the key before them to be handled (`on_event`)."""
@@ -610,22 +615,46 @@ class DutyConsoleApp(App[int]):
                     title=text("quit.title", self.language))
 
         def hand_over() -> None:
-            failed: list[tuple[str, bool]] = []
-            """(Call-ID, taken for the hand-over) of each call the gate post did not take."""
-            for call in calls:
-                if call.takeable:
-                    taken = self.flow.take_call(call.call_id, who)
-                    if not (taken and self.flow.transfer_to_gate_post(call.call_id)):
-                        failed.append((call.call_id, taken))
-                elif call.phase is Phase.AGENT and call.step in (CallStep.CONVERSATION,
-                                                                   CallStep.HOLD,
-                                                                   CallStep.GREETING):
-                    if not self.flow.transfer_to_gate_post(call.call_id):
-                        failed.append((call.call_id, False))
-                # else the console is finishing it (message, survey, night forward): waited for
-            self.call_from_thread(self._handed_over, failed)
+            self.call_from_thread(self._handed_over, self._hand_over_calls(calls, who))
 
         self.run_in_thread(hand_over, "quit: hand over")
+
+    def _hand_over_calls(self, calls: list[LiveCall], who: str) -> list[tuple[str, bool]]:
+        """Hand each call to the gate post by the flow's own transfer (blocking: a worker,
+        or a seat ending on an error); returns (Call-ID, taken for the hand-over) of each
+        call the gate post did not take. A ringing or held call is taken for it, the agent's
+        call transferred; one the console is finishing (message, survey, night forward) is
+        left to finish."""
+        failed: list[tuple[str, bool]] = []
+        for call in calls:
+            if call.takeable:
+                taken = self.flow.take_call(call.call_id, who)
+                if not (taken and self.flow.transfer_to_gate_post(call.call_id)):
+                    failed.append((call.call_id, taken))
+            elif call.phase is Phase.AGENT and call.step in (CallStep.CONVERSATION,
+                                                               CallStep.HOLD,
+                                                               CallStep.GREETING):
+                if not self.flow.transfer_to_gate_post(call.call_id):
+                    failed.append((call.call_id, False))
+        return failed
+
+    def _hand_over_at_crash(self) -> None:
+        """The seat is ending on an error with callers on the line: they go to the gate post
+        as a confirmed Ctrl+Q would send them, not to the line's stop (480 to a ringing
+        caller, BYE to a talking one). Bounded; the flow's events are no longer heard."""
+        calls = self._calls_on_line()
+        if not calls:
+            return
+        who = self.agent.agent_id if self.agent is not None else "console"
+        outcome: list[list[tuple[str, bool]]] = []
+        worker = threading.Thread(target=lambda: outcome.append(self._hand_over_calls(calls, who)),
+                                  name="crash hand-over", daemon=True)
+        worker.start()
+        worker.join(CRASH_HANDOVER_SECONDS)
+        failed = outcome[0] if outcome else [(c.call_id, False) for c in calls]
+        log.error("the seat ended on an error with %d call(s) on the line: %d handed to the "
+                  "gate post, %d not (%s)", len(calls), len(calls) - len(failed), len(failed),
+                  ", ".join(call_id for call_id, _ in failed) or "none")
 
     def _handed_over(self, failed: list[tuple[str, bool]]) -> None:
         if failed:
@@ -694,6 +723,11 @@ class DutyConsoleApp(App[int]):
             self._unsubscribe()
             self._unsubscribe = None
         if self.manage_line and self.ready.is_set():
+            if self._crashed:
+                try:
+                    self._hand_over_at_crash()
+                except Exception:
+                    log.exception("crash hand-over failed")
             try:
                 self.flow.stop()
             except Exception as exc:
@@ -709,6 +743,7 @@ class DutyConsoleApp(App[int]):
         screenful of traceback with locals to whoever sits at the seat)."""
         error = sys.exc_info()[1] or self._exception
         log.error("the seat stopped on an internal error", exc_info=error)
+        self._crashed = True  # the shutdown hands the callers on the line to the gate post
         files = [getattr(h, "baseFilename", "") for h in logging.getLogger().handlers]
         where = next((f for f in files if f), "the console log")
         words = f"{type(error).__name__}: {error}".splitlines()[0] if error else "unknown"

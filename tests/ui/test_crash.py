@@ -15,6 +15,8 @@ from collections.abc import Callable
 import pytest
 
 from console.app import DutyConsoleApp
+from tests.ui.fakes import FakeClock, FakeFlow
+from tests.ui.helpers import login, ring, screen_name, until
 
 
 def _boom() -> None:
@@ -44,3 +46,26 @@ async def test_an_unhandled_error_is_one_line_in_the_seats_language_and_exit_cod
     assert not any("Traceback" in line or "locals" in line for line in shown), shown
     logged = [r for r in caplog.records if "internal error" in r.getMessage()]
     assert logged and logged[0].exc_info is not None  # the whole traceback, in the log
+
+
+async def test_a_seat_ending_on_an_error_hands_its_ringing_caller_to_the_gate_post(
+    build: Callable[..., DutyConsoleApp], flow: FakeFlow, clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before, the seat's end stopped the line and the ringing caller got 480 (the tmux
+    review test, ci18): a caller dropped by a bug in a screen. Now they go to the gate post
+    as a confirmed Ctrl+Q sends them."""
+    app = build()
+    caplog.set_level(logging.ERROR, logger="console.app")
+    with pytest.raises(RuntimeError, match="a widget ID used twice"):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot)
+            await until(pilot, lambda: screen_name(app) == "SeatScreen")
+            ring(flow, "c1", "13800138000", clock.now())
+            await until(pilot, lambda: screen_name(app) == "RingingScreen", "the banner")
+            app.call_later(_boom)
+            await pilot.pause(0.5)
+    assert flow.taken == [("c1", "1024")]
+    assert ("transfer_to_gate_post", "c1") in flow.actions
+    said = [r.getMessage() for r in caplog.records]
+    assert any("1 call(s) on the line: 1 handed to the gate post, 0 not" in m for m in said)
