@@ -184,6 +184,33 @@ async def test_ctrl_q_with_a_call_ringing_asks_then_hands_it_to_the_gate_post(wi
     assert app.return_value == 0
 
 
+async def test_a_seat_ending_on_an_error_hands_its_ringing_call_to_the_gate_post(wired) -> None:
+    """An error nothing handled ended the seat, and its shutdown stopped the line: the
+    ringing caller got 480 (the tmux review test's board-tab crash). The real flow now takes
+    the call for the hand-over and transfers it, as after a confirmed Ctrl+Q."""
+    from console.callflow.ports import ForwardTarget
+
+    app, _flow, caller, records = wired(
+        FlowSettings(ring_limit_seconds=30, gate_chain=(ForwardTarget(GATE),))
+    )
+
+    def fail() -> None:
+        raise RuntimeError("a widget ID used twice")
+
+    with pytest.raises(RuntimeError, match="used twice"):
+        async with app.run_test(size=(150, 45)) as pilot:
+            await login(pilot)
+            await until(pilot, lambda: screen_name(app) == "SeatScreen")
+            call = caller.ring("13700137000")
+            await until(pilot, lambda: screen_name(app) == "RingingScreen", "banner")
+            app.call_later(fail)
+            await pilot.pause(0.5)
+    row = records.wait_closed(call.call_id, timeout=10)
+    assert row.end_reason == "transferred"
+    assert f"transfer {GATE} success" in call.actions and "hangup" not in call.actions
+    assert app.return_code == 1
+
+
 async def test_ctrl_q_cancelled_keeps_the_seat_and_the_call(wired) -> None:
     app, flow, caller, records = wired(FlowSettings(ring_limit_seconds=30))
     async with app.run_test(size=(150, 45)) as pilot:
