@@ -48,12 +48,12 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from console.app import make_app  # noqa: E402
 from console.headset import Headset  # noqa: E402
-from console.screens.supervisor.call_log import CallLogPane  # noqa: E402
-from console.screens.supervisor.kpis import KpiPane, Period, load_kpis  # noqa: E402
-from console.screens.supervisor.panes import ExportPane  # noqa: E402
 from console.store import AgentRole, CallFilter, DutyRecord  # noqa: E402
 from console.store.review import ReviewFilter, call_page, count_calls  # noqa: E402
 from console.ui.settings import UiSettings  # noqa: E402
+from console.widgets.review.call_log import CallLogPane  # noqa: E402
+from console.widgets.review.export import ExportPane  # noqa: E402
+from console.widgets.review.kpis import KpiPane, Period, load_kpis  # noqa: E402
 from tests.ui.fakes import HEADSET, FakeAudio, FakeClock, FakeFlow, FakeLine  # noqa: E402
 
 MARK = "<!-- bench_review -->"
@@ -289,7 +289,7 @@ def headless(store: DutyRecord, db: Path, end: dt.date, reps: int) -> dict[str, 
     finally:
         raw.close()
 
-    from console.screens.supervisor.base import ReviewContext
+    from console.widgets.review.context import ReviewContext
 
     ctx = ReviewContext(store, "9001", store.tz)
     kpi = []

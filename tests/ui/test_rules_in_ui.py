@@ -11,8 +11,8 @@ import pytest
 from console.config import loads
 from console.domain.ring import RingLimit
 from console.domain.schedule import DEFAULT_ROSTERS, Roster, parse_days
-from console.screens.supervisor.base import ShiftFilter, shift_filters
 from console.ui.settings import UiSettings
+from console.widgets.review.labels import ShiftFilter, shift_filters
 from console.widgets.ring_banner import ringing_count
 from tests.test_config import MINIMAL
 

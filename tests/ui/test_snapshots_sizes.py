@@ -16,8 +16,8 @@ from console.app import DutyConsoleApp
 from console.callflow.events import CallFinished, CallStep
 from console.domain.labels import Language
 from console.headset import HeadsetState
-from console.screens.supervisor.call_log import CallLogPane
 from console.store import CallOutcome, DutyRecord
+from console.widgets.review.call_log import CallLogPane
 from console.widgets.review_table import ReviewTable
 from sip.api import LineStatus
 from tests.ui.fakes import FakeClock, FakeFlow

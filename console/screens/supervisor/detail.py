@@ -28,19 +28,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from console.domain.labels import Language, result_label
 from console.domain.reasons import action_text, reason_text
 from console.headset import HeadsetError, HeadsetState, Playback
-from console.screens.supervisor.base import (
-    Key,
-    ReviewContext,
-    ReviewInputError,
-    category_label,
-    describe,
-    local,
-    localize_bindings,
-    outcome_label,
-    review_context,
-    satisfaction_label,
-    seconds,
-)
+from console.screens.keys import localize_bindings
 from console.store import (
     AMENDABLE,
     Amendment,
@@ -55,6 +43,22 @@ from console.store import (
 from console.store.review import add_quality_review
 from console.ui.errors import UiError
 from console.ui.texts import text
+from console.widgets.review.call_log import CallLogPane
+from console.widgets.review.context import (
+    Key,
+    ReviewContext,
+    ReviewInputError,
+    describe,
+    review_context,
+)
+from console.widgets.review.labels import (
+    category_label,
+    local,
+    outcome_label,
+    satisfaction_label,
+    seconds,
+)
+from console.widgets.review.quality import QualityPane
 
 STATUS_KEYS = {
     FollowUpStatus.OPEN: "rv.fu.open",
@@ -396,8 +400,6 @@ class CallDetailScreen(ModalScreen[None]):
         self.seat.notify(words, title=title, severity="error", markup=False)
 
     def amended(self, detail: CallDetail) -> None:
-        from console.screens.supervisor.call_log import CallLogPane
-
         self.query_one("#amend-value", Input).value = ""
         self.query_one("#amend-why", Input).value = ""
         self.show(detail)
@@ -441,8 +443,6 @@ class CallDetailScreen(ModalScreen[None]):
         self.seat.notify(words, title=title, severity="error", markup=False)
 
     def _scored(self, score: int) -> None:
-        from console.screens.supervisor.panes import QualityPane
-
         self.query_one("#score-value", Input).value = ""
         self.query_one("#score-notes", Input).value = ""
         self.query_one("#score-error", Label).update(self.t("rv.d.scored").format(score=score))

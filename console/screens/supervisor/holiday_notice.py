@@ -22,12 +22,12 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from console.holidays.load import ADD_ACTION, AddFailed, AddPlan, plan_add, titled, write_add
 from console.screens.base import SeatModal
 from console.screens.keys import localize_bindings
-from console.screens.supervisor.base import describe
 from console.store import StoreError
+from console.widgets.review.context import describe
 
 if TYPE_CHECKING:
     from console.config import HolidaySettings
-    from console.screens.supervisor.base import ReviewContext
+    from console.widgets.review.context import ReviewContext
 
 
 log = logging.getLogger("console.ui.review")

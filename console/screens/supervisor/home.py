@@ -20,21 +20,24 @@ from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
 from console.domain.assessment import is_report_day
 from console.screens.base import SeatScreen_
 from console.screens.help import HELP_BINDINGS, HelpScreen
-from console.screens.supervisor.base import describe, localize_bindings, review_context
-from console.screens.supervisor.call_log import CallLogPane
+from console.screens.keys import localize_bindings
 from console.screens.supervisor.commands import ScreenKeyCommands
-from console.screens.supervisor.kpis import KpiPane
-from console.screens.supervisor.oversight import AttendancePane, EventReportPane, FollowUpPane
-from console.screens.supervisor.panes import (
-    ExportPane,
-    HandoverPane,
-    IntegrityPane,
-    MorningPane,
-    QualityPane,
-)
+from console.screens.supervisor.detail import CallDetailScreen
+from console.screens.supervisor.holiday_notice import HolidayNoticeScreen
 from console.ui.calendar import coverage_text
 from console.ui.errors import UiError
 from console.ui.intents import LogoutRequested
+from console.widgets.review.attendance import AttendancePane
+from console.widgets.review.call_log import CallLogPane
+from console.widgets.review.context import describe, review_context
+from console.widgets.review.events import EventReportPane
+from console.widgets.review.export import ExportPane
+from console.widgets.review.follow_ups import FollowUpPane
+from console.widgets.review.handovers import HandoverPane
+from console.widgets.review.integrity import IntegrityPane
+from console.widgets.review.kpis import KpiPane
+from console.widgets.review.morning import MorningPane
+from console.widgets.review.quality import QualityPane
 from console.widgets.team_board import TeamBoard, word
 
 if TYPE_CHECKING:
@@ -71,24 +74,12 @@ class SupervisorScreen(SeatScreen_):
     SupervisorScreen .review-filters Input { width: 1fr; }
     SupervisorScreen .review-filters Select { width: 1fr; }
     SupervisorScreen .review-filters Button { min-width: 8; }
-    SupervisorScreen #log-table { height: 1fr; }
-    SupervisorScreen #k-body { height: 1fr; }
-    SupervisorScreen #k-overall { width: 40; }
-    SupervisorScreen #k-agents { height: auto; max-height: 12; }
-    SupervisorScreen #k-assess-bar { height: auto; }
-    SupervisorScreen #k-assess-title { width: 1fr; padding: 1 1 0 0; }
-    SupervisorScreen #k-assess { height: auto; max-height: 10; }
-    SupervisorScreen #m-table, SupervisorScreen #h-table, SupervisorScreen #q-reviews {
-        height: 1fr;
-    }
-    SupervisorScreen #q-agents { height: auto; max-height: 14; }
-    SupervisorScreen #h-notes { height: auto; max-height: 10; }
     SupervisorScreen #calendar-notice { padding: 0 1; width: 1fr; }
     SupervisorScreen #calendar-notice.-warning { color: $warning; text-style: bold; }
     SupervisorScreen #calendar-notice.-alarm { color: $error; text-style: bold; }
-    SupervisorScreen #i-calendar { margin-top: 1; }
-    SupervisorScreen #i-calendar.-alarm { color: $error; text-style: bold; }
     """
+    """The filter rows every tab shares, and the calendar notice above the tabs; each tab's
+    own layout is in the `.tcss` beside its widget (console.widgets.review)."""
 
     NARROW = 100
     """Below this many columns the tab keys share one footer entry (else the footer is cut
@@ -212,6 +203,18 @@ class SupervisorScreen(SeatScreen_):
 
     def action_load_notice(self) -> None:
         self.query_one("#integrity", IntegrityPane).load_notice()
+
+    @on(CallLogPane.CallChosen)
+    def _open_call(self, event: CallLogPane.CallChosen) -> None:
+        """Enter on the call log: the call's detail (the pane asks; the screen opens it)."""
+        event.stop()
+        self.seat.push_screen(CallDetailScreen(event.key))
+
+    @on(IntegrityPane.NoticeAsked)
+    def _open_notice(self, event: IntegrityPane.NoticeAsked) -> None:
+        """载入假日通知 (the Integrity tab's button or F10): the holiday-notice dialog."""
+        event.stop()
+        self.seat.push_screen(HolidayNoticeScreen(event.context))
 
     def action_search(self) -> None:
         """Jump to the call log's search box (keyboard users, and the tmux smoke test)."""

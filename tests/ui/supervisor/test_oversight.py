@@ -15,14 +15,11 @@ from console.app import DutyConsoleApp
 from console.domain.agent import AttendancePolicy
 from console.domain.attendance import day_attendance
 from console.screens.supervisor import SupervisorScreen
-from console.screens.supervisor.oversight import (
-    AttendancePane,
-    EventReportPane,
-    FollowUpPane,
-    day_entries,
-)
 from console.store import AgentState, AgentStateChange, DutyRecord, FollowUpStatus
 from console.ui.texts import text
+from console.widgets.review.attendance import AttendancePane, day_entries
+from console.widgets.review.events import EventReportPane
+from console.widgets.review.follow_ups import FollowUpPane
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review

@@ -14,10 +14,12 @@ from textual.widgets import Input, TabbedContent
 
 from console.app import DutyConsoleApp
 from console.screens.supervisor.detail import CallDetailScreen
-from console.screens.supervisor.oversight import AttendancePane, EventReportPane, FollowUpPane
-from console.screens.supervisor.panes import HandoverPane
 from console.store import CallOutcome, DutyRecord
 from console.ui.texts import text
+from console.widgets.review.attendance import AttendancePane
+from console.widgets.review.events import EventReportPane
+from console.widgets.review.follow_ups import FollowUpPane
+from console.widgets.review.handovers import HandoverPane
 from tests.ui.conftest import START
 from tests.ui.helpers import screen_text, until
 from tests.ui.markup import CALLER, NOTE, assert_alive, shown, toasts

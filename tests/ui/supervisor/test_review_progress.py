@@ -9,10 +9,11 @@ import pytest
 from textual.widgets import Button, Input, ProgressBar, Select
 
 from console.app import DutyConsoleApp
-from console.screens.supervisor.panes import ExportPane, IntegrityPane
 from console.store import DutyRecord
 from console.store.review import chained_records
 from console.ui.texts import text
+from console.widgets.review.export import ExportPane
+from console.widgets.review.integrity import IntegrityPane
 from tests.store.helpers import raw
 from tests.ui.helpers import press_button, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review

@@ -19,9 +19,9 @@ from console.adapters import StoreCallRecords
 from console.app import DutyConsoleApp
 from console.callflow.events import CallStep, Mode
 from console.screens.supervisor.detail import CallDetailScreen
-from console.screens.supervisor.panes import ExportPane
 from console.store import DutyRecord
 from console.ui.notes import CallNotes, RecordNotes
+from console.widgets.review.export import ExportPane
 from tests.ui.conftest import START, TZ
 from tests.ui.fakes import FakeClock
 from tests.ui.helpers import press_button, screen_text, until
@@ -94,8 +94,8 @@ def test_a_message_taken_call_is_listed_as_a_message_not_as_answered(
     store: DutyRecord, clock: FakeClock
 ) -> None:
     """Point 11: message-taken calls were listed as 已接听 (auto-answered, then a message)."""
-    from console.screens.supervisor.call_log import call_row
     from console.store.review import ReviewFilter, call_page
+    from console.widgets.review.call_log import call_row
 
     records = StoreCallRecords(store)
     at = clock.now()

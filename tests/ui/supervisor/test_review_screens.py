@@ -12,13 +12,13 @@ from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from console.app import DutyConsoleApp
 from console.screens.supervisor import SupervisorScreen
-from console.screens.supervisor.call_log import PAGE, CallLogPane
 from console.screens.supervisor.detail import CallDetailScreen
-from console.screens.supervisor.kpis import KpiPane, Period, period_bounds
 from console.store import CallFilter, CallOutcome, DutyRecord
 from console.store.export import export_calls
 from console.store.review import ReviewFilter, count_calls
 from console.ui.texts import text
+from console.widgets.review.call_log import PAGE, CallLogPane
+from console.widgets.review.kpis import KpiPane, Period, period_bounds
 from console.widgets.review_table import ReviewTable
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import login, press_button, screen_name, screen_text, until

@@ -14,8 +14,8 @@ from textual.widgets import Input, TabbedContent
 
 from console.app import DutyConsoleApp
 from console.headset import HeadsetState
-from console.screens.supervisor.call_log import CallLogPane
-from console.screens.supervisor.kpis import KpiPane
+from console.widgets.review.call_log import CallLogPane
+from console.widgets.review.kpis import KpiPane
 from sip.api import LineStatus
 from tests.ui.helpers import login, screen_name, until
 from tests.ui.supervisor.conftest import SUPERVISOR

@@ -9,15 +9,12 @@ from pathlib import Path
 from textual.widgets import Button, DataTable, Input, Select, TabbedContent
 
 from console.app import DutyConsoleApp
-from console.screens.supervisor.panes import (
-    ExportPane,
-    HandoverPane,
-    IntegrityPane,
-    MorningPane,
-    night_bounds,
-)
 from console.store import ANSWERED_BY_GATE_POST, CallOutcome, DutyRecord
 from console.ui.texts import text
+from console.widgets.review.export import ExportPane
+from console.widgets.review.handovers import HandoverPane
+from console.widgets.review.integrity import IntegrityPane
+from console.widgets.review.morning import MorningPane, night_bounds
 from tests.ui.conftest import START, TZ
 from tests.ui.helpers import press_button, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review
@@ -158,7 +155,7 @@ async def test_quality_scores_from_the_detail_and_counts_per_agent(
     build: Build, store, week
 ) -> None:  # type: ignore[no-untyped-def]
     from console.screens.supervisor.detail import CallDetailScreen
-    from console.screens.supervisor.panes import QualityPane
+    from console.widgets.review.quality import QualityPane
 
     answered = next(
         c for c in store.calls() if c.answered_by == "1024" and c.ring_at.date() >= START.date()

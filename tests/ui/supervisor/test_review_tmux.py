@@ -17,9 +17,9 @@ from pathlib import Path
 import labctl
 import pytest
 
-from console.screens.supervisor.base import OUTCOME_LABELS
 from console.store import AgentRole, CallOutcome, DutyRecord
 from console.ui.texts import text
+from console.widgets.review.labels import OUTCOME_LABELS
 from tests.ui.tmux import Pane, console_config, tmux_console
 
 

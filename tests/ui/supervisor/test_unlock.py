@@ -12,9 +12,9 @@ from textual.widgets import DataTable
 
 from console.app import DutyConsoleApp
 from console.cli import main
-from console.screens.supervisor.oversight import AttendancePane
 from console.store import AgentLocked, AgentRole, AuthError, DutyRecord
 from console.ui.texts import text
+from console.widgets.review.attendance import AttendancePane
 from tests.ui.conftest import SECRET, TZ
 from tests.ui.helpers import press_button, screen_text, until
 from tests.ui.supervisor.test_review_screens import open_review

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
@@ -21,13 +22,6 @@ from textual.widgets import Button, Input, Label, Select, Static
 from console.domain.agent import AttendancePolicy
 from console.domain.assessment import ANSWER_RATE_TARGET, ReportPeriod
 from console.domain.labels import Language, Satisfaction
-from console.screens.supervisor.base import (
-    ReviewContext,
-    describe,
-    parse_day,
-    percent,
-    review_context,
-)
 from console.store import DutyRecord, Kpis, StoreError
 from console.store.assessment import AgentAssessment, AssessmentReport, assessment_report
 from console.store.assessment import export_report as export_assessment
@@ -35,6 +29,8 @@ from console.store.export import totals
 from console.store.review import agent_kpis
 from console.ui.errors import UiError
 from console.ui.texts import text
+from console.widgets.review.context import ReviewContext, describe, parse_day, review_context
+from console.widgets.review.labels import percent
 from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
@@ -183,6 +179,8 @@ def load_kpis(
 
 class KpiPane(Vertical):
     """Period and date above; overall figures, per agent, and calls per hour below."""
+
+    DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

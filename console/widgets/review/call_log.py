@@ -11,31 +11,17 @@ its own worker, so it never holds the table back.
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Select
 
 from console.domain.labels import SATISFACTION_LABELS, Category, Language
-from console.screens.supervisor.base import (
-    OUTCOME_LABELS,
-    ReviewContext,
-    ReviewInputError,
-    ShiftFilter,
-    category_label,
-    describe,
-    listed_outcome,
-    local,
-    outcome_label,
-    parse_day,
-    review_context,
-    satisfaction_label,
-    seconds,
-    shift_filters,
-)
 from console.store import CallFilter, CallOutcome, CallRecord, StoreError
 from console.store.review import (
     CallPage,
@@ -48,12 +34,28 @@ from console.store.review import (
 )
 from console.ui.errors import UiError
 from console.ui.texts import text
+from console.widgets.review.context import (
+    ReviewContext,
+    ReviewInputError,
+    describe,
+    parse_day,
+    review_context,
+)
+from console.widgets.review.labels import (
+    OUTCOME_LABELS,
+    ShiftFilter,
+    category_label,
+    listed_outcome,
+    local,
+    outcome_label,
+    satisfaction_label,
+    seconds,
+    shift_filters,
+)
 from console.widgets.review_table import ReviewTable
 
 if TYPE_CHECKING:
     from console.ui.view import ReviewView
-
-log = logging.getLogger("console.ui.review")
 
 PAGE = 100
 """Rows read per page (a screenful or three)."""
@@ -107,11 +109,17 @@ def call_row(
 
 
 class CallLogPane(Vertical):
-    """Filters above, the paged table below; Enter opens the call's detail."""
+    """Filters above, the paged table below; Enter opens the call's detail (the screen
+    does, told by `CallChosen`: a widget never pushes a screen)."""
 
-    DEFAULT_CSS = """
-    CallLogPane #log-status { width: 1fr; height: 1; }
-    """
+    DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
+
+    @dataclass
+    class CallChosen(Message):
+        """Up: Enter on a call of the log; the supervisor's screen opens its detail."""
+
+        key: str
+        """The call's key in the duty record."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -411,10 +419,8 @@ class CallLogPane(Vertical):
 
     @on(DataTable.RowSelected, "#log-table")
     def _open(self, event: DataTable.RowSelected) -> None:
-        from console.screens.supervisor.detail import CallDetailScreen
-
         if event.row_key.value is not None:
-            self.seat.push_screen(CallDetailScreen(event.row_key.value))
+            self.post_message(self.CallChosen(event.row_key.value))
 
     def refresh_row(self, call: CallRecord) -> None:
         """Show a call's new (amended) values in place."""
