@@ -25,10 +25,18 @@ class PlainTable(DataTable[Any]):
     instead of `1× 回访占线` (ci at 386af3d). Here a widening drops those renders.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drawn_widths: list[int] = []
+        """The columns' widths the cached renders were made at."""
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        before = [column.get_render_width(self) for column in self.ordered_columns]
+        # Compared with the widths the renders were made at, not with those before this
+        # call: a subclass may widen its columns itself first (ReviewTable does).
         super()._update_dimensions(new_rows)
-        if [column.get_render_width(self) for column in self.ordered_columns] != before:
+        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        if widths != self._drawn_widths:
+            self._drawn_widths = widths
             self._clear_caches()
             self._update_count += 1  # the cache keys of renders made at the old widths
             self.refresh()

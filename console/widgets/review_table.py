@@ -26,8 +26,9 @@ from textual.coordinate import Coordinate
 from textual.css.styles import RenderStyles
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
+
+from console.widgets.plain_table import PlainTable
 
 _STYLE_MEMO = 512
 """Rows' cell styles kept across paints (see `ReviewTable._row_styles`)."""
@@ -55,8 +56,9 @@ class _PaintStyles:
         return getattr(self._styles, name)
 
 
-class ReviewTable(DataTable[Text]):
-    """`DataTable` of `Text` cells with one-line rows and a cheap width update."""
+class ReviewTable(PlainTable):
+    """`PlainTable` of `Text` cells with one-line rows and a cheap width update (PlainTable
+    drops the renders a widening leaves cut)."""
 
     _paint_styles: dict[tuple[str, ...], _PaintStyles] | None = None
     _paint_style: Style | None = None
