@@ -65,6 +65,19 @@ class MorningPane(ReviewPane):
             self.query_one("#m-day", Input).value = today.isoformat()
             self.reload()
 
+    def _night(self) -> tuple[ReviewContext, dt.datetime, dt.datetime] | None:
+        """The review's context and the night typed; None (the error shown) if either
+        is not to be had."""
+        ctx = self.context()
+        if ctx is None:
+            return None
+        try:
+            since, until = self.bounds(ctx)
+        except UiError as exc:
+            self.failed(exc)
+            return None
+        return ctx, since, until
+
     def bounds(self, ctx: ReviewContext) -> tuple[dt.datetime, dt.datetime]:
         day = parse_day(self.query_one("#m-day", Input).value, "rv.m.day")
         return night_bounds(ctx.record.tz, day)
@@ -72,14 +85,10 @@ class MorningPane(ReviewPane):
     @on(Button.Pressed, "#m-refresh")
     @on(Input.Submitted, "#m-day")
     def reload(self) -> None:
-        ctx = self.context()
-        if ctx is None:
+        night = self._night()
+        if night is None:
             return
-        try:
-            since, until = self.bounds(ctx)
-        except UiError as exc:
-            self.failed(exc)
-            return
+        ctx, since, until = night
         self.work("morning", lambda: ctx.record.gate_post_calls(since, until), self.show)
 
     def show(self, calls: list[CallRecord]) -> None:
@@ -104,18 +113,15 @@ class MorningPane(ReviewPane):
 
     @on(Button.Pressed, "#m-sign")
     def sign(self) -> None:
-        ctx = self.context()
         calls = self.calls
-        if ctx is None:
-            return
         if calls is None:
-            self.failed(ReviewInputError("rv.m.not_loaded"))
+            if self.context() is not None:
+                self.failed(ReviewInputError("rv.m.not_loaded"))
             return
-        try:
-            since, until = self.bounds(ctx)
-        except UiError as exc:
-            self.failed(exc)
+        night = self._night()
+        if night is None:
             return
+        ctx, since, until = night
         detail = f"night {since.isoformat()} — {until.isoformat()}: {len(calls)} calls " + ",".join(
             c.key for c in calls
         )
