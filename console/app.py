@@ -1069,7 +1069,7 @@ class DutyConsoleApp(App[int]):
         if call is None or not call.takeable:
             self._too_late(call)
             return
-        if self.callbacks is not None and self.callbacks.current is not None:
+        if self.callbacks is not None and self.callbacks.placing:
             # One conversation on the headset: the caller waits (the flow holds them with
             # the busy prompt, as for a second call) until the callback is hung up.
             self.notify(text("ring.on_callback", self.language),

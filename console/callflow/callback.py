@@ -137,6 +137,12 @@ class CallbackDialer:
         return replace(self, attended=True, busy=busy or self.busy)
 
     @property
+    def placing(self) -> bool:
+        """A callback is being placed or is up (from the check to its seal): the seat is
+        busy with it, as the flow hears through `seat_use`."""
+        return self._placing
+
+    @property
     def current(self) -> OutgoingCall | None:
         """The callback up now, if any."""
         return self._current
